@@ -1,0 +1,49 @@
+# shopml — two commands on a fresh Debian 12 machine:
+#   make demo   installs everything, loads the sample shop, trains and prints results
+#   make test   the same set-up, then every test (crates/core unit tests, pgrx tests, SQL regression)
+
+SHELL := /bin/bash
+export PATH := $(HOME)/.cargo/bin:$(PATH)
+PORT ?= 5499
+PG_BIN := /usr/lib/postgresql/15/bin
+PSQL := psql -X -q -h localhost -p $(PORT) -U postgres -v ON_ERROR_STOP=1
+PG_REGRESS := /usr/lib/postgresql/15/lib/pgxs/src/test/regress/pg_regress
+REGRESS := $(shell sed -n 's/^test: //p' tests/schedule)
+PGRX_PGDATA := /var/lib/postgresql/shopml-pgrx-test
+
+.PHONY: demo test bench bootstrap test-core test-pgrx test-sql lint
+
+bootstrap:
+	SHOPML_PORT=$(PORT) scripts/bootstrap
+
+demo: bootstrap
+	$(PSQL) -d postgres -c "DROP DATABASE IF EXISTS shopml_demo" -c "CREATE DATABASE shopml_demo"
+	$(PSQL) -d shopml_demo -f scripts/demo.sql
+
+test: bootstrap test-core test-sql test-pgrx
+	@echo "all shopml tests passed"
+
+test-core:
+	cargo test -p shopml-core --release
+
+test-sql:
+	@mkdir -p target/regress
+	$(PG_REGRESS) --bindir=$(PG_BIN) --host=localhost --port=$(PORT) --user=postgres \
+	  --dbname=shopml_regress --inputdir=tests --outputdir=target/regress \
+	  --schedule=tests/schedule || { cat target/regress/regression.diffs; exit 1; }
+
+# pgrx's own harness builds a pg_test variant and runs it in a throw-away cluster it starts as
+# the postgres user; reinstall the release build afterwards so the SQL tests and the demo use it.
+test-pgrx:
+	install -d -o postgres -g postgres $(PGRX_PGDATA)
+	cargo pgrx test pg15 --runas postgres --pgdata $(PGRX_PGDATA)
+	SHOPML_PORT=$(PORT) scripts/bootstrap >/dev/null
+
+bench: bootstrap
+	$(PSQL) -d postgres -c "CREATE DATABASE shopml_bench" 2>/dev/null || true
+	benches/linear.sh $(PORT)
+	cargo bench -p shopml-core --bench core
+
+lint:
+	cargo fmt --all -- --check
+	cargo clippy --all-targets -- -D warnings

@@ -1,0 +1,17 @@
+//! shopml-core: the algorithms behind the shopml PostgreSQL extension, in plain Rust.
+//!
+//! Nothing here knows about Postgres: the SQL layer (`src/` of the root package) reads rows,
+//! hands dense columns to these types and turns [`Error`] into `ereport`s. Every module can be
+//! read, tested and benchmarked on its own.
+
+pub mod envelope;
+pub mod error;
+pub mod hash;
+pub mod linear;
+pub mod options;
+pub mod rng;
+pub mod sample;
+pub mod sample_shop;
+pub mod stats;
+
+pub use error::{Error, ErrorKind, Result};

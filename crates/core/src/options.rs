@@ -1,0 +1,196 @@
+//! Parsing of the `options jsonb` argument every trainer takes.
+//!
+//! Unknown keys and values of the wrong type or range are errors (22023) that name the key, so
+//! a typo never silently trains with defaults.
+
+use serde_json::{Map, Value};
+
+use crate::error::{Error, Result};
+
+/// A view over an options object that remembers which keys were read.
+pub struct Options<'a> {
+    function: &'a str,
+    map: Map<String, Value>,
+    known: Vec<&'static str>,
+}
+
+impl<'a> Options<'a> {
+    /// `value` must be a JSON object (or null, meaning no options).
+    pub fn new(function: &'a str, value: Option<&Value>) -> Result<Self> {
+        let map = match value {
+            None | Some(Value::Null) => Map::new(),
+            Some(Value::Object(m)) => m.clone(),
+            Some(other) => {
+                return Err(Error::invalid(format!(
+                    "{function}: options must be a JSON object, got {other}"
+                )))
+            }
+        };
+        Ok(Options {
+            function,
+            map,
+            known: Vec::new(),
+        })
+    }
+
+    fn get(&mut self, key: &'static str) -> Option<&Value> {
+        self.known.push(key);
+        match self.map.get(key) {
+            None | Some(Value::Null) => None,
+            Some(v) => Some(v),
+        }
+    }
+
+    fn bad(&self, key: &str, want: &str, got: &Value) -> Error {
+        Error::invalid(format!(
+            "{}: option \"{key}\" must be {want}, got {got}",
+            self.function
+        ))
+    }
+
+    /// A number within [lo, hi] (each bound inclusive unless the flag says otherwise).
+    pub fn number(
+        &mut self,
+        key: &'static str,
+        default: f64,
+        lo: (f64, bool),
+        hi: (f64, bool),
+    ) -> Result<f64> {
+        let Some(v) = self.get(key).cloned() else {
+            return Ok(default);
+        };
+        let range = format!(
+            "a number in {}{}, {}{}",
+            if lo.1 { "[" } else { "(" },
+            lo.0,
+            hi.0,
+            if hi.1 { "]" } else { ")" }
+        );
+        let x = v.as_f64().ok_or_else(|| self.bad(key, &range, &v))?;
+        let ok_lo = if lo.1 { x >= lo.0 } else { x > lo.0 };
+        let ok_hi = if hi.1 { x <= hi.0 } else { x < hi.0 };
+        if !(ok_lo && ok_hi && x.is_finite()) {
+            return Err(self.bad(key, &range, &v));
+        }
+        Ok(x)
+    }
+
+    /// An integer within [lo, hi].
+    pub fn integer(&mut self, key: &'static str, default: i64, lo: i64, hi: i64) -> Result<i64> {
+        let Some(v) = self.get(key).cloned() else {
+            return Ok(default);
+        };
+        let want = format!("an integer in [{lo}, {hi}]");
+        let x = v
+            .as_i64()
+            .or_else(|| v.as_f64().filter(|f| f.fract() == 0.0).map(|f| f as i64))
+            .ok_or_else(|| self.bad(key, &want, &v))?;
+        if x < lo || x > hi {
+            return Err(self.bad(key, &want, &v));
+        }
+        Ok(x)
+    }
+
+    pub fn boolean(&mut self, key: &'static str, default: bool) -> Result<bool> {
+        let Some(v) = self.get(key).cloned() else {
+            return Ok(default);
+        };
+        v.as_bool()
+            .ok_or_else(|| self.bad(key, "true or false", &v))
+    }
+
+    pub fn string(&mut self, key: &'static str) -> Result<Option<String>> {
+        let Some(v) = self.get(key).cloned() else {
+            return Ok(None);
+        };
+        match v.as_str() {
+            Some(s) if !s.is_empty() => Ok(Some(s.to_string())),
+            _ => Err(self.bad(key, "a non-empty string", &v)),
+        }
+    }
+
+    /// One of a fixed set of strings.
+    pub fn choice(
+        &mut self,
+        key: &'static str,
+        default: &'static str,
+        allowed: &[&'static str],
+    ) -> Result<String> {
+        match self.string(key)? {
+            None => Ok(default.to_string()),
+            Some(s) if allowed.contains(&s.as_str()) => Ok(s),
+            Some(s) => Err(self.bad(key, &format!("one of {allowed:?}"), &Value::String(s))),
+        }
+    }
+
+    /// Fails on any key that no getter asked for.
+    pub fn finish(self) -> Result<()> {
+        let mut unknown: Vec<&String> = self
+            .map
+            .keys()
+            .filter(|k| !self.known.contains(&k.as_str()))
+            .collect();
+        unknown.sort();
+        if let Some(k) = unknown.first() {
+            let mut known = self.known.clone();
+            known.sort();
+            known.dedup();
+            return Err(
+                Error::invalid(format!("{}: unknown option \"{k}\"", self.function))
+                    .with_hint(format!("Known options: {}.", known.join(", "))),
+            );
+        }
+        Ok(())
+    }
+}
+
+/// Options of `train_linear`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LinearOptions {
+    pub l2: f64,
+    pub fit_intercept: bool,
+    pub test_fraction: f64,
+    pub split_column: Option<String>,
+    pub group_by: Option<String>,
+    pub deploy: bool,
+}
+
+impl LinearOptions {
+    pub fn parse(value: Option<&Value>) -> Result<Self> {
+        let mut o = Options::new("train_linear", value)?;
+        let parsed = LinearOptions {
+            l2: o.number("l2", 0.0, (0.0, true), (f64::INFINITY, false))?,
+            fit_intercept: o.boolean("fit_intercept", true)?,
+            test_fraction: o.number("test_fraction", 0.2, (0.0, true), (1.0, false))?,
+            split_column: o.string("split_column")?,
+            group_by: o.string("group_by")?,
+            deploy: o.boolean("deploy", true)?,
+        };
+        o.finish()?;
+        Ok(parsed)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn defaults_and_errors() {
+        let d = LinearOptions::parse(None).unwrap();
+        assert_eq!(d.test_fraction, 0.2);
+        assert!(d.fit_intercept && d.deploy);
+        let e = LinearOptions::parse(Some(&json!({"l2": -1}))).unwrap_err();
+        assert!(e.message.contains("\"l2\""), "{}", e.message);
+        let e = LinearOptions::parse(Some(&json!({"test_fraction": 1}))).unwrap_err();
+        assert!(e.message.contains("test_fraction"));
+        let e = LinearOptions::parse(Some(&json!({"lamda": 1}))).unwrap_err();
+        assert!(e.message.contains("unknown option \"lamda\""));
+        assert!(e.hint.unwrap().contains("l2"));
+        let e = LinearOptions::parse(Some(&json!([1]))).unwrap_err();
+        assert_eq!(e.kind, crate::ErrorKind::InvalidParameter);
+        let o = LinearOptions::parse(Some(&json!({"l2": 0.5, "group_by": "region"}))).unwrap();
+        assert_eq!(o.group_by.as_deref(), Some("region"));
+    }
+}

@@ -1,0 +1,122 @@
+//! Decoded models kept per backend, keyed by model id and row version.
+//!
+//! A model row never changes after training, so (model_id, xmin) names the same bytes for as
+//! long as the row exists; the row version still guards against bytes rewritten by hand. The
+//! name → id lookup happens once per statement (see `predict`), so a new deployment is seen by
+//! the next statement while a running query keeps the version it started with.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use shopml_core::linear::LinearBundle;
+use shopml_core::{envelope, Error, Result};
+
+use crate::catalog;
+use crate::guc::MODEL_CACHE_MB;
+
+/// A model ready for prediction.
+pub enum Loaded {
+    Linear(LinearBundle),
+}
+
+impl Loaded {
+    fn decode(model_name: &str, bytes: &[u8]) -> Result<Loaded> {
+        let name_it = |mut e: Error| {
+            e.message = format!("model \"{model_name}\": {}", e.message);
+            e
+        };
+        let (header, _) = envelope::open(bytes).map_err(name_it)?;
+        match header.algorithm.as_str() {
+            shopml_core::linear::ALGORITHM => Ok(Loaded::Linear(
+                envelope::decode(bytes, &header.algorithm).map_err(name_it)?,
+            )),
+            other => Err(name_it(Error::corrupted(format!(
+                "unknown algorithm \"{other}\" in model bytes"
+            )))),
+        }
+    }
+}
+
+struct Entry {
+    model_id: i64,
+    row_version: String,
+    model: Rc<Loaded>,
+    size: usize,
+    last_used: u64,
+}
+
+#[derive(Default)]
+struct Cache {
+    entries: Vec<Entry>,
+    clock: u64,
+}
+
+thread_local! {
+    static CACHE: RefCell<Cache> = RefCell::new(Cache::default());
+}
+
+/// The decoded model for (id, row version), from the cache or freshly read and decoded.
+pub fn get(model_name: &str, model_id: i64, row_version: &str) -> Result<Rc<Loaded>> {
+    let hit = CACHE.with(|c| {
+        let mut c = c.borrow_mut();
+        c.clock += 1;
+        let now = c.clock;
+        c.entries
+            .iter_mut()
+            .find(|e| e.model_id == model_id && e.row_version == row_version)
+            .map(|e| {
+                e.last_used = now;
+                e.model.clone()
+            })
+    });
+    if let Some(m) = hit {
+        return Ok(m);
+    }
+    let bytes = catalog::bytes(model_id)?;
+    let model = Rc::new(Loaded::decode(model_name, &bytes)?);
+    let limit = (MODEL_CACHE_MB.get().max(0) as usize) << 20;
+    CACHE.with(|c| {
+        let mut c = c.borrow_mut();
+        c.entries.retain(|e| e.model_id != model_id);
+        c.clock += 1;
+        let now = c.clock;
+        if bytes.len() <= limit {
+            c.entries.push(Entry {
+                model_id,
+                row_version: row_version.to_string(),
+                model: model.clone(),
+                size: bytes.len(),
+                last_used: now,
+            });
+        }
+        // Evict least recently used entries beyond the limit.
+        while c.entries.iter().map(|e| e.size).sum::<usize>() > limit {
+            let oldest = c
+                .entries
+                .iter()
+                .enumerate()
+                .min_by_key(|(_, e)| e.last_used)
+                .map(|(i, _)| i);
+            match oldest {
+                Some(i) => {
+                    c.entries.swap_remove(i);
+                }
+                None => break,
+            }
+        }
+    });
+    Ok(model)
+}
+
+/// The deployed model of a name (one catalog lookup), decoded.
+pub fn deployed(model_name: &str) -> Result<(i64, Rc<Loaded>)> {
+    let (id, ver) = catalog::deployed(model_name)?;
+    Ok((id, get(model_name, id, &ver)?))
+}
+
+/// A model by id (one catalog lookup), decoded.
+pub fn by_id(model_id: i64) -> Result<(String, Rc<Loaded>)> {
+    let (name, ver) = catalog::by_id(model_id)?;
+    let m = get(&name, model_id, &ver)?;
+    Ok((name, m))
+}

@@ -1,0 +1,38 @@
+//! shopml: the SQL layer. Each module is one SQL feature; the algorithms live in
+//! `crates/core` (shopml-core) and know nothing of Postgres.
+
+use pgrx::prelude::*;
+
+mod aggregate;
+mod cache;
+mod catalog;
+mod error;
+mod guc;
+mod linear;
+mod predict;
+mod relation;
+mod sample_shop;
+
+pgrx::pg_module_magic!();
+
+// A Rust panic must become a Postgres ERROR, never an abort of the backend.
+#[cfg(all(not(test), not(debug_assertions), panic = "abort"))]
+compile_error!("shopml must be built with panic = \"unwind\"");
+
+extension_sql_file!("../sql/catalog.sql", name = "catalog", bootstrap);
+
+#[pg_guard]
+pub extern "C-unwind" fn _PG_init() {
+    guc::register();
+}
+
+#[cfg(test)]
+pub mod pg_test {
+    pub fn setup(_options: Vec<&str>) {}
+
+    pub fn postgresql_conf_options() -> Vec<&'static str> {
+        vec![]
+    }
+}
+
+extension_sql_file!("../sql/comments.sql", name = "comments", finalize);

@@ -1,0 +1,370 @@
+//! `shopml.predict`: by model name or id with a float8[] of features, or with a table row.
+//!
+//! Each call site (the `fn_extra` of the query's function call) keeps the decoded model for the
+//! whole statement: the name is resolved to the deployed model id once per query, then every
+//! row costs a dot product. The functions are PARALLEL SAFE: a parallel worker resolves and
+//! decodes the model on its own (read-only catalog lookups, no transaction id needed).
+
+use std::ffi::CStr;
+use std::rc::Rc;
+
+use pgrx::pg_sys;
+use pgrx::prelude::*;
+use pgrx::PgMemoryContexts;
+use shopml_core::linear::{LinearBundle, LinearModel};
+use shopml_core::{Error, ErrorKind};
+
+use crate::aggregate::args;
+use crate::cache::{self, Loaded};
+use crate::error::raise;
+use crate::linear::float8_array;
+use crate::v1_function;
+
+/// Which model a call site asked for.
+#[derive(PartialEq)]
+enum Key {
+    Name(String),
+    Id(i64),
+}
+
+/// How to read features out of rows of one composite type.
+struct RowMap {
+    typeid: pg_sys::Oid,
+    typmod: i32,
+    /// (attribute number, type oid) per model feature.
+    features: Vec<(i16, pg_sys::Oid)>,
+    /// (attribute number, type oid, output function) of the group column.
+    group: Option<(i16, pg_sys::Oid, pg_sys::Oid)>,
+}
+
+/// What one call site keeps for the statement.
+struct Slot {
+    key: Key,
+    /// The model argument is a constant or parameter: no need to re-check it per row.
+    key_stable: bool,
+    model_name: String,
+    model: Rc<Loaded>,
+    row: Option<RowMap>,
+    x: Vec<f64>,
+}
+
+unsafe fn text_arg(d: pg_sys::Datum) -> String {
+    unsafe {
+        let v = pg_sys::pg_detoast_datum_packed(d.cast_mut_ptr());
+        String::from_utf8_lossy(pgrx::varlena_to_byte_slice(v)).into_owned()
+    }
+}
+
+/// The call site's slot, (re)loading the model when the model argument changed.
+unsafe fn slot<'a>(fcinfo: pg_sys::FunctionCallInfo, by_id: bool) -> &'a mut Slot {
+    unsafe {
+        let a = args(fcinfo);
+        let flinfo = (*fcinfo).flinfo;
+        if a[0].isnull {
+            raise(Error::invalid(if by_id {
+                "model_id must not be NULL"
+            } else {
+                "model_name must not be NULL"
+            }));
+        }
+        let existing = ((*flinfo).fn_extra as *mut Slot).as_mut();
+        if let Some(s) = existing {
+            if s.key_stable {
+                return s;
+            }
+            let same = match &s.key {
+                Key::Id(id) => by_id && *id == a[0].value.value() as i64,
+                Key::Name(n) => !by_id && *n == text_arg(a[0].value),
+            };
+            if same {
+                return s;
+            }
+        }
+        let (key, model_name, model) = if by_id {
+            let id = a[0].value.value() as i64;
+            let (name, m) = cache::by_id(id).unwrap_or_else(|e| raise(e));
+            (Key::Id(id), name, m)
+        } else {
+            let name = text_arg(a[0].value);
+            let (_, m) = cache::deployed(&name).unwrap_or_else(|e| raise(e));
+            (Key::Name(name.clone()), name, m)
+        };
+        let new = Slot {
+            key,
+            key_stable: pg_sys::get_fn_expr_arg_stable(flinfo, 0),
+            model_name,
+            model,
+            row: None,
+            x: Vec::new(),
+        };
+        match ((*flinfo).fn_extra as *mut Slot).as_mut() {
+            Some(s) => {
+                *s = new;
+                s
+            }
+            None => {
+                let p = PgMemoryContexts::For((*flinfo).fn_mcxt).leak_and_drop_on_delete(new);
+                (*flinfo).fn_extra = p.cast();
+                &mut *p
+            }
+        }
+    }
+}
+
+fn linear<'a>(s: &'a Slot) -> &'a LinearBundle {
+    match s.model.as_ref() {
+        Loaded::Linear(b) => b,
+    }
+}
+
+fn single<'a>(name: &str, b: &'a LinearBundle) -> &'a LinearModel {
+    if b.group_by.is_some() || b.groups.len() != 1 {
+        raise(
+            Error::invalid(format!(
+                "model \"{name}\" has one sub-model per {}; it needs the group value",
+                b.group_by.as_deref().unwrap_or("group")
+            ))
+            .with_hint(format!(
+                "Predict by row instead: SELECT shopml.predict('{name}', t) FROM t."
+            )),
+        );
+    }
+    &b.groups[0].1
+}
+
+unsafe fn predict_array(fcinfo: pg_sys::FunctionCallInfo, by_id: bool) -> pg_sys::Datum {
+    unsafe {
+        let s = slot(fcinfo, by_id);
+        let a = args(fcinfo);
+        if a[1].isnull {
+            return pgrx::fcinfo::pg_return_null(fcinfo);
+        }
+        let Some(x) = float8_array(a[1].value) else {
+            return pgrx::fcinfo::pg_return_null(fcinfo);
+        };
+        let b = linear(s);
+        let m = single(&s.model_name, b);
+        if x.len() != b.features.len() {
+            raise(
+                Error::invalid(format!(
+                    "model \"{}\" takes {} features, got {}",
+                    s.model_name,
+                    b.features.len(),
+                    x.len()
+                ))
+                .with_detail(format!("Features in order: {}.", b.features.join(", "))),
+            );
+        }
+        pg_sys::Datum::from(m.predict(x).to_bits())
+    }
+}
+
+v1_function!(pg_finfo_shopml_predict_name_array);
+#[pg_guard]
+#[unsafe(no_mangle)]
+pub unsafe extern "C-unwind" fn shopml_predict_name_array(
+    fcinfo: pg_sys::FunctionCallInfo,
+) -> pg_sys::Datum {
+    unsafe { predict_array(fcinfo, false) }
+}
+
+v1_function!(pg_finfo_shopml_predict_id_array);
+#[pg_guard]
+#[unsafe(no_mangle)]
+pub unsafe extern "C-unwind" fn shopml_predict_id_array(
+    fcinfo: pg_sys::FunctionCallInfo,
+) -> pg_sys::Datum {
+    unsafe { predict_array(fcinfo, true) }
+}
+
+/// Builds the feature mapping for rows of the given composite type.
+unsafe fn row_map(s: &Slot, typeid: pg_sys::Oid, typmod: i32) -> RowMap {
+    unsafe {
+        let b = linear(s);
+        let tupdesc = pg_sys::lookup_rowtype_tupdesc(typeid, typmod);
+        let natts = (*tupdesc).natts as usize;
+        let attrs = (*tupdesc).attrs.as_slice(natts);
+        let find = |name: &str| -> Option<(i16, pg_sys::Oid)> {
+            attrs
+                .iter()
+                .find(|att| {
+                    !att.attisdropped
+                        && CStr::from_ptr(att.attname.data.as_ptr()).to_str() == Ok(name)
+                })
+                .map(|att| (att.attnum, att.atttypid))
+        };
+        let mut features = Vec::with_capacity(b.features.len());
+        let mut missing = Vec::new();
+        for f in &b.features {
+            match find(f) {
+                Some((num, ty)) => {
+                    if !numeric_type(ty) {
+                        pg_sys::DecrTupleDescRefCount(tupdesc);
+                        raise(Error::new(
+                            ErrorKind::DatatypeMismatch,
+                            format!(
+                                "column \"{f}\" of the row is not numeric (model \"{}\")",
+                                s.model_name
+                            ),
+                        ));
+                    }
+                    features.push((num, ty));
+                }
+                None => missing.push(f.as_str()),
+            }
+        }
+        let group = b.group_by.as_ref().and_then(|g| {
+            let found = find(g);
+            if found.is_none() {
+                missing.push(g.as_str());
+            }
+            found.map(|(num, ty)| {
+                let mut out = pg_sys::Oid::INVALID;
+                let mut varlena = false;
+                pg_sys::getTypeOutputInfo(ty, &mut out, &mut varlena);
+                (num, ty, out)
+            })
+        });
+        pg_sys::DecrTupleDescRefCount(tupdesc);
+        if !missing.is_empty() {
+            raise(
+                Error::new(
+                    ErrorKind::UndefinedColumn,
+                    format!(
+                        "the row has no column \"{}\" that model \"{}\" needs",
+                        missing[0], s.model_name
+                    ),
+                )
+                .with_detail(format!("The model needs: {}.", b.features.join(", ")))
+                .with_hint("Rename columns in a subquery, e.g. SELECT shopml.predict('m', r) FROM (SELECT a AS x1, ... FROM t) r."),
+            );
+        }
+        RowMap {
+            typeid,
+            typmod,
+            features,
+            group,
+        }
+    }
+}
+
+fn numeric_type(ty: pg_sys::Oid) -> bool {
+    [
+        pg_sys::FLOAT8OID,
+        pg_sys::FLOAT4OID,
+        pg_sys::INT2OID,
+        pg_sys::INT4OID,
+        pg_sys::INT8OID,
+        pg_sys::NUMERICOID,
+        pg_sys::BOOLOID,
+    ]
+    .contains(&ty)
+}
+
+/// A numeric datum as f64.
+unsafe fn to_f64(d: pg_sys::Datum, ty: pg_sys::Oid) -> f64 {
+    let raw = d.value();
+    match ty {
+        pg_sys::FLOAT8OID => f64::from_bits(raw as u64),
+        pg_sys::FLOAT4OID => f32::from_bits(raw as u32) as f64,
+        pg_sys::INT2OID => raw as i16 as f64,
+        pg_sys::INT4OID => raw as i32 as f64,
+        pg_sys::INT8OID => raw as i64 as f64,
+        pg_sys::BOOLOID => f64::from(u8::from(raw & 0xff != 0)),
+        pg_sys::NUMERICOID => unsafe {
+            pgrx::direct_function_call::<f64>(pg_sys::numeric_float8_no_overflow, &[Some(d)])
+                .unwrap_or(f64::NAN)
+        },
+        _ => f64::NAN,
+    }
+}
+
+v1_function!(pg_finfo_shopml_predict_name_row);
+#[pg_guard]
+#[unsafe(no_mangle)]
+pub unsafe extern "C-unwind" fn shopml_predict_name_row(
+    fcinfo: pg_sys::FunctionCallInfo,
+) -> pg_sys::Datum {
+    unsafe {
+        let s = slot(fcinfo, false);
+        let a = args(fcinfo);
+        if a[1].isnull {
+            return pgrx::fcinfo::pg_return_null(fcinfo);
+        }
+        let htup = pg_sys::pg_detoast_datum(a[1].value.cast_mut_ptr()) as pg_sys::HeapTupleHeader;
+        let typeid = (*htup).t_choice.t_datum.datum_typeid;
+        let typmod = (*htup).t_choice.t_datum.datum_typmod;
+        let stale = match &s.row {
+            Some(r) => r.typeid != typeid || r.typmod != typmod,
+            None => true,
+        };
+        if stale {
+            let map = row_map(s, typeid, typmod);
+            s.row = Some(map);
+        }
+        let map = s.row.as_ref().expect("row map set above");
+        let b = match s.model.as_ref() {
+            Loaded::Linear(b) => b,
+        };
+        let model = match map.group {
+            None => single(&s.model_name, b),
+            Some((num, ty, out)) => {
+                let mut isnull = false;
+                let d = pg_sys::GetAttributeByNum(htup, num, &mut isnull);
+                let key = if isnull {
+                    None
+                } else if ty == pg_sys::BOOLOID {
+                    Some(
+                        if d.value() & 0xff != 0 {
+                            "true"
+                        } else {
+                            "false"
+                        }
+                        .to_string(),
+                    )
+                } else {
+                    let c = pg_sys::OidOutputFunctionCall(out, d);
+                    Some(CStr::from_ptr(c).to_string_lossy().into_owned())
+                };
+                match b.group(key.as_deref()) {
+                    Some(m) => m,
+                    // A group never seen in training has no model: NULL, not an error.
+                    None => return pgrx::fcinfo::pg_return_null(fcinfo),
+                }
+            }
+        };
+        let mut x = std::mem::take(&mut s.x);
+        x.clear();
+        for &(num, ty) in &map.features {
+            let mut isnull = false;
+            let d = pg_sys::GetAttributeByNum(htup, num, &mut isnull);
+            if isnull {
+                s.x = x;
+                return pgrx::fcinfo::pg_return_null(fcinfo);
+            }
+            x.push(to_f64(d, ty));
+        }
+        let y = model.predict(&x);
+        s.x = x;
+        pg_sys::Datum::from(y.to_bits())
+    }
+}
+
+extension_sql!(
+    r#"
+CREATE FUNCTION shopml.predict(model_name text, features float8[]) RETURNS float8
+    AS 'MODULE_PATHNAME', 'shopml_predict_name_array' LANGUAGE C STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION shopml.predict(text, float8[]) IS
+  'Prediction of the deployed version of a model for one row of features (in the order of shopml.models.features). NULL features give NULL.';
+CREATE FUNCTION shopml.predict(model_id bigint, features float8[]) RETURNS float8
+    AS 'MODULE_PATHNAME', 'shopml_predict_id_array' LANGUAGE C STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION shopml.predict(bigint, float8[]) IS
+  'Prediction of one specific model version (by model_id) for one row of features.';
+CREATE FUNCTION shopml.predict(model_name text, "row" record) RETURNS float8
+    AS 'MODULE_PATHNAME', 'shopml_predict_name_row' LANGUAGE C STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION shopml.predict(text, record) IS
+  'Prediction of the deployed version of a model for a table row: features are matched by column name, and the group column picks the sub-model of a grouped model (an unseen group gives NULL).';
+"#,
+    name = "predict_functions",
+    requires = ["catalog"],
+);

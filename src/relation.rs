@@ -1,0 +1,154 @@
+//! Looking at the relation a model trains on: its columns and their types.
+//!
+//! Names reach SQL only as quoted identifiers or as the relation's regclass text, never pasted
+//! from user input.
+
+use pgrx::prelude::*;
+use pgrx::spi::quote_identifier;
+use shopml_core::{Error, ErrorKind, Result};
+
+use crate::error::OrRaise;
+
+/// A column of the training relation.
+#[derive(Clone, Debug)]
+pub struct Column {
+    pub name: String,
+    pub type_name: String,
+    pub numeric: bool,
+}
+
+impl Column {
+    /// The column as a quoted SQL identifier.
+    pub fn ident(&self) -> String {
+        quote_identifier(&self.name)
+    }
+}
+
+/// The relation's name as SQL text (schema-qualified when needed, quoted) and its columns.
+pub struct Relation {
+    pub sql_name: String,
+    pub columns: Vec<Column>,
+}
+
+const NUMERIC_TYPES: &[&str] = &[
+    "smallint",
+    "integer",
+    "bigint",
+    "real",
+    "double precision",
+    "numeric",
+];
+
+impl Relation {
+    pub fn open(oid: pg_sys::Oid) -> Relation {
+        let oid_arg: u32 = oid.into();
+        let sql_name = Spi::get_one_with_args::<String>(
+            "SELECT $1::oid::regclass::text",
+            &[i64::from(oid_arg).into()],
+        )
+        .or_raise()
+        .unwrap_or_default();
+        let columns = Spi::connect(|client| {
+            client
+                .select(
+                    "SELECT attname::text, format_type(atttypid, NULL) FROM pg_catalog.pg_attribute \
+                     WHERE attrelid = $1::oid AND attnum > 0 AND NOT attisdropped ORDER BY attnum",
+                    None,
+                    &[i64::from(oid_arg).into()],
+                )
+                .or_raise()
+                .map(|row| {
+                    let name: String = row.get(1).or_raise().unwrap_or_default();
+                    let type_name: String = row.get(2).or_raise().unwrap_or_default();
+                    let numeric = NUMERIC_TYPES.contains(&type_name.as_str());
+                    Column {
+                        name,
+                        type_name,
+                        numeric,
+                    }
+                })
+                .collect::<Vec<_>>()
+        });
+        Relation { sql_name, columns }
+    }
+
+    /// A column by exact name (42703 naming the table when it is missing).
+    pub fn column(&self, name: &str) -> Result<&Column> {
+        self.columns.iter().find(|c| c.name == name).ok_or_else(|| {
+            let mut known: Vec<&str> = self.columns.iter().map(|c| c.name.as_str()).collect();
+            known.truncate(20);
+            Error::new(
+                ErrorKind::UndefinedColumn,
+                format!(
+                    "column \"{}\" does not exist in {}",
+                    name.escape_debug(),
+                    self.sql_name
+                ),
+            )
+            .with_hint(format!(
+                "Columns of {}: {}.",
+                self.sql_name,
+                known.join(", ")
+            ))
+        })
+    }
+
+    /// A column that must be numeric (42804 otherwise); `role` says what it is for.
+    pub fn numeric_column(&self, name: &str, role: &str) -> Result<&Column> {
+        let c = self.column(name)?;
+        if !c.numeric {
+            return Err(Error::new(
+                ErrorKind::DatatypeMismatch,
+                format!(
+                    "{role} column \"{}\" of {} is of type {}, not a number",
+                    c.name, self.sql_name, c.type_name
+                ),
+            )
+            .with_hint(
+                "Use a numeric column, or a view that converts it (e.g. a CASE for booleans).",
+            ));
+        }
+        Ok(c)
+    }
+
+    /// The features to use: the given names (each numeric), or every numeric column not in
+    /// `exclude` when `features` is NULL.
+    pub fn features(
+        &self,
+        features: Option<Vec<Option<String>>>,
+        exclude: &[&str],
+    ) -> Result<Vec<Column>> {
+        match features {
+            Some(list) => {
+                if list.is_empty() {
+                    return Err(Error::invalid("features must not be an empty array")
+                        .with_hint("Pass NULL to use every numeric column but the target."));
+                }
+                let mut out: Vec<Column> = Vec::with_capacity(list.len());
+                for f in list {
+                    let f = f.ok_or_else(|| Error::invalid("features must not contain NULL"))?;
+                    if out.iter().any(|c| c.name == f) {
+                        return Err(Error::invalid(format!("feature \"{f}\" is listed twice")));
+                    }
+                    out.push(self.numeric_column(&f, "feature")?.clone());
+                }
+                Ok(out)
+            }
+            None => {
+                let out: Vec<Column> = self
+                    .columns
+                    .iter()
+                    .filter(|c| c.numeric && !exclude.contains(&c.name.as_str()))
+                    .cloned()
+                    .collect();
+                if out.is_empty() {
+                    return Err(Error::data(format!(
+                        "{} has no numeric columns to use as features",
+                        self.sql_name
+                    )));
+                }
+                Ok(out)
+            }
+        }
+    }
+}

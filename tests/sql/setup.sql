@@ -1,0 +1,24 @@
+-- Install the extension the way a user does, and load the bundled sample shop.
+CREATE EXTENSION shopml;
+SELECT extname, extversion IS NOT NULL AS has_version FROM pg_extension WHERE extname = 'shopml';
+SELECT * FROM shopml.load_sample_shop('shop', 42);
+-- Deterministic: loading again gives the very same data.
+CREATE TEMP TABLE first_load AS SELECT sum(total) AS revenue, count(*) AS n FROM shop.orders;
+SELECT count(*) FROM shopml.load_sample_shop('shop', 42);
+SELECT f.revenue = o.revenue AND f.n = o.n AS same_shop
+FROM first_load f, (SELECT sum(total) AS revenue, count(*) AS n FROM shop.orders) o;
+-- Its structure: weekly units add up to the order lines, elasticities are in range.
+SELECT count(*) AS mismatched_weeks
+FROM shop.weekly_sales w
+FULL JOIN (SELECT i.product_id, date_trunc('week', o.order_date)::date AS week_start, sum(i.quantity) AS units
+           FROM shop.order_items i JOIN shop.orders o USING (order_id) GROUP BY 1, 2) l
+  USING (product_id, week_start)
+WHERE coalesce(w.units, 0) <> coalesce(l.units, 0);
+SELECT min(true_elasticity) >= -3.5 AND max(true_elasticity) <= -1.4 AS elasticities_in_range,
+       min(unit_cost / list_price) >= 0.39 AND max(unit_cost / list_price) <= 0.76 AS costs_in_range
+FROM shop.products;
+-- Every public object is documented (\df+ shows it).
+SELECT p.oid::regprocedure AS undocumented
+FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+WHERE n.nspname = 'shopml' AND p.proname NOT LIKE '\_%' AND obj_description(p.oid, 'pg_proc') IS NULL
+ORDER BY 1::text;
