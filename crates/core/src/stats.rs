@@ -9,11 +9,14 @@
 //!
 //! Contents:
 //!
-//! * [`ln_gamma`] — `ln |Γ(x)|` (Lanczos approximation, reflection for `x < 0.5`).
+//! * [`ln_gamma`] — `ln |Γ(x)|` (Lanczos approximation, reflection for `x < 0.5`,
+//!   Taylor series next to the zeros at 1 and 2).
 //! * [`ln_beta`] — `ln B(a, b)`, with a Stirling-based form that avoids
 //!   cancellation when an argument is large.
 //! * [`regularized_incomplete_beta`] — `I_x(a, b)` by a continued fraction
-//!   evaluated with the modified Lentz method.
+//!   evaluated with the modified Lentz method, and for large `a` with `b <= 1`
+//!   (Student's t with many degrees of freedom) by the asymptotic expansion of
+//!   DiDonato & Morris.
 //! * [`regularized_gamma_p`] / [`regularized_gamma_q`] — the regularized
 //!   incomplete gamma functions (power series / continued fraction).
 //! * [`erfc`] — complementary error function (W. J. Cody's rational
@@ -40,8 +43,9 @@ const EPS: f64 = 1e-16;
 /// Smallest magnitude allowed in the Lentz recurrences (guards against a zero
 /// denominator).
 const LENTZ_TINY: f64 = 1e-300;
-/// Iteration cap of the series and continued fractions. They need roughly
-/// `O(sqrt(max(a, b)))` terms, so this covers parameters up to ~1e12 and more.
+/// Safety cap on the iterations of the series and continued fractions. They
+/// need roughly `O(sqrt(max(a, b)))` terms, far fewer than this for any
+/// parameters met in practice.
 const MAX_ITER: usize = 5_000_000;
 
 // ---------------------------------------------------------------------------
@@ -238,7 +242,8 @@ pub fn ln_beta(a: f64, b: f64) -> f64 {
 /// `I_x(a, b) = B(x; a, b) / B(a, b)` for `a, b > 0` and `0 <= x <= 1`.
 ///
 /// Evaluated through the classical continued fraction for the incomplete
-/// beta function (see below), using the symmetry
+/// beta function (or, for `a >= 50`, `b <= 1`, `x >= 1/2`, an asymptotic
+/// expansion in `1/a`), using the symmetry
 /// `I_x(a, b) = 1 - I_{1-x}(b, a)` so that the fraction is always evaluated
 /// on the side where it converges quickly and where the result is the
 /// smaller of the two tails.
