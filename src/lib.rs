@@ -12,6 +12,7 @@ mod linear;
 mod predict;
 mod relation;
 mod sample_shop;
+mod tests;
 
 pgrx::pg_module_magic!();
 

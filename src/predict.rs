@@ -111,10 +111,9 @@ unsafe fn slot<'a>(fcinfo: pg_sys::FunctionCallInfo, by_id: bool) -> &'a mut Slo
     }
 }
 
-fn linear<'a>(s: &'a Slot) -> &'a LinearBundle {
-    match s.model.as_ref() {
-        Loaded::Linear(b) => b,
-    }
+fn linear(s: &Slot) -> &LinearBundle {
+    let Loaded::Linear(b) = s.model.as_ref();
+    b
 }
 
 fn single<'a>(name: &str, b: &'a LinearBundle) -> &'a LinearModel {
@@ -303,9 +302,7 @@ pub unsafe extern "C-unwind" fn shopml_predict_name_row(
             s.row = Some(map);
         }
         let map = s.row.as_ref().expect("row map set above");
-        let b = match s.model.as_ref() {
-            Loaded::Linear(b) => b,
-        };
+        let Loaded::Linear(b) = s.model.as_ref();
         let model = match map.group {
             None => single(&s.model_name, b),
             Some((num, ty, out)) => {
@@ -352,12 +349,24 @@ pub unsafe extern "C-unwind" fn shopml_predict_name_row(
 
 extension_sql!(
     r#"
+CREATE FUNCTION shopml._predict_support(internal) RETURNS internal
+    AS 'MODULE_PATHNAME', 'shopml_predict_support' LANGUAGE C STRICT;
+CREATE FUNCTION shopml._predict_args(model_name text, VARIADIC "any") RETURNS float8
+    AS 'MODULE_PATHNAME', 'shopml_predict_name_args' LANGUAGE C STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION shopml._predict_args(text, "any") IS
+  'Internal: what predict(model_name, ARRAY[x1, ...]) is rewritten to at plan time (no array per row).';
+CREATE FUNCTION shopml._predict_args(model_id bigint, VARIADIC "any") RETURNS float8
+    AS 'MODULE_PATHNAME', 'shopml_predict_id_args' LANGUAGE C STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION shopml._predict_args(bigint, "any") IS
+  'Internal: what predict(model_id, ARRAY[x1, ...]) is rewritten to at plan time (no array per row).';
 CREATE FUNCTION shopml.predict(model_name text, features float8[]) RETURNS float8
-    AS 'MODULE_PATHNAME', 'shopml_predict_name_array' LANGUAGE C STABLE PARALLEL SAFE;
+    AS 'MODULE_PATHNAME', 'shopml_predict_name_array' LANGUAGE C STABLE PARALLEL SAFE
+    SUPPORT shopml._predict_support;
 COMMENT ON FUNCTION shopml.predict(text, float8[]) IS
   'Prediction of the deployed version of a model for one row of features (in the order of shopml.models.features). NULL features give NULL.';
 CREATE FUNCTION shopml.predict(model_id bigint, features float8[]) RETURNS float8
-    AS 'MODULE_PATHNAME', 'shopml_predict_id_array' LANGUAGE C STABLE PARALLEL SAFE;
+    AS 'MODULE_PATHNAME', 'shopml_predict_id_array' LANGUAGE C STABLE PARALLEL SAFE
+    SUPPORT shopml._predict_support;
 COMMENT ON FUNCTION shopml.predict(bigint, float8[]) IS
   'Prediction of one specific model version (by model_id) for one row of features.';
 CREATE FUNCTION shopml.predict(model_name text, "row" record) RETURNS float8
@@ -368,3 +377,132 @@ COMMENT ON FUNCTION shopml.predict(text, record) IS
     name = "predict_functions",
     requires = ["catalog"],
 );
+
+// ---------------------------------------------------------------------------------------------
+// Planner support: `predict(m, ARRAY[x1, ..., xn])` with float8 elements is rewritten at plan
+// time into `_predict_args(m, x1, ..., xn)`, a VARIADIC "any" function that reads the n values
+// straight from its arguments, so no array is built per row. The model is still resolved when
+// the statement runs (the name stays an argument), so prepared statements see new deployments.
+// ---------------------------------------------------------------------------------------------
+
+unsafe fn list_cells<'a>(l: *mut pg_sys::List) -> &'a [pg_sys::ListCell] {
+    unsafe {
+        if l.is_null() {
+            &[]
+        } else {
+            std::slice::from_raw_parts((*l).elements, (*l).length as usize)
+        }
+    }
+}
+
+unsafe fn function_oid(signature: &str) -> Option<pg_sys::Oid> {
+    unsafe {
+        let text = pgrx::rust_str_to_text_p(signature).into_pg();
+        pgrx::direct_function_call::<pg_sys::Oid>(
+            pg_sys::to_regprocedure,
+            &[Some(pg_sys::Datum::from(text))],
+        )
+        .filter(|o| *o != pg_sys::Oid::INVALID)
+    }
+}
+
+v1_function!(pg_finfo_shopml_predict_support);
+#[pg_guard]
+#[unsafe(no_mangle)]
+pub unsafe extern "C-unwind" fn shopml_predict_support(
+    fcinfo: pg_sys::FunctionCallInfo,
+) -> pg_sys::Datum {
+    unsafe {
+        let none = pg_sys::Datum::from(0usize);
+        let req = args(fcinfo)[0].value.cast_mut_ptr::<pg_sys::Node>();
+        if req.is_null() || !pgrx::is_a(req, pg_sys::NodeTag::T_SupportRequestSimplify) {
+            return none;
+        }
+        let fcall = (*(req as *mut pg_sys::SupportRequestSimplify)).fcall;
+        let cells = list_cells((*fcall).args);
+        if cells.len() != 2 {
+            return none;
+        }
+        let arr = cells[1].ptr_value as *mut pg_sys::Node;
+        if !pgrx::is_a(arr, pg_sys::NodeTag::T_ArrayExpr) {
+            return none;
+        }
+        let arr = arr as *mut pg_sys::ArrayExpr;
+        let elements = list_cells((*arr).elements);
+        if (*arr).multidims
+            || (*arr).element_typeid != pg_sys::FLOAT8OID
+            || elements.is_empty()
+            || elements.len() > 90
+        {
+            return none;
+        }
+        let by_id = pg_sys::exprType(cells[0].ptr_value as *const pg_sys::Node) == pg_sys::INT8OID;
+        let target = if by_id {
+            function_oid("shopml._predict_args(bigint, \"any\")")
+        } else {
+            function_oid("shopml._predict_args(text, \"any\")")
+        };
+        let Some(target) = target else { return none };
+        let mut new_args = pg_sys::lappend(std::ptr::null_mut(), cells[0].ptr_value);
+        for e in elements {
+            new_args = pg_sys::lappend(new_args, e.ptr_value);
+        }
+        let f = pg_sys::makeFuncExpr(
+            target,
+            pg_sys::FLOAT8OID,
+            new_args,
+            pg_sys::Oid::INVALID,
+            pg_sys::Oid::INVALID,
+            pg_sys::CoercionForm::COERCE_EXPLICIT_CALL,
+        );
+        (*f).location = (*fcall).location;
+        pg_sys::Datum::from(f)
+    }
+}
+
+unsafe fn predict_args(fcinfo: pg_sys::FunctionCallInfo, by_id: bool) -> pg_sys::Datum {
+    unsafe {
+        let s = slot(fcinfo, by_id);
+        let a = args(fcinfo);
+        let b = linear(s);
+        let m = single(&s.model_name, b);
+        let n = a.len() - 1;
+        if n != b.features.len() {
+            raise(
+                Error::invalid(format!(
+                    "model \"{}\" takes {} features, got {}",
+                    s.model_name,
+                    b.features.len(),
+                    n
+                ))
+                .with_detail(format!("Features in order: {}.", b.features.join(", "))),
+            );
+        }
+        let mut y = m.intercept;
+        for (w, nd) in m.weights.iter().zip(&a[1..]) {
+            if nd.isnull {
+                return pgrx::fcinfo::pg_return_null(fcinfo);
+            }
+            y += w * f64::from_bits(nd.value.value() as u64);
+        }
+        pg_sys::Datum::from(y.to_bits())
+    }
+}
+
+v1_function!(pg_finfo_shopml_predict_name_args);
+#[pg_guard]
+#[unsafe(no_mangle)]
+pub unsafe extern "C-unwind" fn shopml_predict_name_args(
+    fcinfo: pg_sys::FunctionCallInfo,
+) -> pg_sys::Datum {
+    unsafe { predict_args(fcinfo, false) }
+}
+
+v1_function!(pg_finfo_shopml_predict_id_args);
+#[pg_guard]
+#[unsafe(no_mangle)]
+pub unsafe extern "C-unwind" fn shopml_predict_id_args(
+    fcinfo: pg_sys::FunctionCallInfo,
+) -> pg_sys::Datum {
+    unsafe { predict_args(fcinfo, true) }
+}

@@ -61,3 +61,5 @@ UPDATE shopml.model SET model_bytes = overlay(model_bytes placing '\x0900'::byte
 SELECT pg_temp.err($$SELECT shopml.predict('future', ARRAY[1])$$) AS future_version;
 -- after all of that the session still works
 SELECT round(shopml.predict('e', ARRAY[21])::numeric, 6) AS still_working;
+-- the plan-time rewrite of predict(m, ARRAY[...]) reports a wrong feature count the same way
+SELECT pg_temp.err($$SELECT shopml.predict('e', ARRAY[x, z]) FROM e_t$$) AS wrong_count_rewritten;

@@ -37,3 +37,18 @@ SELECT round(shopml.predict('p2', ARRAY[1, 2])::numeric, 3) AS before;
 SELECT shopml.deploy('p', 1) IS NOT NULL AS ok;
 SELECT version FROM shopml.train_linear('p2', 'p_t', 'y', ARRAY['x1', 'x2']);
 SELECT round(shopml.predict('p2', ARRAY[1, 2])::numeric, 3) AS after;
+-- The planner rewrites predict(m, ARRAY[<float8 expressions>]) into a call that reads the values
+-- as arguments (no array built per row); answers, NULL handling and errors stay the same.
+CREATE TABLE p_f AS SELECT x1::float8 AS x1, x2::float8 AS x2, y FROM p_t;
+EXPLAIN (VERBOSE, COSTS OFF) SELECT shopml.predict('p', ARRAY[x1, x2]) FROM p_f;
+EXPLAIN (VERBOSE, COSTS OFF) SELECT shopml.predict(1::bigint, ARRAY[x1, x2]) FROM p_f;
+SELECT count(*) AS rows,
+       max(abs(shopml.predict('p', ARRAY[x1, x2]) - shopml.predict('p', ARRAY[x1, x2] || '{}'::float8[]))) < 1e-12 AS same
+FROM p_f;
+SELECT count(*) AS null_results FROM p_f WHERE shopml.predict('p', ARRAY[x1, NULL]) IS NULL;
+SELECT shopml.predict('p', ARRAY[x1]) FROM p_f LIMIT 1;
+PREPARE p_stmt AS SELECT round(shopml.predict('p', ARRAY[x1, x2])::numeric, 3) FROM p_f ORDER BY x1, x2 LIMIT 1;
+EXECUTE p_stmt;
+SELECT version FROM shopml.train_linear('p', 'p_t', 'y', ARRAY['x1', 'x2'], '{"l2": 1000000}');
+-- a prepared statement sees the new deployment too (the model is resolved per execution)
+EXECUTE p_stmt;

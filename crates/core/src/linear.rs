@@ -82,19 +82,25 @@ impl LinearStats {
         self.n += 1;
         let inv_n = 1.0 / self.n as f64;
         let f = 1.0 - inv_n;
-        for j in 0..d {
-            let v = if j < p { x[j] } else { y };
-            let dj = v - self.mean[j];
-            self.delta[j] = dj;
-            self.mean[j] += dj * inv_n;
+        let delta = &mut self.delta[..d];
+        let mean = &mut self.mean[..d];
+        for ((dj, mj), v) in delta
+            .iter_mut()
+            .zip(mean.iter_mut())
+            .zip(x.iter().chain([&y]))
+        {
+            *dj = v - *mj;
+            *mj += *dj * inv_n;
         }
-        let mut k = 0;
+        // Row i of the packed upper triangle is comoment[start..start + d - i].
+        let mut rest = &mut self.comoment[..];
         for i in 0..d {
-            let di = self.delta[i] * f;
-            for j in i..d {
-                self.comoment[k] += di * self.delta[j];
-                k += 1;
+            let di = delta[i] * f;
+            let (row, tail) = rest.split_at_mut(d - i);
+            for (c, dj) in row.iter_mut().zip(&delta[i..]) {
+                *c += di * dj;
             }
+            rest = tail;
         }
     }
 
@@ -126,8 +132,8 @@ impl LinearStats {
                 k += 1;
             }
         }
-        for j in 0..d {
-            self.mean[j] += delta[j] * nb / n;
+        for (m, dj) in self.mean.iter_mut().zip(&delta) {
+            *m += dj * nb / n;
         }
         self.n += other.n;
     }
