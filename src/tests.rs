@@ -47,19 +47,14 @@ mod tests {
         assert_eq!(a, c, "rollback to version 1 is served from the cache");
     }
 
-    #[pg_test]
+    #[pg_test(error = "model \"m\": model bytes are damaged: not a shopml model (bad magic)")]
     fn rewritten_bytes_are_not_served_from_the_cache() {
         setup();
         Spi::run("SELECT * FROM shopml.train_linear('m', 't', 'y')").unwrap();
         Spi::get_one::<f64>("SELECT shopml.predict('m', ARRAY[1])").unwrap();
         Spi::run("UPDATE shopml.model SET model_bytes = '\\x00'::bytea WHERE model_name = 'm'")
             .unwrap();
-        let r = std::panic::catch_unwind(|| {
-            Spi::get_one::<f64>("SELECT shopml.predict('m', ARRAY[1])")
-        });
-        assert!(
-            r.is_err(),
-            "damaged bytes must raise, not be served from the cache"
-        );
+        // The row version changed, so the cached decode is not used: the damage is reported.
+        let _ = Spi::get_one::<f64>("SELECT shopml.predict('m', ARRAY[1])");
     }
 }
