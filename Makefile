@@ -17,7 +17,7 @@ bootstrap:
 	SHOPML_PORT=$(PORT) scripts/bootstrap
 
 demo: bootstrap
-	$(PSQL) -d postgres -c "DROP DATABASE IF EXISTS shopml_demo" -c "CREATE DATABASE shopml_demo"
+	$(PSQL) -d postgres -c "SET client_min_messages = warning" -c "DROP DATABASE IF EXISTS shopml_demo" -c "CREATE DATABASE shopml_demo"
 	$(PSQL) -d shopml_demo -f scripts/demo.sql
 
 test: bootstrap test-core test-sql test-pgrx
