@@ -134,9 +134,10 @@ $$;
 COMMENT ON FUNCTION shopml.drop_model(text, int) IS
   'Deletes one version of a model, or every version when version is NULL; returns how many were deleted. Dropping the deployed version deploys the newest remaining one.';
 
--- The deployed model id of a name (and the row version, so backends notice changed bytes).
+-- The deployed model id of a name and its row version (xmin/ctid: changes with any UPDATE of
+-- the row, even within one transaction), so backends notice rewritten bytes.
 CREATE FUNCTION shopml._deployed(p_model_name text, OUT model_id bigint, OUT row_version text)
 LANGUAGE sql STABLE PARALLEL SAFE AS $$
-  SELECT m.model_id, m.xmin::text FROM shopml.deployment d JOIN shopml.model m USING (model_id)
+  SELECT m.model_id, m.xmin::text || '/' || m.ctid::text FROM shopml.deployment d JOIN shopml.model m USING (model_id)
    WHERE d.model_name = p_model_name
 $$;

@@ -1,6 +1,6 @@
 //! Decoded models kept per backend, keyed by model id and row version.
 //!
-//! A model row never changes after training, so (model_id, xmin) names the same bytes for as
+//! A model row never changes after training, so (model_id, xmin, ctid) names the same bytes for as
 //! long as the row exists; the row version still guards against bytes rewritten by hand. The
 //! name → id lookup happens once per statement (see `predict`), so a new deployment is seen by
 //! the next statement while a running query keeps the version it started with.

@@ -184,7 +184,7 @@ fn no_such_id(model_id: i64) -> Error {
 /// A model by id: (model_name, row version).
 pub fn by_id(model_id: i64) -> Result<(String, String)> {
     match first_row(
-        "SELECT model_name, xmin::text FROM shopml.model WHERE model_id = $1",
+        "SELECT model_name, xmin::text || '/' || ctid::text FROM shopml.model WHERE model_id = $1",
         &[Arg::Int8(model_id)],
         &[pg_sys::TEXTOID, pg_sys::TEXTOID],
     )
