@@ -131,6 +131,19 @@ fn single<'a>(name: &str, b: &'a LinearBundle) -> &'a LinearModel {
     &b.groups[0].1
 }
 
+/// A wrong number of features is an error (22023) listing the features in order.
+fn check_count(model_name: &str, b: &LinearBundle, n: usize) {
+    if n != b.features.len() {
+        raise(
+            Error::invalid(format!(
+                "model \"{model_name}\" takes {} features, got {n}",
+                b.features.len()
+            ))
+            .with_detail(format!("Features in order: {}.", b.features.join(", "))),
+        );
+    }
+}
+
 unsafe fn predict_array(fcinfo: pg_sys::FunctionCallInfo, by_id: bool) -> pg_sys::Datum {
     unsafe {
         let s = slot(fcinfo, by_id);
@@ -143,17 +156,7 @@ unsafe fn predict_array(fcinfo: pg_sys::FunctionCallInfo, by_id: bool) -> pg_sys
         };
         let b = linear(s);
         let m = single(&s.model_name, b);
-        if x.len() != b.features.len() {
-            raise(
-                Error::invalid(format!(
-                    "model \"{}\" takes {} features, got {}",
-                    s.model_name,
-                    b.features.len(),
-                    x.len()
-                ))
-                .with_detail(format!("Features in order: {}.", b.features.join(", "))),
-            );
-        }
+        check_count(&s.model_name, b, x.len());
         pg_sys::Datum::from(m.predict(x).to_bits())
     }
 }
@@ -467,17 +470,7 @@ unsafe fn predict_args(fcinfo: pg_sys::FunctionCallInfo, by_id: bool) -> pg_sys:
         let b = linear(s);
         let m = single(&s.model_name, b);
         let n = a.len() - 1;
-        if n != b.features.len() {
-            raise(
-                Error::invalid(format!(
-                    "model \"{}\" takes {} features, got {}",
-                    s.model_name,
-                    b.features.len(),
-                    n
-                ))
-                .with_detail(format!("Features in order: {}.", b.features.join(", "))),
-            );
-        }
+        check_count(&s.model_name, b, n);
         let mut y = m.intercept;
         for (w, nd) in m.weights.iter().zip(&a[1..]) {
             if nd.isnull {
