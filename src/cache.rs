@@ -9,6 +9,7 @@ use std::cell::RefCell;
 use std::rc::Rc;
 
 use shopml_core::linear::LinearBundle;
+use shopml_core::recommend::Recommender;
 use shopml_core::{envelope, Error, Result};
 
 use crate::catalog;
@@ -17,9 +18,18 @@ use crate::guc::MODEL_CACHE_MB;
 /// A model ready for prediction.
 pub enum Loaded {
     Linear(LinearBundle),
+    Recommender(Recommender),
 }
 
 impl Loaded {
+    /// The algorithm name stored in the model's envelope.
+    pub fn algorithm(&self) -> &'static str {
+        match self {
+            Loaded::Linear(_) => shopml_core::linear::ALGORITHM,
+            Loaded::Recommender(_) => shopml_core::recommend::ALGORITHM,
+        }
+    }
+
     fn decode(model_name: &str, bytes: &[u8]) -> Result<Loaded> {
         let name_it = |mut e: Error| {
             e.message = format!("model \"{model_name}\": {}", e.message);
@@ -30,6 +40,12 @@ impl Loaded {
             shopml_core::linear::ALGORITHM => Ok(Loaded::Linear(
                 envelope::decode(bytes, &header.algorithm).map_err(name_it)?,
             )),
+            shopml_core::recommend::ALGORITHM => {
+                let mut r: Recommender =
+                    envelope::decode(bytes, &header.algorithm).map_err(name_it)?;
+                r.prepare();
+                Ok(Loaded::Recommender(r))
+            }
             other => Err(name_it(Error::corrupted(format!(
                 "unknown algorithm \"{other}\" in model bytes"
             )))),

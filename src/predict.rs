@@ -89,6 +89,17 @@ unsafe fn slot<'a>(fcinfo: pg_sys::FunctionCallInfo, by_id: bool) -> &'a mut Slo
             let (_, m) = cache::deployed(&name).unwrap_or_else(|e| raise(e));
             (Key::Name(name.clone()), name, m)
         };
+        if !matches!(model.as_ref(), Loaded::Linear(_)) {
+            raise(
+                Error::invalid(format!(
+                    "model \"{model_name}\" is a {} model; shopml.predict serves regression models",
+                    model.algorithm()
+                ))
+                .with_hint(
+                    "Use shopml.recommend_for_user or shopml.similar_items for recommenders.",
+                ),
+            );
+        }
         let new = Slot {
             key,
             key_stable: pg_sys::get_fn_expr_arg_stable(flinfo, 0),
@@ -112,8 +123,10 @@ unsafe fn slot<'a>(fcinfo: pg_sys::FunctionCallInfo, by_id: bool) -> &'a mut Slo
 }
 
 fn linear(s: &Slot) -> &LinearBundle {
-    let Loaded::Linear(b) = s.model.as_ref();
-    b
+    match s.model.as_ref() {
+        Loaded::Linear(b) => b,
+        _ => unreachable!("the slot only holds linear models"),
+    }
 }
 
 fn single<'a>(name: &str, b: &'a LinearBundle) -> &'a LinearModel {
@@ -305,7 +318,9 @@ pub unsafe extern "C-unwind" fn shopml_predict_name_row(
             s.row = Some(map);
         }
         let map = s.row.as_ref().expect("row map set above");
-        let Loaded::Linear(b) = s.model.as_ref();
+        let Loaded::Linear(b) = s.model.as_ref() else {
+            unreachable!("the slot only holds linear models")
+        };
         let model = match map.group {
             None => single(&s.model_name, b),
             Some((num, ty, out)) => {

@@ -4,11 +4,14 @@
 //! hands dense columns to these types and turns [`Error`] into `ereport`s. Every module can be
 //! read, tested and benchmarked on its own.
 
+pub mod als;
 pub mod envelope;
 pub mod error;
 pub mod hash;
+pub mod interactions;
 pub mod linear;
 pub mod options;
+pub mod recommend;
 pub mod rng;
 pub mod sample;
 pub mod sample_shop;

@@ -123,6 +123,25 @@ impl<'a> Options<'a> {
         }
     }
 
+    /// A number within [lo, hi], or the string "auto" (None); absent means `default`.
+    pub fn number_or_auto(
+        &mut self,
+        key: &'static str,
+        default: Option<f64>,
+        lo: f64,
+        hi: f64,
+    ) -> Result<Option<f64>> {
+        if self.map.get(key).and_then(|v| v.as_str()) == Some("auto") {
+            self.known.push(key);
+            return Ok(None);
+        }
+        if self.map.get(key).is_none_or(|v| v.is_null()) {
+            self.known.push(key);
+            return Ok(default);
+        }
+        self.number(key, 0.0, (lo, true), (hi, true)).map(Some)
+    }
+
     /// Fails on any key that no getter asked for.
     pub fn finish(self) -> Result<()> {
         let mut unknown: Vec<&String> = self
@@ -171,6 +190,46 @@ impl LinearOptions {
     }
 }
 
+/// Options of `train_recommender`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RecommenderOptions {
+    pub method: String,
+    pub factors: usize,
+    pub iterations: usize,
+    /// None: chosen on a validation split ("auto", the default).
+    pub regularization: Option<f64>,
+    pub alpha: f64,
+    pub cg_steps: usize,
+    pub seed: u64,
+    pub neighbors: usize,
+    pub test_fraction: f64,
+    pub k: usize,
+    pub time_column: Option<String>,
+    pub deploy: bool,
+}
+
+impl RecommenderOptions {
+    pub fn parse(value: Option<&Value>) -> Result<Self> {
+        let mut o = Options::new("train_recommender", value)?;
+        let parsed = RecommenderOptions {
+            method: o.choice("method", "als", &["als", "item_knn"])?,
+            factors: o.integer("factors", 64, 1, 1024)? as usize,
+            iterations: o.integer("iterations", 15, 1, 1000)? as usize,
+            regularization: o.number_or_auto("regularization", None, 0.0, 1e9)?,
+            alpha: o.number("alpha", 1.0, (0.0, true), (1e9, true))?,
+            cg_steps: o.integer("cg_steps", 3, 1, 64)? as usize,
+            seed: o.integer("seed", 42, 0, i64::MAX)? as u64,
+            neighbors: o.integer("neighbors", 100, 1, 10_000)? as usize,
+            test_fraction: o.number("test_fraction", 0.2, (0.0, true), (0.9, true))?,
+            k: o.integer("k", 10, 1, 1000)? as usize,
+            time_column: o.string("time_column")?,
+            deploy: o.boolean("deploy", true)?,
+        };
+        o.finish()?;
+        Ok(parsed)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -192,5 +251,29 @@ mod tests {
         assert_eq!(e.kind, crate::ErrorKind::InvalidParameter);
         let o = LinearOptions::parse(Some(&json!({"l2": 0.5, "group_by": "region"}))).unwrap();
         assert_eq!(o.group_by.as_deref(), Some("region"));
+    }
+
+    #[test]
+    fn recommender_options() {
+        let d = RecommenderOptions::parse(None).unwrap();
+        assert_eq!(
+            (d.method.as_str(), d.factors, d.regularization),
+            ("als", 64, None)
+        );
+        let o = RecommenderOptions::parse(Some(&json!({"regularization": 3}))).unwrap();
+        assert_eq!(o.regularization, Some(3.0));
+        let o = RecommenderOptions::parse(Some(&json!({"regularization": "auto"}))).unwrap();
+        assert_eq!(o.regularization, None);
+        for bad in [
+            json!({"regularization": -1}),
+            json!({"regularization": "none"}),
+            json!({"factors": 0}),
+            json!({"method": "svd"}),
+            json!({"test_fraction": 0.95}),
+            json!({"nieghbors": 5}),
+        ] {
+            let e = RecommenderOptions::parse(Some(&bad)).unwrap_err();
+            assert_eq!(e.kind, crate::ErrorKind::InvalidParameter, "{bad}");
+        }
     }
 }

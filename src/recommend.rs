@@ -1,0 +1,670 @@
+//! SQL surface of recommendations: `train_recommender`, `recommend_for_user`, `similar_items`.
+//!
+//! Training reads (user, item, weight, time) rows with a cursor on the main thread, then fits
+//! on the `shopml.threads` pool; between blocks of work the main thread checks for interrupts
+//! and, during long fits, sends a progress NOTICE at most once a second.
+
+use std::rc::Rc;
+use std::time::Instant;
+
+use pgrx::prelude::*;
+use pgrx::{JsonB, PgRelation};
+use serde_json::{json, Map, Value};
+use shopml_core::als::{AlsParams, Monitor};
+use shopml_core::interactions::{Interactions, KeyKind, RawKeys};
+use shopml_core::options::RecommenderOptions;
+use shopml_core::recommend::{train, MethodParams, RankingMetrics, Recommender, ALGORITHM};
+use shopml_core::{envelope, Error, ErrorKind, Result};
+
+use crate::cache::{self, Loaded};
+use crate::catalog::{self, NewModel};
+use crate::error::OrRaise;
+use crate::pool;
+use crate::relation::{Column, Relation};
+
+const INT_TYPES: &[&str] = &["smallint", "integer", "bigint"];
+const TEXT_TYPES: &[&str] = &["text", "character varying", "character", "uuid", "name"];
+
+/// Checks a key column and returns its kind and the SQL expression that reads it.
+fn key_column(rel: &Relation, name: &str, role: &str) -> Result<(KeyKind, String)> {
+    let c = rel.column(name)?;
+    if INT_TYPES.contains(&c.type_name.as_str()) {
+        Ok((KeyKind::Int, format!("({})::int8", c.ident())))
+    } else if TEXT_TYPES.contains(&c.type_name.as_str()) {
+        Ok((KeyKind::Text, format!("({})::text", c.ident())))
+    } else {
+        Err(Error::new(
+            ErrorKind::DatatypeMismatch,
+            format!(
+                "{role} column \"{}\" of {} is of type {}; keys must be integers, text or uuid",
+                c.name, rel.sql_name, c.type_name
+            ),
+        )
+        .with_hint("Cast the key in a view, e.g. CREATE VIEW v AS SELECT id::bigint ..."))
+    }
+}
+
+/// The SQL expression giving a time column as float8 (larger = later).
+fn time_expr(c: &Column, rel: &Relation) -> Result<String> {
+    let t = c.type_name.as_str();
+    if t == "date" {
+        Ok(format!("(({}) - date '2000-01-01')::float8", c.ident()))
+    } else if t.starts_with("timestamp") {
+        Ok(format!("extract(epoch from ({}))::float8", c.ident()))
+    } else if c.numeric {
+        Ok(format!("({})::float8", c.ident()))
+    } else {
+        Err(Error::new(
+            ErrorKind::DatatypeMismatch,
+            format!(
+                "time column \"{}\" of {} is of type {}, not a date, timestamp or number",
+                c.name, rel.sql_name, t
+            ),
+        ))
+    }
+}
+
+/// Reports progress to the client and lets Postgres cancel the fit.
+struct Progress<'a> {
+    model_name: &'a str,
+    start: Instant,
+    last_notice: Option<Instant>,
+    iterations: usize,
+}
+
+impl Progress<'_> {
+    fn due(&self) -> bool {
+        self.start.elapsed().as_secs_f64() >= 1.0
+            && self
+                .last_notice
+                .is_none_or(|t| t.elapsed().as_secs_f64() >= 1.0)
+    }
+}
+
+impl Monitor for Progress<'_> {
+    fn tick(&mut self) -> Result<()> {
+        pgrx::check_for_interrupts!();
+        Ok(())
+    }
+
+    fn wants_loss(&mut self) -> bool {
+        self.due()
+    }
+
+    fn iteration(&mut self, iteration: usize, loss: Option<f64>) -> Result<()> {
+        pgrx::check_for_interrupts!();
+        if let Some(loss) = loss {
+            if self.due() {
+                self.last_notice = Some(Instant::now());
+                pgrx::notice!(
+                    "shopml: training \"{}\": iteration {iteration}/{}, loss {loss:.6}, {:.1} s elapsed",
+                    self.model_name,
+                    self.iterations,
+                    self.start.elapsed().as_secs_f64()
+                );
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Rows skipped while reading, by reason.
+#[derive(Default)]
+struct Skipped {
+    null_key: u64,
+    bad_weight: u64,
+    zero_weight: u64,
+    null_time: u64,
+}
+
+impl Skipped {
+    fn total(&self) -> u64 {
+        self.null_key + self.bad_weight + self.zero_weight + self.null_time
+    }
+}
+
+struct Read {
+    data: Interactions,
+    rows: u64,
+    skipped: Skipped,
+}
+
+fn read_interactions(
+    rel: &Relation,
+    user: (KeyKind, String),
+    item: (KeyKind, String),
+    weight: Option<&Column>,
+    time: Option<String>,
+) -> Result<Read> {
+    let query = format!(
+        "SELECT {}, {}, {}, {} FROM {}",
+        user.1,
+        item.1,
+        weight
+            .map(|w| format!("({})::float8", w.ident()))
+            .unwrap_or_else(|| "1::float8".into()),
+        time.clone().unwrap_or_else(|| "NULL::float8".into()),
+        rel.sql_name
+    );
+    let new_keys = |k: KeyKind| match k {
+        KeyKind::Int => RawKeys::Int(Vec::new()),
+        KeyKind::Text => RawKeys::Text(Vec::new()),
+    };
+    let mut users = new_keys(user.0);
+    let mut items = new_keys(item.0);
+    let mut weights: Vec<f32> = Vec::new();
+    let mut times: Vec<f64> = Vec::new();
+    let mut skipped = Skipped::default();
+    let mut rows = 0u64;
+    let mut negative: Option<f64> = None;
+    Spi::connect(|client| -> Result<()> {
+        let mut cursor = client.open_cursor(query.as_str(), &[]);
+        loop {
+            let batch = cursor.fetch(20_000).or_raise();
+            if batch.is_empty() {
+                break;
+            }
+            for row in batch {
+                rows += 1;
+                let w: Option<f64> = row.get(3).or_raise();
+                let t: Option<f64> = row.get(4).or_raise();
+                let u_ok = match &mut users {
+                    RawKeys::Int(v) => row.get::<i64>(1).or_raise().map(|x| v.push(x)),
+                    RawKeys::Text(v) => row.get::<String>(1).or_raise().map(|x| v.push(x)),
+                };
+                let i_ok = match &mut items {
+                    RawKeys::Int(v) => row.get::<i64>(2).or_raise().map(|x| v.push(x)),
+                    RawKeys::Text(v) => row.get::<String>(2).or_raise().map(|x| v.push(x)),
+                };
+                let keep = if u_ok.is_none() || i_ok.is_none() {
+                    skipped.null_key += 1;
+                    false
+                } else {
+                    match w {
+                        Some(w) if w < 0.0 => {
+                            negative.get_or_insert(w);
+                            false
+                        }
+                        Some(w) if !w.is_finite() => {
+                            skipped.bad_weight += 1;
+                            false
+                        }
+                        None => {
+                            skipped.bad_weight += 1;
+                            false
+                        }
+                        Some(0.0) => {
+                            skipped.zero_weight += 1;
+                            false
+                        }
+                        Some(_) if time.is_some() && !t.is_some_and(f64::is_finite) => {
+                            skipped.null_time += 1;
+                            false
+                        }
+                        Some(w) => {
+                            weights.push(w as f32);
+                            if time.is_some() {
+                                times.push(t.unwrap_or_default());
+                            }
+                            true
+                        }
+                    }
+                };
+                if !keep {
+                    // Undo a half-pushed row.
+                    let n = weights.len();
+                    truncate(&mut users, n);
+                    truncate(&mut items, n);
+                }
+            }
+            pgrx::check_for_interrupts!();
+            if negative.is_some() {
+                break;
+            }
+        }
+        Ok(())
+    })?;
+    if let (Some(w), Some(c)) = (negative, weight) {
+        return Err(Error::invalid(format!(
+            "weight column \"{}\" of {} has a negative value ({w})",
+            c.name, rel.sql_name
+        ))
+        .with_hint("Weights count interactions (purchases, clicks, quantities) and must be ≥ 0; filter or clamp them in a view."));
+    }
+    let data = Interactions::build(users, items, weights, time.map(|_| times));
+    Ok(Read {
+        data,
+        rows,
+        skipped,
+    })
+}
+
+fn truncate(k: &mut RawKeys, n: usize) {
+    match k {
+        RawKeys::Int(v) => v.truncate(n),
+        RawKeys::Text(v) => v.truncate(n),
+    }
+}
+
+fn ranking_json(m: &RankingMetrics) -> Map<String, Value> {
+    let k = m.k;
+    let mut o = Map::new();
+    o.insert(format!("precision@{k}"), json!(m.precision));
+    o.insert(format!("recall@{k}"), json!(m.recall));
+    o.insert(format!("ndcg@{k}"), json!(m.ndcg));
+    o.insert(format!("map@{k}"), json!(m.map));
+    o.insert("coverage".into(), json!(m.coverage));
+    o
+}
+
+struct Trained {
+    model_id: i64,
+    version: i32,
+    n_users: i64,
+    n_items: i64,
+    n_interactions: i64,
+    metrics: Value,
+}
+
+fn train_inner(
+    model_name: Option<&str>,
+    relation: pg_sys::Oid,
+    user_column: Option<&str>,
+    item_column: Option<&str>,
+    weight_column: Option<&str>,
+    options: Option<Value>,
+) -> Result<Trained> {
+    let model_name = model_name.ok_or_else(|| Error::invalid("model_name must not be NULL"))?;
+    catalog::check_name(model_name)?;
+    let user_column = user_column.ok_or_else(|| Error::invalid("user_column must not be NULL"))?;
+    let item_column = item_column.ok_or_else(|| Error::invalid("item_column must not be NULL"))?;
+    let opts = RecommenderOptions::parse(options.as_ref())?;
+    let rel = Relation::open(relation);
+    let user = key_column(&rel, user_column, "user")?;
+    let item = key_column(&rel, item_column, "item")?;
+    if user.0 != item.0 {
+        return Err(Error::invalid(format!(
+            "user column \"{user_column}\" and item column \"{item_column}\" must both be integers or both be text"
+        ))
+        .with_hint("Cast one of them in a view, e.g. SELECT customer_id::text AS customer_id, sku ..."));
+    }
+    if user_column == item_column {
+        return Err(Error::invalid(
+            "user_column and item_column must be different columns",
+        ));
+    }
+    let weight = match weight_column {
+        Some(w) => Some(rel.numeric_column(w, "weight")?.clone()),
+        None => None,
+    };
+    let time = match &opts.time_column {
+        Some(t) => Some(time_expr(rel.column(t)?, &rel)?),
+        None => None,
+    };
+    let key_kind = user.0;
+    let read = read_interactions(&rel, user, item, weight.as_ref(), time)?;
+    let data = &read.data;
+    let used = read.rows - read.skipped.total();
+    if data.n_users() < 2 || data.n_items() < 2 {
+        return Err(Error::data(format!(
+            "cannot train \"{model_name}\" on {}: it needs at least two users and two items",
+            rel.sql_name
+        ))
+        .with_detail(format!(
+            "{} rows read, {} skipped ({} NULL user or item, {} NULL/NaN weight, {} zero weight, {} NULL time); {} users and {} items remain.",
+            read.rows,
+            read.skipped.total(),
+            read.skipped.null_key,
+            read.skipped.bad_weight,
+            read.skipped.zero_weight,
+            read.skipped.null_time,
+            data.n_users(),
+            data.n_items()
+        )));
+    }
+
+    let method = match opts.method.as_str() {
+        "item_knn" => MethodParams::ItemKnn {
+            neighbors: opts.neighbors,
+        },
+        _ => MethodParams::Als {
+            params: AlsParams {
+                factors: opts.factors,
+                iterations: opts.iterations,
+                regularization: opts.regularization.unwrap_or(10.0) as f32,
+                alpha: opts.alpha as f32,
+                cg_steps: opts.cg_steps,
+                seed: opts.seed,
+            },
+            tune: opts.regularization.is_none(),
+        },
+    };
+    let pool = pool::get()?;
+    let mut progress = Progress {
+        model_name,
+        start: Instant::now(),
+        last_notice: None,
+        iterations: opts.iterations,
+    };
+    let t = train(
+        data,
+        &method,
+        opts.test_fraction,
+        opts.k,
+        &pool,
+        &mut progress,
+    )?;
+
+    let mut metrics = Map::new();
+    metrics.insert("k".into(), json!(opts.k));
+    if let Some((ours, base)) = &t.metrics {
+        metrics.extend(ranking_json(ours));
+        let mut b = ranking_json(base);
+        b.insert("method".into(), json!("popularity"));
+        metrics.insert("baseline".into(), Value::Object(b));
+        metrics.insert(
+            "ndcg_lift".into(),
+            if base.ndcg > 0.0 {
+                json!(ours.ndcg / base.ndcg)
+            } else {
+                Value::Null
+            },
+        );
+        metrics.insert("test_users".into(), json!(ours.users));
+    }
+    metrics.insert("test_interactions".into(), json!(t.n_test_pairs));
+    metrics.insert("pairs".into(), json!(data.by_user.nnz()));
+    metrics.insert("skipped_rows".into(), json!(read.skipped.total()));
+    if !t.tuning.is_empty() {
+        metrics.insert(
+            "tuning".into(),
+            Value::Array(
+                t.tuning
+                    .iter()
+                    .map(|(r, n)| json!({"regularization": r, "validation_ndcg": n}))
+                    .collect(),
+            ),
+        );
+    }
+    let mut params = json!({
+        "method": opts.method,
+        "test_fraction": opts.test_fraction,
+        "k": opts.k,
+        "time_column": opts.time_column,
+        "user_column": user_column,
+        "item_column": item_column,
+        "weight_column": weight_column,
+        "key_type": key_kind.sql_name(),
+    });
+    if let (Some(p), Value::Object(o)) = (&t.als, &mut params) {
+        o.insert("factors".into(), json!(p.factors));
+        o.insert("iterations".into(), json!(p.iterations));
+        o.insert("regularization".into(), json!(p.regularization));
+        o.insert(
+            "regularization_chosen".into(),
+            json!(opts.regularization.is_none()),
+        );
+        o.insert("alpha".into(), json!(p.alpha));
+        o.insert("cg_steps".into(), json!(p.cg_steps));
+        o.insert("seed".into(), json!(p.seed));
+    } else if let Value::Object(o) = &mut params {
+        o.insert("neighbors".into(), json!(opts.neighbors));
+    }
+    pgrx::check_for_interrupts!();
+    let bytes = envelope::encode(ALGORITHM, &t.model)?;
+    let metrics = Value::Object(metrics);
+    let n_pairs = data.by_user.nnz() as i64;
+    let (model_id, version) = catalog::save(NewModel {
+        model_name,
+        algorithm: ALGORITHM,
+        task: "recommendation",
+        source: rel.sql_name.clone(),
+        target: None,
+        features: [Some(user_column), Some(item_column), weight_column]
+            .into_iter()
+            .flatten()
+            .map(String::from)
+            .collect(),
+        params,
+        metrics: metrics.clone(),
+        n_train: n_pairs - t.n_test_pairs as i64,
+        n_test: t.n_test_pairs as i64,
+        bytes,
+        deploy: opts.deploy,
+    });
+    Ok(Trained {
+        model_id,
+        version,
+        n_users: data.n_users() as i64,
+        n_items: data.n_items() as i64,
+        n_interactions: used as i64,
+        metrics,
+    })
+}
+
+/// Trains an implicit-feedback recommender on a table or view of interactions.
+#[pg_extern(volatile, parallel_unsafe)]
+#[allow(clippy::type_complexity)]
+fn train_recommender(
+    model_name: Option<&str>,
+    relation: PgRelation,
+    user_column: Option<&str>,
+    item_column: Option<&str>,
+    weight_column: default!(Option<&str>, "NULL"),
+    options: default!(Option<JsonB>, "'{}'"),
+) -> TableIterator<
+    'static,
+    (
+        name!(model_id, i64),
+        name!(model_name, String),
+        name!(version, i32),
+        name!(n_users, i64),
+        name!(n_items, i64),
+        name!(n_interactions, i64),
+        name!(metrics, JsonB),
+    ),
+> {
+    let oid = relation.oid();
+    drop(relation);
+    let t = train_inner(
+        model_name,
+        oid,
+        user_column,
+        item_column,
+        weight_column,
+        options.map(|j| j.0),
+    )
+    .or_raise();
+    TableIterator::once((
+        t.model_id,
+        model_name.unwrap_or_default().to_string(),
+        t.version,
+        t.n_users,
+        t.n_items,
+        t.n_interactions,
+        JsonB(t.metrics),
+    ))
+}
+
+/// The deployed recommender of a name, checked for kind and key type.
+fn load(model_name: Option<&str>, kind: KeyKind, function: &str) -> Result<Rc<Loaded>> {
+    let model_name = model_name.ok_or_else(|| Error::invalid("model_name must not be NULL"))?;
+    let (_, m) = cache::deployed(model_name)?;
+    let Loaded::Recommender(r) = m.as_ref() else {
+        return Err(Error::invalid(format!(
+            "model \"{model_name}\" is a {} model, not a recommender",
+            m.algorithm()
+        ))
+        .with_hint("Train one with shopml.train_recommender."));
+    };
+    let have = r.user_keys.kind();
+    if have != kind {
+        return Err(Error::invalid(format!(
+            "model \"{model_name}\" has {} keys, but {function} was called with a {} key",
+            have.sql_name(),
+            kind.sql_name()
+        ))
+        .with_hint(format!(
+            "Call shopml.{function}(model_name, ${}::{}, ...).",
+            if function == "similar_items" {
+                "item_id"
+            } else {
+                "user_id"
+            },
+            have.sql_name()
+        )));
+    }
+    Ok(m)
+}
+
+fn check_k(k: Option<i32>) -> Result<usize> {
+    match k {
+        Some(k) if (1..=10_000).contains(&k) => Ok(k as usize),
+        Some(k) => Err(Error::invalid(format!(
+            "k must be between 1 and 10000, got {k}"
+        ))),
+        None => Err(Error::invalid("k must not be NULL")),
+    }
+}
+
+fn recommender(m: &Loaded) -> &Recommender {
+    match m {
+        Loaded::Recommender(r) => r,
+        _ => unreachable!("checked by load"),
+    }
+}
+
+/// Sorted distinct indices of the known candidates.
+fn candidate_indices(mut idx: Vec<u32>) -> Vec<u32> {
+    idx.sort_unstable();
+    idx.dedup();
+    idx
+}
+
+/// Top-k items for a user of a bigint-keyed model.
+#[pg_extern(stable, parallel_safe)]
+fn recommend_for_user(
+    model_name: Option<&str>,
+    user_id: Option<i64>,
+    k: default!(Option<i32>, 10),
+    exclude_seen: default!(Option<bool>, true),
+    candidates: default!(Option<Vec<Option<i64>>>, "NULL"),
+) -> TableIterator<'static, (name!(item_id, i64), name!(score, f64), name!(rank, i32))> {
+    let k = check_k(k).or_raise();
+    let m = load(model_name, KeyKind::Int, "recommend_for_user").or_raise();
+    let r = recommender(&m);
+    let user = user_id.and_then(|u| r.user_keys.find_int(u));
+    let cands = candidates.map(|c| {
+        candidate_indices(
+            c.into_iter()
+                .flatten()
+                .filter_map(|i| r.item_keys.find_int(i))
+                .collect(),
+        )
+    });
+    let recs = r.recommend(user, k, exclude_seen.unwrap_or(true), cands.as_deref());
+    let rows: Vec<(i64, f64, i32)> = recs
+        .into_iter()
+        .enumerate()
+        .map(|(n, (i, s))| {
+            (
+                r.item_keys.int(i).unwrap_or_default(),
+                s as f64,
+                n as i32 + 1,
+            )
+        })
+        .collect();
+    TableIterator::new(rows)
+}
+
+/// Top-k items for a user of a text- or uuid-keyed model.
+#[pg_extern(stable, parallel_safe, name = "recommend_for_user")]
+fn recommend_for_user_text(
+    model_name: Option<&str>,
+    user_id: Option<&str>,
+    k: default!(Option<i32>, 10),
+    exclude_seen: default!(Option<bool>, true),
+    candidates: default!(Option<Vec<Option<String>>>, "NULL"),
+) -> TableIterator<'static, (name!(item_id, String), name!(score, f64), name!(rank, i32))> {
+    let k = check_k(k).or_raise();
+    let m = load(model_name, KeyKind::Text, "recommend_for_user").or_raise();
+    let r = recommender(&m);
+    let user = user_id.and_then(|u| r.user_keys.find_text(u));
+    let cands = candidates.map(|c| {
+        candidate_indices(
+            c.iter()
+                .flatten()
+                .filter_map(|i| r.item_keys.find_text(i))
+                .collect(),
+        )
+    });
+    let recs = r.recommend(user, k, exclude_seen.unwrap_or(true), cands.as_deref());
+    let rows: Vec<(String, f64, i32)> = recs
+        .into_iter()
+        .enumerate()
+        .map(|(n, (i, s))| {
+            (
+                r.item_keys.text(i).unwrap_or_default().to_string(),
+                s as f64,
+                n as i32 + 1,
+            )
+        })
+        .collect();
+    TableIterator::new(rows)
+}
+
+/// Items most similar to an item of a bigint-keyed model (none for an unknown item).
+#[pg_extern(stable, parallel_safe)]
+fn similar_items(
+    model_name: Option<&str>,
+    item_id: Option<i64>,
+    k: default!(Option<i32>, 10),
+) -> TableIterator<'static, (name!(item_id, i64), name!(score, f64), name!(rank, i32))> {
+    let k = check_k(k).or_raise();
+    let m = load(model_name, KeyKind::Int, "similar_items").or_raise();
+    let r = recommender(&m);
+    let rows: Vec<(i64, f64, i32)> = match item_id.and_then(|i| r.item_keys.find_int(i)) {
+        Some(i) => r
+            .similar(i, k)
+            .into_iter()
+            .enumerate()
+            .map(|(n, (j, s))| {
+                (
+                    r.item_keys.int(j).unwrap_or_default(),
+                    s as f64,
+                    n as i32 + 1,
+                )
+            })
+            .collect(),
+        None => Vec::new(),
+    };
+    TableIterator::new(rows)
+}
+
+/// Items most similar to an item of a text- or uuid-keyed model.
+#[pg_extern(stable, parallel_safe, name = "similar_items")]
+fn similar_items_text(
+    model_name: Option<&str>,
+    item_id: Option<&str>,
+    k: default!(Option<i32>, 10),
+) -> TableIterator<'static, (name!(item_id, String), name!(score, f64), name!(rank, i32))> {
+    let k = check_k(k).or_raise();
+    let m = load(model_name, KeyKind::Text, "similar_items").or_raise();
+    let r = recommender(&m);
+    let rows: Vec<(String, f64, i32)> = match item_id.and_then(|i| r.item_keys.find_text(i)) {
+        Some(i) => r
+            .similar(i, k)
+            .into_iter()
+            .enumerate()
+            .map(|(n, (j, s))| {
+                (
+                    r.item_keys.text(j).unwrap_or_default().to_string(),
+                    s as f64,
+                    n as i32 + 1,
+                )
+            })
+            .collect(),
+        None => Vec::new(),
+    };
+    TableIterator::new(rows)
+}
