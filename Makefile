@@ -40,8 +40,9 @@ test-pgrx:
 	SHOPML_PORT=$(PORT) scripts/bootstrap >/dev/null
 
 bench: bootstrap
-	$(PSQL) -d postgres -c "CREATE DATABASE shopml_bench" 2>/dev/null || true
+	$(PSQL) -d postgres -c "SET client_min_messages = warning" -c "DROP DATABASE IF EXISTS shopml_bench" -c "CREATE DATABASE shopml_bench"
 	benches/linear.sh $(PORT)
+	benches/recommend.sh $(PORT)
 	cargo bench -p shopml-core --bench core
 
 lint:

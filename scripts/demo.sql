@@ -53,5 +53,58 @@ FROM (SELECT p.category_id,
 JOIN shop.categories c USING (category_id) ORDER BY 1;
 
 \echo
-\echo '== 5. The catalog =='
+\echo '== 5. Recommendations from purchases (implicit-feedback ALS, held out by time) =='
+CREATE OR REPLACE VIEW shop.purchases AS
+SELECT o.customer_id, i.product_id, i.quantity, o.order_date
+FROM shop.order_items i JOIN shop.orders o USING (order_id);
+SELECT version, n_users, n_items, n_interactions,
+       round((metrics->>'ndcg@10')::numeric, 3) AS ndcg_at_10,
+       round((metrics->'baseline'->>'ndcg@10')::numeric, 3) AS popularity_ndcg_at_10,
+       round((metrics->>'recall@10')::numeric, 3) AS recall_at_10,
+       round((metrics->'baseline'->>'recall@10')::numeric, 3) AS popularity_recall_at_10,
+       round((metrics->>'coverage')::numeric, 3) AS coverage
+FROM shopml.train_recommender('home_recs', 'shop.purchases', 'customer_id', 'product_id',
+                              options => '{"time_column": "order_date"}');
+\echo 'Does it foresee what customers buy next? Trained on purchases before October 2025 only,'
+\echo 'top 5 for three customers, next to whether they bought the product in Oct-Dec 2025:'
+CREATE OR REPLACE VIEW shop.purchases_before_q4 AS
+SELECT * FROM shop.purchases WHERE order_date < DATE '2025-10-01';
+SELECT version FROM shopml.train_recommender('recs_before_q4', 'shop.purchases_before_q4', 'customer_id', 'product_id',
+                                             options => '{"test_fraction": 0}') \g /dev/null
+SELECT c.customer_id, r.rank, r.item_id AS product_id, p.name AS product, cat.name AS category,
+       round(r.score::numeric, 3) AS score,
+       EXISTS (SELECT 1 FROM shop.purchases pu WHERE pu.customer_id = c.customer_id
+               AND pu.product_id = r.item_id AND pu.order_date >= DATE '2025-10-01') AS bought_in_q4
+FROM (VALUES (42), (77), (1234)) c(customer_id),
+     LATERAL shopml.recommend_for_user('recs_before_q4', c.customer_id, 5) r
+JOIN shop.products p ON p.product_id = r.item_id JOIN shop.categories cat USING (category_id)
+ORDER BY c.customer_id, r.rank;
+\echo 'Over every customer: share of top-5 suggestions bought in Q4 (new products only), ALS vs best sellers:'
+WITH q4 AS (SELECT DISTINCT customer_id, product_id FROM shop.purchases WHERE order_date >= DATE '2025-10-01'),
+     als AS (SELECT c.customer_id, r.item_id FROM shop.customers c,
+             LATERAL shopml.recommend_for_user('recs_before_q4', c.customer_id, 5) r),
+     pop AS (SELECT c.customer_id, r.item_id FROM shop.customers c,
+             LATERAL shopml.recommend_for_user('recs_before_q4', -1, 5) r
+             WHERE NOT EXISTS (SELECT 1 FROM shop.purchases_before_q4 b
+                               WHERE b.customer_id = c.customer_id AND b.product_id = r.item_id))
+SELECT 'ALS' AS suggestions, round(avg((q4.product_id IS NOT NULL)::int), 3) AS bought_in_q4 FROM als
+  LEFT JOIN q4 ON q4.customer_id = als.customer_id AND q4.product_id = als.item_id
+UNION ALL
+SELECT 'best sellers not yet bought', round(avg((q4.product_id IS NOT NULL)::int), 3) FROM pop
+  LEFT JOIN q4 ON q4.customer_id = pop.customer_id AND q4.product_id = pop.item_id;
+\echo 'A new visitor (unknown id) gets the best sellers; in-stock only via candidates:'
+SELECT rank, item_id AS product_id, score AS buyers FROM shopml.recommend_for_user('home_recs', -1, 3);
+SELECT rank, item_id AS product_id, round(score::numeric, 3) AS score
+FROM shopml.recommend_for_user('home_recs', 42, 3, candidates => ARRAY(SELECT product_id FROM shop.products WHERE product_id % 2 = 0));
+\echo '"Customers who bought product 17 also bought" (item-kNN on co-purchases):'
+SELECT metrics->'ndcg@10' AS knn_ndcg_at_10
+FROM shopml.train_recommender('also_bought', 'shop.purchases', 'customer_id', 'product_id',
+                              options => '{"method": "item_knn"}');
+SELECT s.rank, s.item_id AS product_id, cat.name AS category, round(s.score::numeric, 3) AS cosine
+FROM shopml.similar_items('also_bought', 17, 5) s
+JOIN shop.products p ON p.product_id = s.item_id JOIN shop.categories cat USING (category_id)
+ORDER BY s.rank;
+
+\echo
+\echo '== 6. The catalog =='
 SELECT model_name, version, algorithm, deployed, n_train, n_test, size_bytes FROM shopml.models ORDER BY model_id;

@@ -562,7 +562,14 @@ fn recommend_for_user(
                 .collect(),
         )
     });
-    let recs = r.recommend(user, k, exclude_seen.unwrap_or(true), cands.as_deref());
+    let pool = pool::get().or_raise();
+    let recs = r.recommend_on(
+        user,
+        k,
+        exclude_seen.unwrap_or(true),
+        cands.as_deref(),
+        Some(&pool),
+    );
     let rows: Vec<(i64, f64, i32)> = recs
         .into_iter()
         .enumerate()
@@ -598,7 +605,14 @@ fn recommend_for_user_text(
                 .collect(),
         )
     });
-    let recs = r.recommend(user, k, exclude_seen.unwrap_or(true), cands.as_deref());
+    let pool = pool::get().or_raise();
+    let recs = r.recommend_on(
+        user,
+        k,
+        exclude_seen.unwrap_or(true),
+        cands.as_deref(),
+        Some(&pool),
+    );
     let rows: Vec<(String, f64, i32)> = recs
         .into_iter()
         .enumerate()

@@ -211,6 +211,18 @@ impl Recommender {
         exclude_seen: bool,
         candidates: Option<&[u32]>,
     ) -> Vec<(u32, f32)> {
+        self.recommend_on(user, n, exclude_seen, candidates, None)
+    }
+
+    /// [`Recommender::recommend`], scoring a large catalogue on `pool` when one is given.
+    pub fn recommend_on(
+        &self,
+        user: Option<u32>,
+        n: usize,
+        exclude_seen: bool,
+        candidates: Option<&[u32]>,
+        pool: Option<&ThreadPool>,
+    ) -> Vec<(u32, f32)> {
         let Some(u) = user.filter(|&u| (u as usize) < self.seen.n_rows()) else {
             return self.popular_items(n, &[], candidates);
         };
@@ -222,7 +234,12 @@ impl Recommender {
         match &self.method {
             Method::Als { k, users, items } => {
                 let x = &users[u as usize * k..(u as usize + 1) * k];
-                score_dense(x, items, *k, n, seen, candidates)
+                match (pool, candidates) {
+                    (Some(pool), None) if items.len() >= PARALLEL_SCORING => {
+                        score_dense_parallel(x, items, *k, n, seen, pool)
+                    }
+                    _ => score_dense(x, items, *k, n, seen, candidates),
+                }
             }
             Method::ItemKnn { neighbors } => {
                 let history = self.seen.row(u as usize).0;
@@ -314,6 +331,45 @@ fn score_dense(
                 }
             }
         }
+    }
+    top.into_sorted()
+}
+
+/// Factor values (items × k) from which scoring a user is split across threads.
+const PARALLEL_SCORING: usize = 1 << 20;
+
+/// [`score_dense`] over all items, in slices scored on the pool and merged (same result).
+fn score_dense_parallel(
+    x: &[f32],
+    items: &[f32],
+    k: usize,
+    n: usize,
+    seen: &[u32],
+    pool: &ThreadPool,
+) -> Vec<(u32, f32)> {
+    let n_items = items.len() / k;
+    let slices = pool.current_num_threads().max(1) * 2;
+    let rows = n_items.div_ceil(slices).max(1);
+    let parts: Vec<Vec<(u32, f32)>> = pool.install(|| {
+        items
+            .par_chunks(rows * k)
+            .enumerate()
+            .map(|(c, block)| {
+                let first = (c * rows) as u32;
+                let last = first + (block.len() / k) as u32;
+                let local: Vec<u32> = seen
+                    .iter()
+                    .filter(|&&i| i >= first && i < last)
+                    .map(|&i| i - first)
+                    .collect();
+                let top = score_dense(x, block, k, n, &local, None);
+                top.into_iter().map(|(i, s)| (i + first, s)).collect()
+            })
+            .collect()
+    });
+    let mut top = TopK::new(n);
+    for (i, s) in parts.into_iter().flatten() {
+        top.push(s, i);
     }
     top.into_sorted()
 }
