@@ -96,7 +96,9 @@ pub fn get(model_name: &str, model_id: i64, row_version: &str) -> Result<Rc<Load
         c.entries.retain(|e| e.model_id != model_id);
         c.clock += 1;
         let now = c.clock;
-        if bytes.len() <= limit {
+        // A model larger than the limit is still kept (alone): decoding it on every call of a
+        // set query would cost far more than the memory. 0 turns the cache off.
+        if limit > 0 {
             c.entries.push(Entry {
                 model_id,
                 row_version: row_version.to_string(),
@@ -105,8 +107,8 @@ pub fn get(model_name: &str, model_id: i64, row_version: &str) -> Result<Rc<Load
                 last_used: now,
             });
         }
-        // Evict least recently used entries beyond the limit.
-        while c.entries.iter().map(|e| e.size).sum::<usize>() > limit {
+        // Evict least recently used entries beyond the limit (keeping the newest one).
+        while c.entries.len() > 1 && c.entries.iter().map(|e| e.size).sum::<usize>() > limit {
             let oldest = c
                 .entries
                 .iter()

@@ -57,4 +57,41 @@ mod tests {
         // The row version changed, so the cached decode is not used: the damage is reported.
         let _ = Spi::get_one::<f64>("SELECT shopml.predict('m', ARRAY[1])");
     }
+
+    fn top_items(sql: &str) -> Vec<i64> {
+        Spi::connect(|c| {
+            c.select(sql, None, &[])
+                .unwrap()
+                .map(|r| r.get::<i64>(1).unwrap().unwrap())
+                .collect()
+        })
+    }
+
+    #[pg_test]
+    fn recommender_cache_follows_deployments() {
+        // Users 1..40 each bought items in their own half; v2 swaps which half user 1 is in.
+        Spi::run(
+            "CREATE TABLE buys AS SELECT u, i FROM generate_series(1, 40) u, generate_series(1, 20) i \
+             WHERE (u <= 20) = (i <= 10) AND (u * 7 + i * 3) % 4 <> 0",
+        )
+        .unwrap();
+        let opts = "'{\"factors\": 4, \"test_fraction\": 0, \"regularization\": 1}'";
+        Spi::run(&format!(
+            "SELECT * FROM shopml.train_recommender('r', 'buys', 'u', 'i', options => {opts})"
+        ))
+        .unwrap();
+        let q = "SELECT item_id FROM shopml.recommend_for_user('r', 1, 2)";
+        let v1 = top_items(q);
+        assert!(v1.iter().all(|&i| i <= 10), "{v1:?}");
+        Spi::run("UPDATE buys SET i = i + 10 WHERE u = 1").unwrap();
+        Spi::run("DELETE FROM buys WHERE u = 2").unwrap();
+        Spi::run(&format!(
+            "SELECT * FROM shopml.train_recommender('r', 'buys', 'u', 'i', options => {opts})"
+        ))
+        .unwrap();
+        let v2 = top_items(q);
+        assert!(v2.iter().all(|&i| i > 10), "new deployment served: {v2:?}");
+        Spi::run("SELECT shopml.deploy('r', 1)").unwrap();
+        assert_eq!(top_items(q), v1, "rollback served from the cache");
+    }
 }
