@@ -11,7 +11,7 @@ use pgrx::prelude::*;
 use pgrx::{JsonB, PgRelation};
 use serde_json::{json, Map, Value};
 use shopml_core::als::{AlsParams, Monitor};
-use shopml_core::interactions::{Interactions, KeyKind, RawKeys};
+use shopml_core::interactions::{Interactions, KeyKind, Keys, RawKeys};
 use shopml_core::options::RecommenderOptions;
 use shopml_core::recommend::{train, MethodParams, RankingMetrics, Recommender, ALGORITHM};
 use shopml_core::{envelope, Error, ErrorKind, Result};
@@ -534,11 +534,86 @@ fn recommender(m: &Loaded) -> &Recommender {
     }
 }
 
-/// Sorted distinct indices of the known candidates.
-fn candidate_indices(mut idx: Vec<u32>) -> Vec<u32> {
-    idx.sort_unstable();
-    idx.dedup();
-    idx
+/// A key type of the SQL overloads (bigint or text).
+trait Key: Sized {
+    const KIND: KeyKind;
+    fn find(keys: &Keys, key: &Self) -> Option<u32>;
+    fn at(keys: &Keys, i: u32) -> Self;
+}
+
+impl Key for i64 {
+    const KIND: KeyKind = KeyKind::Int;
+    fn find(keys: &Keys, key: &i64) -> Option<u32> {
+        keys.find_int(*key)
+    }
+    fn at(keys: &Keys, i: u32) -> i64 {
+        keys.int(i).unwrap_or_default()
+    }
+}
+
+impl Key for String {
+    const KIND: KeyKind = KeyKind::Text;
+    fn find(keys: &Keys, key: &String) -> Option<u32> {
+        keys.find_text(key)
+    }
+    fn at(keys: &Keys, i: u32) -> String {
+        keys.text(i).unwrap_or_default().to_string()
+    }
+}
+
+type Ranked<K> = Vec<(K, f64, i32)>;
+
+fn ranked<K: Key>(keys: &Keys, recs: Vec<(u32, f32)>) -> Ranked<K> {
+    recs.into_iter()
+        .enumerate()
+        .map(|(n, (i, s))| (K::at(keys, i), s as f64, n as i32 + 1))
+        .collect()
+}
+
+fn recommend_rows<K: Key>(
+    model_name: Option<&str>,
+    user_id: Option<K>,
+    k: Option<i32>,
+    exclude_seen: Option<bool>,
+    candidates: Option<Vec<Option<K>>>,
+) -> Result<Ranked<K>> {
+    let k = check_k(k)?;
+    let m = load(model_name, K::KIND, "recommend_for_user")?;
+    let r = recommender(&m);
+    let user = user_id.and_then(|u| K::find(&r.user_keys, &u));
+    let cands = candidates.map(|c| {
+        let mut idx: Vec<u32> = c
+            .iter()
+            .flatten()
+            .filter_map(|i| K::find(&r.item_keys, i))
+            .collect();
+        idx.sort_unstable();
+        idx.dedup();
+        idx
+    });
+    let pool = pool::get()?;
+    let recs = r.recommend_on(
+        user,
+        k,
+        exclude_seen.unwrap_or(true),
+        cands.as_deref(),
+        Some(&pool),
+    );
+    Ok(ranked(&r.item_keys, recs))
+}
+
+fn similar_rows<K: Key>(
+    model_name: Option<&str>,
+    item_id: Option<K>,
+    k: Option<i32>,
+) -> Result<Ranked<K>> {
+    let k = check_k(k)?;
+    let m = load(model_name, K::KIND, "similar_items")?;
+    let r = recommender(&m);
+    Ok(match item_id.and_then(|i| K::find(&r.item_keys, &i)) {
+        Some(i) => ranked(&r.item_keys, r.similar(i, k)),
+        None => Vec::new(),
+    })
 }
 
 /// Top-k items for a user of a bigint-keyed model.
@@ -550,38 +625,7 @@ fn recommend_for_user(
     exclude_seen: default!(Option<bool>, true),
     candidates: default!(Option<Vec<Option<i64>>>, "NULL"),
 ) -> TableIterator<'static, (name!(item_id, i64), name!(score, f64), name!(rank, i32))> {
-    let k = check_k(k).or_raise();
-    let m = load(model_name, KeyKind::Int, "recommend_for_user").or_raise();
-    let r = recommender(&m);
-    let user = user_id.and_then(|u| r.user_keys.find_int(u));
-    let cands = candidates.map(|c| {
-        candidate_indices(
-            c.into_iter()
-                .flatten()
-                .filter_map(|i| r.item_keys.find_int(i))
-                .collect(),
-        )
-    });
-    let pool = pool::get().or_raise();
-    let recs = r.recommend_on(
-        user,
-        k,
-        exclude_seen.unwrap_or(true),
-        cands.as_deref(),
-        Some(&pool),
-    );
-    let rows: Vec<(i64, f64, i32)> = recs
-        .into_iter()
-        .enumerate()
-        .map(|(n, (i, s))| {
-            (
-                r.item_keys.int(i).unwrap_or_default(),
-                s as f64,
-                n as i32 + 1,
-            )
-        })
-        .collect();
-    TableIterator::new(rows)
+    TableIterator::new(recommend_rows(model_name, user_id, k, exclude_seen, candidates).or_raise())
 }
 
 /// Top-k items for a user of a text- or uuid-keyed model.
@@ -593,38 +637,8 @@ fn recommend_for_user_text(
     exclude_seen: default!(Option<bool>, true),
     candidates: default!(Option<Vec<Option<String>>>, "NULL"),
 ) -> TableIterator<'static, (name!(item_id, String), name!(score, f64), name!(rank, i32))> {
-    let k = check_k(k).or_raise();
-    let m = load(model_name, KeyKind::Text, "recommend_for_user").or_raise();
-    let r = recommender(&m);
-    let user = user_id.and_then(|u| r.user_keys.find_text(u));
-    let cands = candidates.map(|c| {
-        candidate_indices(
-            c.iter()
-                .flatten()
-                .filter_map(|i| r.item_keys.find_text(i))
-                .collect(),
-        )
-    });
-    let pool = pool::get().or_raise();
-    let recs = r.recommend_on(
-        user,
-        k,
-        exclude_seen.unwrap_or(true),
-        cands.as_deref(),
-        Some(&pool),
-    );
-    let rows: Vec<(String, f64, i32)> = recs
-        .into_iter()
-        .enumerate()
-        .map(|(n, (i, s))| {
-            (
-                r.item_keys.text(i).unwrap_or_default().to_string(),
-                s as f64,
-                n as i32 + 1,
-            )
-        })
-        .collect();
-    TableIterator::new(rows)
+    let user_id = user_id.map(String::from);
+    TableIterator::new(recommend_rows(model_name, user_id, k, exclude_seen, candidates).or_raise())
 }
 
 /// Items most similar to an item of a bigint-keyed model (none for an unknown item).
@@ -634,25 +648,7 @@ fn similar_items(
     item_id: Option<i64>,
     k: default!(Option<i32>, 10),
 ) -> TableIterator<'static, (name!(item_id, i64), name!(score, f64), name!(rank, i32))> {
-    let k = check_k(k).or_raise();
-    let m = load(model_name, KeyKind::Int, "similar_items").or_raise();
-    let r = recommender(&m);
-    let rows: Vec<(i64, f64, i32)> = match item_id.and_then(|i| r.item_keys.find_int(i)) {
-        Some(i) => r
-            .similar(i, k)
-            .into_iter()
-            .enumerate()
-            .map(|(n, (j, s))| {
-                (
-                    r.item_keys.int(j).unwrap_or_default(),
-                    s as f64,
-                    n as i32 + 1,
-                )
-            })
-            .collect(),
-        None => Vec::new(),
-    };
-    TableIterator::new(rows)
+    TableIterator::new(similar_rows(model_name, item_id, k).or_raise())
 }
 
 /// Items most similar to an item of a text- or uuid-keyed model.
@@ -662,23 +658,5 @@ fn similar_items_text(
     item_id: Option<&str>,
     k: default!(Option<i32>, 10),
 ) -> TableIterator<'static, (name!(item_id, String), name!(score, f64), name!(rank, i32))> {
-    let k = check_k(k).or_raise();
-    let m = load(model_name, KeyKind::Text, "similar_items").or_raise();
-    let r = recommender(&m);
-    let rows: Vec<(String, f64, i32)> = match item_id.and_then(|i| r.item_keys.find_text(i)) {
-        Some(i) => r
-            .similar(i, k)
-            .into_iter()
-            .enumerate()
-            .map(|(n, (j, s))| {
-                (
-                    r.item_keys.text(j).unwrap_or_default().to_string(),
-                    s as f64,
-                    n as i32 + 1,
-                )
-            })
-            .collect(),
-        None => Vec::new(),
-    };
-    TableIterator::new(rows)
+    TableIterator::new(similar_rows(model_name, item_id.map(String::from), k).or_raise())
 }
