@@ -8,6 +8,8 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 
+use pgrx::pg_sys;
+use shopml_core::demand::DemandModel;
 use shopml_core::linear::LinearBundle;
 use shopml_core::recommend::Recommender;
 use shopml_core::{envelope, Error, Result};
@@ -19,6 +21,7 @@ use crate::guc::MODEL_CACHE_MB;
 pub enum Loaded {
     Linear(LinearBundle),
     Recommender(Recommender),
+    Demand(DemandModel),
 }
 
 impl Loaded {
@@ -27,6 +30,7 @@ impl Loaded {
         match self {
             Loaded::Linear(_) => shopml_core::linear::ALGORITHM,
             Loaded::Recommender(_) => shopml_core::recommend::ALGORITHM,
+            Loaded::Demand(_) => shopml_core::demand::ALGORITHM,
         }
     }
 
@@ -46,6 +50,9 @@ impl Loaded {
                 r.prepare();
                 Ok(Loaded::Recommender(r))
             }
+            shopml_core::demand::ALGORITHM => Ok(Loaded::Demand(
+                envelope::decode(bytes, &header.algorithm).map_err(name_it)?,
+            )),
             other => Err(name_it(Error::corrupted(format!(
                 "unknown algorithm \"{other}\" in model bytes"
             )))),
@@ -122,6 +129,52 @@ pub fn get(model_name: &str, model_id: i64, row_version: &str) -> Result<Rc<Load
                 None => break,
             }
         }
+    });
+    Ok(model)
+}
+
+/// The statement a memo belongs to: transaction and statement start, and command id.
+fn statement_id() -> (i64, i64, u32) {
+    // SAFETY: plain reads of the backend's transaction state.
+    unsafe {
+        (
+            pg_sys::GetCurrentTransactionStartTimestamp(),
+            pg_sys::GetCurrentStatementStartTimestamp(),
+            pg_sys::GetCurrentCommandId(false),
+        )
+    }
+}
+
+struct Memo {
+    statement: (i64, i64, u32),
+    model_name: String,
+    model: Rc<Loaded>,
+}
+
+thread_local! {
+    static MEMO: RefCell<Option<Memo>> = const { RefCell::new(None) };
+}
+
+/// [`deployed`], looked up once per statement: a set query calling a function for each of
+/// 100k rows does one catalog lookup, and the next statement sees a new deployment.
+pub fn deployed_in_statement(model_name: &str) -> Result<Rc<Loaded>> {
+    let now = statement_id();
+    let hit = MEMO.with(|m| {
+        m.borrow()
+            .as_ref()
+            .filter(|m| m.statement == now && m.model_name == model_name)
+            .map(|m| m.model.clone())
+    });
+    if let Some(model) = hit {
+        return Ok(model);
+    }
+    let (_, model) = deployed(model_name)?;
+    MEMO.with(|m| {
+        *m.borrow_mut() = Some(Memo {
+            statement: now,
+            model_name: model_name.to_string(),
+            model: model.clone(),
+        })
     });
     Ok(model)
 }

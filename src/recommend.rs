@@ -19,6 +19,7 @@ use shopml_core::{envelope, Error, ErrorKind, Result};
 use crate::cache::{self, Loaded};
 use crate::catalog::{self, NewModel};
 use crate::error::OrRaise;
+use crate::keys::{check_kind, Key};
 use crate::pool;
 use crate::relation::{Column, Relation};
 
@@ -489,7 +490,7 @@ fn train_recommender(
 /// The deployed recommender of a name, checked for kind and key type.
 fn load(model_name: Option<&str>, kind: KeyKind, function: &str) -> Result<Rc<Loaded>> {
     let model_name = model_name.ok_or_else(|| Error::invalid("model_name must not be NULL"))?;
-    let (_, m) = cache::deployed(model_name)?;
+    let m = cache::deployed_in_statement(model_name)?;
     let Loaded::Recommender(r) = m.as_ref() else {
         return Err(Error::invalid(format!(
             "model \"{model_name}\" is a {} model, not a recommender",
@@ -497,23 +498,17 @@ fn load(model_name: Option<&str>, kind: KeyKind, function: &str) -> Result<Rc<Lo
         ))
         .with_hint("Train one with shopml.train_recommender."));
     };
-    let have = r.user_keys.kind();
-    if have != kind {
-        return Err(Error::invalid(format!(
-            "model \"{model_name}\" has {} keys, but {function} was called with a {} key",
-            have.sql_name(),
-            kind.sql_name()
-        ))
-        .with_hint(format!(
-            "Call shopml.{function}(model_name, ${}::{}, ...).",
-            if function == "similar_items" {
-                "item_id"
-            } else {
-                "user_id"
-            },
-            have.sql_name()
-        )));
-    }
+    check_kind(
+        model_name,
+        r.user_keys.kind(),
+        kind,
+        function,
+        if function == "similar_items" {
+            "item_id"
+        } else {
+            "user_id"
+        },
+    )?;
     Ok(m)
 }
 
@@ -531,33 +526,6 @@ fn recommender(m: &Loaded) -> &Recommender {
     match m {
         Loaded::Recommender(r) => r,
         _ => unreachable!("checked by load"),
-    }
-}
-
-/// A key type of the SQL overloads (bigint or text).
-trait Key: Sized {
-    const KIND: KeyKind;
-    fn find(keys: &Keys, key: &Self) -> Option<u32>;
-    fn at(keys: &Keys, i: u32) -> Self;
-}
-
-impl Key for i64 {
-    const KIND: KeyKind = KeyKind::Int;
-    fn find(keys: &Keys, key: &i64) -> Option<u32> {
-        keys.find_int(*key)
-    }
-    fn at(keys: &Keys, i: u32) -> i64 {
-        keys.int(i).unwrap_or_default()
-    }
-}
-
-impl Key for String {
-    const KIND: KeyKind = KeyKind::Text;
-    fn find(keys: &Keys, key: &String) -> Option<u32> {
-        keys.find_text(key)
-    }
-    fn at(keys: &Keys, i: u32) -> String {
-        keys.text(i).unwrap_or_default().to_string()
     }
 }
 

@@ -417,6 +417,8 @@ mod tests {
         let p = AlsParams {
             factors: 4,
             iterations: 8,
+            regularization: 0.1,
+            alpha: 10.0,
             ..AlsParams::default()
         };
         let run = |threads: usize| {

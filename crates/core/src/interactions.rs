@@ -117,7 +117,7 @@ impl RawKeys {
     }
 
     /// The sorted distinct keys and each row's dense index.
-    fn index(self) -> (Keys, Vec<u32>) {
+    pub(crate) fn index(self) -> (Keys, Vec<u32>) {
         match self {
             RawKeys::Int(rows) => {
                 let mut keys = rows.clone();

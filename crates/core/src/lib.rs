@@ -5,12 +5,15 @@
 //! read, tested and benchmarked on its own.
 
 pub mod als;
+pub mod demand;
+pub mod demand_sample;
 pub mod envelope;
 pub mod error;
 pub mod hash;
 pub mod interactions;
 pub mod linear;
 pub mod options;
+pub mod pricing;
 pub mod recommend;
 pub mod rng;
 pub mod sample;

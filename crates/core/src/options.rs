@@ -123,6 +123,35 @@ impl<'a> Options<'a> {
         }
     }
 
+    /// A JSON object of numbers (e.g. control values), empty when absent.
+    pub fn numbers(&mut self, key: &'static str) -> Result<Vec<(String, f64)>> {
+        let Some(v) = self.get(key).cloned() else {
+            return Ok(Vec::new());
+        };
+        let want = "an object of numbers, e.g. {\"promo\": 0}";
+        let obj = v.as_object().ok_or_else(|| self.bad(key, want, &v))?;
+        obj.iter()
+            .map(|(k, x)| match x.as_f64() {
+                Some(f) if f.is_finite() => Ok((k.clone(), f)),
+                _ => Err(self.bad(key, want, &v)),
+            })
+            .collect()
+    }
+
+    /// An optional number within [lo, hi] (bounds as in [`Options::number`]).
+    pub fn optional_number(
+        &mut self,
+        key: &'static str,
+        lo: (f64, bool),
+        hi: (f64, bool),
+    ) -> Result<Option<f64>> {
+        if self.map.get(key).is_none_or(|v| v.is_null()) {
+            self.known.push(key);
+            return Ok(None);
+        }
+        self.number(key, 0.0, lo, hi).map(Some)
+    }
+
     /// A number within [lo, hi], or the string "auto" (None); absent means `default`.
     pub fn number_or_auto(
         &mut self,
@@ -225,6 +254,69 @@ impl RecommenderOptions {
             time_column: o.string("time_column")?,
             deploy: o.boolean("deploy", true)?,
         };
+        o.finish()?;
+        Ok(parsed)
+    }
+}
+
+/// Options of `train_demand`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DemandTrainOptions {
+    pub per_product_controls: bool,
+    pub group_by: Option<String>,
+    pub shrinkage: bool,
+    pub max_iterations: usize,
+    pub deploy: bool,
+}
+
+impl DemandTrainOptions {
+    pub fn parse(value: Option<&Value>) -> Result<Self> {
+        let mut o = Options::new("train_demand", value)?;
+        let parsed = DemandTrainOptions {
+            per_product_controls: o.choice("controls", "shared", &["shared", "per_product"])?
+                == "per_product",
+            group_by: o.string("group_by")?,
+            shrinkage: o.boolean("shrinkage", true)?,
+            max_iterations: o.integer("max_iterations", 100, 1, 1000)? as usize,
+            deploy: o.boolean("deploy", true)?,
+        };
+        o.finish()?;
+        Ok(parsed)
+    }
+}
+
+/// Options of `optimal_price` and `price_curve`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PriceOptions {
+    pub revenue: bool,
+    pub min_margin: Option<f64>,
+    pub current_price: Option<f64>,
+    pub max_change: Option<f64>,
+    /// Control values to price at (the product's averages when absent).
+    pub at: Vec<(String, f64)>,
+}
+
+impl PriceOptions {
+    /// `rules`: whether the business-rule options are allowed (optimal_price) or not
+    /// (price_curve).
+    pub fn parse(function: &str, value: Option<&Value>, rules: bool) -> Result<Self> {
+        let mut o = Options::new(function, value)?;
+        let mut parsed = PriceOptions {
+            revenue: false,
+            min_margin: None,
+            current_price: None,
+            max_change: None,
+            at: o.numbers("at")?,
+        };
+        if rules {
+            parsed.revenue = o.choice("objective", "profit", &["profit", "revenue"])? == "revenue";
+            // Range checks with the other arguments happen in pricing::Rules::check.
+            let any = (f64::NEG_INFINITY, false);
+            let inf = (f64::INFINITY, false);
+            parsed.min_margin = o.optional_number("min_margin", any, inf)?;
+            parsed.current_price = o.optional_number("current_price", any, inf)?;
+            parsed.max_change = o.optional_number("max_change", any, inf)?;
+        }
         o.finish()?;
         Ok(parsed)
     }

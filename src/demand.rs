@@ -1,0 +1,790 @@
+//! SQL surface of pricing: `train_demand`, `demand_elasticities`, `optimal_price`,
+//! `price_curve`, and the `sample_demand` generator.
+
+use std::rc::Rc;
+
+use pgrx::prelude::*;
+use pgrx::{JsonB, PgRelation};
+use serde_json::{json, Map, Value};
+use shopml_core::demand::{fit, DemandInput, DemandModel, DemandOptions, ALGORITHM};
+use shopml_core::demand_sample::{generate, DemandSampleConfig};
+use shopml_core::interactions::{KeyKind, RawKeys};
+use shopml_core::options::{DemandTrainOptions, PriceOptions};
+use shopml_core::pricing::{optimal_price as choose, Objective, Rules};
+use shopml_core::{envelope, Error, ErrorKind, Result};
+
+use crate::cache::{self, Loaded};
+use crate::catalog::{self, NewModel};
+use crate::error::OrRaise;
+use crate::keys::{check_kind, Key};
+use crate::relation::Relation;
+
+const INT_TYPES: &[&str] = &["smallint", "integer", "bigint"];
+const TEXT_TYPES: &[&str] = &["text", "character varying", "character", "uuid", "name"];
+
+#[derive(Default)]
+struct Skipped {
+    null_product: u64,
+    bad_price: u64,
+    bad_quantity: u64,
+    bad_control: u64,
+}
+
+impl Skipped {
+    fn total(&self) -> u64 {
+        self.null_product + self.bad_price + self.bad_quantity + self.bad_control
+    }
+    fn detail(&self) -> String {
+        format!(
+            "{} NULL product, {} NULL or non-positive price, {} NULL, negative or NaN quantity, {} NULL or NaN control",
+            self.null_product, self.bad_price, self.bad_quantity, self.bad_control
+        )
+    }
+}
+
+struct Trained {
+    model_id: i64,
+    version: i32,
+    n_products: i64,
+    n_obs: i64,
+    metrics: Value,
+}
+
+#[allow(clippy::too_many_arguments)]
+fn train_inner(
+    model_name: Option<&str>,
+    relation: pg_sys::Oid,
+    product_column: Option<&str>,
+    price_column: Option<&str>,
+    quantity_column: Option<&str>,
+    features: Option<Vec<Option<String>>>,
+    options: Option<Value>,
+) -> Result<Trained> {
+    let model_name = model_name.ok_or_else(|| Error::invalid("model_name must not be NULL"))?;
+    catalog::check_name(model_name)?;
+    let need = |v: Option<&str>, what: &str| {
+        v.map(String::from)
+            .ok_or_else(|| Error::invalid(format!("{what} must not be NULL")))
+    };
+    let product_column = need(product_column, "product_column")?;
+    let price_column = need(price_column, "price_column")?;
+    let quantity_column = need(quantity_column, "quantity_column")?;
+    let opts = DemandTrainOptions::parse(options.as_ref())?;
+    let rel = Relation::open(relation);
+    let product = rel.column(&product_column)?;
+    let key_kind = if INT_TYPES.contains(&product.type_name.as_str()) {
+        KeyKind::Int
+    } else if TEXT_TYPES.contains(&product.type_name.as_str()) {
+        KeyKind::Text
+    } else {
+        return Err(Error::new(
+            ErrorKind::DatatypeMismatch,
+            format!(
+                "product column \"{}\" of {} is of type {}; keys must be integers, text or uuid",
+                product.name, rel.sql_name, product.type_name
+            ),
+        ));
+    };
+    let price = rel.numeric_column(&price_column, "price")?;
+    let quantity = rel.numeric_column(&quantity_column, "quantity")?;
+    let mut controls = Vec::new();
+    for f in features.unwrap_or_default() {
+        let f = f.ok_or_else(|| Error::invalid("features must not contain NULL"))?;
+        let c = rel.column(&f)?;
+        if controls.iter().any(|(n, _): &(String, String)| *n == f) {
+            return Err(Error::invalid(format!("feature \"{f}\" is listed twice")));
+        }
+        if [&product_column, &price_column, &quantity_column].contains(&&f) {
+            return Err(Error::invalid(format!(
+                "\"{f}\" is already the product, price or quantity column"
+            )));
+        }
+        let expr = if c.type_name == "boolean" {
+            format!("({})::int::float8", c.ident())
+        } else if c.numeric {
+            format!("({})::float8", c.ident())
+        } else {
+            return Err(Error::new(
+                ErrorKind::DatatypeMismatch,
+                format!(
+                    "control \"{}\" of {} is of type {}, not a number or boolean",
+                    c.name, rel.sql_name, c.type_name
+                ),
+            ));
+        };
+        controls.push((f, expr));
+    }
+    let group = match &opts.group_by {
+        Some(g) => Some(format!("({})::text", rel.column(g)?.ident())),
+        None => None,
+    };
+    let q = controls.len();
+    let query = format!(
+        "SELECT ({})::{}, ({})::float8, ({})::float8, {}{} FROM {}",
+        product.ident(),
+        if key_kind == KeyKind::Int {
+            "int8"
+        } else {
+            "text"
+        },
+        price.ident(),
+        quantity.ident(),
+        group.clone().unwrap_or_else(|| "NULL::text".into()),
+        controls
+            .iter()
+            .map(|(_, e)| format!(", {e}"))
+            .collect::<String>(),
+        rel.sql_name
+    );
+    let mut keys = match key_kind {
+        KeyKind::Int => RawKeys::Int(Vec::new()),
+        KeyKind::Text => RawKeys::Text(Vec::new()),
+    };
+    let mut prices = Vec::new();
+    let mut quantities = Vec::new();
+    let mut xs = Vec::new();
+    let mut groups = Vec::new();
+    let mut skipped = Skipped::default();
+    let mut rows = 0u64;
+    let mut x = vec![0.0; q];
+    Spi::connect(|client| {
+        let mut cursor = client.open_cursor(query.as_str(), &[]);
+        loop {
+            let batch = cursor.fetch(20_000).or_raise();
+            if batch.is_empty() {
+                break;
+            }
+            for row in batch {
+                rows += 1;
+                let p: Option<f64> = row.get(2).or_raise();
+                let y: Option<f64> = row.get(3).or_raise();
+                let mut ok_x = true;
+                for (j, v) in x.iter_mut().enumerate() {
+                    match row.get::<f64>(5 + j).or_raise() {
+                        Some(f) if f.is_finite() => *v = f,
+                        _ => ok_x = false,
+                    }
+                }
+                let key_ok = match &keys {
+                    RawKeys::Int(_) => row.get::<i64>(1).or_raise().map(Ok),
+                    RawKeys::Text(_) => row.get::<String>(1).or_raise().map(Err),
+                };
+                let Some(key) = key_ok else {
+                    skipped.null_product += 1;
+                    continue;
+                };
+                let Some(p) = p.filter(|p| *p > 0.0 && p.is_finite()) else {
+                    skipped.bad_price += 1;
+                    continue;
+                };
+                let Some(y) = y.filter(|y| *y >= 0.0 && y.is_finite()) else {
+                    skipped.bad_quantity += 1;
+                    continue;
+                };
+                if !ok_x {
+                    skipped.bad_control += 1;
+                    continue;
+                }
+                match (&mut keys, key) {
+                    (RawKeys::Int(v), Ok(k)) => v.push(k),
+                    (RawKeys::Text(v), Err(k)) => v.push(k),
+                    _ => unreachable!("key kind fixed above"),
+                }
+                prices.push(p);
+                quantities.push(y);
+                xs.extend_from_slice(&x);
+                if group.is_some() {
+                    groups.push(row.get::<String>(4).or_raise().unwrap_or_default());
+                }
+            }
+            pgrx::check_for_interrupts!();
+        }
+    });
+    if prices.is_empty() {
+        return Err(Error::data(format!(
+            "no usable rows to train \"{model_name}\" on {}",
+            rel.sql_name
+        ))
+        .with_detail(format!("{rows} rows read; skipped: {}.", skipped.detail())));
+    }
+    let input = DemandInput {
+        products: keys,
+        price: prices,
+        quantity: quantities,
+        controls: xs,
+        control_names: controls.iter().map(|(n, _)| n.clone()).collect(),
+        groups: group.as_ref().map(|_| groups),
+    };
+    let model = fit(
+        input,
+        &DemandOptions {
+            per_product_controls: opts.per_product_controls,
+            shrinkage: opts.shrinkage,
+            max_iterations: opts.max_iterations,
+        },
+        &mut || {
+            pgrx::check_for_interrupts!();
+            Ok(())
+        },
+    )
+    .map_err(|mut e| {
+        if e.kind == ErrorKind::DataException {
+            e.message = format!(
+                "cannot train \"{model_name}\" on {}: {}",
+                rel.sql_name, e.message
+            );
+            e.detail = Some(format!("{rows} rows read; skipped: {}.", skipped.detail()));
+        }
+        e
+    })?;
+    let metrics = metrics_json(&model, &skipped);
+    let params = json!({
+        "product_column": product_column,
+        "price_column": price_column,
+        "quantity_column": quantity_column,
+        "controls": if opts.per_product_controls { "per_product" } else { "shared" },
+        "group_by": opts.group_by,
+        "shrinkage": opts.shrinkage,
+        "key_type": key_kind.sql_name(),
+    });
+    let bytes = envelope::encode(ALGORITHM, &model)?;
+    let n_obs = model.n_obs as i64;
+    let mut features = vec![price_column.clone()];
+    features.extend(model.control_names.iter().cloned());
+    let (model_id, version) = catalog::save(NewModel {
+        model_name,
+        algorithm: ALGORITHM,
+        task: "demand",
+        source: rel.sql_name.clone(),
+        target: Some(quantity_column),
+        features,
+        params,
+        metrics: metrics.clone(),
+        n_train: n_obs,
+        n_test: 0,
+        bytes,
+        deploy: opts.deploy,
+    });
+    Ok(Trained {
+        model_id,
+        version,
+        n_products: model.products.len() as i64,
+        n_obs,
+        metrics,
+    })
+}
+
+fn metrics_json(m: &DemandModel, skipped: &Skipped) -> Value {
+    let mut e: Vec<f64> = m.products.iter().map(|p| p.elasticity).collect();
+    e.sort_by(f64::total_cmp);
+    let median = if e.is_empty() {
+        f64::NAN
+    } else {
+        e[e.len() / 2]
+    };
+    let mut o = Map::new();
+    o.insert("n_products".into(), json!(m.products.len()));
+    o.insert("n_obs".into(), json!(m.n_obs));
+    o.insert("skipped_rows".into(), json!(skipped.total()));
+    o.insert("pooled_elasticity".into(), json!(m.pools[0].mean));
+    o.insert("elasticity_spread".into(), json!(m.pools[0].tau));
+    o.insert("median_elasticity".into(), json!(median));
+    o.insert(
+        "shrunk_products".into(),
+        json!(m.products.iter().filter(|p| p.shrunk).count()),
+    );
+    o.insert(
+        "inelastic_products".into(),
+        json!(m.products.iter().filter(|p| p.elasticity >= -1.0).count()),
+    );
+    let mut controls = Map::new();
+    for (j, name) in m.control_names.iter().enumerate() {
+        if let (Some(c), Some(se)) = (m.shared_controls.get(j), m.shared_std_errors.get(j)) {
+            controls.insert(
+                name.clone(),
+                json!({"coefficient": c, "std_error": se, "multiplier": c.exp()}),
+            );
+        }
+    }
+    if !m.shared_controls.is_empty() {
+        o.insert("controls".into(), Value::Object(controls));
+    }
+    o.insert("dispersion".into(), json!(m.dispersion));
+    o.insert("deviance".into(), json!(m.deviance));
+    o.insert("null_deviance".into(), json!(m.null_deviance));
+    o.insert(
+        "deviance_explained".into(),
+        json!(if m.null_deviance > 0.0 {
+            1.0 - m.deviance / m.null_deviance
+        } else {
+            0.0
+        }),
+    );
+    o.insert("iterations".into(), json!(m.iterations));
+    if m.pools.len() > 1 {
+        o.insert(
+            "groups".into(),
+            Value::Array(
+                m.pools[1..]
+                    .iter()
+                    .map(|p| json!({"group": p.group, "elasticity": p.mean, "spread": p.tau, "products": p.n_products}))
+                    .collect(),
+            ),
+        );
+    }
+    Value::Object(o)
+}
+
+/// Fits per-product constant-elasticity demand on a table or view of sales.
+#[pg_extern(volatile, parallel_unsafe)]
+#[allow(clippy::type_complexity)]
+fn train_demand(
+    model_name: Option<&str>,
+    relation: PgRelation,
+    product_column: Option<&str>,
+    price_column: Option<&str>,
+    quantity_column: Option<&str>,
+    features: default!(Option<Vec<Option<String>>>, "'{}'"),
+    options: default!(Option<JsonB>, "'{}'"),
+) -> TableIterator<
+    'static,
+    (
+        name!(model_id, i64),
+        name!(model_name, String),
+        name!(version, i32),
+        name!(n_products, i64),
+        name!(n_obs, i64),
+        name!(metrics, JsonB),
+    ),
+> {
+    let oid = relation.oid();
+    drop(relation);
+    let t = train_inner(
+        model_name,
+        oid,
+        product_column,
+        price_column,
+        quantity_column,
+        features,
+        options.map(|j| j.0),
+    )
+    .or_raise();
+    TableIterator::once((
+        t.model_id,
+        model_name.unwrap_or_default().to_string(),
+        t.version,
+        t.n_products,
+        t.n_obs,
+        JsonB(t.metrics),
+    ))
+}
+
+/// The deployed demand model of a name, checked for kind and key type.
+fn load(model_name: Option<&str>, kind: Option<KeyKind>, function: &str) -> Result<Rc<Loaded>> {
+    let model_name = model_name.ok_or_else(|| Error::invalid("model_name must not be NULL"))?;
+    let m = cache::deployed_in_statement(model_name)?;
+    let Loaded::Demand(d) = m.as_ref() else {
+        return Err(Error::invalid(format!(
+            "model \"{model_name}\" is a {} model, not a demand model",
+            m.algorithm()
+        ))
+        .with_hint("Train one with shopml.train_demand."));
+    };
+    if let Some(kind) = kind {
+        check_kind(
+            model_name,
+            d.product_keys.kind(),
+            kind,
+            function,
+            "product_id",
+        )?;
+    }
+    Ok(m)
+}
+
+fn demand(m: &Loaded) -> &DemandModel {
+    match m {
+        Loaded::Demand(d) => d,
+        _ => unreachable!("checked by load"),
+    }
+}
+
+/// Per-product elasticities with standard errors; `shrunk` marks estimates that lean on the
+/// pool more than on the product's own data.
+#[pg_extern(stable, parallel_safe)]
+#[allow(clippy::type_complexity)]
+fn demand_elasticities(
+    model_name: Option<&str>,
+) -> TableIterator<
+    'static,
+    (
+        name!(product_id, String),
+        name!(elasticity, f64),
+        name!(std_error, f64),
+        name!(n_obs, i64),
+        name!(shrunk, bool),
+        name!(raw_elasticity, Option<f64>),
+        name!(raw_std_error, Option<f64>),
+        name!(total_units, f64),
+        name!(distinct_prices, i32),
+        name!(group_key, Option<String>),
+    ),
+> {
+    let m = load(model_name, None, "demand_elasticities").or_raise();
+    let d = demand(&m);
+    let rows: Vec<_> = d
+        .products
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            let key = match d.product_keys.kind() {
+                KeyKind::Int => d.product_keys.int(i as u32).unwrap_or_default().to_string(),
+                KeyKind::Text => d
+                    .product_keys
+                    .text(i as u32)
+                    .unwrap_or_default()
+                    .to_string(),
+            };
+            (
+                key,
+                p.elasticity,
+                p.std_error,
+                p.n_obs as i64,
+                p.shrunk,
+                p.raw_elasticity,
+                p.raw_std_error,
+                p.total_units,
+                p.distinct_prices as i32,
+                p.group.clone(),
+            )
+        })
+        .collect();
+    TableIterator::new(rows)
+}
+
+/// A product's index and the control values to price at.
+fn product_and_controls<K: Key + std::fmt::Display>(
+    model_name: &str,
+    d: &DemandModel,
+    product_id: Option<K>,
+    at: &[(String, f64)],
+) -> Result<(usize, Option<Vec<f64>>)> {
+    let product_id = product_id.ok_or_else(|| Error::invalid("product_id must not be NULL"))?;
+    let p = K::find(&d.product_keys, &product_id).ok_or_else(|| {
+        Error::new(
+            ErrorKind::UndefinedObject,
+            format!("product {product_id} is not in demand model \"{model_name}\""),
+        )
+        .with_hint(format!(
+            "Price only products the model knows, e.g. WHERE product_id::text IN (SELECT product_id FROM shopml.demand_elasticities('{model_name}'))."
+        ))
+    })? as usize;
+    if at.is_empty() {
+        return Ok((p, None));
+    }
+    let mut x = d.products[p].control_means.clone();
+    for (name, v) in at {
+        let j = d
+            .control_names
+            .iter()
+            .position(|c| c == name)
+            .ok_or_else(|| {
+                Error::invalid(format!(
+                "option \"at\" names \"{name}\", which is not a control of model \"{model_name}\""
+            ))
+                .with_hint(format!("Controls: {}.", d.control_names.join(", ")))
+            })?;
+        x[j] = *v;
+    }
+    Ok((p, Some(x)))
+}
+
+type PriceRow = (f64, f64, f64, Option<f64>, f64, Option<String>);
+
+#[allow(clippy::too_many_arguments)]
+fn optimal_rows<K: Key + std::fmt::Display>(
+    model_name: Option<&str>,
+    product_id: Option<K>,
+    unit_cost: Option<f64>,
+    min_price: Option<f64>,
+    max_price: Option<f64>,
+    options: Option<Value>,
+) -> Result<Vec<PriceRow>> {
+    let opts = PriceOptions::parse("optimal_price", options.as_ref(), true)?;
+    let rules = Rules {
+        min_price,
+        max_price,
+        min_margin: opts.min_margin,
+        current_price: opts.current_price,
+        max_change: opts.max_change,
+    };
+    rules.check(unit_cost)?;
+    if unit_cost.is_none() && !opts.revenue {
+        return Err(Error::invalid("unit_cost must not be NULL").with_hint(
+            "Pass the product's unit cost; only objective \"revenue\" works without it.",
+        ));
+    }
+    let m = load(model_name, Some(K::KIND), "optimal_price")?;
+    let d = demand(&m);
+    let name = model_name.unwrap_or_default();
+    let (p, at) = product_and_controls(name, d, product_id, &opts.at)?;
+    let e = d.products[p].elasticity;
+    let objective = if opts.revenue {
+        Objective::Revenue
+    } else {
+        Objective::Profit
+    };
+    let choice = choose(e, unit_cost, &rules, objective).map_err(|mut err| {
+        err.message = format!(
+            "product {}: {}",
+            K::at(&d.product_keys, p as u32),
+            err.message
+        );
+        err
+    })?;
+    let qty = d.expected_quantity(p, choice.price, at.as_deref());
+    Ok(vec![(
+        choice.price,
+        qty,
+        choice.price * qty,
+        unit_cost.map(|c| (choice.price - c) * qty),
+        e,
+        choice.binding,
+    )])
+}
+
+/// The profit- (or revenue-) maximising price for a product of a bigint-keyed demand model.
+#[pg_extern(stable, parallel_safe)]
+#[allow(clippy::type_complexity)]
+fn optimal_price(
+    model_name: Option<&str>,
+    product_id: Option<i64>,
+    unit_cost: Option<f64>,
+    min_price: default!(Option<f64>, "NULL"),
+    max_price: default!(Option<f64>, "NULL"),
+    options: default!(Option<JsonB>, "'{}'"),
+) -> TableIterator<
+    'static,
+    (
+        name!(price, f64),
+        name!(expected_quantity, f64),
+        name!(expected_revenue, f64),
+        name!(expected_profit, Option<f64>),
+        name!(elasticity, f64),
+        name!(binding, Option<String>),
+    ),
+> {
+    TableIterator::new(
+        optimal_rows(
+            model_name,
+            product_id,
+            unit_cost,
+            min_price,
+            max_price,
+            options.map(|j| j.0),
+        )
+        .or_raise(),
+    )
+}
+
+/// The same for a text- or uuid-keyed demand model.
+#[pg_extern(stable, parallel_safe, name = "optimal_price")]
+#[allow(clippy::type_complexity)]
+fn optimal_price_text(
+    model_name: Option<&str>,
+    product_id: Option<&str>,
+    unit_cost: Option<f64>,
+    min_price: default!(Option<f64>, "NULL"),
+    max_price: default!(Option<f64>, "NULL"),
+    options: default!(Option<JsonB>, "'{}'"),
+) -> TableIterator<
+    'static,
+    (
+        name!(price, f64),
+        name!(expected_quantity, f64),
+        name!(expected_revenue, f64),
+        name!(expected_profit, Option<f64>),
+        name!(elasticity, f64),
+        name!(binding, Option<String>),
+    ),
+> {
+    TableIterator::new(
+        optimal_rows(
+            model_name,
+            product_id.map(String::from),
+            unit_cost,
+            min_price,
+            max_price,
+            options.map(|j| j.0),
+        )
+        .or_raise(),
+    )
+}
+
+type CurveRow = (f64, f64, f64, Option<f64>);
+
+fn curve_rows<K: Key + std::fmt::Display>(
+    model_name: Option<&str>,
+    product_id: Option<K>,
+    unit_cost: Option<f64>,
+    from_price: Option<f64>,
+    to_price: Option<f64>,
+    steps: Option<i32>,
+    options: Option<Value>,
+) -> Result<Vec<CurveRow>> {
+    let opts = PriceOptions::parse("price_curve", options.as_ref(), false)?;
+    Rules::default().check(unit_cost)?;
+    let (from, to) = match (from_price, to_price) {
+        (Some(a), Some(b)) if a > 0.0 && b > a && b.is_finite() => (a, b),
+        _ => {
+            let show = |v: Option<f64>| v.map_or("NULL".to_string(), |x| x.to_string());
+            return Err(Error::invalid(format!(
+                "from_price and to_price must be positive with from_price < to_price, got {} and {}",
+                show(from_price),
+                show(to_price)
+            )));
+        }
+    };
+    let steps = match steps {
+        Some(s) if (2..=10_000).contains(&s) => s as usize,
+        other => {
+            return Err(Error::invalid(format!(
+                "steps must be between 2 and 10000, got {}",
+                other.map_or("NULL".to_string(), |s| s.to_string())
+            )))
+        }
+    };
+    let m = load(model_name, Some(K::KIND), "price_curve")?;
+    let d = demand(&m);
+    let (p, at) = product_and_controls(model_name.unwrap_or_default(), d, product_id, &opts.at)?;
+    Ok((0..steps)
+        .map(|i| {
+            let price = from + (to - from) * i as f64 / (steps - 1) as f64;
+            let q = d.expected_quantity(p, price, at.as_deref());
+            (price, q, price * q, unit_cost.map(|c| (price - c) * q))
+        })
+        .collect())
+}
+
+/// Expected quantity, revenue and profit at `steps` evenly spaced prices (bigint keys).
+#[pg_extern(stable, parallel_safe)]
+#[allow(clippy::type_complexity, clippy::too_many_arguments)]
+fn price_curve(
+    model_name: Option<&str>,
+    product_id: Option<i64>,
+    unit_cost: Option<f64>,
+    from_price: Option<f64>,
+    to_price: Option<f64>,
+    steps: default!(Option<i32>, 20),
+    options: default!(Option<JsonB>, "'{}'"),
+) -> TableIterator<
+    'static,
+    (
+        name!(price, f64),
+        name!(expected_quantity, f64),
+        name!(expected_revenue, f64),
+        name!(expected_profit, Option<f64>),
+    ),
+> {
+    TableIterator::new(
+        curve_rows(
+            model_name,
+            product_id,
+            unit_cost,
+            from_price,
+            to_price,
+            steps,
+            options.map(|j| j.0),
+        )
+        .or_raise(),
+    )
+}
+
+/// The same for text- or uuid-keyed demand models.
+#[pg_extern(stable, parallel_safe, name = "price_curve")]
+#[allow(clippy::type_complexity, clippy::too_many_arguments)]
+fn price_curve_text(
+    model_name: Option<&str>,
+    product_id: Option<&str>,
+    unit_cost: Option<f64>,
+    from_price: Option<f64>,
+    to_price: Option<f64>,
+    steps: default!(Option<i32>, 20),
+    options: default!(Option<JsonB>, "'{}'"),
+) -> TableIterator<
+    'static,
+    (
+        name!(price, f64),
+        name!(expected_quantity, f64),
+        name!(expected_revenue, f64),
+        name!(expected_profit, Option<f64>),
+    ),
+> {
+    TableIterator::new(
+        curve_rows(
+            model_name,
+            product_id.map(String::from),
+            unit_cost,
+            from_price,
+            to_price,
+            steps,
+            options.map(|j| j.0),
+        )
+        .or_raise(),
+    )
+}
+
+/// Weekly sales generated from known constant-elasticity demand (for tests and benchmarks).
+#[pg_extern(immutable, parallel_safe)]
+#[allow(clippy::type_complexity)]
+fn sample_demand(
+    n_products: default!(i32, 500),
+    n_new: default!(i32, 100),
+    weeks: default!(i32, 104),
+    seed: default!(i64, 42),
+) -> TableIterator<
+    'static,
+    (
+        name!(product_id, i64),
+        name!(week, i32),
+        name!(price, f64),
+        name!(promo, bool),
+        name!(units, i64),
+        name!(true_elasticity, f64),
+        name!(unit_cost, f64),
+        name!(list_price, f64),
+    ),
+> {
+    if !(1..=1_000_000).contains(&n_products)
+        || !(0..=n_products).contains(&n_new)
+        || !(10..=520).contains(&weeks)
+    {
+        crate::error::raise(Error::invalid(
+            "sample_demand: n_products in 1..1000000, n_new in 0..n_products, weeks in 10..520",
+        ));
+    }
+    let (products, sales) = generate(&DemandSampleConfig {
+        n_products: n_products as usize,
+        n_new: n_new as usize,
+        weeks: weeks as usize,
+        new_weeks: 10,
+        seed: seed as u64,
+    });
+    let rows: Vec<_> = sales
+        .into_iter()
+        .map(|w| {
+            let p = &products[w.product_id as usize - 1];
+            (
+                w.product_id,
+                w.week,
+                w.price,
+                w.promo,
+                w.units,
+                p.true_elasticity,
+                p.unit_cost,
+                p.list_price,
+            )
+        })
+        .collect();
+    TableIterator::new(rows)
+}

@@ -1,0 +1,53 @@
+//! Model keys in SQL: the bigint and text overloads of the serving functions.
+
+use shopml_core::interactions::{KeyKind, Keys};
+use shopml_core::{Error, Result};
+
+/// A key type of the SQL overloads (bigint or text).
+pub trait Key: Sized {
+    const KIND: KeyKind;
+    fn find(keys: &Keys, key: &Self) -> Option<u32>;
+    fn at(keys: &Keys, i: u32) -> Self;
+}
+
+impl Key for i64 {
+    const KIND: KeyKind = KeyKind::Int;
+    fn find(keys: &Keys, key: &i64) -> Option<u32> {
+        keys.find_int(*key)
+    }
+    fn at(keys: &Keys, i: u32) -> i64 {
+        keys.int(i).unwrap_or_default()
+    }
+}
+
+impl Key for String {
+    const KIND: KeyKind = KeyKind::Text;
+    fn find(keys: &Keys, key: &String) -> Option<u32> {
+        keys.find_text(key)
+    }
+    fn at(keys: &Keys, i: u32) -> String {
+        keys.text(i).unwrap_or_default().to_string()
+    }
+}
+
+/// 22023 when a function is called with a key of the other type than the model's.
+pub fn check_kind(
+    model_name: &str,
+    have: KeyKind,
+    called: KeyKind,
+    function: &str,
+    argument: &str,
+) -> Result<()> {
+    if have != called {
+        return Err(Error::invalid(format!(
+            "model \"{model_name}\" has {} keys, but {function} was called with a {} key",
+            have.sql_name(),
+            called.sql_name()
+        ))
+        .with_hint(format!(
+            "Call shopml.{function}(model_name, ${argument}::{}, ...).",
+            have.sql_name()
+        )));
+    }
+    Ok(())
+}
