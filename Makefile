@@ -43,6 +43,7 @@ bench: bootstrap
 	$(PSQL) -d postgres -c "SET client_min_messages = warning" -c "DROP DATABASE IF EXISTS shopml_bench" -c "CREATE DATABASE shopml_bench"
 	benches/linear.sh $(PORT)
 	benches/recommend.sh $(PORT)
+	benches/pricing.sh $(PORT)
 	cargo bench -p shopml-core --bench core
 
 lint:

@@ -106,5 +106,44 @@ JOIN shop.products p ON p.product_id = s.item_id JOIN shop.categories cat USING 
 ORDER BY s.rank;
 
 \echo
-\echo '== 6. The catalog =='
+\echo '== 6. Prices: demand elasticities from weekly sales, and the price to set =='
+CREATE OR REPLACE VIEW shop.sales AS
+SELECT w.product_id, w.week_start, w.price, w.units, w.promo, p.category_id
+FROM shop.weekly_sales w JOIN shop.products p USING (product_id);
+SELECT version, n_products, n_obs,
+       round((metrics->>'pooled_elasticity')::numeric, 2) AS pooled_elasticity,
+       round((metrics->'controls'->'promo'->>'multiplier')::numeric, 3) AS promo_lift,
+       metrics->'shrunk_products' AS shrunk_products
+FROM shopml.train_demand('prices', 'shop.sales', 'product_id', 'price', 'units', ARRAY['promo'],
+                         '{"group_by": "category_id"}');
+\echo 'Estimated against the true (generating) elasticity, by history length:'
+SELECT CASE WHEN e.n_obs >= 100 THEN '2 years' ELSE '10 weeks (new)' END AS history, count(*) AS products,
+       round(percentile_cont(0.5) WITHIN GROUP (ORDER BY abs(e.elasticity - p.true_elasticity))::numeric, 3) AS median_abs_error,
+       round(avg(e.shrunk::int), 2) AS share_shrunk
+FROM shopml.demand_elasticities('prices') e JOIN shop.products p ON p.product_id = e.product_id::bigint
+GROUP BY 1 ORDER BY 1;
+\echo 'Suggested prices for five products (cost from the catalogue; at most 15 % from the list price, margin >= 30 %):'
+SELECT p.product_id, p.name, p.unit_cost, p.list_price, round(o.price::numeric, 2) AS suggested_price,
+       round(o.elasticity::numeric, 2) AS elasticity, round(p.true_elasticity::numeric, 2) AS true_elasticity,
+       round(o.expected_quantity::numeric, 1) AS units_per_week, round(o.expected_profit::numeric, 2) AS profit_per_week,
+       o.binding
+FROM shop.products p,
+     LATERAL shopml.optimal_price('prices', p.product_id, p.unit_cost::float8,
+                                  options => jsonb_build_object('current_price', p.list_price, 'max_change', 0.15, 'min_margin', 0.3)) o
+WHERE p.product_id IN (3, 17, 42, 101, 250) ORDER BY p.product_id;
+\echo 'The whole catalogue: which rule set the price (NULL = the unconstrained optimum):'
+SELECT coalesce(o.binding, '(optimum)') AS binding, count(*) AS products
+FROM shop.products p,
+     LATERAL shopml.optimal_price('prices', p.product_id, p.unit_cost::float8,
+                                  options => jsonb_build_object('current_price', p.list_price, 'max_change', 0.15, 'min_margin', 0.3)) o
+GROUP BY 1 ORDER BY 2 DESC;
+\echo 'A price curve for product 17 (for a chart):'
+SELECT round(price::numeric, 2) AS price, round(expected_quantity::numeric, 1) AS units,
+       round(expected_revenue::numeric, 2) AS revenue, round(expected_profit::numeric, 2) AS profit
+FROM shopml.price_curve('prices', 17, (SELECT unit_cost::float8 FROM shop.products WHERE product_id = 17),
+                        (SELECT list_price * 0.7 FROM shop.products WHERE product_id = 17)::float8,
+                        (SELECT list_price * 1.5 FROM shop.products WHERE product_id = 17)::float8, 9);
+
+\echo
+\echo '== 7. The catalog =='
 SELECT model_name, version, algorithm, deployed, n_train, n_test, size_bytes FROM shopml.models ORDER BY model_id;

@@ -797,3 +797,24 @@ impl DemandModel {
         (d.intercept + d.elasticity * (price.ln() - d.mean_log_price) + dot(x, beta)).exp()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn random_effects_with_equal_errors_is_the_moment_estimate() {
+        // With equal standard errors, DerSimonian–Laird gives τ² = sample variance − se².
+        let e = [-1.0, -2.0, -2.5, -3.0, -1.5];
+        let se = 0.3;
+        let est: Vec<(f64, f64)> = e.iter().map(|&x| (x, se)).collect();
+        let (mean, tau2) = random_effects(&est);
+        let m = e.iter().sum::<f64>() / 5.0;
+        let var = e.iter().map(|x| (x - m).powi(2)).sum::<f64>() / 4.0;
+        assert!((mean - m).abs() < 1e-12);
+        assert!((tau2 - (var - se * se)).abs() < 1e-12, "{tau2} vs {}", var - se * se);
+        // Estimates closer together than their errors: no spread, everything pooled.
+        let tight: Vec<(f64, f64)> = [-2.0, -2.1, -1.9].iter().map(|&x| (x, 1.0)).collect();
+        assert_eq!(random_effects(&tight).1, 0.0);
+    }
+}
