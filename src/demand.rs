@@ -16,11 +16,8 @@ use shopml_core::{envelope, Error, ErrorKind, Result};
 use crate::cache::{self, Loaded};
 use crate::catalog::{self, NewModel};
 use crate::error::OrRaise;
-use crate::keys::{check_kind, Key};
+use crate::keys::{check_kind, key_column, Key};
 use crate::relation::Relation;
-
-const INT_TYPES: &[&str] = &["smallint", "integer", "bigint"];
-const TEXT_TYPES: &[&str] = &["text", "character varying", "character", "uuid", "name"];
 
 #[derive(Default)]
 struct Skipped {
@@ -71,20 +68,7 @@ fn train_inner(
     let quantity_column = need(quantity_column, "quantity_column")?;
     let opts = DemandTrainOptions::parse(options.as_ref())?;
     let rel = Relation::open(relation);
-    let product = rel.column(&product_column)?;
-    let key_kind = if INT_TYPES.contains(&product.type_name.as_str()) {
-        KeyKind::Int
-    } else if TEXT_TYPES.contains(&product.type_name.as_str()) {
-        KeyKind::Text
-    } else {
-        return Err(Error::new(
-            ErrorKind::DatatypeMismatch,
-            format!(
-                "product column \"{}\" of {} is of type {}; keys must be integers, text or uuid",
-                product.name, rel.sql_name, product.type_name
-            ),
-        ));
-    };
+    let (key_kind, product_expr) = key_column(&rel, &product_column, "product")?;
     let price = rel.numeric_column(&price_column, "price")?;
     let quantity = rel.numeric_column(&quantity_column, "quantity")?;
     let mut controls = Vec::new();
@@ -120,13 +104,8 @@ fn train_inner(
     };
     let q = controls.len();
     let query = format!(
-        "SELECT ({})::{}, ({})::float8, ({})::float8, {}{} FROM {}",
-        product.ident(),
-        if key_kind == KeyKind::Int {
-            "int8"
-        } else {
-            "text"
-        },
+        "SELECT {}, ({})::float8, ({})::float8, {}{} FROM {}",
+        product_expr,
         price.ident(),
         quantity.ident(),
         group.clone().unwrap_or_else(|| "NULL::text".into()),

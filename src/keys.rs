@@ -1,7 +1,32 @@
 //! Model keys in SQL: the bigint and text overloads of the serving functions.
 
 use shopml_core::interactions::{KeyKind, Keys};
-use shopml_core::{Error, Result};
+use shopml_core::{Error, ErrorKind, Result};
+
+use crate::relation::Relation;
+
+const INT_TYPES: &[&str] = &["smallint", "integer", "bigint"];
+const TEXT_TYPES: &[&str] = &["text", "character varying", "character", "uuid", "name"];
+
+/// Checks a key column (users, items, products) and returns its kind and the SQL expression
+/// that reads it as int8 or text (42804 for other types).
+pub fn key_column(rel: &Relation, name: &str, role: &str) -> Result<(KeyKind, String)> {
+    let c = rel.column(name)?;
+    if INT_TYPES.contains(&c.type_name.as_str()) {
+        Ok((KeyKind::Int, format!("({})::int8", c.ident())))
+    } else if TEXT_TYPES.contains(&c.type_name.as_str()) {
+        Ok((KeyKind::Text, format!("({})::text", c.ident())))
+    } else {
+        Err(Error::new(
+            ErrorKind::DatatypeMismatch,
+            format!(
+                "{role} column \"{}\" of {} is of type {}; keys must be integers, text or uuid",
+                c.name, rel.sql_name, c.type_name
+            ),
+        )
+        .with_hint("Cast the key in a view, e.g. CREATE VIEW v AS SELECT id::bigint ..."))
+    }
+}
 
 /// A key type of the SQL overloads (bigint or text).
 pub trait Key: Sized {

@@ -19,31 +19,9 @@ use shopml_core::{envelope, Error, ErrorKind, Result};
 use crate::cache::{self, Loaded};
 use crate::catalog::{self, NewModel};
 use crate::error::OrRaise;
-use crate::keys::{check_kind, Key};
+use crate::keys::{check_kind, key_column, Key};
 use crate::pool;
 use crate::relation::{Column, Relation};
-
-const INT_TYPES: &[&str] = &["smallint", "integer", "bigint"];
-const TEXT_TYPES: &[&str] = &["text", "character varying", "character", "uuid", "name"];
-
-/// Checks a key column and returns its kind and the SQL expression that reads it.
-fn key_column(rel: &Relation, name: &str, role: &str) -> Result<(KeyKind, String)> {
-    let c = rel.column(name)?;
-    if INT_TYPES.contains(&c.type_name.as_str()) {
-        Ok((KeyKind::Int, format!("({})::int8", c.ident())))
-    } else if TEXT_TYPES.contains(&c.type_name.as_str()) {
-        Ok((KeyKind::Text, format!("({})::text", c.ident())))
-    } else {
-        Err(Error::new(
-            ErrorKind::DatatypeMismatch,
-            format!(
-                "{role} column \"{}\" of {} is of type {}; keys must be integers, text or uuid",
-                c.name, rel.sql_name, c.type_name
-            ),
-        )
-        .with_hint("Cast the key in a view, e.g. CREATE VIEW v AS SELECT id::bigint ..."))
-    }
-}
 
 /// The SQL expression giving a time column as float8 (larger = later).
 fn time_expr(c: &Column, rel: &Relation) -> Result<String> {

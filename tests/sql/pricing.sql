@@ -1,16 +1,6 @@
 -- Pricing: demand elasticities recovered from sales generated with known elasticities,
 -- exact recovery on noise-free demand, every business rule binding, inelastic products, and
 -- the bad inputs the issue names.
-CREATE FUNCTION pg_temp.err(q text) RETURNS text LANGUAGE plpgsql AS $$
-DECLARE detail text; hint text;
-BEGIN
-  EXECUTE q;
-  RETURN 'no error';
-EXCEPTION WHEN OTHERS THEN
-  GET STACKED DIAGNOSTICS detail = PG_EXCEPTION_DETAIL, hint = PG_EXCEPTION_HINT;
-  RETURN SQLSTATE || ': ' || SQLERRM || coalesce(' | ' || nullif(detail, ''), '')
-      || coalesce(' | hint: ' || nullif(hint, ''), '');
-END $$;
 
 -- 500 products (the last 100 sold only in the last 10 weeks), Poisson units, promotions x1.3.
 CREATE TABLE sales AS SELECT * FROM shopml.sample_demand(500, 100, 104, 42);
@@ -114,39 +104,39 @@ FROM shopml.train_demand('messy', 'messy', 'product_id', 'price', 'units', ARRAY
 SELECT product_id, shrunk, distinct_prices, round(elasticity::numeric, 3) = round(((SELECT metrics->>'pooled_elasticity' FROM shopml.models WHERE model_name = 'messy')::numeric), 3) AS at_pool
 FROM shopml.demand_elasticities('messy') WHERE product_id = '4';
 CREATE TEMP TABLE models_before AS SELECT count(*) AS n FROM shopml.model;
-SELECT pg_temp.err($$SELECT * FROM shopml.optimal_price('prices', 99999, 5)$$) AS unknown_product;
-SELECT pg_temp.err($$SELECT * FROM shopml.optimal_price('no_such_model', 1, 5)$$) AS unknown_model;
-SELECT pg_temp.err($$SELECT * FROM shopml.optimal_price('prices', 1, 0)$$) AS zero_cost;
-SELECT pg_temp.err($$SELECT * FROM shopml.optimal_price('prices', 1, -3)$$) AS negative_cost;
-SELECT pg_temp.err($$SELECT * FROM shopml.optimal_price('prices', 1, NULL)$$) AS null_cost;
-SELECT pg_temp.err($$SELECT * FROM shopml.optimal_price('prices', 1, 5, 10, 8)$$) AS min_above_max;
-SELECT pg_temp.err($$SELECT * FROM shopml.optimal_price('prices', 1, 5, options => '{"current_price": 9, "max_change": 0}')$$) AS max_change_zero;
-SELECT pg_temp.err($$SELECT * FROM shopml.optimal_price('prices', 1, 5, options => '{"current_price": 9, "max_change": 1.5}')$$) AS max_change_big;
-SELECT pg_temp.err($$SELECT * FROM shopml.optimal_price('prices', 1, 5, options => '{"max_change": 0.1}')$$) AS max_change_alone;
-SELECT pg_temp.err($$SELECT * FROM shopml.optimal_price('prices', 1, 5, options => '{"min_margin": 1}')$$) AS min_margin_one;
-SELECT pg_temp.err($$SELECT * FROM shopml.optimal_price('prices', 1, 5, options => '{"min_margin": -0.2}')$$) AS min_margin_negative;
-SELECT pg_temp.err($$SELECT * FROM shopml.optimal_price('prices', 1, 5, max_price => 6, options => '{"min_margin": 0.5}')$$) AS no_feasible_price;
-SELECT pg_temp.err($$SELECT * FROM shopml.optimal_price('noise_free', 'SKU-1', 4.4)$$) AS inelastic_unbounded;
-SELECT pg_temp.err($$SELECT * FROM shopml.optimal_price('noise_free', 'SKU-2', NULL, options => '{"objective": "revenue"}')$$) AS revenue_unbounded;
-SELECT pg_temp.err($$SELECT * FROM shopml.optimal_price('prices', 1, 5, options => '{"objective": "volume"}')$$) AS bad_objective;
-SELECT pg_temp.err($$SELECT * FROM shopml.optimal_price('prices', 1, 5, options => '{"at": {"season": 1}}')$$) AS unknown_control;
-SELECT pg_temp.err($$SELECT * FROM shopml.optimal_price('prices', '1', 5)$$) AS text_key_to_bigint_model;
-SELECT pg_temp.err($$SELECT * FROM shopml.optimal_price('noise_free', 2, 5)$$) AS bigint_key_to_text_model;
-SELECT pg_temp.err($$SELECT * FROM shopml.optimal_price('shop_recs', 1, 5)$$) AS recommender_model;
-SELECT pg_temp.err($$SELECT * FROM shopml.recommend_for_user('prices', 1)$$) AS demand_model_as_recommender;
-SELECT pg_temp.err($$SELECT shopml.predict('prices', ARRAY[1.0])$$) AS predict_on_demand;
-SELECT pg_temp.err($$SELECT * FROM shopml.price_curve('prices', 1, 5, 10, 10, 5)$$) AS empty_range;
-SELECT pg_temp.err($$SELECT * FROM shopml.price_curve('prices', 1, 5, -1, 10, 5)$$) AS negative_from;
-SELECT pg_temp.err($$SELECT * FROM shopml.price_curve('prices', 1, 5, 1, 10, 1)$$) AS one_step;
-SELECT pg_temp.err($$SELECT * FROM shopml.price_curve('prices', 1, 5, 1, 10, 100000)$$) AS too_many_steps;
-SELECT pg_temp.err($$SELECT * FROM shopml.train_demand('bad', 'no_sales', 'product_id', 'price', 'units')$$) AS empty_relation;
-SELECT pg_temp.err($$SELECT * FROM shopml.train_demand('bad', 'messy', 'product_id', 'label', 'units')$$) AS text_price;
-SELECT pg_temp.err($$SELECT * FROM shopml.train_demand('bad', 'messy', 'product_id', 'price', 'units', ARRAY['label'])$$) AS text_control;
-SELECT pg_temp.err($$SELECT * FROM shopml.train_demand('bad', 'messy', 'product_id', 'price', 'units', ARRAY['nope'])$$) AS unknown_control_column;
-SELECT pg_temp.err($$SELECT * FROM shopml.train_demand('bad', 'messy', 'product_id', 'price', 'units', ARRAY['price'])$$) AS price_as_control;
-SELECT pg_temp.err($$SELECT * FROM shopml.train_demand('bad', 'messy', 'product_id', 'price', 'units', options => '{"controls": "both"}')$$) AS bad_option;
-SELECT pg_temp.err($$SELECT * FROM shopml.train_demand('bad', 'messy', 'price', 'price', 'units')$$) AS numeric_product_key;
+SELECT regress.err($$SELECT * FROM shopml.optimal_price('prices', 99999, 5)$$) AS unknown_product;
+SELECT regress.err($$SELECT * FROM shopml.optimal_price('no_such_model', 1, 5)$$) AS unknown_model;
+SELECT regress.err($$SELECT * FROM shopml.optimal_price('prices', 1, 0)$$) AS zero_cost;
+SELECT regress.err($$SELECT * FROM shopml.optimal_price('prices', 1, -3)$$) AS negative_cost;
+SELECT regress.err($$SELECT * FROM shopml.optimal_price('prices', 1, NULL)$$) AS null_cost;
+SELECT regress.err($$SELECT * FROM shopml.optimal_price('prices', 1, 5, 10, 8)$$) AS min_above_max;
+SELECT regress.err($$SELECT * FROM shopml.optimal_price('prices', 1, 5, options => '{"current_price": 9, "max_change": 0}')$$) AS max_change_zero;
+SELECT regress.err($$SELECT * FROM shopml.optimal_price('prices', 1, 5, options => '{"current_price": 9, "max_change": 1.5}')$$) AS max_change_big;
+SELECT regress.err($$SELECT * FROM shopml.optimal_price('prices', 1, 5, options => '{"max_change": 0.1}')$$) AS max_change_alone;
+SELECT regress.err($$SELECT * FROM shopml.optimal_price('prices', 1, 5, options => '{"min_margin": 1}')$$) AS min_margin_one;
+SELECT regress.err($$SELECT * FROM shopml.optimal_price('prices', 1, 5, options => '{"min_margin": -0.2}')$$) AS min_margin_negative;
+SELECT regress.err($$SELECT * FROM shopml.optimal_price('prices', 1, 5, max_price => 6, options => '{"min_margin": 0.5}')$$) AS no_feasible_price;
+SELECT regress.err($$SELECT * FROM shopml.optimal_price('noise_free', 'SKU-1', 4.4)$$) AS inelastic_unbounded;
+SELECT regress.err($$SELECT * FROM shopml.optimal_price('noise_free', 'SKU-2', NULL, options => '{"objective": "revenue"}')$$) AS revenue_unbounded;
+SELECT regress.err($$SELECT * FROM shopml.optimal_price('prices', 1, 5, options => '{"objective": "volume"}')$$) AS bad_objective;
+SELECT regress.err($$SELECT * FROM shopml.optimal_price('prices', 1, 5, options => '{"at": {"season": 1}}')$$) AS unknown_control;
+SELECT regress.err($$SELECT * FROM shopml.optimal_price('prices', '1', 5)$$) AS text_key_to_bigint_model;
+SELECT regress.err($$SELECT * FROM shopml.optimal_price('noise_free', 2, 5)$$) AS bigint_key_to_text_model;
+SELECT regress.err($$SELECT * FROM shopml.optimal_price('shop_recs', 1, 5)$$) AS recommender_model;
+SELECT regress.err($$SELECT * FROM shopml.recommend_for_user('prices', 1)$$) AS demand_model_as_recommender;
+SELECT regress.err($$SELECT shopml.predict('prices', ARRAY[1.0])$$) AS predict_on_demand;
+SELECT regress.err($$SELECT * FROM shopml.price_curve('prices', 1, 5, 10, 10, 5)$$) AS empty_range;
+SELECT regress.err($$SELECT * FROM shopml.price_curve('prices', 1, 5, -1, 10, 5)$$) AS negative_from;
+SELECT regress.err($$SELECT * FROM shopml.price_curve('prices', 1, 5, 1, 10, 1)$$) AS one_step;
+SELECT regress.err($$SELECT * FROM shopml.price_curve('prices', 1, 5, 1, 10, 100000)$$) AS too_many_steps;
+SELECT regress.err($$SELECT * FROM shopml.train_demand('bad', 'no_sales', 'product_id', 'price', 'units')$$) AS empty_relation;
+SELECT regress.err($$SELECT * FROM shopml.train_demand('bad', 'messy', 'product_id', 'label', 'units')$$) AS text_price;
+SELECT regress.err($$SELECT * FROM shopml.train_demand('bad', 'messy', 'product_id', 'price', 'units', ARRAY['label'])$$) AS text_control;
+SELECT regress.err($$SELECT * FROM shopml.train_demand('bad', 'messy', 'product_id', 'price', 'units', ARRAY['nope'])$$) AS unknown_control_column;
+SELECT regress.err($$SELECT * FROM shopml.train_demand('bad', 'messy', 'product_id', 'price', 'units', ARRAY['price'])$$) AS price_as_control;
+SELECT regress.err($$SELECT * FROM shopml.train_demand('bad', 'messy', 'product_id', 'price', 'units', options => '{"controls": "both"}')$$) AS bad_option;
+SELECT regress.err($$SELECT * FROM shopml.train_demand('bad', 'messy', 'price', 'price', 'units')$$) AS numeric_product_key;
 -- A control that never varies within a product cannot be told from the product's own level.
 CREATE TABLE confounded AS SELECT p, price, units, p % 2 = 0 AS promo FROM noise_free;
-SELECT pg_temp.err($$SELECT * FROM shopml.train_demand('bad', 'confounded', 'p', 'price', 'units', ARRAY['promo'])$$) AS constant_control;
+SELECT regress.err($$SELECT * FROM shopml.train_demand('bad', 'confounded', 'p', 'price', 'units', ARRAY['promo'])$$) AS constant_control;
 SELECT count(*) - (SELECT n FROM models_before) AS models_written FROM shopml.model;

@@ -1,15 +1,7 @@
 -- Recommendations on the sample shop's purchases: training, held-out metrics checked against an
 -- independent SQL computation, serving, and the bad inputs the issue names.
-CREATE FUNCTION pg_temp.err(q text) RETURNS text LANGUAGE plpgsql AS $$
-DECLARE detail text; hint text;
-BEGIN
-  EXECUTE q;
-  RETURN 'no error';
-EXCEPTION WHEN OTHERS THEN
-  GET STACKED DIAGNOSTICS detail = PG_EXCEPTION_DETAIL, hint = PG_EXCEPTION_HINT;
-  RETURN SQLSTATE || ': ' || SQLERRM || coalesce(' | ' || nullif(detail, ''), '')
-      || coalesce(' | hint: ' || nullif(hint, ''), '');
-END $$;
+-- (Trainings longer than a second send progress NOTICEs whose figures vary: keep them out.)
+SET client_min_messages = warning;
 CREATE VIEW purchases AS
 SELECT o.customer_id, i.product_id, i.quantity, o.order_date
 FROM shop.order_items i JOIN shop.orders o USING (order_id);
@@ -186,33 +178,33 @@ CREATE TABLE texty (u int, i int, w text, t text);
 INSERT INTO texty VALUES (1, 1, 'a', 'b');
 CREATE TABLE mixed (u int, i text, n numeric);
 CREATE TABLE empty_interactions (u int, i int);
-SELECT pg_temp.err($$SELECT * FROM shopml.recommend_for_user('no_such_model', 1)$$) AS unknown_model;
-SELECT pg_temp.err($$SELECT * FROM shopml.similar_items('no_such_model', 1)$$) AS unknown_model_similar;
-SELECT pg_temp.err($$SELECT version FROM shopml.train_linear('lin', 'shop.products', 'list_price', ARRAY['unit_cost'])$$) AS setup;
-SELECT pg_temp.err($$SELECT * FROM shopml.recommend_for_user('lin', 1)$$) AS linear_model;
-SELECT pg_temp.err($$SELECT shopml.predict('shop_recs', ARRAY[1.0])$$) AS predict_on_recommender;
-SELECT pg_temp.err($$SELECT * FROM shopml.recommend_for_user('shop_recs', '42'::text)$$) AS text_key_to_bigint_model;
-SELECT pg_temp.err($$SELECT * FROM shopml.recommend_for_user('clicks', 42)$$) AS bigint_key_to_text_model;
-SELECT pg_temp.err($$SELECT * FROM shopml.similar_items('clicks', 42)$$) AS bigint_item_to_text_model;
-SELECT pg_temp.err($$SELECT * FROM shopml.recommend_for_user('shop_recs', 42, 0)$$) AS k_zero;
-SELECT pg_temp.err($$SELECT * FROM shopml.recommend_for_user('shop_recs', 42, 10001)$$) AS k_too_big;
-SELECT pg_temp.err($$SELECT * FROM shopml.similar_items('shop_recs', 17, -3)$$) AS k_negative;
-SELECT pg_temp.err($$SELECT * FROM shopml.recommend_for_user('shop_recs', 42, NULL)$$) AS k_null;
-SELECT pg_temp.err($$SELECT * FROM shopml.recommend_for_user(NULL, 42)$$) AS model_null;
-SELECT pg_temp.err($$SELECT * FROM shopml.train_recommender('bad', 'one_user', 'u', 'i')$$) AS one_user;
-SELECT pg_temp.err($$SELECT * FROM shopml.train_recommender('bad', 'one_item', 'u', 'i')$$) AS one_item;
-SELECT pg_temp.err($$SELECT * FROM shopml.train_recommender('bad', 'empty_interactions', 'u', 'i')$$) AS empty;
-SELECT pg_temp.err($$SELECT * FROM shopml.train_recommender('bad', 'negative', 'u', 'i', 'w')$$) AS negative_weight;
-SELECT pg_temp.err($$SELECT * FROM shopml.train_recommender('bad', 'texty', 'u', 'i', 'w')$$) AS text_weight;
-SELECT pg_temp.err($$SELECT * FROM shopml.train_recommender('bad', 'texty', 'u', 'i', options => '{"time_column": "t"}')$$) AS text_time;
-SELECT pg_temp.err($$SELECT * FROM shopml.train_recommender('bad', 'texty', 'u', 'nope')$$) AS unknown_column;
-SELECT pg_temp.err($$SELECT * FROM shopml.train_recommender('bad', 'mixed', 'u', 'i')$$) AS mixed_key_types;
-SELECT pg_temp.err($$SELECT * FROM shopml.train_recommender('bad', 'mixed', 'u', 'n')$$) AS numeric_key;
-SELECT pg_temp.err($$SELECT * FROM shopml.train_recommender('bad', 'texty', 'u', 'u')$$) AS same_column;
-SELECT pg_temp.err($$SELECT * FROM shopml.train_recommender('bad', 'with_nulls', 'u', 'i', 'w', '{"factors": 0}')$$) AS bad_factors;
-SELECT pg_temp.err($$SELECT * FROM shopml.train_recommender('bad', 'with_nulls', 'u', 'i', 'w', '{"method": "svd"}')$$) AS bad_method;
-SELECT pg_temp.err($$SELECT * FROM shopml.train_recommender('bad', 'with_nulls', 'u', 'i', 'w', '{"regularisation": 1}')$$) AS misspelt_option;
-SELECT pg_temp.err($$SELECT * FROM shopml.train_recommender('bad', 'no_such_table', 'u', 'i')$$) AS unknown_table;
+SELECT regress.err($$SELECT * FROM shopml.recommend_for_user('no_such_model', 1)$$) AS unknown_model;
+SELECT regress.err($$SELECT * FROM shopml.similar_items('no_such_model', 1)$$) AS unknown_model_similar;
+SELECT regress.err($$SELECT version FROM shopml.train_linear('lin', 'shop.products', 'list_price', ARRAY['unit_cost'])$$) AS setup;
+SELECT regress.err($$SELECT * FROM shopml.recommend_for_user('lin', 1)$$) AS linear_model;
+SELECT regress.err($$SELECT shopml.predict('shop_recs', ARRAY[1.0])$$) AS predict_on_recommender;
+SELECT regress.err($$SELECT * FROM shopml.recommend_for_user('shop_recs', '42'::text)$$) AS text_key_to_bigint_model;
+SELECT regress.err($$SELECT * FROM shopml.recommend_for_user('clicks', 42)$$) AS bigint_key_to_text_model;
+SELECT regress.err($$SELECT * FROM shopml.similar_items('clicks', 42)$$) AS bigint_item_to_text_model;
+SELECT regress.err($$SELECT * FROM shopml.recommend_for_user('shop_recs', 42, 0)$$) AS k_zero;
+SELECT regress.err($$SELECT * FROM shopml.recommend_for_user('shop_recs', 42, 10001)$$) AS k_too_big;
+SELECT regress.err($$SELECT * FROM shopml.similar_items('shop_recs', 17, -3)$$) AS k_negative;
+SELECT regress.err($$SELECT * FROM shopml.recommend_for_user('shop_recs', 42, NULL)$$) AS k_null;
+SELECT regress.err($$SELECT * FROM shopml.recommend_for_user(NULL, 42)$$) AS model_null;
+SELECT regress.err($$SELECT * FROM shopml.train_recommender('bad', 'one_user', 'u', 'i')$$) AS one_user;
+SELECT regress.err($$SELECT * FROM shopml.train_recommender('bad', 'one_item', 'u', 'i')$$) AS one_item;
+SELECT regress.err($$SELECT * FROM shopml.train_recommender('bad', 'empty_interactions', 'u', 'i')$$) AS empty;
+SELECT regress.err($$SELECT * FROM shopml.train_recommender('bad', 'negative', 'u', 'i', 'w')$$) AS negative_weight;
+SELECT regress.err($$SELECT * FROM shopml.train_recommender('bad', 'texty', 'u', 'i', 'w')$$) AS text_weight;
+SELECT regress.err($$SELECT * FROM shopml.train_recommender('bad', 'texty', 'u', 'i', options => '{"time_column": "t"}')$$) AS text_time;
+SELECT regress.err($$SELECT * FROM shopml.train_recommender('bad', 'texty', 'u', 'nope')$$) AS unknown_column;
+SELECT regress.err($$SELECT * FROM shopml.train_recommender('bad', 'mixed', 'u', 'i')$$) AS mixed_key_types;
+SELECT regress.err($$SELECT * FROM shopml.train_recommender('bad', 'mixed', 'u', 'n')$$) AS numeric_key;
+SELECT regress.err($$SELECT * FROM shopml.train_recommender('bad', 'texty', 'u', 'u')$$) AS same_column;
+SELECT regress.err($$SELECT * FROM shopml.train_recommender('bad', 'with_nulls', 'u', 'i', 'w', '{"factors": 0}')$$) AS bad_factors;
+SELECT regress.err($$SELECT * FROM shopml.train_recommender('bad', 'with_nulls', 'u', 'i', 'w', '{"method": "svd"}')$$) AS bad_method;
+SELECT regress.err($$SELECT * FROM shopml.train_recommender('bad', 'with_nulls', 'u', 'i', 'w', '{"regularisation": 1}')$$) AS misspelt_option;
+SELECT regress.err($$SELECT * FROM shopml.train_recommender('bad', 'no_such_table', 'u', 'i')$$) AS unknown_table;
 SELECT count(*) - (SELECT n FROM models_before) AS models_written FROM shopml.model WHERE model_name <> 'lin';
 -- NULL user or item, NULL or NaN weight and zero weight rows are skipped and counted.
 SELECT n_users, n_items, n_interactions, metrics->'skipped_rows' AS skipped_rows
@@ -223,12 +215,9 @@ CREATE TABLE big_clicks AS
 SELECT (i % 20000) AS u, (i * 7919) % 5000 AS i FROM generate_series(1, 300000::bigint) i;
 CREATE TEMP TABLE t0 AS SELECT clock_timestamp() AS t;
 SET statement_timeout = '1500ms';
--- (progress NOTICEs come once a second with varying figures; keep them out of the output)
-SET client_min_messages = warning;
 \set VERBOSITY sqlstate
 SELECT * FROM shopml.train_recommender('slow', 'big_clicks', 'u', 'i', options => '{"iterations": 1000, "factors": 64, "test_fraction": 0, "regularization": 1}');
 \set VERBOSITY default
-RESET client_min_messages;
 RESET statement_timeout;
 SELECT extract(epoch FROM clock_timestamp() - t) < 2.5 AS stopped_within_a_second,
        (SELECT count(*) FROM shopml.model WHERE model_name = 'slow') AS models

@@ -1,5 +1,18 @@
 -- Install the extension the way a user does, and load the bundled sample shop.
 CREATE EXTENSION shopml;
+-- For the other test files: run a statement and return its SQLSTATE, message, detail and hint
+-- (or 'no error'), so bad inputs can be listed one per line.
+CREATE SCHEMA regress;
+CREATE FUNCTION regress.err(q text) RETURNS text LANGUAGE plpgsql AS $$
+DECLARE detail text; hint text;
+BEGIN
+  EXECUTE q;
+  RETURN 'no error';
+EXCEPTION WHEN OTHERS THEN
+  GET STACKED DIAGNOSTICS detail = PG_EXCEPTION_DETAIL, hint = PG_EXCEPTION_HINT;
+  RETURN SQLSTATE || ': ' || SQLERRM || coalesce(' | ' || nullif(detail, ''), '')
+      || coalesce(' | hint: ' || nullif(hint, ''), '');
+END $$;
 SELECT extname, extversion IS NOT NULL AS has_version FROM pg_extension WHERE extname = 'shopml';
 SELECT * FROM shopml.load_sample_shop('shop', 42);
 -- Deterministic: loading again gives the very same data.

@@ -812,7 +812,11 @@ mod tests {
         let m = e.iter().sum::<f64>() / 5.0;
         let var = e.iter().map(|x| (x - m).powi(2)).sum::<f64>() / 4.0;
         assert!((mean - m).abs() < 1e-12);
-        assert!((tau2 - (var - se * se)).abs() < 1e-12, "{tau2} vs {}", var - se * se);
+        assert!(
+            (tau2 - (var - se * se)).abs() < 1e-12,
+            "{tau2} vs {}",
+            var - se * se
+        );
         // Estimates closer together than their errors: no spread, everything pooled.
         let tight: Vec<(f64, f64)> = [-2.0, -2.1, -1.9].iter().map(|&x| (x, 1.0)).collect();
         assert_eq!(random_effects(&tight).1, 0.0);
