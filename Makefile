@@ -11,7 +11,7 @@ PG_REGRESS := /usr/lib/postgresql/15/lib/pgxs/src/test/regress/pg_regress
 REGRESS := $(shell sed -n 's/^test: //p' tests/schedule)
 PGRX_PGDATA := /var/lib/postgresql/shopml-pgrx-test
 
-.PHONY: demo test bench bootstrap test-core test-pgrx test-sql lint
+.PHONY: demo test bench bootstrap test-core test-pgrx test-sql test-client lint upgrade-script
 
 bootstrap:
 	SHOPML_PORT=$(PORT) scripts/bootstrap
@@ -20,7 +20,7 @@ demo: bootstrap
 	$(PSQL) -d postgres -c "SET client_min_messages = warning" -c "DROP DATABASE IF EXISTS shopml_demo" -c "CREATE DATABASE shopml_demo"
 	$(PSQL) -d shopml_demo -f scripts/demo.sql
 
-test: bootstrap test-core test-sql test-pgrx
+test: bootstrap test-core test-sql test-client test-pgrx
 	@echo "all shopml tests passed"
 
 test-core:
@@ -31,6 +31,15 @@ test-sql:
 	$(PG_REGRESS) --bindir=$(PG_BIN) --host=localhost --port=$(PORT) --user=postgres \
 	  --dbname=shopml_regress --inputdir=tests --outputdir=target/regress \
 	  --schedule=tests/schedule || { cat target/regress/regression.diffs; exit 1; }
+
+# Several connections, SQLAlchemy, pg_cron and ALTER EXTENSION UPDATE (Python, pytest -v).
+test-client:
+	SHOPML_PORT=$(PORT) python3 -m pytest -v -p no:cacheprovider tests/client
+
+# The update script from the last release (commit it; tests/client/test_upgrade.py checks it).
+upgrade-script:
+	cargo pgrx schema pg15 --out target/shopml-schema.sql
+	scripts/make-upgrade 0.1.0 $$(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -1) target/shopml-schema.sql
 
 # pgrx's own harness builds a pg_test variant and runs it in a throw-away cluster it starts as
 # the postgres user; reinstall the release build afterwards so the SQL tests and the demo use it.

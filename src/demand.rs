@@ -13,6 +13,7 @@ use shopml_core::options::{DemandTrainOptions, PriceOptions};
 use shopml_core::pricing::{optimal_price as choose, Objective, Rules};
 use shopml_core::{envelope, Error, ErrorKind, Result};
 
+use crate::budget::Budget;
 use crate::cache::{self, Loaded};
 use crate::catalog::{self, NewModel};
 use crate::error::OrRaise;
@@ -126,7 +127,8 @@ fn train_inner(
     let mut skipped = Skipped::default();
     let mut rows = 0u64;
     let mut x = vec![0.0; q];
-    Spi::connect(|client| {
+    let budget = Budget::new(model_name);
+    Spi::connect(|client| -> Result<()> {
         let mut cursor = client.open_cursor(query.as_str(), &[]);
         loop {
             let batch = cursor.fetch(20_000).or_raise();
@@ -177,8 +179,13 @@ fn train_inner(
                 }
             }
             pgrx::check_for_interrupts!();
+            // Rows as read, and the sorted copies the fit makes of them.
+            let held =
+                prices.len() * (2 * (24 + 8 * q) + if key_kind == KeyKind::Int { 12 } else { 60 });
+            budget.check(held, "the sales rows read so far")?;
         }
-    });
+        Ok(())
+    })?;
     if prices.is_empty() {
         return Err(Error::data(format!(
             "no usable rows to train \"{model_name}\" on {}",

@@ -4,6 +4,7 @@
 use pgrx::prelude::*;
 
 mod aggregate;
+mod budget;
 mod cache;
 mod catalog;
 mod demand;
@@ -25,6 +26,21 @@ pgrx::pg_module_magic!();
 compile_error!("shopml must be built with panic = \"unwind\"");
 
 extension_sql_file!("../sql/catalog.sql", name = "catalog", bootstrap);
+extension_sql_file!(
+    "../sql/privileges.sql",
+    name = "privileges",
+    requires = ["catalog"]
+);
+extension_sql_file!(
+    "../sql/catalog_functions.sql",
+    name = "catalog_functions",
+    requires = ["privileges"]
+);
+extension_sql_file!(
+    "../sql/views.sql",
+    name = "views",
+    requires = ["catalog_functions"]
+);
 
 #[pg_guard]
 pub extern "C-unwind" fn _PG_init() {

@@ -16,6 +16,7 @@ use shopml_core::options::RecommenderOptions;
 use shopml_core::recommend::{train, MethodParams, RankingMetrics, Recommender, ALGORITHM};
 use shopml_core::{envelope, Error, ErrorKind, Result};
 
+use crate::budget::Budget;
 use crate::cache::{self, Loaded};
 use crate::catalog::{self, NewModel};
 use crate::error::OrRaise;
@@ -114,7 +115,13 @@ fn read_interactions(
     item: (KeyKind, String),
     weight: Option<&Column>,
     time: Option<String>,
+    budget: &Budget,
 ) -> Result<Read> {
+    // Bytes held per kept row while reading and aggregating (keys, weight, time, sort order).
+    let per_row = match user.0 {
+        KeyKind::Int => 64,
+        KeyKind::Text => 160,
+    };
     let query = format!(
         "SELECT {}, {}, {}, {} FROM {}",
         user.1,
@@ -200,6 +207,7 @@ fn read_interactions(
             if negative.is_some() {
                 break;
             }
+            budget.check(weights.len() * per_row, "the interactions read so far")?;
         }
         Ok(())
     })?;
@@ -281,7 +289,8 @@ fn train_inner(
         None => None,
     };
     let key_kind = user.0;
-    let read = read_interactions(&rel, user, item, weight.as_ref(), time)?;
+    let budget = Budget::new(model_name);
+    let read = read_interactions(&rel, user, item, weight.as_ref(), time, &budget)?;
     let data = &read.data;
     let used = read.rows - read.skipped.total();
     if data.n_users() < 2 || data.n_items() < 2 {
@@ -319,6 +328,18 @@ fn train_inner(
         },
     };
     let pool = pool::get()?;
+    let (users, items, nnz) = (data.n_users(), data.n_items(), data.by_user.nnz());
+    let model_bytes = match &method {
+        // Factors of the held-out, tuning and final fits, and the matrices with their copies.
+        MethodParams::Als { params, .. } => 3 * (users + items) * params.factors * 4 + nnz * 16 * 6,
+        // Neighbour lists, one dense accumulator per thread, the matrices.
+        MethodParams::ItemKnn { neighbors } => {
+            items * (*neighbors).min(items) * 16
+                + pool.current_num_threads() * items * 8
+                + nnz * 16 * 6
+        }
+    };
+    budget.check(model_bytes, "the model and its working copies")?;
     let mut progress = Progress {
         model_name,
         start: Instant::now(),

@@ -1,0 +1,455 @@
+-- shopml 0.1.0 -> 0.2.0: written by scripts/make-upgrade; do not edit by hand.
+\echo Use "ALTER EXTENSION shopml UPDATE" to load this file. \quit
+
+-- sql/privileges.sql
+-- Who may do what with models.
+--
+--   shopml_user   may train models (new names, or new versions of names it owns), read every
+--                 model (shopml.models, predict, recommend, price), and deploy or drop the
+--                 models it owns. A model name is owned by the role that trained its versions.
+--   shopml_admin  a shopml_user that may also deploy and drop anyone's models.
+--
+-- Training reads the source with the caller's rights (no function is SECURITY DEFINER), so
+-- table privileges and row-level security on the training data apply as for any query.
+-- The roles are cluster-wide and are kept if the extension is dropped.
+DO $$
+BEGIN
+    IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = 'shopml_user') THEN
+        CREATE ROLE shopml_user NOLOGIN;
+    END IF;
+    IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = 'shopml_admin') THEN
+        CREATE ROLE shopml_admin NOLOGIN IN ROLE shopml_user;
+    END IF;
+END
+$$;
+
+GRANT USAGE ON SCHEMA shopml TO PUBLIC;
+REVOKE ALL ON shopml.model, shopml.deployment, shopml.models FROM PUBLIC;
+GRANT SELECT, INSERT, DELETE ON shopml.model TO shopml_user;
+GRANT SELECT, INSERT, UPDATE, DELETE ON shopml.deployment TO shopml_user;
+GRANT USAGE ON SEQUENCE shopml.model_model_id_seq TO shopml_user;
+GRANT SELECT ON shopml.models TO shopml_user;
+-- The view reads the tables with the caller's rights, so their policies apply through it.
+ALTER VIEW shopml.models SET (security_invoker = true);
+
+-- May the current role deploy, drop or add versions to this model name?
+CREATE FUNCTION shopml._may_manage(p_model_name text) RETURNS boolean
+LANGUAGE sql STABLE AS $$
+  SELECT pg_catalog.pg_has_role(current_user, 'shopml_admin', 'MEMBER')
+      OR NOT EXISTS (SELECT 1 FROM shopml.model m
+                      WHERE m.model_name = p_model_name AND m.created_by <> current_user)
+$$;
+COMMENT ON FUNCTION shopml._may_manage(text) IS
+  'Whether the current role owns this model name (trained all its versions) or is a member of shopml_admin.';
+
+ALTER TABLE shopml.model ENABLE ROW LEVEL SECURITY;
+CREATE POLICY model_read ON shopml.model FOR SELECT TO shopml_user USING (true);
+CREATE POLICY model_train ON shopml.model FOR INSERT TO shopml_user
+  WITH CHECK (created_by = current_user AND shopml._may_manage(model_name));
+CREATE POLICY model_drop ON shopml.model FOR DELETE TO shopml_user
+  USING (shopml._may_manage(model_name));
+
+ALTER TABLE shopml.deployment ENABLE ROW LEVEL SECURITY;
+CREATE POLICY deployment_read ON shopml.deployment FOR SELECT TO shopml_user USING (true);
+CREATE POLICY deployment_manage ON shopml.deployment FOR ALL TO shopml_user
+  USING (shopml._may_manage(model_name)) WITH CHECK (shopml._may_manage(model_name));
+
+-- sql/catalog_functions.sql
+-- shopml catalog functions: saving, deploying and dropping models. CREATE OR REPLACE, so the
+-- upgrade scripts include this file as it is.
+
+-- Stores a trained model as the next version of its name (and deploys it unless told not to).
+-- Concurrent trainings of one name serialise on an advisory lock, so versions never collide.
+CREATE OR REPLACE FUNCTION shopml._save_model(
+    p_model_name text, p_algorithm text, p_task text, p_source text, p_target text,
+    p_features text[], p_params jsonb, p_metrics jsonb, p_n_train bigint, p_n_test bigint,
+    p_bytes bytea, p_deploy boolean)
+RETURNS TABLE (model_id bigint, version int)
+LANGUAGE plpgsql AS $$
+DECLARE
+    v_version int;
+    v_id bigint;
+BEGIN
+    PERFORM pg_advisory_xact_lock(hashtextextended('shopml.model:' || p_model_name, 0));
+    IF NOT shopml._may_manage(p_model_name) THEN
+        RAISE EXCEPTION 'model "%" belongs to another role', p_model_name
+          USING ERRCODE = '42501',
+                HINT = 'Train under another name, or ask the owner or a member of shopml_admin.';
+    END IF;
+    SELECT coalesce(max(m.version), 0) + 1 INTO v_version
+      FROM shopml.model m WHERE m.model_name = p_model_name;
+    INSERT INTO shopml.model (model_name, version, algorithm, task, source, target, features,
+                              params, metrics, n_train, n_test, model_bytes)
+    VALUES (p_model_name, v_version, p_algorithm, p_task, p_source, p_target, p_features,
+            p_params, p_metrics, p_n_train, p_n_test, p_bytes)
+    RETURNING shopml.model.model_id INTO v_id;
+    IF p_deploy OR NOT EXISTS (SELECT 1 FROM shopml.deployment d WHERE d.model_name = p_model_name) THEN
+        INSERT INTO shopml.deployment AS d (model_name, model_id) VALUES (p_model_name, v_id)
+        ON CONFLICT (model_name) DO UPDATE
+           SET model_id = excluded.model_id, deployed_at = now(), deployed_by = current_user;
+    END IF;
+    RETURN QUERY SELECT v_id, v_version;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION shopml.deploy(model_name text, version int)
+RETURNS bigint
+LANGUAGE plpgsql AS $$
+DECLARE
+    v_id bigint;
+BEGIN
+    IF deploy.model_name IS NULL OR deploy.version IS NULL THEN
+        RAISE EXCEPTION 'model_name and version must not be NULL' USING ERRCODE = '22023';
+    END IF;
+    SELECT m.model_id INTO v_id FROM shopml.model m
+     WHERE m.model_name = deploy.model_name AND m.version = deploy.version;
+    IF v_id IS NULL THEN
+        RAISE EXCEPTION 'model "%" has no version %', deploy.model_name, deploy.version
+          USING ERRCODE = '42704',
+                HINT = 'SELECT version FROM shopml.models WHERE model_name = ... lists the versions.';
+    END IF;
+    IF NOT shopml._may_manage(deploy.model_name) THEN
+        RAISE EXCEPTION 'model "%" belongs to another role: only its owner or a member of shopml_admin may deploy it', deploy.model_name
+          USING ERRCODE = '42501';
+    END IF;
+    INSERT INTO shopml.deployment AS d (model_name, model_id) VALUES (deploy.model_name, v_id)
+    ON CONFLICT ON CONSTRAINT deployment_pkey DO UPDATE
+       SET model_id = excluded.model_id, deployed_at = now(), deployed_by = current_user;
+    RETURN v_id;
+END
+$$;
+COMMENT ON FUNCTION shopml.deploy(text, int) IS
+  'Makes this version of the model the one that prediction uses (also a rollback: deploy an older version); returns its model_id. The next statement sees it.';
+
+CREATE OR REPLACE FUNCTION shopml.drop_model(model_name text, version int DEFAULT NULL)
+RETURNS bigint
+LANGUAGE plpgsql AS $$
+DECLARE
+    v_count bigint;
+    v_deployed bigint;
+BEGIN
+    IF drop_model.model_name IS NULL THEN
+        RAISE EXCEPTION 'model_name must not be NULL' USING ERRCODE = '22023';
+    END IF;
+    IF NOT shopml._may_manage(drop_model.model_name) THEN
+        RAISE EXCEPTION 'model "%" belongs to another role: only its owner or a member of shopml_admin may drop it', drop_model.model_name
+          USING ERRCODE = '42501';
+    END IF;
+    SELECT d.model_id INTO v_deployed FROM shopml.deployment d WHERE d.model_name = drop_model.model_name;
+    DELETE FROM shopml.model m
+     WHERE m.model_name = drop_model.model_name
+       AND (drop_model.version IS NULL OR m.version = drop_model.version);
+    GET DIAGNOSTICS v_count = ROW_COUNT;
+    IF v_count = 0 THEN
+        RAISE EXCEPTION 'model "%"%does not exist', drop_model.model_name,
+              CASE WHEN drop_model.version IS NULL THEN ' ' ELSE format(' version %s ', drop_model.version) END
+          USING ERRCODE = '42704';
+    END IF;
+    -- Dropping the deployed version falls back to the newest remaining one.
+    IF v_deployed IS NOT NULL AND NOT EXISTS (SELECT 1 FROM shopml.deployment d WHERE d.model_name = drop_model.model_name) THEN
+        INSERT INTO shopml.deployment (model_name, model_id)
+        SELECT m.model_name, m.model_id FROM shopml.model m
+         WHERE m.model_name = drop_model.model_name
+         ORDER BY m.version DESC LIMIT 1;
+    END IF;
+    RETURN v_count;
+END
+$$;
+COMMENT ON FUNCTION shopml.drop_model(text, int) IS
+  'Deletes one version of a model, or every version when version is NULL; returns how many were deleted. Dropping the deployed version deploys the newest remaining one.';
+
+-- The deployed model id of a name and its row version (xmin/ctid: changes with any UPDATE of
+-- the row, even within one transaction), so backends notice rewritten bytes.
+CREATE OR REPLACE FUNCTION shopml._deployed(p_model_name text, OUT model_id bigint, OUT row_version text)
+LANGUAGE sql STABLE PARALLEL SAFE AS $$
+  SELECT m.model_id, m.xmin::text || '/' || m.ctid::text FROM shopml.deployment d JOIN shopml.model m USING (model_id)
+   WHERE d.model_name = p_model_name
+$$;
+
+-- sql/views.sql
+-- Views for BI tools: plain columns a dashboard can chart without parsing JSON.
+
+-- One row per model version and numeric metric. Nested metrics are flattened with dots:
+-- 'test.r2' (linear), 'baseline.ndcg@10' (recommenders), 'controls.promo.multiplier' (demand).
+CREATE VIEW shopml.model_metrics WITH (security_invoker = true) AS
+WITH RECURSIVE flat (model_id, path, value) AS (
+    SELECT m.model_id, e.key, e.value
+      FROM shopml.model m, jsonb_each(m.metrics) e
+    UNION ALL
+    SELECT f.model_id, f.path || '.' || e.key, e.value
+      FROM flat f, jsonb_each(f.value) e
+     WHERE jsonb_typeof(f.value) = 'object'
+)
+SELECT m.model_id, m.model_name, m.version, m.algorithm, m.task,
+       (d.model_id IS NOT NULL) AS deployed, m.created_at,
+       f.path AS metric, (f.value #>> '{}')::float8 AS value
+FROM flat f
+JOIN shopml.model m USING (model_id)
+LEFT JOIN shopml.deployment d ON d.model_id = m.model_id
+WHERE jsonb_typeof(f.value) = 'number';
+COMMENT ON VIEW shopml.model_metrics IS
+  'Every numeric metric of every model version, one row each (metric names flattened with dots, e.g. test.r2, baseline.ndcg@10), for dashboards.';
+REVOKE ALL ON shopml.model_metrics FROM PUBLIC;
+GRANT SELECT ON shopml.model_metrics TO shopml_user;
+
+-- The deployed version of each model name with its headline figures.
+CREATE VIEW shopml.deployed_models WITH (security_invoker = true) AS
+SELECT d.model_name, m.version, m.algorithm, m.task, m.model_id, d.deployed_at, d.deployed_by,
+       m.created_by AS owner, m.n_train, m.n_test, m.source
+FROM shopml.deployment d JOIN shopml.model m USING (model_id);
+COMMENT ON VIEW shopml.deployed_models IS
+  'The version each model name serves, who deployed it and when.';
+REVOKE ALL ON shopml.deployed_models FROM PUBLIC;
+GRANT SELECT ON shopml.deployed_models TO shopml_user;
+
+-- shopml::demand::demand_elasticities
+CREATE  FUNCTION "demand_elasticities"(
+	"model_name" TEXT /* Option < & str > */
+) RETURNS TABLE (
+	"product_id" TEXT,  /* String */
+	"elasticity" double precision,  /* f64 */
+	"std_error" double precision,  /* f64 */
+	"n_obs" bigint,  /* i64 */
+	"shrunk" bool,  /* bool */
+	"raw_elasticity" double precision,  /* Option < f64 > */
+	"raw_std_error" double precision,  /* Option < f64 > */
+	"total_units" double precision,  /* f64 */
+	"distinct_prices" INT,  /* i32 */
+	"group_key" TEXT  /* Option < String > */
+)
+STABLE PARALLEL SAFE
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'demand_elasticities_wrapper';
+
+-- shopml::demand::optimal_price
+CREATE  FUNCTION "optimal_price"(
+	"model_name" TEXT, /* Option < & str > */
+	"product_id" bigint, /* Option < i64 > */
+	"unit_cost" double precision, /* Option < f64 > */
+	"min_price" double precision DEFAULT NULL, /* Option < f64 > */
+	"max_price" double precision DEFAULT NULL, /* Option < f64 > */
+	"options" jsonb DEFAULT '{}' /* Option < JsonB > */
+) RETURNS TABLE (
+	"price" double precision,  /* f64 */
+	"expected_quantity" double precision,  /* f64 */
+	"expected_revenue" double precision,  /* f64 */
+	"expected_profit" double precision,  /* Option < f64 > */
+	"elasticity" double precision,  /* f64 */
+	"binding" TEXT  /* Option < String > */
+)
+STABLE PARALLEL SAFE
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'optimal_price_wrapper';
+
+-- shopml::demand::optimal_price
+CREATE  FUNCTION "optimal_price"(
+	"model_name" TEXT, /* Option < & str > */
+	"product_id" TEXT, /* Option < & str > */
+	"unit_cost" double precision, /* Option < f64 > */
+	"min_price" double precision DEFAULT NULL, /* Option < f64 > */
+	"max_price" double precision DEFAULT NULL, /* Option < f64 > */
+	"options" jsonb DEFAULT '{}' /* Option < JsonB > */
+) RETURNS TABLE (
+	"price" double precision,  /* f64 */
+	"expected_quantity" double precision,  /* f64 */
+	"expected_revenue" double precision,  /* f64 */
+	"expected_profit" double precision,  /* Option < f64 > */
+	"elasticity" double precision,  /* f64 */
+	"binding" TEXT  /* Option < String > */
+)
+STABLE PARALLEL SAFE 
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'optimal_price_text_wrapper';
+
+-- shopml::demand::price_curve
+CREATE  FUNCTION "price_curve"(
+	"model_name" TEXT, /* Option < & str > */
+	"product_id" bigint, /* Option < i64 > */
+	"unit_cost" double precision, /* Option < f64 > */
+	"from_price" double precision, /* Option < f64 > */
+	"to_price" double precision, /* Option < f64 > */
+	"steps" INT DEFAULT 20, /* Option < i32 > */
+	"options" jsonb DEFAULT '{}' /* Option < JsonB > */
+) RETURNS TABLE (
+	"price" double precision,  /* f64 */
+	"expected_quantity" double precision,  /* f64 */
+	"expected_revenue" double precision,  /* f64 */
+	"expected_profit" double precision  /* Option < f64 > */
+)
+STABLE PARALLEL SAFE
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'price_curve_wrapper';
+
+-- shopml::demand::price_curve
+CREATE  FUNCTION "price_curve"(
+	"model_name" TEXT, /* Option < & str > */
+	"product_id" TEXT, /* Option < & str > */
+	"unit_cost" double precision, /* Option < f64 > */
+	"from_price" double precision, /* Option < f64 > */
+	"to_price" double precision, /* Option < f64 > */
+	"steps" INT DEFAULT 20, /* Option < i32 > */
+	"options" jsonb DEFAULT '{}' /* Option < JsonB > */
+) RETURNS TABLE (
+	"price" double precision,  /* f64 */
+	"expected_quantity" double precision,  /* f64 */
+	"expected_revenue" double precision,  /* f64 */
+	"expected_profit" double precision  /* Option < f64 > */
+)
+STABLE PARALLEL SAFE 
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'price_curve_text_wrapper';
+
+-- shopml::recommend::recommend_for_user
+CREATE  FUNCTION "recommend_for_user"(
+	"model_name" TEXT, /* Option < & str > */
+	"user_id" bigint, /* Option < i64 > */
+	"k" INT DEFAULT 10, /* Option < i32 > */
+	"exclude_seen" bool DEFAULT true, /* Option < bool > */
+	"candidates" bigint[] DEFAULT NULL /* :: std :: option :: Option < Vec < Option < i64 > > > */
+) RETURNS TABLE (
+	"item_id" bigint,  /* i64 */
+	"score" double precision,  /* f64 */
+	"rank" INT  /* i32 */
+)
+STABLE PARALLEL SAFE
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'recommend_for_user_wrapper';
+
+-- shopml::recommend::recommend_for_user
+CREATE  FUNCTION "recommend_for_user"(
+	"model_name" TEXT, /* Option < & str > */
+	"user_id" TEXT, /* Option < & str > */
+	"k" INT DEFAULT 10, /* Option < i32 > */
+	"exclude_seen" bool DEFAULT true, /* Option < bool > */
+	"candidates" TEXT[] DEFAULT NULL /* :: std :: option :: Option < Vec < Option < String > > > */
+) RETURNS TABLE (
+	"item_id" TEXT,  /* String */
+	"score" double precision,  /* f64 */
+	"rank" INT  /* i32 */
+)
+STABLE PARALLEL SAFE 
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'recommend_for_user_text_wrapper';
+
+-- shopml::demand::sample_demand
+CREATE  FUNCTION "sample_demand"(
+	"n_products" INT DEFAULT 500, /* i32 */
+	"n_new" INT DEFAULT 100, /* i32 */
+	"weeks" INT DEFAULT 104, /* i32 */
+	"seed" bigint DEFAULT 42 /* i64 */
+) RETURNS TABLE (
+	"product_id" bigint,  /* i64 */
+	"week" INT,  /* i32 */
+	"price" double precision,  /* f64 */
+	"promo" bool,  /* bool */
+	"units" bigint,  /* i64 */
+	"true_elasticity" double precision,  /* f64 */
+	"unit_cost" double precision,  /* f64 */
+	"list_price" double precision  /* f64 */
+)
+IMMUTABLE STRICT PARALLEL SAFE
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'sample_demand_wrapper';
+
+-- shopml::recommend::similar_items
+CREATE  FUNCTION "similar_items"(
+	"model_name" TEXT, /* Option < & str > */
+	"item_id" bigint, /* Option < i64 > */
+	"k" INT DEFAULT 10 /* Option < i32 > */
+) RETURNS TABLE (
+	"item_id" bigint,  /* i64 */
+	"score" double precision,  /* f64 */
+	"rank" INT  /* i32 */
+)
+STABLE PARALLEL SAFE
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'similar_items_wrapper';
+
+-- shopml::recommend::similar_items
+CREATE  FUNCTION "similar_items"(
+	"model_name" TEXT, /* Option < & str > */
+	"item_id" TEXT, /* Option < & str > */
+	"k" INT DEFAULT 10 /* Option < i32 > */
+) RETURNS TABLE (
+	"item_id" TEXT,  /* String */
+	"score" double precision,  /* f64 */
+	"rank" INT  /* i32 */
+)
+STABLE PARALLEL SAFE 
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'similar_items_text_wrapper';
+
+-- shopml::demand::train_demand
+CREATE  FUNCTION "train_demand"(
+	"model_name" TEXT, /* Option < & str > */
+	"relation" regclass, /* PgRelation */
+	"product_column" TEXT, /* Option < & str > */
+	"price_column" TEXT, /* Option < & str > */
+	"quantity_column" TEXT, /* Option < & str > */
+	"features" TEXT[] DEFAULT '{}', /* :: std :: option :: Option < Vec < Option < String > > > */
+	"options" jsonb DEFAULT '{}' /* Option < JsonB > */
+) RETURNS TABLE (
+	"model_id" bigint,  /* i64 */
+	"model_name" TEXT,  /* String */
+	"version" INT,  /* i32 */
+	"n_products" bigint,  /* i64 */
+	"n_obs" bigint,  /* i64 */
+	"metrics" jsonb  /* JsonB */
+)
+VOLATILE PARALLEL UNSAFE
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'train_demand_wrapper';
+
+-- shopml::recommend::train_recommender
+CREATE  FUNCTION "train_recommender"(
+	"model_name" TEXT, /* Option < & str > */
+	"relation" regclass, /* PgRelation */
+	"user_column" TEXT, /* Option < & str > */
+	"item_column" TEXT, /* Option < & str > */
+	"weight_column" TEXT DEFAULT NULL, /* Option < & str > */
+	"options" jsonb DEFAULT '{}' /* Option < JsonB > */
+) RETURNS TABLE (
+	"model_id" bigint,  /* i64 */
+	"model_name" TEXT,  /* String */
+	"version" INT,  /* i32 */
+	"n_users" bigint,  /* i64 */
+	"n_items" bigint,  /* i64 */
+	"n_interactions" bigint,  /* i64 */
+	"metrics" jsonb  /* JsonB */
+)
+VOLATILE PARALLEL UNSAFE
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'train_recommender_wrapper';
+
+-- sql/comments.sql
+-- COMMENT ON for the functions pgrx generates (so \df+ documents every public object).
+COMMENT ON FUNCTION shopml.train_linear(text, regclass, text, text[], jsonb) IS
+  'Trains a linear regression (OLS, or ridge with "l2") of target on features over a table or view, in place and in one parallel scan; stores it as the next version of model_name. options: l2, fit_intercept, test_fraction, split_column, group_by, deploy.';
+COMMENT ON FUNCTION shopml.coefficients(text, int) IS
+  'Coefficients of a linear model (deployed version unless given) with standard error, t statistic and two-sided p-value; NULL for aliased (constant or collinear) features.';
+COMMENT ON FUNCTION shopml.load_sample_shop(text, bigint) IS
+  'Creates the bundled, deterministic sample shop (categories, products, customers, orders, order_items, weekly_sales) in a schema; the same seed gives the same data.';
+COMMENT ON FUNCTION shopml.train_recommender(text, regclass, text, text, text, jsonb) IS
+  'Trains an implicit-feedback recommender (purchases, clicks, carts; repeated rows add up) on a table or view: method "als" (Hu-Koren-Volinsky ALS with conjugate gradient; regularization chosen on a validation split unless given) or "item_knn" (item-to-item cosine). With test_fraction > 0 each user''s latest interactions (time_column) are held out and precision/recall/ndcg/map@k and coverage are stored for the model and for a popularity baseline. options: method, factors, iterations, regularization, alpha, cg_steps, seed, neighbors, test_fraction, k, time_column, deploy.';
+COMMENT ON FUNCTION shopml.recommend_for_user(text, bigint, int, boolean, bigint[]) IS
+  'Top-k items for a user of a bigint-keyed recommender (item_id, score, rank), best first; exclude_seen drops items the user already has, candidates restricts to the given items (e.g. in stock). Unknown or NULL users get the most popular items.';
+COMMENT ON FUNCTION shopml.recommend_for_user(text, text, int, boolean, text[]) IS
+  'Top-k items for a user of a text- or uuid-keyed recommender (item_id, score, rank), best first; as the bigint form.';
+COMMENT ON FUNCTION shopml.similar_items(text, bigint, int) IS
+  'The k items most similar to an item of a bigint-keyed recommender (cosine of ALS factors, or the stored item-kNN neighbours), best first; no rows for an item the model does not know.';
+COMMENT ON FUNCTION shopml.similar_items(text, text, int) IS
+  'The k items most similar to an item of a text- or uuid-keyed recommender; as the bigint form.';
+COMMENT ON FUNCTION shopml.train_demand(text, regclass, text, text, text, text[], jsonb) IS
+  'Fits per-product constant-elasticity demand, log E[quantity] = a + e*log(price) + controls, as a Poisson model (periods with zero units are data), with controls shared or per product, and shrinks weakly identified elasticities toward the pooled (or group_by) mean by empirical Bayes. Rows with NULL or non-positive prices, or NULL/negative quantities, are skipped and counted. options: controls (shared|per_product), group_by, shrinkage, max_iterations, deploy.';
+COMMENT ON FUNCTION shopml.demand_elasticities(text) IS
+  'Per-product elasticity (after shrinkage) with standard error, number of periods and whether it was shrunk (the pool carries more than half of the weight), plus the raw estimate, total units, distinct prices and group.';
+COMMENT ON FUNCTION shopml.optimal_price(text, bigint, float8, float8, float8, jsonb) IS
+  'The profit-maximising price (c*e/(1+e) for elastic demand) or, with objective revenue, the revenue-maximising one, projected onto min_price/max_price and the options min_margin, current_price + max_change; returns price, expected quantity, revenue and profit, the elasticity and binding (the rule that set the price, NULL when interior; "(inelastic)" when demand is inelastic and the upper bound decides). options: objective, min_margin, current_price, max_change, at (control values, default the product''s averages).';
+COMMENT ON FUNCTION shopml.optimal_price(text, text, float8, float8, float8, jsonb) IS
+  'optimal_price for demand models trained on text or uuid product keys.';
+COMMENT ON FUNCTION shopml.price_curve(text, bigint, float8, float8, float8, int, jsonb) IS
+  'Expected quantity, revenue and profit of a product at steps evenly spaced prices from from_price to to_price, for charts. options: at (control values).';
+COMMENT ON FUNCTION shopml.price_curve(text, text, float8, float8, float8, int, jsonb) IS
+  'price_curve for demand models trained on text or uuid product keys.';
+COMMENT ON FUNCTION shopml.sample_demand(int, int, int, bigint) IS
+  'Weekly sales generated from known constant-elasticity demand (elasticities U(-3.5,-1.4), Poisson units, promotions lifting demand by 1.3, the last n_new products sold only in the last 10 weeks), with the true elasticity and unit cost of each product: data to check train_demand against.';

@@ -1,0 +1,95 @@
+"""pg_cancel_backend stops every kind of training within a second with 57014; the memory
+limit stops a training early with 53200; nothing is written."""
+import threading
+import time
+
+import pytest
+
+from conftest import connect, sqlstate
+
+TRAININGS = {
+    # A view of two billion rows: the aggregate scan would run for minutes.
+    "linear": ("CREATE OR REPLACE VIEW huge_linear AS SELECT i::float8 AS x, (2 * i)::float8 AS y "
+               "FROM generate_series(1, 2000000000) i",
+               "SELECT * FROM shopml.train_linear('cancel_linear', 'huge_linear', 'y')"),
+    # 300k interactions and 1000 iterations.
+    "recommender": ("CREATE TABLE IF NOT EXISTS cancel_clicks AS SELECT (i % 20000) AS u, "
+                    "(i * 7919) % 5000 AS i FROM generate_series(1, 300000::bigint) i",
+                    "SELECT * FROM shopml.train_recommender('cancel_recs', 'cancel_clicks', 'u', 'i', "
+                    "options => '{\"iterations\": 1000, \"test_fraction\": 0, \"regularization\": 1}')"),
+    # Sales rows from an endless view: reading them is what takes the time.
+    "demand": ("CREATE OR REPLACE VIEW huge_sales AS SELECT i % 1000 AS product_id, "
+               "(1 + (i % 7))::float8 AS price, (i % 5)::float8 AS units FROM generate_series(1, 2000000000) i",
+               "SELECT * FROM shopml.train_demand('cancel_demand', 'huge_sales', 'product_id', 'price', 'units')"),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(TRAININGS))
+def test_pg_cancel_backend_stops_training_within_a_second(db, kind):
+    setup, training = TRAININGS[kind]
+    with connect(db) as c:
+        c.execute(setup)
+    worker = connect(db)
+    pid = worker.info.backend_pid
+    result = {}
+
+    def run():
+        t0 = time.monotonic()
+        result["state"] = sqlstate(lambda: worker.execute(training))
+        result["end"] = time.monotonic()
+        result["start"] = t0
+
+    t = threading.Thread(target=run)
+    t.start()
+    time.sleep(2.0)
+    assert t.is_alive(), f"{kind} training finished before it could be cancelled"
+    with connect(db) as c:
+        cancelled_at = time.monotonic()
+        assert c.execute("SELECT pg_cancel_backend(%s)", (pid,)).fetchone()[0]
+    t.join(timeout=10)
+    assert not t.is_alive()
+    assert result["state"] == "57014"
+    assert result["end"] - cancelled_at < 1.0, f"{kind}: stopped {result['end'] - cancelled_at:.2f} s after the cancel"
+    # The session is still usable and nothing was written.
+    assert worker.execute("SELECT 1").fetchone()[0] == 1
+    worker.close()
+    with connect(db) as c:
+        name = {"linear": "cancel_linear", "recommender": "cancel_recs", "demand": "cancel_demand"}[kind]
+        assert c.execute("SELECT count(*) FROM shopml.models WHERE model_name = %s", (name,)).fetchone()[0] == 0
+
+
+LARGE = {
+    "recommender": TRAININGS["recommender"],
+    # Three million sales rows (a view of generate_series, materialised by the scan).
+    "demand": ("CREATE OR REPLACE VIEW large_sales AS SELECT i % 1000 AS product_id, "
+               "(1 + (i % 7))::float8 AS price, (i % 5)::float8 AS units FROM generate_series(1, 3000000) i",
+               "SELECT * FROM shopml.train_demand('memory_demand', 'large_sales', 'product_id', 'price', 'units')"),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(LARGE))
+def test_memory_limit_stops_training_early(db, kind):
+    setup, training = LARGE[kind]
+    with connect(db) as c:
+        c.execute(setup)
+        c.execute("SET shopml.max_training_memory = '8MB'")
+        t0 = time.monotonic()
+        try:
+            c.execute(training)
+            raise AssertionError("training did not stop")
+        except Exception as e:  # noqa: BLE001
+            assert getattr(e, "sqlstate", None) == "53200", repr(e)
+            assert "shopml.max_training_memory" in str(e)
+            assert "raise shopml.max_training_memory" in (e.diag.message_hint or "")
+        assert time.monotonic() - t0 < 5.0
+        c.execute("RESET shopml.max_training_memory")
+        # A non-superuser cannot lift the limit.
+        c.execute("DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'shopml_mem_user') "
+                  "THEN CREATE ROLE shopml_mem_user; END IF; END $$")
+        c.execute("SET ROLE shopml_mem_user")
+        try:
+            c.execute("SET shopml.max_training_memory = '100GB'")
+            raise AssertionError("an ordinary role changed the limit")
+        except Exception as e:  # noqa: BLE001
+            assert getattr(e, "sqlstate", None) == "42501", repr(e)
+        c.execute("RESET ROLE")
