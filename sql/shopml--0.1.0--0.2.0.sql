@@ -202,8 +202,24 @@ COMMENT ON VIEW shopml.deployed_models IS
 REVOKE ALL ON shopml.deployed_models FROM PUBLIC;
 GRANT SELECT ON shopml.deployed_models TO shopml_user;
 
+-- shopml::linear::coefficients
+CREATE OR REPLACE FUNCTION "coefficients"(
+	"model_name" TEXT, /* Option < & str > */
+	"version" INT DEFAULT NULL /* Option < i32 > */
+) RETURNS TABLE (
+	"group_key" TEXT,  /* Option < String > */
+	"feature" TEXT,  /* String */
+	"coefficient" double precision,  /* Option < f64 > */
+	"std_error" double precision,  /* Option < f64 > */
+	"t_stat" double precision,  /* Option < f64 > */
+	"p_value" double precision  /* Option < f64 > */
+)
+STABLE PARALLEL SAFE
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'coefficients_wrapper';
+
 -- shopml::demand::demand_elasticities
-CREATE  FUNCTION "demand_elasticities"(
+CREATE OR REPLACE FUNCTION "demand_elasticities"(
 	"model_name" TEXT /* Option < & str > */
 ) RETURNS TABLE (
 	"product_id" TEXT,  /* String */
@@ -222,7 +238,7 @@ LANGUAGE c /* Rust */
 AS 'MODULE_PATHNAME', 'demand_elasticities_wrapper';
 
 -- shopml::demand::optimal_price
-CREATE  FUNCTION "optimal_price"(
+CREATE OR REPLACE FUNCTION "optimal_price"(
 	"model_name" TEXT, /* Option < & str > */
 	"product_id" bigint, /* Option < i64 > */
 	"unit_cost" double precision, /* Option < f64 > */
@@ -242,7 +258,7 @@ LANGUAGE c /* Rust */
 AS 'MODULE_PATHNAME', 'optimal_price_wrapper';
 
 -- shopml::demand::optimal_price
-CREATE  FUNCTION "optimal_price"(
+CREATE OR REPLACE FUNCTION "optimal_price"(
 	"model_name" TEXT, /* Option < & str > */
 	"product_id" TEXT, /* Option < & str > */
 	"unit_cost" double precision, /* Option < f64 > */
@@ -262,7 +278,7 @@ LANGUAGE c /* Rust */
 AS 'MODULE_PATHNAME', 'optimal_price_text_wrapper';
 
 -- shopml::demand::price_curve
-CREATE  FUNCTION "price_curve"(
+CREATE OR REPLACE FUNCTION "price_curve"(
 	"model_name" TEXT, /* Option < & str > */
 	"product_id" bigint, /* Option < i64 > */
 	"unit_cost" double precision, /* Option < f64 > */
@@ -281,7 +297,7 @@ LANGUAGE c /* Rust */
 AS 'MODULE_PATHNAME', 'price_curve_wrapper';
 
 -- shopml::demand::price_curve
-CREATE  FUNCTION "price_curve"(
+CREATE OR REPLACE FUNCTION "price_curve"(
 	"model_name" TEXT, /* Option < & str > */
 	"product_id" TEXT, /* Option < & str > */
 	"unit_cost" double precision, /* Option < f64 > */
@@ -300,7 +316,7 @@ LANGUAGE c /* Rust */
 AS 'MODULE_PATHNAME', 'price_curve_text_wrapper';
 
 -- shopml::recommend::recommend_for_user
-CREATE  FUNCTION "recommend_for_user"(
+CREATE OR REPLACE FUNCTION "recommend_for_user"(
 	"model_name" TEXT, /* Option < & str > */
 	"user_id" bigint, /* Option < i64 > */
 	"k" INT DEFAULT 10, /* Option < i32 > */
@@ -316,7 +332,7 @@ LANGUAGE c /* Rust */
 AS 'MODULE_PATHNAME', 'recommend_for_user_wrapper';
 
 -- shopml::recommend::recommend_for_user
-CREATE  FUNCTION "recommend_for_user"(
+CREATE OR REPLACE FUNCTION "recommend_for_user"(
 	"model_name" TEXT, /* Option < & str > */
 	"user_id" TEXT, /* Option < & str > */
 	"k" INT DEFAULT 10, /* Option < i32 > */
@@ -332,7 +348,7 @@ LANGUAGE c /* Rust */
 AS 'MODULE_PATHNAME', 'recommend_for_user_text_wrapper';
 
 -- shopml::demand::sample_demand
-CREATE  FUNCTION "sample_demand"(
+CREATE OR REPLACE FUNCTION "sample_demand"(
 	"n_products" INT DEFAULT 500, /* i32 */
 	"n_new" INT DEFAULT 100, /* i32 */
 	"weeks" INT DEFAULT 104, /* i32 */
@@ -352,7 +368,7 @@ LANGUAGE c /* Rust */
 AS 'MODULE_PATHNAME', 'sample_demand_wrapper';
 
 -- shopml::recommend::similar_items
-CREATE  FUNCTION "similar_items"(
+CREATE OR REPLACE FUNCTION "similar_items"(
 	"model_name" TEXT, /* Option < & str > */
 	"item_id" bigint, /* Option < i64 > */
 	"k" INT DEFAULT 10 /* Option < i32 > */
@@ -366,7 +382,7 @@ LANGUAGE c /* Rust */
 AS 'MODULE_PATHNAME', 'similar_items_wrapper';
 
 -- shopml::recommend::similar_items
-CREATE  FUNCTION "similar_items"(
+CREATE OR REPLACE FUNCTION "similar_items"(
 	"model_name" TEXT, /* Option < & str > */
 	"item_id" TEXT, /* Option < & str > */
 	"k" INT DEFAULT 10 /* Option < i32 > */
@@ -380,9 +396,9 @@ LANGUAGE c /* Rust */
 AS 'MODULE_PATHNAME', 'similar_items_text_wrapper';
 
 -- shopml::demand::train_demand
-CREATE  FUNCTION "train_demand"(
+CREATE OR REPLACE FUNCTION "train_demand"(
 	"model_name" TEXT, /* Option < & str > */
-	"relation" regclass, /* PgRelation */
+	"relation" regclass, /* Option < PgRelation > */
 	"product_column" TEXT, /* Option < & str > */
 	"price_column" TEXT, /* Option < & str > */
 	"quantity_column" TEXT, /* Option < & str > */
@@ -400,10 +416,29 @@ VOLATILE PARALLEL UNSAFE
 LANGUAGE c /* Rust */
 AS 'MODULE_PATHNAME', 'train_demand_wrapper';
 
--- shopml::recommend::train_recommender
-CREATE  FUNCTION "train_recommender"(
+-- shopml::linear::train_linear
+CREATE OR REPLACE FUNCTION "train_linear"(
 	"model_name" TEXT, /* Option < & str > */
-	"relation" regclass, /* PgRelation */
+	"relation" regclass, /* Option < PgRelation > */
+	"target" TEXT, /* Option < & str > */
+	"features" TEXT[] DEFAULT NULL, /* :: std :: option :: Option < Vec < Option < String > > > */
+	"options" jsonb DEFAULT '{}' /* Option < JsonB > */
+) RETURNS TABLE (
+	"model_id" bigint,  /* i64 */
+	"model_name" TEXT,  /* String */
+	"version" INT,  /* i32 */
+	"n_train" bigint,  /* i64 */
+	"n_test" bigint,  /* i64 */
+	"metrics" jsonb  /* JsonB */
+)
+VOLATILE PARALLEL UNSAFE
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'train_linear_wrapper';
+
+-- shopml::recommend::train_recommender
+CREATE OR REPLACE FUNCTION "train_recommender"(
+	"model_name" TEXT, /* Option < & str > */
+	"relation" regclass, /* Option < PgRelation > */
 	"user_column" TEXT, /* Option < & str > */
 	"item_column" TEXT, /* Option < & str > */
 	"weight_column" TEXT DEFAULT NULL, /* Option < & str > */

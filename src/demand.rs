@@ -326,7 +326,7 @@ fn metrics_json(m: &DemandModel, skipped: &Skipped) -> Value {
 #[allow(clippy::type_complexity)]
 fn train_demand(
     model_name: Option<&str>,
-    relation: PgRelation,
+    relation: Option<PgRelation>,
     product_column: Option<&str>,
     price_column: Option<&str>,
     quantity_column: Option<&str>,
@@ -343,6 +343,9 @@ fn train_demand(
         name!(metrics, JsonB),
     ),
 > {
+    let Some(relation) = relation else {
+        crate::error::raise(shopml_core::Error::invalid("relation must not be NULL"));
+    };
     let oid = relation.oid();
     drop(relation);
     let t = train_inner(

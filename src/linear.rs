@@ -584,7 +584,7 @@ fn train_linear_inner(
 #[allow(clippy::type_complexity)]
 fn train_linear(
     model_name: Option<&str>,
-    relation: PgRelation,
+    relation: Option<PgRelation>,
     target: Option<&str>,
     features: default!(Option<Vec<Option<String>>>, "NULL"),
     options: default!(Option<JsonB>, "'{}'"),
@@ -599,6 +599,9 @@ fn train_linear(
         name!(metrics, JsonB),
     ),
 > {
+    let Some(relation) = relation else {
+        crate::error::raise(shopml_core::Error::invalid("relation must not be NULL"));
+    };
     let oid = relation.oid();
     drop(relation);
     let t = train_linear_inner(model_name, oid, target, features, options.map(|j| j.0)).or_raise();
@@ -626,7 +629,7 @@ pub fn load_bundle(model_name: &str, version: Option<i32>) -> Result<LinearBundl
 #[pg_extern(stable, parallel_safe)]
 #[allow(clippy::type_complexity)]
 fn coefficients(
-    model_name: &str,
+    model_name: Option<&str>,
     version: default!(Option<i32>, "NULL"),
 ) -> TableIterator<
     'static,
@@ -639,6 +642,9 @@ fn coefficients(
         name!(p_value, Option<f64>),
     ),
 > {
+    let model_name = model_name
+        .ok_or_else(|| Error::invalid("model_name must not be NULL"))
+        .or_raise();
     let b = load_bundle(model_name, version).or_raise();
     let mut rows = Vec::new();
     for (key, m) in &b.groups {

@@ -447,7 +447,7 @@ fn train_inner(
 #[allow(clippy::type_complexity)]
 fn train_recommender(
     model_name: Option<&str>,
-    relation: PgRelation,
+    relation: Option<PgRelation>,
     user_column: Option<&str>,
     item_column: Option<&str>,
     weight_column: default!(Option<&str>, "NULL"),
@@ -464,6 +464,9 @@ fn train_recommender(
         name!(metrics, JsonB),
     ),
 > {
+    let Some(relation) = relation else {
+        crate::error::raise(shopml_core::Error::invalid("relation must not be NULL"));
+    };
     let oid = relation.oid();
     drop(relation);
     let t = train_inner(

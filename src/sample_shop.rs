@@ -186,6 +186,9 @@ fn load_sample_shop(
     schema_name: default!(&str, "'shop'"),
     seed: default!(i64, 42),
 ) -> TableIterator<'static, (name!(table_name, String), name!(row_count, i64))> {
+    if schema_name.trim().is_empty() {
+        crate::error::raise(shopml_core::Error::invalid("schema_name must not be empty"));
+    }
     let s = quote_identifier(schema_name);
     let statements = [
         format!(
