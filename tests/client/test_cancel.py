@@ -58,6 +58,19 @@ def test_pg_cancel_backend_stops_training_within_a_second(db, kind):
         assert c.execute("SELECT count(*) FROM shopml.models WHERE model_name = %s", (name,)).fetchone()[0] == 0
 
 
+@pytest.mark.parametrize("kind", sorted(TRAININGS))
+def test_statement_timeout_stops_training(db, kind):
+    setup, training = TRAININGS[kind]
+    with connect(db) as c:
+        c.execute(setup)
+        c.execute("SET statement_timeout = '1500ms'")
+        t0 = time.monotonic()
+        assert sqlstate(lambda: c.execute(training)) == "57014"
+        elapsed = time.monotonic() - t0
+        c.execute("RESET statement_timeout")
+        assert elapsed < 2.5, f"{kind}: stopped after {elapsed:.2f} s with a 1.5 s timeout"
+
+
 LARGE = {
     "recommender": TRAININGS["recommender"],
     # Three million sales rows (a view of generate_series, materialised by the scan).
