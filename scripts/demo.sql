@@ -145,5 +145,19 @@ FROM shopml.price_curve('prices', 17, (SELECT unit_cost::float8 FROM shop.produc
                         (SELECT list_price * 1.5 FROM shop.products WHERE product_id = 17)::float8, 9);
 
 \echo
-\echo '== 7. The catalog =='
+\echo '== 7. Customer behaviour: RFM segments at the end of 2025 =='
+SELECT segment, count(*) AS customers, round(avg(recency_days)) AS avg_recency_days,
+       round(avg(frequency), 1) AS avg_orders, round(avg(monetary)::numeric, 2) AS avg_spend
+FROM shopml.rfm('shop.orders', 'customer_id', 'order_date', 'total', DATE '2025-12-31')
+GROUP BY 1 ORDER BY 2 DESC;
+\echo 'Against the generator''s hidden customer types:'
+SELECT c.true_segment, r.segment, count(*) AS customers
+FROM shopml.rfm('shop.orders', 'customer_id', 'order_date', 'total', DATE '2025-12-31') r
+JOIN shop.customers c ON c.customer_id::text = r.customer_id
+WHERE (c.true_segment, r.segment) IN (('loyal', 'Champions'), ('loyal', 'Loyal'), ('churned', 'Lost'),
+                                      ('churned', 'Hibernating'), ('churned', 'Cannot Lose Them'), ('churned', 'At Risk'))
+GROUP BY 1, 2 ORDER BY 1, 3 DESC;
+
+\echo
+\echo '== 8. The catalog =='
 SELECT model_name, version, algorithm, deployed, n_train, n_test, size_bytes FROM shopml.models ORDER BY model_id;

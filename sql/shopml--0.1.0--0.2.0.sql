@@ -347,6 +347,28 @@ STABLE PARALLEL SAFE
 LANGUAGE c /* Rust */
 AS 'MODULE_PATHNAME', 'recommend_for_user_text_wrapper';
 
+-- shopml::rfm::rfm
+CREATE OR REPLACE FUNCTION "rfm"(
+	"relation" regclass, /* Option < PgRelation > */
+	"customer_column" TEXT, /* Option < & str > */
+	"date_column" TEXT, /* Option < & str > */
+	"amount_column" TEXT, /* Option < & str > */
+	"as_of" date DEFAULT current_date, /* Option < pgrx :: datum :: Date > */
+	"options" jsonb DEFAULT '{}' /* Option < JsonB > */
+) RETURNS TABLE (
+	"customer_id" TEXT,  /* String */
+	"recency_days" INT,  /* i32 */
+	"frequency" bigint,  /* i64 */
+	"monetary" double precision,  /* f64 */
+	"r_score" INT,  /* i32 */
+	"f_score" INT,  /* i32 */
+	"m_score" INT,  /* i32 */
+	"segment" TEXT  /* String */
+)
+STABLE PARALLEL SAFE
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'rfm_wrapper';
+
 -- shopml::demand::sample_demand
 CREATE OR REPLACE FUNCTION "sample_demand"(
 	"n_products" INT DEFAULT 500, /* i32 */
@@ -488,3 +510,5 @@ COMMENT ON FUNCTION shopml.price_curve(text, text, float8, float8, float8, int, 
   'price_curve for demand models trained on text or uuid product keys.';
 COMMENT ON FUNCTION shopml.sample_demand(int, int, int, bigint) IS
   'Weekly sales generated from known constant-elasticity demand (elasticities U(-3.5,-1.4), Poisson units, promotions lifting demand by 1.3, the last n_new products sold only in the last 10 weeks), with the true elasticity and unit cost of each product: data to check train_demand against.';
+COMMENT ON FUNCTION shopml.rfm(regclass, text, text, text, date, jsonb) IS
+  'Recency (days from the last purchase to as_of), frequency (rows, or distinct order_column values) and monetary value (total, or average) per customer from the rows dated on or before as_of; 1-5 scores by rank (5 best, ties never split) and the RFM segment (Champions, Loyal, Potential Loyalist, New, Promising, Need Attention, About to Sleep, At Risk, Cannot Lose Them, Hibernating, Lost). options: order_column, monetary (total|average).';

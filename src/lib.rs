@@ -16,6 +16,7 @@ mod pool;
 mod predict;
 mod recommend;
 mod relation;
+mod rfm;
 mod sample_shop;
 mod tests;
 

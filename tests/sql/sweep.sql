@@ -9,7 +9,7 @@ CREATE TABLE sweep.null_keys AS SELECT NULL::int AS u, i FROM generate_series(1,
 CREATE TABLE sweep.bad_sales AS SELECT i % 3 AS product_id, 'NaN'::float8 AS price, 'Infinity'::float8 AS units FROM generate_series(1, 10) i;
 CREATE TABLE sweep.clicks AS SELECT u, i, 1.0::float8 AS w FROM generate_series(1, 20) u, generate_series(1, 15) i WHERE (u + 2 * i) % 3 = 0;
 CREATE TABLE sweep.text_clicks AS SELECT 'u' || u AS u, 'i' || i AS i FROM sweep.clicks;
-CREATE TABLE sweep.sales AS SELECT * FROM shopml.sample_demand(20, 0, 20, 1);
+CREATE TABLE sweep.sales AS SELECT *, DATE '2025-01-06' + 7 * week AS d FROM shopml.sample_demand(20, 0, 20, 1);
 SELECT count(*) AS models FROM (
   SELECT model_id FROM shopml.train_linear('sw_lin', 'sweep.t', 'y', ARRAY['x'])
   UNION ALL SELECT model_id FROM shopml.train_recommender('sw_recs', 'sweep.clicks', 'u', 'i', options => '{"test_fraction": 0, "factors": 4}')
@@ -157,6 +157,13 @@ INSERT INTO sweep.cases (fn, expected, q) VALUES
 ('sample_demand', '22023', $$SELECT count(*) FROM shopml.sample_demand(10, 0, 5)$$),
 ('sample_demand', '22023', $$SELECT count(*) FROM shopml.sample_demand(2000000)$$),
 ('sample_demand', 'ok', $$SELECT count(*) FROM shopml.sample_demand(NULL)$$),
+('rfm', 'ok', $$SELECT count(*) FROM shopml.rfm('sweep.sales', 'product_id', 'd', 'units')$$),
+('rfm', '22023', $$SELECT count(*) FROM shopml.rfm(NULL, 'product_id', 'd', 'units')$$),
+('rfm', '22023', $$SELECT count(*) FROM shopml.rfm('sweep.sales', NULL, 'd', 'units')$$),
+('rfm', '22023', $$SELECT count(*) FROM shopml.rfm('sweep.sales', 'product_id', 'd', 'units', NULL)$$),
+('rfm', '22023', $$SELECT count(*) FROM shopml.rfm('sweep.sales', 'product_id', 'd', 'units', '-infinity')$$),
+('rfm', '42804', $$SELECT count(*) FROM shopml.rfm('sweep.sales', 'product_id', 'week', 'units')$$),
+('rfm', '22023', $$SELECT count(*) FROM shopml.rfm('sweep.sales', 'product_id', 'd', 'units', options => '[]')$$),
 ('load_sample_shop', 'ok', $$SELECT * FROM shopml.load_sample_shop(NULL)$$),
 ('load_sample_shop', '22023', $$SELECT * FROM shopml.load_sample_shop('')$$);
 -- Run every case in its own subtransaction.

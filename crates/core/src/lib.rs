@@ -15,6 +15,7 @@ pub mod linear;
 pub mod options;
 pub mod pricing;
 pub mod recommend;
+pub mod rfm;
 pub mod rng;
 pub mod sample;
 pub mod sample_shop;

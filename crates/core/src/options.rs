@@ -322,6 +322,27 @@ impl PriceOptions {
     }
 }
 
+/// Options of `rfm`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RfmOptions {
+    /// Count distinct values of this column (orders) instead of rows.
+    pub order_column: Option<String>,
+    /// Monetary value as the average amount instead of the total.
+    pub average: bool,
+}
+
+impl RfmOptions {
+    pub fn parse(value: Option<&Value>) -> Result<Self> {
+        let mut o = Options::new("rfm", value)?;
+        let parsed = RfmOptions {
+            order_column: o.string("order_column")?,
+            average: o.choice("monetary", "total", &["total", "average"])? == "average",
+        };
+        o.finish()?;
+        Ok(parsed)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

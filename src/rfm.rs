@@ -1,0 +1,143 @@
+//! `shopml.rfm`: recency, frequency and monetary scores and segments per customer.
+
+use pgrx::prelude::*;
+use pgrx::{JsonB, PgRelation};
+use serde_json::Value;
+use shopml_core::options::RfmOptions;
+use shopml_core::rfm::{quintile_scores, segment};
+use shopml_core::{Error, ErrorKind, Result};
+
+use crate::error::OrRaise;
+use crate::relation::Relation;
+
+type RfmRow = (String, i32, i64, f64, i32, i32, i32, String);
+
+fn rfm_rows(
+    relation: pg_sys::Oid,
+    customer_column: Option<&str>,
+    date_column: Option<&str>,
+    amount_column: Option<&str>,
+    as_of: Option<pgrx::datum::Date>,
+    options: Option<Value>,
+) -> Result<Vec<RfmRow>> {
+    let need = |v: Option<&str>, what: &str| {
+        v.map(String::from)
+            .ok_or_else(|| Error::invalid(format!("{what} must not be NULL")))
+    };
+    let customer = need(customer_column, "customer_column")?;
+    let date = need(date_column, "date_column")?;
+    let amount = need(amount_column, "amount_column")?;
+    let as_of = as_of.ok_or_else(|| Error::invalid("as_of must not be NULL"))?;
+    if !as_of.is_finite() {
+        return Err(Error::invalid("as_of must be a finite date"));
+    }
+    let opts = RfmOptions::parse(options.as_ref())?;
+    let rel = Relation::open(relation);
+    let c = rel.column(&customer)?;
+    let d = rel.column(&date)?;
+    if !(d.type_name == "date" || d.type_name.starts_with("timestamp")) {
+        return Err(Error::new(
+            ErrorKind::DatatypeMismatch,
+            format!(
+                "date column \"{}\" of {} is of type {}, not a date or timestamp",
+                d.name, rel.sql_name, d.type_name
+            ),
+        ));
+    }
+    let a = rel.numeric_column(&amount, "amount")?;
+    let frequency = match &opts.order_column {
+        Some(o) => format!("count(DISTINCT ({}))", rel.column(o)?.ident()),
+        None => "count(*)".to_string(),
+    };
+    let monetary = if opts.average { "avg" } else { "sum" };
+    // Rows after as_of do not exist yet for an RFM "as of" that date.
+    let query = format!(
+        "SELECT ({c})::text, ($1::date - max(({d})::date))::int, {frequency}, \
+         coalesce({monetary}(({a})::float8), 0) \
+         FROM {rel} WHERE ({c}) IS NOT NULL AND ({d})::date <= $1::date GROUP BY 1 ORDER BY 1",
+        c = c.ident(),
+        d = d.ident(),
+        a = a.ident(),
+        rel = rel.sql_name
+    );
+    let rows: Vec<(String, i32, i64, f64)> = Spi::connect(|client| {
+        client
+            .select(query.as_str(), None, &[as_of.into()])
+            .or_raise()
+            .map(|r| {
+                (
+                    r.get::<String>(1).or_raise().unwrap_or_default(),
+                    r.get::<i32>(2).or_raise().unwrap_or_default(),
+                    r.get::<i64>(3).or_raise().unwrap_or_default(),
+                    r.get::<f64>(4).or_raise().unwrap_or_default(),
+                )
+            })
+            .collect()
+    });
+    let recency: Vec<f64> = rows.iter().map(|r| r.1 as f64).collect();
+    let freq: Vec<f64> = rows.iter().map(|r| r.2 as f64).collect();
+    let money: Vec<f64> = rows.iter().map(|r| r.3).collect();
+    let (rs, fs, ms) = (
+        quintile_scores(&recency, true),
+        quintile_scores(&freq, false),
+        quintile_scores(&money, false),
+    );
+    Ok(rows
+        .into_iter()
+        .enumerate()
+        .map(|(i, (id, r, f, m))| {
+            (
+                id,
+                r,
+                f,
+                m,
+                rs[i] as i32,
+                fs[i] as i32,
+                ms[i] as i32,
+                segment(rs[i], fs[i], ms[i]).to_string(),
+            )
+        })
+        .collect())
+}
+
+/// Recency, frequency and monetary value per customer as of a date, their 1–5 scores and the
+/// RFM segment.
+#[pg_extern(stable, parallel_safe)]
+#[allow(clippy::type_complexity)]
+fn rfm(
+    relation: Option<PgRelation>,
+    customer_column: Option<&str>,
+    date_column: Option<&str>,
+    amount_column: Option<&str>,
+    as_of: default!(Option<pgrx::datum::Date>, "current_date"),
+    options: default!(Option<JsonB>, "'{}'"),
+) -> TableIterator<
+    'static,
+    (
+        name!(customer_id, String),
+        name!(recency_days, i32),
+        name!(frequency, i64),
+        name!(monetary, f64),
+        name!(r_score, i32),
+        name!(f_score, i32),
+        name!(m_score, i32),
+        name!(segment, String),
+    ),
+> {
+    let Some(relation) = relation else {
+        crate::error::raise(Error::invalid("relation must not be NULL"));
+    };
+    let oid = relation.oid();
+    drop(relation);
+    TableIterator::new(
+        rfm_rows(
+            oid,
+            customer_column,
+            date_column,
+            amount_column,
+            as_of,
+            options.map(|j| j.0),
+        )
+        .or_raise(),
+    )
+}
