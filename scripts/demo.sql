@@ -158,6 +158,21 @@ WHERE (c.true_segment, r.segment) IN (('loyal', 'Champions'), ('loyal', 'Loyal')
                                       ('churned', 'Hibernating'), ('churned', 'Cannot Lose Them'), ('churned', 'At Risk'))
 GROUP BY 1, 2 ORDER BY 1, 3 DESC;
 
+\echo 'k-means segments of customers by orders, spend and days since the last order (standardised):'
+CREATE OR REPLACE VIEW shop.customer_value AS
+SELECT customer_id, count(*)::float8 AS orders, sum(total)::float8 AS spend,
+       (DATE '2025-12-31' - max(order_date))::float8 AS days_since_last
+FROM shop.orders GROUP BY 1;
+SELECT version, n_train, round((metrics->>'inertia_per_row')::numeric, 3) AS inertia_per_row, metrics->'sizes' AS sizes
+FROM shopml.train_kmeans('customer_segments', 'shop.customer_value', ARRAY['orders', 'spend', 'days_since_last'], 4);
+SELECT segment, size, round(max(centroid) FILTER (WHERE feature = 'orders')::numeric, 1) AS orders,
+       round(max(centroid) FILTER (WHERE feature = 'spend')::numeric, 0) AS spend,
+       round(max(centroid) FILTER (WHERE feature = 'days_since_last')::numeric, 0) AS days_since_last
+FROM shopml.segments('customer_segments') GROUP BY 1, 2 ORDER BY 1;
+SELECT shopml.predict('customer_segments', v)::int AS segment, c.true_segment, count(*) AS customers
+FROM shop.customer_value v JOIN shop.customers c USING (customer_id)
+GROUP BY 1, 2 HAVING count(*) >= 50 ORDER BY 1, 3 DESC;
+
 \echo
 \echo '== 8. The catalog =='
 SELECT model_name, version, algorithm, deployed, n_train, n_test, size_bytes FROM shopml.models ORDER BY model_id;

@@ -389,6 +389,19 @@ IMMUTABLE STRICT PARALLEL SAFE
 LANGUAGE c /* Rust */
 AS 'MODULE_PATHNAME', 'sample_demand_wrapper';
 
+-- shopml::kmeans::segments
+CREATE OR REPLACE FUNCTION "segments"(
+	"model_name" TEXT /* Option < & str > */
+) RETURNS TABLE (
+	"segment" INT,  /* i32 */
+	"size" bigint,  /* i64 */
+	"feature" TEXT,  /* String */
+	"centroid" double precision  /* f64 */
+)
+STABLE PARALLEL SAFE
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'segments_wrapper';
+
 -- shopml::recommend::similar_items
 CREATE OR REPLACE FUNCTION "similar_items"(
 	"model_name" TEXT, /* Option < & str > */
@@ -437,6 +450,24 @@ CREATE OR REPLACE FUNCTION "train_demand"(
 VOLATILE PARALLEL UNSAFE
 LANGUAGE c /* Rust */
 AS 'MODULE_PATHNAME', 'train_demand_wrapper';
+
+-- shopml::kmeans::train_kmeans
+CREATE OR REPLACE FUNCTION "train_kmeans"(
+	"model_name" TEXT, /* Option < & str > */
+	"relation" regclass, /* Option < PgRelation > */
+	"features" TEXT[], /* :: std :: option :: Option < Vec < Option < String > > > */
+	"k" INT, /* Option < i32 > */
+	"options" jsonb DEFAULT '{}' /* Option < JsonB > */
+) RETURNS TABLE (
+	"model_id" bigint,  /* i64 */
+	"model_name" TEXT,  /* String */
+	"version" INT,  /* i32 */
+	"n_train" bigint,  /* i64 */
+	"metrics" jsonb  /* JsonB */
+)
+VOLATILE PARALLEL UNSAFE
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'train_kmeans_wrapper';
 
 -- shopml::linear::train_linear
 CREATE OR REPLACE FUNCTION "train_linear"(
@@ -512,3 +543,7 @@ COMMENT ON FUNCTION shopml.sample_demand(int, int, int, bigint) IS
   'Weekly sales generated from known constant-elasticity demand (elasticities U(-3.5,-1.4), Poisson units, promotions lifting demand by 1.3, the last n_new products sold only in the last 10 weeks), with the true elasticity and unit cost of each product: data to check train_demand against.';
 COMMENT ON FUNCTION shopml.rfm(regclass, text, text, text, date, jsonb) IS
   'Recency (days from the last purchase to as_of), frequency (rows, or distinct order_column values) and monetary value (total, or average) per customer from the rows dated on or before as_of; 1-5 scores by rank (5 best, ties never split) and the RFM segment (Champions, Loyal, Potential Loyalist, New, Promising, Need Attention, About to Sleep, At Risk, Cannot Lose Them, Hibernating, Lost). options: order_column, monetary (total|average).';
+COMMENT ON FUNCTION shopml.train_kmeans(text, regclass, text[], int, jsonb) IS
+  'Segments the rows of a table or view into k groups by k-means (k-means++ seeding, n_init restarts keeping the lowest inertia) on the given numeric features (NULL: every numeric column), standardised by default; rows with NULL or NaN values are skipped and counted. shopml.predict gives a row''s segment (0..k-1). options: n_init, max_iter, tol, seed, standardize, deploy.';
+COMMENT ON FUNCTION shopml.segments(text) IS
+  'One row per segment and feature of a k-means model: the segment''s size and its centroid in the original units, for charts.';

@@ -10,6 +10,7 @@ use std::rc::Rc;
 
 use pgrx::pg_sys;
 use shopml_core::demand::DemandModel;
+use shopml_core::kmeans::KMeansModel;
 use shopml_core::linear::LinearBundle;
 use shopml_core::recommend::Recommender;
 use shopml_core::{envelope, Error, Result};
@@ -22,6 +23,7 @@ pub enum Loaded {
     Linear(LinearBundle),
     Recommender(Recommender),
     Demand(DemandModel),
+    KMeans(KMeansModel),
 }
 
 impl Loaded {
@@ -31,6 +33,7 @@ impl Loaded {
             Loaded::Linear(_) => shopml_core::linear::ALGORITHM,
             Loaded::Recommender(_) => shopml_core::recommend::ALGORITHM,
             Loaded::Demand(_) => shopml_core::demand::ALGORITHM,
+            Loaded::KMeans(_) => shopml_core::kmeans::ALGORITHM,
         }
     }
 
@@ -50,6 +53,9 @@ impl Loaded {
                 r.prepare();
                 Ok(Loaded::Recommender(r))
             }
+            shopml_core::kmeans::ALGORITHM => Ok(Loaded::KMeans(
+                envelope::decode(bytes, &header.algorithm).map_err(name_it)?,
+            )),
             shopml_core::demand::ALGORITHM => Ok(Loaded::Demand(
                 envelope::decode(bytes, &header.algorithm).map_err(name_it)?,
             )),

@@ -11,6 +11,7 @@ mod demand;
 mod error;
 mod guc;
 mod keys;
+mod kmeans;
 mod linear;
 mod pool;
 mod predict;

@@ -89,14 +89,14 @@ unsafe fn slot<'a>(fcinfo: pg_sys::FunctionCallInfo, by_id: bool) -> &'a mut Slo
             let (_, m) = cache::deployed(&name).unwrap_or_else(|e| raise(e));
             (Key::Name(name.clone()), name, m)
         };
-        if !matches!(model.as_ref(), Loaded::Linear(_)) {
+        if !matches!(model.as_ref(), Loaded::Linear(_) | Loaded::KMeans(_)) {
             raise(
                 Error::invalid(format!(
-                    "model \"{model_name}\" is a {} model; shopml.predict serves regression models",
+                    "model \"{model_name}\" is a {} model; shopml.predict serves regression and k-means models",
                     model.algorithm()
                 ))
                 .with_hint(
-                    "Use shopml.recommend_for_user or shopml.similar_items for recommenders.",
+                    "Serve recommenders with shopml.recommend_for_user or shopml.similar_items, demand models with shopml.optimal_price or shopml.price_curve.",
                 ),
             );
         }
@@ -119,6 +119,23 @@ unsafe fn slot<'a>(fcinfo: pg_sys::FunctionCallInfo, by_id: bool) -> &'a mut Slo
                 &mut *p
             }
         }
+    }
+}
+
+/// The features a model takes, in order.
+fn feature_names(m: &Loaded) -> &[String] {
+    match m {
+        Loaded::Linear(b) => &b.features,
+        Loaded::KMeans(k) => &k.features,
+        _ => &[],
+    }
+}
+
+/// A k-means segment as the float8 predict returns (NULL for NaN or infinite input).
+fn segment_datum(fcinfo: pg_sys::FunctionCallInfo, seg: Option<usize>) -> pg_sys::Datum {
+    match seg {
+        Some(j) => pg_sys::Datum::from((j as f64).to_bits()),
+        None => unsafe { pgrx::fcinfo::pg_return_null(fcinfo) },
     }
 }
 
@@ -145,14 +162,14 @@ fn single<'a>(name: &str, b: &'a LinearBundle) -> &'a LinearModel {
 }
 
 /// A wrong number of features is an error (22023) listing the features in order.
-fn check_count(model_name: &str, b: &LinearBundle, n: usize) {
-    if n != b.features.len() {
+fn check_count(model_name: &str, features: &[String], n: usize) {
+    if n != features.len() {
         raise(
             Error::invalid(format!(
                 "model \"{model_name}\" takes {} features, got {n}",
-                b.features.len()
+                features.len()
             ))
-            .with_detail(format!("Features in order: {}.", b.features.join(", "))),
+            .with_detail(format!("Features in order: {}.", features.join(", "))),
         );
     }
 }
@@ -167,9 +184,13 @@ unsafe fn predict_array(fcinfo: pg_sys::FunctionCallInfo, by_id: bool) -> pg_sys
         let Some(x) = float8_array(a[1].value) else {
             return pgrx::fcinfo::pg_return_null(fcinfo);
         };
+        if let Loaded::KMeans(km) = s.model.as_ref() {
+            check_count(&s.model_name, &km.features, x.len());
+            return segment_datum(fcinfo, km.assign(x));
+        }
         let b = linear(s);
         let m = single(&s.model_name, b);
-        check_count(&s.model_name, b, x.len());
+        check_count(&s.model_name, &b.features, x.len());
         pg_sys::Datum::from(m.predict(x).to_bits())
     }
 }
@@ -195,7 +216,11 @@ pub unsafe extern "C-unwind" fn shopml_predict_id_array(
 /// Builds the feature mapping for rows of the given composite type.
 unsafe fn row_map(s: &Slot, typeid: pg_sys::Oid, typmod: i32) -> RowMap {
     unsafe {
-        let b = linear(s);
+        let names = feature_names(&s.model);
+        let group_by = match s.model.as_ref() {
+            Loaded::Linear(b) => b.group_by.as_ref(),
+            _ => None,
+        };
         let tupdesc = pg_sys::lookup_rowtype_tupdesc(typeid, typmod);
         let natts = (*tupdesc).natts as usize;
         let attrs = (*tupdesc).attrs.as_slice(natts);
@@ -208,9 +233,9 @@ unsafe fn row_map(s: &Slot, typeid: pg_sys::Oid, typmod: i32) -> RowMap {
                 })
                 .map(|att| (att.attnum, att.atttypid))
         };
-        let mut features = Vec::with_capacity(b.features.len());
+        let mut features = Vec::with_capacity(names.len());
         let mut missing = Vec::new();
-        for f in &b.features {
+        for f in names {
             match find(f) {
                 Some((num, ty)) => {
                     if !numeric_type(ty) {
@@ -228,7 +253,7 @@ unsafe fn row_map(s: &Slot, typeid: pg_sys::Oid, typmod: i32) -> RowMap {
                 None => missing.push(f.as_str()),
             }
         }
-        let group = b.group_by.as_ref().and_then(|g| {
+        let group = group_by.and_then(|g| {
             let found = find(g);
             if found.is_none() {
                 missing.push(g.as_str());
@@ -250,7 +275,7 @@ unsafe fn row_map(s: &Slot, typeid: pg_sys::Oid, typmod: i32) -> RowMap {
                         missing[0], s.model_name
                     ),
                 )
-                .with_detail(format!("The model needs: {}.", b.features.join(", ")))
+                .with_detail(format!("The model needs: {}.", names.join(", ")))
                 .with_hint("Rename columns in a subquery, e.g. SELECT shopml.predict('m', r) FROM (SELECT a AS x1, ... FROM t) r."),
             );
         }
@@ -318,8 +343,20 @@ pub unsafe extern "C-unwind" fn shopml_predict_name_row(
             s.row = Some(map);
         }
         let map = s.row.as_ref().expect("row map set above");
+        if let Loaded::KMeans(km) = s.model.as_ref() {
+            let mut x = Vec::with_capacity(map.features.len());
+            for &(num, ty) in &map.features {
+                let mut isnull = false;
+                let d = pg_sys::GetAttributeByNum(htup, num, &mut isnull);
+                if isnull {
+                    return pgrx::fcinfo::pg_return_null(fcinfo);
+                }
+                x.push(to_f64(d, ty));
+            }
+            return segment_datum(fcinfo, km.assign(&x));
+        }
         let Loaded::Linear(b) = s.model.as_ref() else {
-            unreachable!("the slot only holds linear models")
+            unreachable!("the slot only holds linear and k-means models")
         };
         let model = match map.group {
             None => single(&s.model_name, b),
@@ -482,10 +519,21 @@ unsafe fn predict_args(fcinfo: pg_sys::FunctionCallInfo, by_id: bool) -> pg_sys:
     unsafe {
         let s = slot(fcinfo, by_id);
         let a = args(fcinfo);
+        let n = a.len() - 1;
+        if let Loaded::KMeans(km) = s.model.as_ref() {
+            check_count(&s.model_name, &km.features, n);
+            let mut x = Vec::with_capacity(n);
+            for nd in &a[1..] {
+                if nd.isnull {
+                    return pgrx::fcinfo::pg_return_null(fcinfo);
+                }
+                x.push(f64::from_bits(nd.value.value() as u64));
+            }
+            return segment_datum(fcinfo, km.assign(&x));
+        }
         let b = linear(s);
         let m = single(&s.model_name, b);
-        let n = a.len() - 1;
-        check_count(&s.model_name, b, n);
+        check_count(&s.model_name, &b.features, n);
         let mut y = m.intercept;
         for (w, nd) in m.weights.iter().zip(&a[1..]) {
             if nd.isnull {

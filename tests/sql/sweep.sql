@@ -164,6 +164,19 @@ INSERT INTO sweep.cases (fn, expected, q) VALUES
 ('rfm', '22023', $$SELECT count(*) FROM shopml.rfm('sweep.sales', 'product_id', 'd', 'units', '-infinity')$$),
 ('rfm', '42804', $$SELECT count(*) FROM shopml.rfm('sweep.sales', 'product_id', 'week', 'units')$$),
 ('rfm', '22023', $$SELECT count(*) FROM shopml.rfm('sweep.sales', 'product_id', 'd', 'units', options => '[]')$$),
+('train_kmeans', 'ok', $$SELECT n_train FROM shopml.train_kmeans('sw_km', 'sweep.t', ARRAY['x', 'y'], 3)$$),
+('train_kmeans', '22023', $$SELECT n_train FROM shopml.train_kmeans(NULL, 'sweep.t', ARRAY['x'], 3)$$),
+('train_kmeans', '22023', $$SELECT n_train FROM shopml.train_kmeans('m', NULL, ARRAY['x'], 3)$$),
+('train_kmeans', '22023', $$SELECT n_train FROM shopml.train_kmeans('m', 'sweep.t', ARRAY[]::text[], 3)$$),
+('train_kmeans', '22023', $$SELECT n_train FROM shopml.train_kmeans('m', 'sweep.t', ARRAY['x'], -1)$$),
+('train_kmeans', '22023', $$SELECT n_train FROM shopml.train_kmeans('m', 'sweep.t', ARRAY['x'], 2147483647)$$),
+('train_kmeans', '22000', $$SELECT n_train FROM shopml.train_kmeans('m', 'sweep.nan', ARRAY['x', 'y'], 2)$$),
+('train_kmeans', '22023', $$SELECT n_train FROM shopml.train_kmeans('m', 'sweep.t', ARRAY['x'], 2, '{"tol": "NaN"}')$$),
+('segments', 'ok', $$SELECT count(*) FROM shopml.segments('sw_km')$$),
+('segments', '22023', $$SELECT count(*) FROM shopml.segments(NULL)$$),
+('segments', '42704', $$SELECT count(*) FROM shopml.segments('nope')$$),
+('segments', '22023', $$SELECT count(*) FROM shopml.segments('sw_lin')$$),
+('predict', 'ok', $$SELECT shopml.predict('sw_km', ARRAY['Infinity', 1.0])$$),
 ('load_sample_shop', 'ok', $$SELECT * FROM shopml.load_sample_shop(NULL)$$),
 ('load_sample_shop', '22023', $$SELECT * FROM shopml.load_sample_shop('')$$);
 -- Run every case in its own subtransaction.
@@ -180,4 +193,4 @@ SELECT p.proname AS never_called
 FROM pg_proc p WHERE p.pronamespace = 'shopml'::regnamespace AND p.proname NOT LIKE '\_%'
   AND p.proname NOT IN (SELECT fn FROM sweep.cases) ORDER BY 1;
 DROP SCHEMA sweep CASCADE;
-SELECT shopml.drop_model(m) FROM unnest(ARRAY['sw_lin', 'sw_recs', 'sw_text_recs', 'sw_demand', 'sw_demand2']) m;
+SELECT shopml.drop_model(m) FROM unnest(ARRAY['sw_lin', 'sw_recs', 'sw_text_recs', 'sw_demand', 'sw_demand2', 'sw_km']) m;

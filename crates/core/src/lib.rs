@@ -11,6 +11,7 @@ pub mod envelope;
 pub mod error;
 pub mod hash;
 pub mod interactions;
+pub mod kmeans;
 pub mod linear;
 pub mod options;
 pub mod pricing;

@@ -343,6 +343,33 @@ impl RfmOptions {
     }
 }
 
+/// Options of `train_kmeans`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct KMeansOptions {
+    pub n_init: usize,
+    pub max_iter: usize,
+    pub tol: f64,
+    pub seed: u64,
+    pub standardize: bool,
+    pub deploy: bool,
+}
+
+impl KMeansOptions {
+    pub fn parse(value: Option<&Value>) -> Result<Self> {
+        let mut o = Options::new("train_kmeans", value)?;
+        let parsed = KMeansOptions {
+            n_init: o.integer("n_init", 4, 1, 100)? as usize,
+            max_iter: o.integer("max_iter", 300, 1, 100_000)? as usize,
+            tol: o.number("tol", 1e-4, (0.0, true), (1.0, true))?,
+            seed: o.integer("seed", 42, 0, i64::MAX)? as u64,
+            standardize: o.boolean("standardize", true)?,
+            deploy: o.boolean("deploy", true)?,
+        };
+        o.finish()?;
+        Ok(parsed)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
