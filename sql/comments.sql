@@ -35,3 +35,7 @@ COMMENT ON FUNCTION shopml.train_kmeans(text, regclass, text[], int, jsonb) IS
   'Segments the rows of a table or view into k groups by k-means (k-means++ seeding, n_init restarts keeping the lowest inertia) on the given numeric features (NULL: every numeric column), standardised by default; rows with NULL or NaN values are skipped and counted. shopml.predict gives a row''s segment (0..k-1). options: n_init, max_iter, tol, seed, standardize, deploy.';
 COMMENT ON FUNCTION shopml.segments(text) IS
   'One row per segment and feature of a k-means model: the segment''s size and its centroid in the original units, for charts.';
+COMMENT ON FUNCTION shopml.train_logistic(text, regclass, text, text[], jsonb) IS
+  'Trains a binary logistic regression (target boolean or 0/1) on standardised numeric features with an L2 penalty (l2 = 1/C, default 1) by Newton''s method; held-out AUC, log-loss, accuracy, precision, recall, F1 and calibration error. predict gives the label (0/1), predict_proba the probability. options: l2, class_weight (none|balanced), test_fraction, max_iter, deploy.';
+COMMENT ON FUNCTION shopml.feature_importance(text) IS
+  'Importance of each feature of a classifier: |standardised coefficient| normalised to sum to 1.';

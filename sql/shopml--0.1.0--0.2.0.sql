@@ -202,6 +202,43 @@ COMMENT ON VIEW shopml.deployed_models IS
 REVOKE ALL ON shopml.deployed_models FROM PUBLIC;
 GRANT SELECT ON shopml.deployed_models TO shopml_user;
 
+-- requires:
+--   catalog
+
+
+CREATE OR REPLACE FUNCTION shopml._predict_support(internal) RETURNS internal
+    AS 'MODULE_PATHNAME', 'shopml_predict_support' LANGUAGE C STRICT;
+CREATE OR REPLACE FUNCTION shopml._predict_args(model_name text, VARIADIC "any") RETURNS float8
+    AS 'MODULE_PATHNAME', 'shopml_predict_name_args' LANGUAGE C STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION shopml._predict_args(text, "any") IS
+  'Internal: what predict(model_name, ARRAY[x1, ...]) is rewritten to at plan time (no array per row).';
+CREATE OR REPLACE FUNCTION shopml._predict_args(model_id bigint, VARIADIC "any") RETURNS float8
+    AS 'MODULE_PATHNAME', 'shopml_predict_id_args' LANGUAGE C STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION shopml._predict_args(bigint, "any") IS
+  'Internal: what predict(model_id, ARRAY[x1, ...]) is rewritten to at plan time (no array per row).';
+CREATE OR REPLACE FUNCTION shopml.predict(model_name text, features float8[]) RETURNS float8
+    AS 'MODULE_PATHNAME', 'shopml_predict_name_array' LANGUAGE C STABLE PARALLEL SAFE
+    SUPPORT shopml._predict_support;
+COMMENT ON FUNCTION shopml.predict(text, float8[]) IS
+  'Prediction of the deployed version of a model for one row of features (in the order of shopml.models.features). NULL features give NULL.';
+CREATE OR REPLACE FUNCTION shopml.predict(model_id bigint, features float8[]) RETURNS float8
+    AS 'MODULE_PATHNAME', 'shopml_predict_id_array' LANGUAGE C STABLE PARALLEL SAFE
+    SUPPORT shopml._predict_support;
+COMMENT ON FUNCTION shopml.predict(bigint, float8[]) IS
+  'Prediction of one specific model version (by model_id) for one row of features.';
+CREATE OR REPLACE FUNCTION shopml.predict(model_name text, "row" record) RETURNS float8
+    AS 'MODULE_PATHNAME', 'shopml_predict_name_row' LANGUAGE C STABLE PARALLEL SAFE;
+CREATE OR REPLACE FUNCTION shopml.predict_proba(model_name text, features float8[]) RETURNS float8
+    AS 'MODULE_PATHNAME', 'shopml_predict_proba_name_array' LANGUAGE C STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION shopml.predict_proba(text, float8[]) IS
+  'Probability of the positive class from the deployed version of a classifier, for one row of features (in model order). NULL features give NULL.';
+CREATE OR REPLACE FUNCTION shopml.predict_proba(model_name text, "row" record) RETURNS float8
+    AS 'MODULE_PATHNAME', 'shopml_predict_proba_name_row' LANGUAGE C STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION shopml.predict_proba(text, record) IS
+  'Probability of the positive class for a table row (features matched by column name).';
+COMMENT ON FUNCTION shopml.predict(text, record) IS
+  'Prediction of the deployed version of a model for a table row: features are matched by column name, and the group column picks the sub-model of a grouped model (an unseen group gives NULL).';
+
 -- shopml::linear::coefficients
 CREATE OR REPLACE FUNCTION "coefficients"(
 	"model_name" TEXT, /* Option < & str > */
@@ -236,6 +273,17 @@ CREATE OR REPLACE FUNCTION "demand_elasticities"(
 STABLE PARALLEL SAFE
 LANGUAGE c /* Rust */
 AS 'MODULE_PATHNAME', 'demand_elasticities_wrapper';
+
+-- shopml::logistic::feature_importance
+CREATE OR REPLACE FUNCTION "feature_importance"(
+	"model_name" TEXT /* Option < & str > */
+) RETURNS TABLE (
+	"feature" TEXT,  /* String */
+	"importance" double precision  /* f64 */
+)
+STABLE PARALLEL SAFE
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'feature_importance_wrapper';
 
 -- shopml::demand::optimal_price
 CREATE OR REPLACE FUNCTION "optimal_price"(
@@ -488,6 +536,25 @@ VOLATILE PARALLEL UNSAFE
 LANGUAGE c /* Rust */
 AS 'MODULE_PATHNAME', 'train_linear_wrapper';
 
+-- shopml::logistic::train_logistic
+CREATE OR REPLACE FUNCTION "train_logistic"(
+	"model_name" TEXT, /* Option < & str > */
+	"relation" regclass, /* Option < PgRelation > */
+	"target" TEXT, /* Option < & str > */
+	"features" TEXT[] DEFAULT NULL, /* :: std :: option :: Option < Vec < Option < String > > > */
+	"options" jsonb DEFAULT '{}' /* Option < JsonB > */
+) RETURNS TABLE (
+	"model_id" bigint,  /* i64 */
+	"model_name" TEXT,  /* String */
+	"version" INT,  /* i32 */
+	"n_train" bigint,  /* i64 */
+	"n_test" bigint,  /* i64 */
+	"metrics" jsonb  /* JsonB */
+)
+VOLATILE PARALLEL UNSAFE
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'train_logistic_wrapper';
+
 -- shopml::recommend::train_recommender
 CREATE OR REPLACE FUNCTION "train_recommender"(
 	"model_name" TEXT, /* Option < & str > */
@@ -547,3 +614,7 @@ COMMENT ON FUNCTION shopml.train_kmeans(text, regclass, text[], int, jsonb) IS
   'Segments the rows of a table or view into k groups by k-means (k-means++ seeding, n_init restarts keeping the lowest inertia) on the given numeric features (NULL: every numeric column), standardised by default; rows with NULL or NaN values are skipped and counted. shopml.predict gives a row''s segment (0..k-1). options: n_init, max_iter, tol, seed, standardize, deploy.';
 COMMENT ON FUNCTION shopml.segments(text) IS
   'One row per segment and feature of a k-means model: the segment''s size and its centroid in the original units, for charts.';
+COMMENT ON FUNCTION shopml.train_logistic(text, regclass, text, text[], jsonb) IS
+  'Trains a binary logistic regression (target boolean or 0/1) on standardised numeric features with an L2 penalty (l2 = 1/C, default 1) by Newton''s method; held-out AUC, log-loss, accuracy, precision, recall, F1 and calibration error. predict gives the label (0/1), predict_proba the probability. options: l2, class_weight (none|balanced), test_fraction, max_iter, deploy.';
+COMMENT ON FUNCTION shopml.feature_importance(text) IS
+  'Importance of each feature of a classifier: |standardised coefficient| normalised to sum to 1.';

@@ -12,6 +12,7 @@ use pgrx::pg_sys;
 use shopml_core::demand::DemandModel;
 use shopml_core::kmeans::KMeansModel;
 use shopml_core::linear::LinearBundle;
+use shopml_core::logistic::LogisticModel;
 use shopml_core::recommend::Recommender;
 use shopml_core::{envelope, Error, Result};
 
@@ -24,6 +25,7 @@ pub enum Loaded {
     Recommender(Recommender),
     Demand(DemandModel),
     KMeans(KMeansModel),
+    Logistic(LogisticModel),
 }
 
 impl Loaded {
@@ -34,6 +36,7 @@ impl Loaded {
             Loaded::Recommender(_) => shopml_core::recommend::ALGORITHM,
             Loaded::Demand(_) => shopml_core::demand::ALGORITHM,
             Loaded::KMeans(_) => shopml_core::kmeans::ALGORITHM,
+            Loaded::Logistic(_) => shopml_core::logistic::ALGORITHM,
         }
     }
 
@@ -53,6 +56,9 @@ impl Loaded {
                 r.prepare();
                 Ok(Loaded::Recommender(r))
             }
+            shopml_core::logistic::ALGORITHM => Ok(Loaded::Logistic(
+                envelope::decode(bytes, &header.algorithm).map_err(name_it)?,
+            )),
             shopml_core::kmeans::ALGORITHM => Ok(Loaded::KMeans(
                 envelope::decode(bytes, &header.algorithm).map_err(name_it)?,
             )),

@@ -13,6 +13,7 @@ mod guc;
 mod keys;
 mod kmeans;
 mod linear;
+mod logistic;
 mod pool;
 mod predict;
 mod recommend;

@@ -89,10 +89,13 @@ unsafe fn slot<'a>(fcinfo: pg_sys::FunctionCallInfo, by_id: bool) -> &'a mut Slo
             let (_, m) = cache::deployed(&name).unwrap_or_else(|e| raise(e));
             (Key::Name(name.clone()), name, m)
         };
-        if !matches!(model.as_ref(), Loaded::Linear(_) | Loaded::KMeans(_)) {
+        if !matches!(
+            model.as_ref(),
+            Loaded::Linear(_) | Loaded::KMeans(_) | Loaded::Logistic(_)
+        ) {
             raise(
                 Error::invalid(format!(
-                    "model \"{model_name}\" is a {} model; shopml.predict serves regression and k-means models",
+                    "model \"{model_name}\" is a {} model; shopml.predict and shopml.predict_proba serve regression, classification and k-means models",
                     model.algorithm()
                 ))
                 .with_hint(
@@ -127,16 +130,42 @@ fn feature_names(m: &Loaded) -> &[String] {
     match m {
         Loaded::Linear(b) => &b.features,
         Loaded::KMeans(k) => &k.features,
+        Loaded::Logistic(l) => &l.features,
         _ => &[],
     }
 }
 
-/// A k-means segment as the float8 predict returns (NULL for NaN or infinite input).
-fn segment_datum(fcinfo: pg_sys::FunctionCallInfo, seg: Option<usize>) -> pg_sys::Datum {
-    match seg {
-        Some(j) => pg_sys::Datum::from((j as f64).to_bits()),
+/// Models whose output does not depend on a group: k-means segment, classifier label or
+/// probability. None for linear models (they take the group path).
+fn plain_output(
+    fcinfo: pg_sys::FunctionCallInfo,
+    s: &Slot,
+    x: &[f64],
+    proba: bool,
+) -> Option<pg_sys::Datum> {
+    let value = match s.model.as_ref() {
+        Loaded::KMeans(km) if !proba => km.assign(x).map(|j| j as f64),
+        Loaded::Logistic(l) => l.probability(x).map(|p| {
+            if proba {
+                p
+            } else {
+                f64::from(u8::from(p >= l.threshold))
+            }
+        }),
+        Loaded::Linear(_) if !proba => return None,
+        _ => raise(
+            Error::invalid(format!(
+                "model \"{}\" is a {} model; predict_proba serves classifiers",
+                s.model_name,
+                s.model.algorithm()
+            ))
+            .with_hint("Use shopml.predict for regression and k-means models."),
+        ),
+    };
+    Some(match value {
+        Some(v) => pg_sys::Datum::from(v.to_bits()),
         None => unsafe { pgrx::fcinfo::pg_return_null(fcinfo) },
-    }
+    })
 }
 
 fn linear(s: &Slot) -> &LinearBundle {
@@ -174,7 +203,11 @@ fn check_count(model_name: &str, features: &[String], n: usize) {
     }
 }
 
-unsafe fn predict_array(fcinfo: pg_sys::FunctionCallInfo, by_id: bool) -> pg_sys::Datum {
+unsafe fn predict_array(
+    fcinfo: pg_sys::FunctionCallInfo,
+    by_id: bool,
+    proba: bool,
+) -> pg_sys::Datum {
     unsafe {
         let s = slot(fcinfo, by_id);
         let a = args(fcinfo);
@@ -184,9 +217,9 @@ unsafe fn predict_array(fcinfo: pg_sys::FunctionCallInfo, by_id: bool) -> pg_sys
         let Some(x) = float8_array(a[1].value) else {
             return pgrx::fcinfo::pg_return_null(fcinfo);
         };
-        if let Loaded::KMeans(km) = s.model.as_ref() {
-            check_count(&s.model_name, &km.features, x.len());
-            return segment_datum(fcinfo, km.assign(x));
+        check_count(&s.model_name, feature_names(&s.model), x.len());
+        if let Some(d) = plain_output(fcinfo, s, x, proba) {
+            return d;
         }
         let b = linear(s);
         let m = single(&s.model_name, b);
@@ -201,7 +234,7 @@ v1_function!(pg_finfo_shopml_predict_name_array);
 pub unsafe extern "C-unwind" fn shopml_predict_name_array(
     fcinfo: pg_sys::FunctionCallInfo,
 ) -> pg_sys::Datum {
-    unsafe { predict_array(fcinfo, false) }
+    unsafe { predict_array(fcinfo, false, false) }
 }
 
 v1_function!(pg_finfo_shopml_predict_id_array);
@@ -210,7 +243,7 @@ v1_function!(pg_finfo_shopml_predict_id_array);
 pub unsafe extern "C-unwind" fn shopml_predict_id_array(
     fcinfo: pg_sys::FunctionCallInfo,
 ) -> pg_sys::Datum {
-    unsafe { predict_array(fcinfo, true) }
+    unsafe { predict_array(fcinfo, true, false) }
 }
 
 /// Builds the feature mapping for rows of the given composite type.
@@ -325,6 +358,28 @@ v1_function!(pg_finfo_shopml_predict_name_row);
 pub unsafe extern "C-unwind" fn shopml_predict_name_row(
     fcinfo: pg_sys::FunctionCallInfo,
 ) -> pg_sys::Datum {
+    unsafe { predict_row(fcinfo, false) }
+}
+
+v1_function!(pg_finfo_shopml_predict_proba_name_row);
+#[pg_guard]
+#[unsafe(no_mangle)]
+pub unsafe extern "C-unwind" fn shopml_predict_proba_name_row(
+    fcinfo: pg_sys::FunctionCallInfo,
+) -> pg_sys::Datum {
+    unsafe { predict_row(fcinfo, true) }
+}
+
+v1_function!(pg_finfo_shopml_predict_proba_name_array);
+#[pg_guard]
+#[unsafe(no_mangle)]
+pub unsafe extern "C-unwind" fn shopml_predict_proba_name_array(
+    fcinfo: pg_sys::FunctionCallInfo,
+) -> pg_sys::Datum {
+    unsafe { predict_array(fcinfo, false, true) }
+}
+
+unsafe fn predict_row(fcinfo: pg_sys::FunctionCallInfo, proba: bool) -> pg_sys::Datum {
     unsafe {
         let s = slot(fcinfo, false);
         let a = args(fcinfo);
@@ -343,7 +398,7 @@ pub unsafe extern "C-unwind" fn shopml_predict_name_row(
             s.row = Some(map);
         }
         let map = s.row.as_ref().expect("row map set above");
-        if let Loaded::KMeans(km) = s.model.as_ref() {
+        if !matches!(s.model.as_ref(), Loaded::Linear(_)) || proba {
             let mut x = Vec::with_capacity(map.features.len());
             for &(num, ty) in &map.features {
                 let mut isnull = false;
@@ -353,10 +408,12 @@ pub unsafe extern "C-unwind" fn shopml_predict_name_row(
                 }
                 x.push(to_f64(d, ty));
             }
-            return segment_datum(fcinfo, km.assign(&x));
+            if let Some(d) = plain_output(fcinfo, s, &x, proba) {
+                return d;
+            }
         }
         let Loaded::Linear(b) = s.model.as_ref() else {
-            unreachable!("the slot only holds linear and k-means models")
+            unreachable!("plain_output answered for the other kinds")
         };
         let model = match map.group {
             None => single(&s.model_name, b),
@@ -426,6 +483,14 @@ COMMENT ON FUNCTION shopml.predict(bigint, float8[]) IS
   'Prediction of one specific model version (by model_id) for one row of features.';
 CREATE FUNCTION shopml.predict(model_name text, "row" record) RETURNS float8
     AS 'MODULE_PATHNAME', 'shopml_predict_name_row' LANGUAGE C STABLE PARALLEL SAFE;
+CREATE FUNCTION shopml.predict_proba(model_name text, features float8[]) RETURNS float8
+    AS 'MODULE_PATHNAME', 'shopml_predict_proba_name_array' LANGUAGE C STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION shopml.predict_proba(text, float8[]) IS
+  'Probability of the positive class from the deployed version of a classifier, for one row of features (in model order). NULL features give NULL.';
+CREATE FUNCTION shopml.predict_proba(model_name text, "row" record) RETURNS float8
+    AS 'MODULE_PATHNAME', 'shopml_predict_proba_name_row' LANGUAGE C STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION shopml.predict_proba(text, record) IS
+  'Probability of the positive class for a table row (features matched by column name).';
 COMMENT ON FUNCTION shopml.predict(text, record) IS
   'Prediction of the deployed version of a model for a table row: features are matched by column name, and the group column picks the sub-model of a grouped model (an unseen group gives NULL).';
 "#,
@@ -520,8 +585,8 @@ unsafe fn predict_args(fcinfo: pg_sys::FunctionCallInfo, by_id: bool) -> pg_sys:
         let s = slot(fcinfo, by_id);
         let a = args(fcinfo);
         let n = a.len() - 1;
-        if let Loaded::KMeans(km) = s.model.as_ref() {
-            check_count(&s.model_name, &km.features, n);
+        if !matches!(s.model.as_ref(), Loaded::Linear(_)) {
+            check_count(&s.model_name, feature_names(&s.model), n);
             let mut x = Vec::with_capacity(n);
             for nd in &a[1..] {
                 if nd.isnull {
@@ -529,7 +594,9 @@ unsafe fn predict_args(fcinfo: pg_sys::FunctionCallInfo, by_id: bool) -> pg_sys:
                 }
                 x.push(f64::from_bits(nd.value.value() as u64));
             }
-            return segment_datum(fcinfo, km.assign(&x));
+            if let Some(d) = plain_output(fcinfo, s, &x, false) {
+                return d;
+            }
         }
         let b = linear(s);
         let m = single(&s.model_name, b);

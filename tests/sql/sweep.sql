@@ -3,7 +3,7 @@
 -- it must end with ('ok' = a normal answer); the backend must survive all of them.
 SET client_min_messages = warning;
 CREATE SCHEMA sweep;
-CREATE TABLE sweep.t AS SELECT i::float8 AS x, (2 * i + 1)::float8 AS y, (i % 3)::text AS g FROM generate_series(1, 60) i;
+CREATE TABLE sweep.t AS SELECT i::float8 AS x, (2 * i + 1)::float8 AS y, (i % 3)::text AS g, (i * 7 % 11 < 5) AS b FROM generate_series(1, 60) i;
 CREATE TABLE sweep.nan AS SELECT 'NaN'::float8 AS x, 'Infinity'::float8 AS y FROM generate_series(1, 10);
 CREATE TABLE sweep.null_keys AS SELECT NULL::int AS u, i FROM generate_series(1, 10) i;
 CREATE TABLE sweep.bad_sales AS SELECT i % 3 AS product_id, 'NaN'::float8 AS price, 'Infinity'::float8 AS units FROM generate_series(1, 10) i;
@@ -177,6 +177,27 @@ INSERT INTO sweep.cases (fn, expected, q) VALUES
 ('segments', '42704', $$SELECT count(*) FROM shopml.segments('nope')$$),
 ('segments', '22023', $$SELECT count(*) FROM shopml.segments('sw_lin')$$),
 ('predict', 'ok', $$SELECT shopml.predict('sw_km', ARRAY['Infinity', 1.0])$$),
+('train_logistic', 'ok', $$SELECT n_train FROM shopml.train_logistic('sw_log', 'sweep.t', 'b', ARRAY['x'])$$),
+('train_logistic', '22023', $$SELECT n_train FROM shopml.train_logistic(NULL, 'sweep.t', 'b')$$),
+('train_logistic', '22023', $$SELECT n_train FROM shopml.train_logistic('m', NULL, 'b')$$),
+('train_logistic', '22023', $$SELECT n_train FROM shopml.train_logistic('m', 'sweep.t', NULL)$$),
+('train_logistic', '22023', $$SELECT n_train FROM shopml.train_logistic('m', 'sweep.t', 'b', ARRAY[]::text[])$$),
+('train_logistic', '22023', $$SELECT n_train FROM shopml.train_logistic('m', 'sweep.t', 'y', ARRAY['x'])$$),
+('train_logistic', '42804', $$SELECT n_train FROM shopml.train_logistic('m', 'sweep.t', 'g', ARRAY['x'])$$),
+('train_logistic', '22000', $$SELECT n_train FROM shopml.train_logistic('m', 'sweep.nan', 'x')$$),
+('train_logistic', '22023', $$SELECT n_train FROM shopml.train_logistic('m', 'sweep.t', 'b', options => '{"l2": "Infinity"}')$$),
+('predict_proba', 'ok', $$SELECT shopml.predict_proba('sw_log', ARRAY[1.0])$$),
+('predict_proba', 'ok', $$SELECT shopml.predict_proba('sw_log', NULL::float8[])$$),
+('predict_proba', 'ok', $$SELECT shopml.predict_proba('sw_log', ARRAY['-Infinity']::float8[])$$),
+('predict_proba', '22023', $$SELECT shopml.predict_proba('sw_log', ARRAY[]::float8[])$$),
+('predict_proba', '22023', $$SELECT shopml.predict_proba(NULL, ARRAY[1.0])$$),
+('predict_proba', '42704', $$SELECT shopml.predict_proba('nope', ARRAY[1.0])$$),
+('predict_proba', '22023', $$SELECT shopml.predict_proba('sw_lin', ARRAY[1.0])$$),
+('predict_proba', 'ok', $$SELECT shopml.predict_proba('sw_log', t) FROM sweep.t t LIMIT 1$$),
+('feature_importance', 'ok', $$SELECT count(*) FROM shopml.feature_importance('sw_log')$$),
+('feature_importance', '22023', $$SELECT count(*) FROM shopml.feature_importance(NULL)$$),
+('feature_importance', '42704', $$SELECT count(*) FROM shopml.feature_importance('nope')$$),
+('feature_importance', '22023', $$SELECT count(*) FROM shopml.feature_importance('sw_lin')$$),
 ('load_sample_shop', 'ok', $$SELECT * FROM shopml.load_sample_shop(NULL)$$),
 ('load_sample_shop', '22023', $$SELECT * FROM shopml.load_sample_shop('')$$);
 -- Run every case in its own subtransaction.
@@ -193,4 +214,4 @@ SELECT p.proname AS never_called
 FROM pg_proc p WHERE p.pronamespace = 'shopml'::regnamespace AND p.proname NOT LIKE '\_%'
   AND p.proname NOT IN (SELECT fn FROM sweep.cases) ORDER BY 1;
 DROP SCHEMA sweep CASCADE;
-SELECT shopml.drop_model(m) FROM unnest(ARRAY['sw_lin', 'sw_recs', 'sw_text_recs', 'sw_demand', 'sw_demand2', 'sw_km']) m;
+SELECT shopml.drop_model(m) FROM unnest(ARRAY['sw_lin', 'sw_recs', 'sw_text_recs', 'sw_demand', 'sw_demand2', 'sw_km', 'sw_log']) m;

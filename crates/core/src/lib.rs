@@ -13,6 +13,7 @@ pub mod hash;
 pub mod interactions;
 pub mod kmeans;
 pub mod linear;
+pub mod logistic;
 pub mod options;
 pub mod pricing;
 pub mod recommend;

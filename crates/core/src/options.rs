@@ -370,6 +370,31 @@ impl KMeansOptions {
     }
 }
 
+/// Options of `train_logistic`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LogisticOptions {
+    pub l2: f64,
+    pub balanced: bool,
+    pub test_fraction: f64,
+    pub max_iter: usize,
+    pub deploy: bool,
+}
+
+impl LogisticOptions {
+    pub fn parse(value: Option<&Value>) -> Result<Self> {
+        let mut o = Options::new("train_logistic", value)?;
+        let parsed = LogisticOptions {
+            l2: o.number("l2", 1.0, (0.0, true), (1e12, true))?,
+            balanced: o.choice("class_weight", "none", &["none", "balanced"])? == "balanced",
+            test_fraction: o.number("test_fraction", 0.2, (0.0, true), (1.0, false))?,
+            max_iter: o.integer("max_iter", 100, 1, 10_000)? as usize,
+            deploy: o.boolean("deploy", true)?,
+        };
+        o.finish()?;
+        Ok(parsed)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

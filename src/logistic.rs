@@ -1,0 +1,287 @@
+//! SQL surface of classification: `train_logistic` and `feature_importance`
+//! (`predict` gives the label, `predict_proba` the probability; see predict.rs).
+
+use pgrx::prelude::*;
+use pgrx::{JsonB, PgRelation};
+use serde_json::{json, Value};
+use shopml_core::als::Monitor;
+use shopml_core::hash::{hash_f64s, unit_interval};
+use shopml_core::logistic::{class_metrics, fit, ClassMetrics, LogisticParams, ALGORITHM};
+use shopml_core::options::LogisticOptions;
+use shopml_core::{envelope, Error, ErrorKind, Result};
+
+use crate::budget::Budget;
+use crate::cache::{self, Loaded};
+use crate::catalog::{self, NewModel};
+use crate::error::OrRaise;
+use crate::pool;
+use crate::relation::Relation;
+
+struct Interrupts;
+impl Monitor for Interrupts {
+    fn tick(&mut self) -> Result<()> {
+        pgrx::check_for_interrupts!();
+        Ok(())
+    }
+}
+
+fn metrics_json(m: &ClassMetrics) -> Value {
+    json!({"n": m.n, "auc": m.auc, "log_loss": m.log_loss, "accuracy": m.accuracy,
+           "precision": m.precision, "recall": m.recall, "f1": m.f1,
+           "calibration_error": m.calibration_error})
+}
+
+struct Trained {
+    model_id: i64,
+    version: i32,
+    n_train: i64,
+    n_test: i64,
+    metrics: Value,
+}
+
+fn train_inner(
+    model_name: Option<&str>,
+    relation: pg_sys::Oid,
+    target: Option<&str>,
+    features: Option<Vec<Option<String>>>,
+    options: Option<Value>,
+) -> Result<Trained> {
+    let model_name = model_name.ok_or_else(|| Error::invalid("model_name must not be NULL"))?;
+    catalog::check_name(model_name)?;
+    let target = target.ok_or_else(|| Error::invalid("target must not be NULL"))?;
+    let opts = LogisticOptions::parse(options.as_ref())?;
+    let rel = Relation::open(relation);
+    let t = rel.column(target)?;
+    let (target_expr, labels) = if t.type_name == "boolean" {
+        (format!("({})::int::float8", t.ident()), ["false", "true"])
+    } else if t.numeric {
+        (format!("({})::float8", t.ident()), ["0", "1"])
+    } else {
+        return Err(Error::new(
+            ErrorKind::DatatypeMismatch,
+            format!(
+                "target column \"{}\" of {} is of type {}; logistic regression takes a boolean or 0/1 target",
+                t.name, rel.sql_name, t.type_name
+            ),
+        )
+        .with_hint("For text labels or more than two classes use shopml.train_forest."));
+    };
+    let feats = rel.features(features, &[target])?;
+    if feats.iter().any(|f| f.name == target) {
+        return Err(Error::invalid(format!(
+            "the target \"{target}\" cannot also be a feature"
+        )));
+    }
+    let p = feats.len();
+    let query = format!(
+        "SELECT {target_expr}, {} FROM {}",
+        feats
+            .iter()
+            .map(|f| format!("({})::float8", f.ident()))
+            .collect::<Vec<_>>()
+            .join(", "),
+        rel.sql_name
+    );
+    let budget = Budget::new(model_name);
+    let (mut xtr, mut ytr, mut xte, mut yte) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let mut row = vec![0.0; p + 1];
+    let (mut rows, mut skipped) = (0u64, 0u64);
+    let mut other_values: Vec<f64> = Vec::new();
+    Spi::connect(|client| -> Result<()> {
+        let mut cursor = client.open_cursor(query.as_str(), &[]);
+        loop {
+            let batch = cursor.fetch(20_000).or_raise();
+            if batch.is_empty() {
+                break;
+            }
+            for r in batch {
+                rows += 1;
+                let mut ok = true;
+                for (j, v) in row.iter_mut().enumerate() {
+                    match r.get::<f64>(j + 1).or_raise() {
+                        Some(f) if f.is_finite() => *v = f,
+                        _ => ok = false,
+                    }
+                }
+                if !ok {
+                    skipped += 1;
+                    continue;
+                }
+                if row[0] != 0.0 && row[0] != 1.0 {
+                    if !other_values.contains(&row[0]) && other_values.len() < 5 {
+                        other_values.push(row[0]);
+                    }
+                    continue;
+                }
+                // Deterministic holdout by a hash of the row's values.
+                let test = opts.test_fraction > 0.0
+                    && unit_interval(hash_f64s(0x10_9157, &row)) < opts.test_fraction;
+                let (x, y) = if test {
+                    (&mut xte, &mut yte)
+                } else {
+                    (&mut xtr, &mut ytr)
+                };
+                y.push(row[0]);
+                x.extend_from_slice(&row[1..]);
+            }
+            pgrx::check_for_interrupts!();
+            budget.check((xtr.len() + xte.len()) * 8 * 2, "the rows read so far")?;
+        }
+        Ok(())
+    })?;
+    if !other_values.is_empty() {
+        let shown: Vec<String> = other_values.iter().map(|v| v.to_string()).collect();
+        return Err(Error::invalid(format!(
+            "target \"{target}\" of {} has values other than 0 and 1 (e.g. {}): logistic regression is for two classes",
+            rel.sql_name,
+            shown.join(", ")
+        ))
+        .with_hint("Use shopml.train_forest for more than two classes, or map the target to 0/1 in a view."));
+    }
+    if ytr.is_empty() {
+        return Err(Error::data(format!(
+            "no usable rows to train \"{model_name}\" on {}",
+            rel.sql_name
+        ))
+        .with_detail(format!(
+            "{rows} rows read, {skipped} skipped for NULL, NaN or infinite values."
+        )));
+    }
+    let names: Vec<String> = feats.iter().map(|f| f.name.clone()).collect();
+    let params = LogisticParams {
+        l2: opts.l2,
+        balanced: opts.balanced,
+        max_iter: opts.max_iter,
+    };
+    let pool = pool::get()?;
+    let n_train = ytr.len() as i64;
+    let n_test = yte.len() as i64;
+    let model = fit(
+        xtr.clone(),
+        ytr.clone(),
+        names.clone(),
+        [labels[0].to_string(), labels[1].to_string()],
+        &params,
+        &pool,
+        &mut Interrupts,
+    )
+    .map_err(|mut e| {
+        if e.kind == ErrorKind::DataException {
+            e.message = format!(
+                "cannot train \"{model_name}\" on {}: {}",
+                rel.sql_name, e.message
+            );
+        }
+        e
+    })?;
+    let probs = |x: &[f64]| -> Vec<f64> {
+        x.chunks_exact(p)
+            .map(|r| model.probability(r).unwrap_or(f64::NAN))
+            .collect()
+    };
+    let train_m = class_metrics(&probs(&xtr), &ytr, model.threshold);
+    let test_m = (!yte.is_empty()).then(|| class_metrics(&probs(&xte), &yte, model.threshold));
+    let head = test_m.as_ref().unwrap_or(&train_m);
+    let mut metrics = metrics_json(head);
+    if let Value::Object(o) = &mut metrics {
+        o.remove("n");
+        o.insert("train".into(), metrics_json(&train_m));
+        o.insert(
+            "test".into(),
+            test_m.as_ref().map(metrics_json).unwrap_or(Value::Null),
+        );
+        o.insert(
+            "positive_rate".into(),
+            json!(ytr.iter().sum::<f64>() / ytr.len() as f64),
+        );
+        o.insert("skipped_rows".into(), json!(skipped));
+        o.insert("iterations".into(), json!(model.iterations));
+        o.insert("converged".into(), json!(model.converged));
+    }
+    let bytes = envelope::encode(ALGORITHM, &model)?;
+    let (model_id, version) = catalog::save(NewModel {
+        model_name,
+        algorithm: ALGORITHM,
+        task: "classification",
+        source: rel.sql_name.clone(),
+        target: Some(target.to_string()),
+        features: names,
+        params: json!({"l2": opts.l2, "class_weight": if opts.balanced { "balanced" } else { "none" },
+                        "test_fraction": opts.test_fraction, "max_iter": opts.max_iter}),
+        metrics: metrics.clone(),
+        n_train,
+        n_test,
+        bytes,
+        deploy: opts.deploy,
+    });
+    Ok(Trained {
+        model_id,
+        version,
+        n_train,
+        n_test,
+        metrics,
+    })
+}
+
+/// Trains a binary logistic regression (L2, optional balanced class weights) in place.
+#[pg_extern(volatile, parallel_unsafe)]
+#[allow(clippy::type_complexity)]
+fn train_logistic(
+    model_name: Option<&str>,
+    relation: Option<PgRelation>,
+    target: Option<&str>,
+    features: default!(Option<Vec<Option<String>>>, "NULL"),
+    options: default!(Option<JsonB>, "'{}'"),
+) -> TableIterator<
+    'static,
+    (
+        name!(model_id, i64),
+        name!(model_name, String),
+        name!(version, i32),
+        name!(n_train, i64),
+        name!(n_test, i64),
+        name!(metrics, JsonB),
+    ),
+> {
+    let Some(relation) = relation else {
+        crate::error::raise(Error::invalid("relation must not be NULL"));
+    };
+    let oid = relation.oid();
+    drop(relation);
+    let t = train_inner(model_name, oid, target, features, options.map(|j| j.0)).or_raise();
+    TableIterator::once((
+        t.model_id,
+        model_name.unwrap_or_default().to_string(),
+        t.version,
+        t.n_train,
+        t.n_test,
+        JsonB(t.metrics),
+    ))
+}
+
+/// How much each feature matters: |standardised coefficient| of a logistic model, summing to 1.
+#[pg_extern(stable, parallel_safe)]
+fn feature_importance(
+    model_name: Option<&str>,
+) -> TableIterator<'static, (name!(feature, String), name!(importance, f64))> {
+    let name = model_name
+        .ok_or_else(|| Error::invalid("model_name must not be NULL"))
+        .or_raise();
+    let m = cache::deployed_in_statement(name).or_raise();
+    let Loaded::Logistic(l) = m.as_ref() else {
+        crate::error::raise(
+            Error::invalid(format!(
+                "model \"{name}\" is a {} model; feature_importance serves classifiers",
+                m.algorithm()
+            ))
+            .with_hint("Train one with shopml.train_logistic."),
+        );
+    };
+    TableIterator::new(
+        l.features
+            .iter()
+            .cloned()
+            .zip(l.importance())
+            .collect::<Vec<_>>(),
+    )
+}

@@ -1,0 +1,49 @@
+-- Logistic regression: metrics recomputed in SQL from predict_proba, recovery of generating
+-- coefficients, lg_labels, class weights, bad inputs.
+SELECT setseed(0.25) \g /dev/null
+CREATE TABLE lg_clicks AS
+SELECT x1, x2, (random() < 1 / (1 + exp(-(-1.0 + 2.0 * x1 - 1.0 * x2)))) AS clicked
+FROM (SELECT random() * 2 - 1 AS x1, random() * 4 AS x2 FROM generate_series(1, 20000)) s;
+SELECT n_train, n_test, (metrics->>'auc')::float8 > 0.7 AS useful, (metrics->>'converged')::bool AS converged
+FROM shopml.train_logistic('ctr', 'lg_clicks', 'clicked', options => '{"test_fraction": 0, "l2": 0}');
+-- Independent check: AUC (rank-sum), log-loss and accuracy over the same rows, in SQL.
+CREATE TEMP TABLE scored AS SELECT clicked::int AS y, shopml.predict_proba('ctr', c) AS p, shopml.predict('ctr', c) AS label FROM lg_clicks c;
+SELECT abs(sql.auc - (m.metrics->>'auc')::float8) < 1e-9 AS auc_agrees,
+       abs(sql.log_loss - (m.metrics->>'log_loss')::float8) < 1e-9 AS log_loss_agrees,
+       abs(sql.accuracy - (m.metrics->>'accuracy')::float8) < 1e-12 AS accuracy_agrees
+FROM (SELECT (sum(r) FILTER (WHERE y = 1) - count(*) FILTER (WHERE y = 1) * (count(*) FILTER (WHERE y = 1) + 1) / 2.0)
+             / (count(*) FILTER (WHERE y = 1) * count(*) FILTER (WHERE y = 0)) AS auc,
+             avg(-(y * ln(p) + (1 - y) * ln(1 - p))) AS log_loss,
+             avg(((p >= 0.5)::int = y)::int) AS accuracy
+      FROM (SELECT y, p, rank() OVER (ORDER BY p) + (count(*) OVER (PARTITION BY p) - 1) / 2.0 AS r FROM scored) t) sql,
+     shopml.models m WHERE m.model_name = 'ctr';
+-- The label is the thresholded probability, and the generating coefficients come back:
+-- log-odds difference between x1 = 0.5 and x1 = -0.5 is 2.0, between x2 = 3 and x2 = 1 is -2.0.
+SELECT bool_and(label = (p >= 0.5)::int) AS labels_match FROM scored;
+SELECT round((ln(a / (1 - a)) - ln(b / (1 - b)))::numeric, 1) AS x1_effect,
+       round((ln(c / (1 - c)) - ln(d / (1 - d)))::numeric, 1) AS x2_effect
+FROM (SELECT shopml.predict_proba('ctr', ARRAY[0.5, 1.0]) a, shopml.predict_proba('ctr', ARRAY[-0.5, 1.0]) b,
+             shopml.predict_proba('ctr', ARRAY[0.0, 3.0]) c, shopml.predict_proba('ctr', ARRAY[0.0, 1.0]) d) t;
+SELECT feature, round(importance::numeric, 2) AS importance FROM shopml.feature_importance('ctr') ORDER BY 1;
+SELECT round(sum(importance)::numeric, 12) AS total FROM shopml.feature_importance('ctr');
+-- Held-out metrics by default; balanced class weights raise recall on a lg_rare class.
+CREATE TABLE lg_rare AS SELECT x1, x2, (x1 > 0.8 AND random() < 0.7) AS y FROM lg_clicks;
+SELECT n_test > 0 AS held_out, metrics->'test' ? 'calibration_error' AS calibrated,
+       (metrics->'test'->>'recall')::float8 < 0.9 AS plain_recall_lower
+FROM shopml.train_logistic('lg_rare', 'lg_rare', 'y');
+SELECT (metrics->'test'->>'recall')::float8 > (SELECT (metrics->'test'->>'recall')::float8 FROM shopml.models WHERE model_name = 'lg_rare' AND version = 1) AS balanced_recall_higher
+FROM shopml.train_logistic('lg_rare', 'lg_rare', 'y', options => '{"class_weight": "balanced"}');
+-- Bad inputs.
+CREATE TABLE lg_three AS SELECT x1, (i % 3) AS y FROM lg_clicks, generate_series(1, 1) i LIMIT 100;
+UPDATE lg_three SET y = (x1 * 100)::int % 3;
+CREATE TABLE lg_one_class AS SELECT x1, 1 AS y FROM lg_clicks LIMIT 50;
+CREATE TABLE lg_labels AS SELECT x1, CASE WHEN x1 > 0 THEN 'yes' ELSE 'no' END AS y FROM lg_clicks LIMIT 50;
+SELECT regress.err($$SELECT * FROM shopml.train_logistic('bad', 'lg_three', 'y')$$) AS three_classes;
+SELECT regress.err($$SELECT * FROM shopml.train_logistic('bad', 'lg_one_class', 'y')$$) AS one_class;
+SELECT regress.err($$SELECT * FROM shopml.train_logistic('bad', 'lg_labels', 'y')$$) AS text_target;
+SELECT regress.err($$SELECT * FROM shopml.train_logistic('bad', 'lg_clicks', 'clicked', options => '{"class_weight": "auto"}')$$) AS bad_class_weight;
+SELECT regress.err($$SELECT shopml.predict_proba('shop_recs', ARRAY[1.0])$$) AS proba_of_recommender;
+SELECT regress.err($$SELECT shopml.predict_proba('blobs', ARRAY[1.0, 2.0])$$) AS proba_of_kmeans;
+SELECT regress.err($$SELECT shopml.predict_proba('ctr', ARRAY[1.0])$$) AS wrong_count;
+SELECT regress.err($$SELECT * FROM shopml.feature_importance('shop_recs')$$) AS importance_of_recommender;
+SELECT shopml.predict_proba('ctr', ARRAY['NaN', 1.0]) IS NULL AS nan_gives_null;
