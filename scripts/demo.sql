@@ -173,6 +173,19 @@ SELECT shopml.predict('customer_segments', v)::int AS segment, c.true_segment, c
 FROM shop.customer_value v JOIN shop.customers c USING (customer_id)
 GROUP BY 1, 2 HAVING count(*) >= 50 ORDER BY 1, 3 DESC;
 
+\echo 'A churn model: RFM as of 2025-06-30, label = no order in the second half of 2025 (logistic):'
+CREATE OR REPLACE VIEW shop.churn_h1 AS
+SELECT r.recency_days::float8 AS recency_days, r.frequency::float8 AS frequency, r.monetary,
+       NOT EXISTS (SELECT 1 FROM shop.orders o WHERE o.customer_id::text = r.customer_id
+                   AND o.order_date > DATE '2025-06-30') AS churned
+FROM shopml.rfm('shop.orders', 'customer_id', 'order_date', 'total', DATE '2025-06-30') r;
+SELECT n_train, n_test, round((metrics->>'auc')::numeric, 3) AS test_auc,
+       round((metrics->>'accuracy')::numeric, 3) AS test_accuracy,
+       round((metrics->>'positive_rate')::numeric, 3) AS churn_rate,
+       round((metrics->>'calibration_error')::numeric, 3) AS calibration_error
+FROM shopml.train_logistic('churn', 'shop.churn_h1', 'churned');
+SELECT feature, round(importance::numeric, 3) AS importance FROM shopml.feature_importance('churn') ORDER BY 2 DESC;
+
 \echo
 \echo '== 8. The catalog =='
 SELECT model_name, version, algorithm, deployed, n_train, n_test, size_bytes FROM shopml.models ORDER BY model_id;
