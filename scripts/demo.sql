@@ -173,6 +173,32 @@ SELECT shopml.predict('customer_segments', v)::int AS segment, c.true_segment, c
 FROM shop.customer_value v JOIN shop.customers c USING (customer_id)
 GROUP BY 1, 2 HAVING count(*) >= 50 ORDER BY 1, 3 DESC;
 
+\echo
+\echo '== 8. Ad targeting: click-through on the sample shop''s ad impressions =='
+CREATE OR REPLACE VIEW shop.ad_training AS
+SELECT i.affinity, i.position::float8 AS position, i.is_mobile::float8 AS is_mobile, a.quality, i.clicked
+FROM shop.impressions i JOIN shop.ads a USING (ad_id);
+SELECT n_train, n_test, round((metrics->>'positive_rate')::numeric, 4) AS ctr,
+       round((metrics->>'auc')::numeric, 3) AS test_auc, round((metrics->>'log_loss')::numeric, 4) AS test_log_loss,
+       round((metrics->>'calibration_error')::numeric, 4) AS calibration_error
+FROM shopml.train_logistic('ad_ctr', 'shop.ad_training', 'clicked');
+SELECT feature, round(importance::numeric, 3) AS importance FROM shopml.feature_importance('ad_ctr') ORDER BY 2 DESC;
+\echo 'The best five ads for customer 42 on mobile, top slot, by expected revenue per impression (CTR x bid):'
+WITH shares AS (
+  SELECT p.category_id, count(*)::float8 / sum(count(*)) OVER () AS affinity
+  FROM shop.order_items i JOIN shop.orders o USING (order_id) JOIN shop.products p USING (product_id)
+  WHERE o.customer_id = 42 GROUP BY 1),
+ranked AS (
+  SELECT a.ad_id, p.name AS product, c.name AS category, a.bid,
+         shopml.predict_proba('ad_ctr', ARRAY[coalesce(s.affinity, 0), 1, 1, a.quality]) AS ctr
+  FROM shop.ads a JOIN shop.products p USING (product_id) JOIN shop.categories c USING (category_id)
+  LEFT JOIN shares s USING (category_id))
+SELECT ad_id, product, category, bid, round(ctr::numeric, 4) AS predicted_ctr,
+       round((ctr * bid)::numeric, 4) AS expected_revenue_per_impression
+FROM ranked ORDER BY ctr * bid DESC LIMIT 5;
+
+\echo
+\echo '== 9. Churn =='
 \echo 'A churn model: RFM as of 2025-06-30, label = no order in the second half of 2025 (logistic):'
 CREATE OR REPLACE VIEW shop.churn_h1 AS
 SELECT r.recency_days::float8 AS recency_days, r.frequency::float8 AS frequency, r.monetary,
@@ -187,5 +213,5 @@ FROM shopml.train_logistic('churn', 'shop.churn_h1', 'churned');
 SELECT feature, round(importance::numeric, 3) AS importance FROM shopml.feature_importance('churn') ORDER BY 2 DESC;
 
 \echo
-\echo '== 8. The catalog =='
+\echo '== 10. The catalog =='
 SELECT model_name, version, algorithm, deployed, n_train, n_test, size_bytes FROM shopml.models ORDER BY model_id;

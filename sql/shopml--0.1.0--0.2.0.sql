@@ -239,6 +239,35 @@ COMMENT ON FUNCTION shopml.predict_proba(text, record) IS
 COMMENT ON FUNCTION shopml.predict(text, record) IS
   'Prediction of the deployed version of a model for a table row: features are matched by column name, and the group column picks the sub-model of a grouped model (an unseen group gives NULL).';
 
+-- shopml::sample_shop::_sample_ads
+CREATE OR REPLACE FUNCTION "_sample_ads"(
+	"seed" bigint /* i64 */
+) RETURNS TABLE (
+	"ad_id" bigint,  /* i64 */
+	"product_id" bigint,  /* i64 */
+	"bid" double precision,  /* f64 */
+	"quality" double precision  /* f64 */
+)
+IMMUTABLE STRICT PARALLEL SAFE
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', '_sample_ads_wrapper';
+
+-- shopml::sample_shop::_sample_impressions
+CREATE OR REPLACE FUNCTION "_sample_impressions"(
+	"seed" bigint /* i64 */
+) RETURNS TABLE (
+	"impression_id" bigint,  /* i64 */
+	"customer_id" bigint,  /* i64 */
+	"ad_id" bigint,  /* i64 */
+	"position" INT,  /* i32 */
+	"is_mobile" INT,  /* i32 */
+	"affinity" double precision,  /* f64 */
+	"clicked" bool  /* bool */
+)
+IMMUTABLE STRICT PARALLEL SAFE
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', '_sample_impressions_wrapper';
+
 -- shopml::linear::coefficients
 CREATE OR REPLACE FUNCTION "coefficients"(
 	"model_name" TEXT, /* Option < & str > */

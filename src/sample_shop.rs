@@ -35,6 +35,61 @@ fn shop(seed: i64) -> Rc<SampleShop> {
 }
 
 #[pg_extern(immutable, parallel_safe)]
+#[allow(clippy::type_complexity)]
+fn _sample_ads(
+    seed: i64,
+) -> TableIterator<
+    'static,
+    (
+        name!(ad_id, i64),
+        name!(product_id, i64),
+        name!(bid, f64),
+        name!(quality, f64),
+    ),
+> {
+    let (ads, _) = shopml_core::ads::generate(&shop(seed), seed as u64);
+    TableIterator::new(
+        ads.into_iter()
+            .map(|a| (a.ad_id, a.product_id, a.bid, a.quality))
+            .collect::<Vec<_>>(),
+    )
+}
+
+#[pg_extern(immutable, parallel_safe)]
+#[allow(clippy::type_complexity)]
+fn _sample_impressions(
+    seed: i64,
+) -> TableIterator<
+    'static,
+    (
+        name!(impression_id, i64),
+        name!(customer_id, i64),
+        name!(ad_id, i64),
+        name!(position, i32),
+        name!(is_mobile, i32),
+        name!(affinity, f64),
+        name!(clicked, bool),
+    ),
+> {
+    let (_, imps) = shopml_core::ads::generate(&shop(seed), seed as u64);
+    TableIterator::new(
+        imps.into_iter()
+            .map(|i| {
+                (
+                    i.impression_id,
+                    i.customer_id,
+                    i.ad_id,
+                    i.position,
+                    i.is_mobile,
+                    i.affinity,
+                    i.clicked,
+                )
+            })
+            .collect::<Vec<_>>(),
+    )
+}
+
+#[pg_extern(immutable, parallel_safe)]
 fn _sample_categories(
     seed: i64,
 ) -> TableIterator<'static, (name!(category_id, i64), name!(name, String))> {
@@ -217,7 +272,19 @@ fn load_sample_shop(
             "CREATE TABLE {s}.weekly_sales AS SELECT product_id, DATE '2000-01-01' + week_day AS week_start, \
              price::numeric(10,2) AS price, promo, units FROM shopml._sample_weekly_sales($1)"
         ),
+        format!(
+            "CREATE TABLE {s}.ads AS SELECT ad_id, product_id, bid::numeric(6,2) AS bid, quality \
+             FROM shopml._sample_ads($1)"
+        ),
+        format!(
+            "CREATE TABLE {s}.impressions AS SELECT impression_id, customer_id, ad_id, \
+             position::smallint AS position, is_mobile::smallint AS is_mobile, affinity, clicked \
+             FROM shopml._sample_impressions($1)"
+        ),
         format!("ALTER TABLE {s}.categories ADD PRIMARY KEY (category_id)"),
+        format!("ALTER TABLE {s}.ads ADD PRIMARY KEY (ad_id)"),
+        format!("ALTER TABLE {s}.impressions ADD PRIMARY KEY (impression_id)"),
+        format!("COMMENT ON TABLE {s}.impressions IS 'shopml sample shop: ads shown to customers; clicked ~ Bernoulli(sigmoid(-3 + 4*affinity - 0.4*(position-1) + 0.3*is_mobile + quality)), affinity = the customer''s share of order lines in the ad''s category'"),
         format!("ALTER TABLE {s}.products ADD PRIMARY KEY (product_id)"),
         format!("ALTER TABLE {s}.customers ADD PRIMARY KEY (customer_id)"),
         format!("ALTER TABLE {s}.orders ADD PRIMARY KEY (order_id)"),
@@ -234,6 +301,8 @@ fn load_sample_shop(
         "orders",
         "order_items",
         "weekly_sales",
+        "ads",
+        "impressions",
     ];
     Spi::connect_mut(|client| {
         let has_schema = client

@@ -47,3 +47,21 @@ SELECT regress.err($$SELECT shopml.predict_proba('blobs', ARRAY[1.0, 2.0])$$) AS
 SELECT regress.err($$SELECT shopml.predict_proba('ctr', ARRAY[1.0])$$) AS wrong_count;
 SELECT regress.err($$SELECT * FROM shopml.feature_importance('shop_recs')$$) AS importance_of_recommender;
 SELECT shopml.predict_proba('ctr', ARRAY['NaN', 1.0]) IS NULL AS nan_gives_null;
+-- The sample shop's ad impressions: the generator's click model comes back.
+CREATE VIEW ad_view AS
+SELECT i.affinity, i.position::float8 AS position, i.is_mobile::float8 AS is_mobile, a.quality, i.clicked
+FROM shop.impressions i JOIN shop.ads a USING (ad_id);
+SELECT n_train, round((metrics->>'positive_rate')::numeric, 3) AS ctr, (metrics->>'auc')::float8 > 0.65 AS useful
+FROM shopml.train_logistic('ad_ctr', 'ad_view', 'clicked', ARRAY['affinity', 'position', 'is_mobile', 'quality'],
+                           '{"l2": 0, "test_fraction": 0}');
+-- Log-odds differences against the generating ones (4.0·0.5, −0.4·2, 0.3, 1.0).
+WITH lo AS (SELECT x, ln(p / (1 - p)) AS l FROM (VALUES
+    ('base', shopml.predict_proba('ad_ctr', ARRAY[0.0, 1, 0, 0])),
+    ('affinity', shopml.predict_proba('ad_ctr', ARRAY[0.5, 1, 0, 0])),
+    ('position', shopml.predict_proba('ad_ctr', ARRAY[0.0, 3, 0, 0])),
+    ('mobile', shopml.predict_proba('ad_ctr', ARRAY[0.0, 1, 1, 0])),
+    ('quality', shopml.predict_proba('ad_ctr', ARRAY[0.0, 1, 0, 1]))) v(x, p))
+SELECT lo.x AS effect, truth, abs(lo.l - base.l - truth) < 0.2 AS recovered
+FROM lo, (SELECT l FROM lo WHERE x = 'base') base,
+     (VALUES ('affinity', 2.0), ('position', -0.8), ('mobile', 0.3), ('quality', 1.0)) t(x, truth)
+WHERE t.x = lo.x ORDER BY 1;

@@ -4,6 +4,7 @@
 //! hands dense columns to these types and turns [`Error`] into `ereport`s. Every module can be
 //! read, tested and benchmarked on its own.
 
+pub mod ads;
 pub mod als;
 pub mod demand;
 pub mod demand_sample;
