@@ -53,6 +53,7 @@ bench: bootstrap
 	benches/linear.sh $(PORT)
 	benches/recommend.sh $(PORT)
 	benches/pricing.sh $(PORT)
+	benches/classify.sh $(PORT)
 	cargo bench -p shopml-core --bench core
 
 lint:
