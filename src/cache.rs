@@ -191,6 +191,25 @@ pub fn deployed_in_statement(model_name: &str) -> Result<Rc<Loaded>> {
     Ok(model)
 }
 
+/// The deployed model of a name, for a serving function that takes one kind of model: 22023
+/// naming the kind and its trainer otherwise. Looked up once per statement.
+pub fn deployed_of_kind(
+    model_name: &str,
+    is_kind: fn(&Loaded) -> bool,
+    kind: &str,
+    trainer: &str,
+) -> Result<Rc<Loaded>> {
+    let m = deployed_in_statement(model_name)?;
+    if !is_kind(&m) {
+        return Err(Error::invalid(format!(
+            "model \"{model_name}\" is a {} model, not {kind}",
+            m.algorithm()
+        ))
+        .with_hint(format!("Train one with shopml.{trainer}.")));
+    }
+    Ok(m)
+}
+
 /// The deployed model of a name (one catalog lookup), decoded.
 pub fn deployed(model_name: &str) -> Result<(i64, Rc<Loaded>)> {
     let (id, ver) = catalog::deployed(model_name)?;

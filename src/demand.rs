@@ -16,9 +16,10 @@ use shopml_core::{envelope, Error, ErrorKind, Result};
 use crate::budget::Budget;
 use crate::cache::{self, Loaded};
 use crate::catalog::{self, NewModel};
-use crate::error::OrRaise;
+use crate::error::{required, OrRaise};
 use crate::keys::{check_kind, key_column, Key};
-use crate::relation::Relation;
+use crate::pool::Interrupts;
+use crate::relation::{relation_oid, Relation};
 
 #[derive(Default)]
 struct Skipped {
@@ -58,15 +59,11 @@ fn train_inner(
     features: Option<Vec<Option<String>>>,
     options: Option<Value>,
 ) -> Result<Trained> {
-    let model_name = model_name.ok_or_else(|| Error::invalid("model_name must not be NULL"))?;
+    let model_name = required(model_name, "model_name")?;
     catalog::check_name(model_name)?;
-    let need = |v: Option<&str>, what: &str| {
-        v.map(String::from)
-            .ok_or_else(|| Error::invalid(format!("{what} must not be NULL")))
-    };
-    let product_column = need(product_column, "product_column")?;
-    let price_column = need(price_column, "price_column")?;
-    let quantity_column = need(quantity_column, "quantity_column")?;
+    let product_column = required(product_column, "product_column")?.to_string();
+    let price_column = required(price_column, "price_column")?.to_string();
+    let quantity_column = required(quantity_column, "quantity_column")?.to_string();
     let opts = DemandTrainOptions::parse(options.as_ref())?;
     let rel = Relation::open(relation);
     let (key_kind, product_expr) = key_column(&rel, &product_column, "product")?;
@@ -208,10 +205,7 @@ fn train_inner(
             shrinkage: opts.shrinkage,
             max_iterations: opts.max_iterations,
         },
-        &mut || {
-            pgrx::check_for_interrupts!();
-            Ok(())
-        },
+        &mut Interrupts,
     )
     .map_err(|mut e| {
         if e.kind == ErrorKind::DataException {
@@ -343,11 +337,7 @@ fn train_demand(
         name!(metrics, JsonB),
     ),
 > {
-    let Some(relation) = relation else {
-        crate::error::raise(shopml_core::Error::invalid("relation must not be NULL"));
-    };
-    let oid = relation.oid();
-    drop(relation);
+    let oid = relation_oid(relation);
     let t = train_inner(
         model_name,
         oid,
@@ -370,19 +360,17 @@ fn train_demand(
 
 /// The deployed demand model of a name, checked for kind and key type.
 fn load(model_name: Option<&str>, kind: Option<KeyKind>, function: &str) -> Result<Rc<Loaded>> {
-    let model_name = model_name.ok_or_else(|| Error::invalid("model_name must not be NULL"))?;
-    let m = cache::deployed_in_statement(model_name)?;
-    let Loaded::Demand(d) = m.as_ref() else {
-        return Err(Error::invalid(format!(
-            "model \"{model_name}\" is a {} model, not a demand model",
-            m.algorithm()
-        ))
-        .with_hint("Train one with shopml.train_demand."));
-    };
+    let model_name = required(model_name, "model_name")?;
+    let m = cache::deployed_of_kind(
+        model_name,
+        |m| matches!(m, Loaded::Demand(_)),
+        "a demand model",
+        "train_demand",
+    )?;
     if let Some(kind) = kind {
         check_kind(
             model_name,
-            d.product_keys.kind(),
+            demand(&m).product_keys.kind(),
             kind,
             function,
             "product_id",
@@ -458,7 +446,7 @@ fn product_and_controls<K: Key + std::fmt::Display>(
     product_id: Option<K>,
     at: &[(String, f64)],
 ) -> Result<(usize, Option<Vec<f64>>)> {
-    let product_id = product_id.ok_or_else(|| Error::invalid("product_id must not be NULL"))?;
+    let product_id = required(product_id, "product_id")?;
     let p = K::find(&d.product_keys, &product_id).ok_or_else(|| {
         Error::new(
             ErrorKind::UndefinedObject,
@@ -747,9 +735,10 @@ fn sample_demand(
     if !(1..=1_000_000).contains(&n_products)
         || !(0..=n_products).contains(&n_new)
         || !(10..=520).contains(&weeks)
+        || n_products as i64 * weeks as i64 > 20_000_000
     {
         crate::error::raise(Error::invalid(
-            "sample_demand: n_products in 1..1000000, n_new in 0..n_products, weeks in 10..520",
+            "sample_demand: n_products in 1..1000000, n_new in 0..n_products, weeks in 10..520, at most 20 million rows",
         ));
     }
     let (products, sales) = generate(&DemandSampleConfig {

@@ -31,6 +31,11 @@ pub fn raise(e: Error) -> ! {
     unreachable!("ERROR does not return")
 }
 
+/// A required argument: its value, or 22023 naming it when it is NULL.
+pub fn required<T>(value: Option<T>, what: &str) -> Result<T, Error> {
+    value.ok_or_else(|| Error::invalid(format!("{what} must not be NULL")))
+}
+
 /// `result.or_raise()`: the value, or the error raised as a Postgres ERROR.
 pub trait OrRaise<T> {
     fn or_raise(self) -> T;

@@ -3,7 +3,6 @@
 use pgrx::prelude::*;
 use pgrx::{JsonB, PgRelation};
 use serde_json::{json, Value};
-use shopml_core::als::Monitor;
 use shopml_core::kmeans::{fit, KMeansModel, KMeansParams, ALGORITHM};
 use shopml_core::options::KMeansOptions;
 use shopml_core::{envelope, Error, Result};
@@ -11,17 +10,9 @@ use shopml_core::{envelope, Error, Result};
 use crate::budget::Budget;
 use crate::cache::{self, Loaded};
 use crate::catalog::{self, NewModel};
-use crate::error::OrRaise;
-use crate::pool;
-use crate::relation::Relation;
-
-struct Interrupts;
-impl Monitor for Interrupts {
-    fn tick(&mut self) -> Result<()> {
-        pgrx::check_for_interrupts!();
-        Ok(())
-    }
-}
+use crate::error::{required, OrRaise};
+use crate::pool::{self, Interrupts};
+use crate::relation::{for_each_float_row, relation_oid, Relation};
 
 struct Trained {
     model_id: i64,
@@ -37,7 +28,7 @@ fn train_inner(
     k: Option<i32>,
     options: Option<Value>,
 ) -> Result<Trained> {
-    let model_name = model_name.ok_or_else(|| Error::invalid("model_name must not be NULL"))?;
+    let model_name = required(model_name, "model_name")?;
     catalog::check_name(model_name)?;
     let k = match k {
         Some(k) if (1..=10_000).contains(&k) => k as usize,
@@ -63,36 +54,9 @@ fn train_inner(
     );
     let budget = Budget::new(model_name);
     let mut x: Vec<f64> = Vec::new();
-    let mut row = vec![0.0; p];
-    let (mut rows, mut skipped) = (0u64, 0u64);
-    Spi::connect(|client| -> Result<()> {
-        let mut cursor = client.open_cursor(query.as_str(), &[]);
-        loop {
-            let batch = cursor.fetch(20_000).or_raise();
-            if batch.is_empty() {
-                break;
-            }
-            for r in batch {
-                rows += 1;
-                let mut ok = true;
-                for (j, v) in row.iter_mut().enumerate() {
-                    match r.get::<f64>(j + 1).or_raise() {
-                        Some(f) if f.is_finite() => *v = f,
-                        _ => ok = false,
-                    }
-                }
-                if ok {
-                    x.extend_from_slice(&row);
-                } else {
-                    skipped += 1;
-                }
-            }
-            pgrx::check_for_interrupts!();
-            // The rows, their standardised copy and the distances of the seeding.
-            budget.check(x.len() * 8 * 3, "the rows read so far")?;
-        }
-        Ok(())
-    })?;
+    // The rows, their standardised copy and the distances of the seeding.
+    let (rows, skipped) =
+        for_each_float_row(&query, p, &budget, p * 8 * 3, |r| x.extend_from_slice(r))?;
     let n = (x.len() / p.max(1)) as u64;
     if (n as usize) < k {
         return Err(Error::data(format!(
@@ -165,11 +129,7 @@ fn train_kmeans(
         name!(metrics, JsonB),
     ),
 > {
-    let Some(relation) = relation else {
-        crate::error::raise(Error::invalid("relation must not be NULL"));
-    };
-    let oid = relation.oid();
-    drop(relation);
+    let oid = relation_oid(relation);
     let t = train_inner(model_name, oid, features, k, options.map(|j| j.0)).or_raise();
     TableIterator::once((
         t.model_id,
@@ -181,16 +141,12 @@ fn train_kmeans(
 }
 
 fn load(model_name: Option<&str>) -> Result<std::rc::Rc<Loaded>> {
-    let model_name = model_name.ok_or_else(|| Error::invalid("model_name must not be NULL"))?;
-    let m = cache::deployed_in_statement(model_name)?;
-    if !matches!(m.as_ref(), Loaded::KMeans(_)) {
-        return Err(Error::invalid(format!(
-            "model \"{model_name}\" is a {} model, not a k-means model",
-            m.algorithm()
-        ))
-        .with_hint("Train one with shopml.train_kmeans."));
-    }
-    Ok(m)
+    cache::deployed_of_kind(
+        required(model_name, "model_name")?,
+        |m| matches!(m, Loaded::KMeans(_)),
+        "a k-means model",
+        "train_kmeans",
+    )
 }
 
 fn kmeans(m: &Loaded) -> &KMeansModel {

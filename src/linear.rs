@@ -15,8 +15,8 @@ use shopml_core::{envelope, Error, ErrorKind};
 
 use crate::aggregate::{self, AggState};
 use crate::catalog::{self, NewModel};
-use crate::error::{raise, OrRaise};
-use crate::relation::Relation;
+use crate::error::{raise, required, OrRaise};
+use crate::relation::{relation_oid, Relation};
 use crate::v1_function;
 
 // ---------------------------------------------------------------------------------------------
@@ -410,9 +410,9 @@ fn train_linear_inner(
     features: Option<Vec<Option<String>>>,
     options: Option<Value>,
 ) -> Result<Trained, Error> {
-    let model_name = model_name.ok_or_else(|| Error::invalid("model_name must not be NULL"))?;
+    let model_name = required(model_name, "model_name")?;
     catalog::check_name(model_name)?;
-    let target = target.ok_or_else(|| Error::invalid("target must not be NULL"))?;
+    let target = required(target, "target")?;
     let opts = LinearOptions::parse(options.as_ref())?;
     let rel = Relation::open(relation);
     let y = rel.numeric_column(target, "target")?.clone();
@@ -599,11 +599,7 @@ fn train_linear(
         name!(metrics, JsonB),
     ),
 > {
-    let Some(relation) = relation else {
-        crate::error::raise(shopml_core::Error::invalid("relation must not be NULL"));
-    };
-    let oid = relation.oid();
-    drop(relation);
+    let oid = relation_oid(relation);
     let t = train_linear_inner(model_name, oid, target, features, options.map(|j| j.0)).or_raise();
     TableIterator::once((
         t.model_id,
@@ -642,9 +638,7 @@ fn coefficients(
         name!(p_value, Option<f64>),
     ),
 > {
-    let model_name = model_name
-        .ok_or_else(|| Error::invalid("model_name must not be NULL"))
-        .or_raise();
+    let model_name = required(model_name, "model_name").or_raise();
     let b = load_bundle(model_name, version).or_raise();
     let mut rows = Vec::new();
     for (key, m) in &b.groups {

@@ -4,7 +4,6 @@
 use pgrx::prelude::*;
 use pgrx::{JsonB, PgRelation};
 use serde_json::{json, Value};
-use shopml_core::als::Monitor;
 use shopml_core::hash::{hash_f64s, unit_interval};
 use shopml_core::logistic::{class_metrics, fit, ClassMetrics, LogisticParams, ALGORITHM};
 use shopml_core::options::LogisticOptions;
@@ -13,17 +12,9 @@ use shopml_core::{envelope, Error, ErrorKind, Result};
 use crate::budget::Budget;
 use crate::cache::{self, Loaded};
 use crate::catalog::{self, NewModel};
-use crate::error::OrRaise;
-use crate::pool;
-use crate::relation::Relation;
-
-struct Interrupts;
-impl Monitor for Interrupts {
-    fn tick(&mut self) -> Result<()> {
-        pgrx::check_for_interrupts!();
-        Ok(())
-    }
-}
+use crate::error::{required, OrRaise};
+use crate::pool::{self, Interrupts};
+use crate::relation::{for_each_float_row, relation_oid, Relation};
 
 fn metrics_json(m: &ClassMetrics) -> Value {
     json!({"n": m.n, "auc": m.auc, "log_loss": m.log_loss, "accuracy": m.accuracy,
@@ -46,9 +37,9 @@ fn train_inner(
     features: Option<Vec<Option<String>>>,
     options: Option<Value>,
 ) -> Result<Trained> {
-    let model_name = model_name.ok_or_else(|| Error::invalid("model_name must not be NULL"))?;
+    let model_name = required(model_name, "model_name")?;
     catalog::check_name(model_name)?;
-    let target = target.ok_or_else(|| Error::invalid("target must not be NULL"))?;
+    let target = required(target, "target")?;
     let opts = LogisticOptions::parse(options.as_ref())?;
     let rel = Relation::open(relation);
     let t = rel.column(target)?;
@@ -84,50 +75,24 @@ fn train_inner(
     );
     let budget = Budget::new(model_name);
     let (mut xtr, mut ytr, mut xte, mut yte) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-    let mut row = vec![0.0; p + 1];
-    let (mut rows, mut skipped) = (0u64, 0u64);
     let mut other_values: Vec<f64> = Vec::new();
-    Spi::connect(|client| -> Result<()> {
-        let mut cursor = client.open_cursor(query.as_str(), &[]);
-        loop {
-            let batch = cursor.fetch(20_000).or_raise();
-            if batch.is_empty() {
-                break;
+    let (rows, skipped) = for_each_float_row(&query, p + 1, &budget, (p + 1) * 8 * 2, |row| {
+        if row[0] != 0.0 && row[0] != 1.0 {
+            if !other_values.contains(&row[0]) && other_values.len() < 5 {
+                other_values.push(row[0]);
             }
-            for r in batch {
-                rows += 1;
-                let mut ok = true;
-                for (j, v) in row.iter_mut().enumerate() {
-                    match r.get::<f64>(j + 1).or_raise() {
-                        Some(f) if f.is_finite() => *v = f,
-                        _ => ok = false,
-                    }
-                }
-                if !ok {
-                    skipped += 1;
-                    continue;
-                }
-                if row[0] != 0.0 && row[0] != 1.0 {
-                    if !other_values.contains(&row[0]) && other_values.len() < 5 {
-                        other_values.push(row[0]);
-                    }
-                    continue;
-                }
-                // Deterministic holdout by a hash of the row's values.
-                let test = opts.test_fraction > 0.0
-                    && unit_interval(hash_f64s(0x10_9157, &row)) < opts.test_fraction;
-                let (x, y) = if test {
-                    (&mut xte, &mut yte)
-                } else {
-                    (&mut xtr, &mut ytr)
-                };
-                y.push(row[0]);
-                x.extend_from_slice(&row[1..]);
-            }
-            pgrx::check_for_interrupts!();
-            budget.check((xtr.len() + xte.len()) * 8 * 2, "the rows read so far")?;
+            return;
         }
-        Ok(())
+        // Deterministic holdout by a hash of the row's values.
+        let test = opts.test_fraction > 0.0
+            && unit_interval(hash_f64s(0x10_9157, row)) < opts.test_fraction;
+        let (x, y) = if test {
+            (&mut xte, &mut yte)
+        } else {
+            (&mut xtr, &mut ytr)
+        };
+        y.push(row[0]);
+        x.extend_from_slice(&row[1..]);
     })?;
     if !other_values.is_empty() {
         let shown: Vec<String> = other_values.iter().map(|v| v.to_string()).collect();
@@ -243,11 +208,7 @@ fn train_logistic(
         name!(metrics, JsonB),
     ),
 > {
-    let Some(relation) = relation else {
-        crate::error::raise(Error::invalid("relation must not be NULL"));
-    };
-    let oid = relation.oid();
-    drop(relation);
+    let oid = relation_oid(relation);
     let t = train_inner(model_name, oid, target, features, options.map(|j| j.0)).or_raise();
     TableIterator::once((
         t.model_id,
@@ -264,18 +225,18 @@ fn train_logistic(
 fn feature_importance(
     model_name: Option<&str>,
 ) -> TableIterator<'static, (name!(feature, String), name!(importance, f64))> {
-    let name = model_name
-        .ok_or_else(|| Error::invalid("model_name must not be NULL"))
+    let m = required(model_name, "model_name")
+        .and_then(|name| {
+            cache::deployed_of_kind(
+                name,
+                |m| matches!(m, Loaded::Logistic(_)),
+                "a classifier",
+                "train_logistic",
+            )
+        })
         .or_raise();
-    let m = cache::deployed_in_statement(name).or_raise();
     let Loaded::Logistic(l) = m.as_ref() else {
-        crate::error::raise(
-            Error::invalid(format!(
-                "model \"{name}\" is a {} model; feature_importance serves classifiers",
-                m.algorithm()
-            ))
-            .with_hint("Train one with shopml.train_logistic."),
-        );
+        unreachable!("checked by deployed_of_kind")
     };
     TableIterator::new(
         l.features

@@ -8,6 +8,7 @@ use std::cell::RefCell;
 use std::rc::Rc;
 
 use rayon::ThreadPool;
+use shopml_core::als::Monitor;
 use shopml_core::{Error, Result};
 
 use crate::guc::THREADS;
@@ -54,4 +55,14 @@ pub fn get() -> Result<Rc<ThreadPool>> {
         *p = Some((n, pool.clone()));
         Ok(pool)
     })
+}
+
+/// A monitor for fits on the pool that only checks for cancellation between blocks.
+pub struct Interrupts;
+
+impl Monitor for Interrupts {
+    fn tick(&mut self) -> Result<()> {
+        pgrx::check_for_interrupts!();
+        Ok(())
+    }
 }

@@ -399,16 +399,20 @@ unsafe fn predict_row(fcinfo: pg_sys::FunctionCallInfo, proba: bool) -> pg_sys::
         }
         let map = s.row.as_ref().expect("row map set above");
         if !matches!(s.model.as_ref(), Loaded::Linear(_)) || proba {
-            let mut x = Vec::with_capacity(map.features.len());
+            let mut x = std::mem::take(&mut s.x);
+            x.clear();
             for &(num, ty) in &map.features {
                 let mut isnull = false;
                 let d = pg_sys::GetAttributeByNum(htup, num, &mut isnull);
                 if isnull {
+                    s.x = x;
                     return pgrx::fcinfo::pg_return_null(fcinfo);
                 }
                 x.push(to_f64(d, ty));
             }
-            if let Some(d) = plain_output(fcinfo, s, &x, proba) {
+            let out = plain_output(fcinfo, s, &x, proba);
+            s.x = x;
+            if let Some(d) = out {
                 return d;
             }
         }
@@ -587,14 +591,18 @@ unsafe fn predict_args(fcinfo: pg_sys::FunctionCallInfo, by_id: bool) -> pg_sys:
         let n = a.len() - 1;
         if !matches!(s.model.as_ref(), Loaded::Linear(_)) {
             check_count(&s.model_name, feature_names(&s.model), n);
-            let mut x = Vec::with_capacity(n);
+            let mut x = std::mem::take(&mut s.x);
+            x.clear();
             for nd in &a[1..] {
                 if nd.isnull {
+                    s.x = x;
                     return pgrx::fcinfo::pg_return_null(fcinfo);
                 }
                 x.push(f64::from_bits(nd.value.value() as u64));
             }
-            if let Some(d) = plain_output(fcinfo, s, &x, false) {
+            let out = plain_output(fcinfo, s, &x, false);
+            s.x = x;
+            if let Some(d) = out {
                 return d;
             }
         }

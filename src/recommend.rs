@@ -19,10 +19,10 @@ use shopml_core::{envelope, Error, ErrorKind, Result};
 use crate::budget::Budget;
 use crate::cache::{self, Loaded};
 use crate::catalog::{self, NewModel};
-use crate::error::OrRaise;
+use crate::error::{required, OrRaise};
 use crate::keys::{check_kind, key_column, Key};
 use crate::pool;
-use crate::relation::{Column, Relation};
+use crate::relation::{relation_oid, Column, Relation};
 
 /// The SQL expression giving a time column as float8 (larger = later).
 fn time_expr(c: &Column, rel: &Relation) -> Result<String> {
@@ -261,10 +261,10 @@ fn train_inner(
     weight_column: Option<&str>,
     options: Option<Value>,
 ) -> Result<Trained> {
-    let model_name = model_name.ok_or_else(|| Error::invalid("model_name must not be NULL"))?;
+    let model_name = required(model_name, "model_name")?;
     catalog::check_name(model_name)?;
-    let user_column = user_column.ok_or_else(|| Error::invalid("user_column must not be NULL"))?;
-    let item_column = item_column.ok_or_else(|| Error::invalid("item_column must not be NULL"))?;
+    let user_column = required(user_column, "user_column")?;
+    let item_column = required(item_column, "item_column")?;
     let opts = RecommenderOptions::parse(options.as_ref())?;
     let rel = Relation::open(relation);
     let user = key_column(&rel, user_column, "user")?;
@@ -464,11 +464,7 @@ fn train_recommender(
         name!(metrics, JsonB),
     ),
 > {
-    let Some(relation) = relation else {
-        crate::error::raise(shopml_core::Error::invalid("relation must not be NULL"));
-    };
-    let oid = relation.oid();
-    drop(relation);
+    let oid = relation_oid(relation);
     let t = train_inner(
         model_name,
         oid,
@@ -491,18 +487,16 @@ fn train_recommender(
 
 /// The deployed recommender of a name, checked for kind and key type.
 fn load(model_name: Option<&str>, kind: KeyKind, function: &str) -> Result<Rc<Loaded>> {
-    let model_name = model_name.ok_or_else(|| Error::invalid("model_name must not be NULL"))?;
-    let m = cache::deployed_in_statement(model_name)?;
-    let Loaded::Recommender(r) = m.as_ref() else {
-        return Err(Error::invalid(format!(
-            "model \"{model_name}\" is a {} model, not a recommender",
-            m.algorithm()
-        ))
-        .with_hint("Train one with shopml.train_recommender."));
-    };
+    let model_name = required(model_name, "model_name")?;
+    let m = cache::deployed_of_kind(
+        model_name,
+        |m| matches!(m, Loaded::Recommender(_)),
+        "a recommender",
+        "train_recommender",
+    )?;
     check_kind(
         model_name,
-        r.user_keys.kind(),
+        recommender(&m).user_keys.kind(),
         kind,
         function,
         if function == "similar_items" {

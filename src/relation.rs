@@ -5,8 +5,10 @@
 
 use pgrx::prelude::*;
 use pgrx::spi::quote_identifier;
+use pgrx::PgRelation;
 use shopml_core::{Error, ErrorKind, Result};
 
+use crate::budget::Budget;
 use crate::error::OrRaise;
 
 /// A column of the training relation.
@@ -38,6 +40,60 @@ const NUMERIC_TYPES: &[&str] = &[
     "double precision",
     "numeric",
 ];
+
+/// The oid of a `regclass` argument of a trainer (22023 when it is NULL). The relation is
+/// released at once: training reads it through SPI like any query.
+pub fn relation_oid(relation: Option<PgRelation>) -> pg_sys::Oid {
+    match relation {
+        Some(r) => r.oid(),
+        None => crate::error::raise(Error::invalid("relation must not be NULL")),
+    }
+}
+
+/// Reads every row of `query` (all columns cast to float8) through a cursor and calls `row`
+/// with the values of each row whose values are all finite; the others are skipped. Checks
+/// for interrupts after each batch, and the memory the kept rows hold (`bytes_per_row` each)
+/// against `budget`. Returns (rows read, rows skipped).
+pub fn for_each_float_row(
+    query: &str,
+    width: usize,
+    budget: &Budget,
+    bytes_per_row: usize,
+    mut row: impl FnMut(&[f64]),
+) -> Result<(u64, u64)> {
+    let mut values = vec![0.0; width];
+    let (mut rows, mut skipped) = (0u64, 0u64);
+    Spi::connect(|client| -> Result<()> {
+        let mut cursor = client.open_cursor(query, &[]);
+        loop {
+            let batch = cursor.fetch(20_000).or_raise();
+            if batch.is_empty() {
+                return Ok(());
+            }
+            for r in batch {
+                rows += 1;
+                let mut ok = true;
+                for (j, v) in values.iter_mut().enumerate() {
+                    match r.get::<f64>(j + 1).or_raise() {
+                        Some(f) if f.is_finite() => *v = f,
+                        _ => ok = false,
+                    }
+                }
+                if ok {
+                    row(&values);
+                } else {
+                    skipped += 1;
+                }
+            }
+            pgrx::check_for_interrupts!();
+            budget.check(
+                (rows - skipped) as usize * bytes_per_row,
+                "the rows read so far",
+            )?;
+        }
+    })?;
+    Ok((rows, skipped))
+}
 
 impl Relation {
     pub fn open(oid: pg_sys::Oid) -> Relation {

@@ -7,8 +7,8 @@ use shopml_core::options::RfmOptions;
 use shopml_core::rfm::{quintile_scores, segment};
 use shopml_core::{Error, ErrorKind, Result};
 
-use crate::error::OrRaise;
-use crate::relation::Relation;
+use crate::error::{required, OrRaise};
+use crate::relation::{relation_oid, Relation};
 
 type RfmRow = (String, i32, i64, f64, i32, i32, i32, String);
 
@@ -20,14 +20,10 @@ fn rfm_rows(
     as_of: Option<pgrx::datum::Date>,
     options: Option<Value>,
 ) -> Result<Vec<RfmRow>> {
-    let need = |v: Option<&str>, what: &str| {
-        v.map(String::from)
-            .ok_or_else(|| Error::invalid(format!("{what} must not be NULL")))
-    };
-    let customer = need(customer_column, "customer_column")?;
-    let date = need(date_column, "date_column")?;
-    let amount = need(amount_column, "amount_column")?;
-    let as_of = as_of.ok_or_else(|| Error::invalid("as_of must not be NULL"))?;
+    let customer = required(customer_column, "customer_column")?.to_string();
+    let date = required(date_column, "date_column")?.to_string();
+    let amount = required(amount_column, "amount_column")?.to_string();
+    let as_of = required(as_of, "as_of")?;
     if !as_of.is_finite() {
         return Err(Error::invalid("as_of must be a finite date"));
     }
@@ -124,11 +120,7 @@ fn rfm(
         name!(segment, String),
     ),
 > {
-    let Some(relation) = relation else {
-        crate::error::raise(Error::invalid("relation must not be NULL"));
-    };
-    let oid = relation.oid();
-    drop(relation);
+    let oid = relation_oid(relation);
     TableIterator::new(
         rfm_rows(
             oid,

@@ -156,6 +156,7 @@ INSERT INTO sweep.cases (fn, expected, q) VALUES
 ('sample_demand', '22023', $$SELECT count(*) FROM shopml.sample_demand(10, 20)$$),
 ('sample_demand', '22023', $$SELECT count(*) FROM shopml.sample_demand(10, 0, 5)$$),
 ('sample_demand', '22023', $$SELECT count(*) FROM shopml.sample_demand(2000000)$$),
+('sample_demand', '22023', $$SELECT count(*) FROM shopml.sample_demand(1000000, 0, 520)$$),
 ('sample_demand', 'ok', $$SELECT count(*) FROM shopml.sample_demand(NULL)$$),
 ('rfm', 'ok', $$SELECT count(*) FROM shopml.rfm('sweep.sales', 'product_id', 'd', 'units')$$),
 ('rfm', '22023', $$SELECT count(*) FROM shopml.rfm(NULL, 'product_id', 'd', 'units')$$),

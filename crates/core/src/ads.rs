@@ -12,6 +12,7 @@
 
 use std::collections::HashMap;
 
+use crate::logistic::sigmoid;
 use crate::rng::Rng;
 use crate::sample_shop::SampleShop;
 
@@ -66,10 +67,6 @@ pub fn category_shares(shop: &SampleShop) -> HashMap<(i64, i64), f64> {
         .into_iter()
         .map(|((c, cat), n)| ((c, cat), n / totals[&c]))
         .collect()
-}
-
-fn sigmoid(t: f64) -> f64 {
-    1.0 / (1.0 + (-t).exp())
 }
 
 pub fn generate(shop: &SampleShop, seed: u64) -> (Vec<Ad>, Vec<Impression>) {

@@ -24,6 +24,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::als::Monitor;
 use crate::error::{Error, Result};
 use crate::interactions::{Keys, RawKeys};
 use crate::linear::invert_spd;
@@ -248,7 +249,7 @@ fn newton(
     mut shared: Vec<f64>,
     prior: &[(usize, f64, f64)],
     max_iter: usize,
-    tick: &mut dyn FnMut() -> Result<()>,
+    monitor: &mut dyn Monitor,
 ) -> Result<Fit> {
     let (b, s) = layout.dims(rows.q);
     let np = rows.n_products();
@@ -304,7 +305,10 @@ fn newton(
                 }
             }
             let hpp_inv = invert_spd(&hpp, b).ok_or_else(|| {
-                Error::internal(format!("demand fit: singular information for product {p}"))
+                Error::data(format!(
+                    "the demand of product number {p} cannot be estimated (no information in its rows)"
+                ))
+                .with_hint("Drop products whose sales are all zero but one week, or train with fewer controls per product.")
             })?;
             // Schur complement pieces: S −= Hsp Hpp⁻¹ Hps, r −= Hsp Hpp⁻¹ gp.
             if s > 0 {
@@ -386,7 +390,7 @@ fn newton(
         theta = new_theta;
         shared = new_shared;
         ll = new_ll;
-        tick()?;
+        monitor.tick()?;
         let done = max_step * step < 1e-9 || gain.abs() < 1e-12 * (1.0 + ll.abs()) || step < 1e-10;
         if done || iterations >= max_iter {
             return Ok(Fit {
@@ -447,11 +451,11 @@ pub fn random_effects(est: &[(f64, f64)]) -> (f64, f64) {
     (mean, tau2)
 }
 
-/// Fits the model. `tick` is called between iterations (cancellation).
+/// Fits the model; `monitor` is ticked between Newton iterations (cancellation).
 pub fn fit(
     input: DemandInput,
     opts: &DemandOptions,
-    tick: &mut dyn FnMut() -> Result<()>,
+    monitor: &mut dyn Monitor,
 ) -> Result<DemandModel> {
     let q = input.control_names.len();
     let n = input.price.len();
@@ -515,7 +519,7 @@ pub fn fit(
         shared0,
         &[],
         opts.max_iterations,
-        tick,
+        monitor,
     )?;
     let e_pool = pooled.shared[0];
     let beta_pool = pooled.shared[1..].to_vec();
@@ -556,7 +560,7 @@ pub fn fit(
         shared1,
         &prior,
         opts.max_iterations,
-        tick,
+        monitor,
     )?;
 
     // Deviance, Pearson dispersion.

@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use crate::als::Monitor;
 use crate::error::{Error, Result};
 use crate::rng::Rng;
+use crate::stats::{column_moments, standardize};
 
 pub const ALGORITHM: &str = "kmeans";
 
@@ -208,40 +209,13 @@ pub fn fit(
             params.k, params.k
         )));
     }
-    let mut center = vec![0.0; p];
-    let mut scale = vec![1.0; p];
-    if params.standardize {
-        for f in 0..p {
-            let mean = x.iter().skip(f).step_by(p).sum::<f64>() / n as f64;
-            let var = x
-                .iter()
-                .skip(f)
-                .step_by(p)
-                .map(|v| (v - mean).powi(2))
-                .sum::<f64>()
-                / n as f64;
-            center[f] = mean;
-            scale[f] = if var > 0.0 { var.sqrt() } else { 1.0 };
-        }
-        for r in x.chunks_exact_mut(p) {
-            for f in 0..p {
-                r[f] = (r[f] - center[f]) / scale[f];
-            }
-        }
-    }
+    let (center, scale) = if params.standardize {
+        standardize(&mut x, p)
+    } else {
+        (vec![0.0; p], vec![1.0; p])
+    };
     // Tolerance relative to the data's spread, as scikit-learn does.
-    let mean_var = (0..p)
-        .map(|f| {
-            let m = x.iter().skip(f).step_by(p).sum::<f64>() / n as f64;
-            x.iter()
-                .skip(f)
-                .step_by(p)
-                .map(|v| (v - m).powi(2))
-                .sum::<f64>()
-                / n as f64
-        })
-        .sum::<f64>()
-        / p.max(1) as f64;
+    let mean_var = column_moments(&x, p).iter().map(|(_, v)| v).sum::<f64>() / p.max(1) as f64;
     let tol = params.tol * mean_var;
     let mut rng = Rng::new(params.seed);
     let mut best: Option<(Vec<f64>, Vec<u64>, f64, usize)> = None;

@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use crate::als::Monitor;
 use crate::error::{Error, Result};
 use crate::linear::invert_spd;
+use crate::stats::standardize;
 
 pub const ALGORITHM: &str = "logistic";
 
@@ -40,8 +41,9 @@ pub struct LogisticModel {
 
 const CHUNK: usize = 8192;
 
+/// The logistic function, without overflow.
 #[inline]
-fn sigmoid(t: f64) -> f64 {
+pub fn sigmoid(t: f64) -> f64 {
     if t >= 0.0 {
         1.0 / (1.0 + (-t).exp())
     } else {
@@ -139,25 +141,7 @@ pub fn fit(
             "the target has only one class in the {n} training rows"
         )));
     }
-    let mut center = vec![0.0; p];
-    let mut scale = vec![1.0; p];
-    for f in 0..p {
-        let m = x.iter().skip(f).step_by(p).sum::<f64>() / n as f64;
-        let v = x
-            .iter()
-            .skip(f)
-            .step_by(p)
-            .map(|a| (a - m).powi(2))
-            .sum::<f64>()
-            / n as f64;
-        center[f] = m;
-        scale[f] = if v > 0.0 { v.sqrt() } else { 1.0 };
-    }
-    for r in x.chunks_exact_mut(p) {
-        for f in 0..p {
-            r[f] = (r[f] - center[f]) / scale[f];
-        }
-    }
+    let (center, scale) = standardize(&mut x, p);
     let w: Vec<f64> = if params.balanced {
         let (w1, w0) = (
             n as f64 / (2.0 * positives as f64),

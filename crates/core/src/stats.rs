@@ -885,6 +885,39 @@ pub fn chi2_sf(x: f64, k: f64) -> f64 {
     regularized_gamma_q(0.5 * k, 0.5 * x)
 }
 
+/// Mean and (population) variance of each of the `p` columns of row-major `x`.
+pub fn column_moments(x: &[f64], p: usize) -> Vec<(f64, f64)> {
+    let n = (x.len() / p.max(1)).max(1) as f64;
+    (0..p)
+        .map(|f| {
+            let mean = x.iter().skip(f).step_by(p).sum::<f64>() / n;
+            let var = x
+                .iter()
+                .skip(f)
+                .step_by(p)
+                .map(|v| (v - mean).powi(2))
+                .sum::<f64>()
+                / n;
+            (mean, var)
+        })
+        .collect()
+}
+
+/// Turns the columns of row-major `x` into z-scores in place; returns each column's centre and
+/// scale (a constant column keeps scale 1).
+pub fn standardize(x: &mut [f64], p: usize) -> (Vec<f64>, Vec<f64>) {
+    let (center, scale): (Vec<f64>, Vec<f64>) = column_moments(x, p)
+        .into_iter()
+        .map(|(m, v)| (m, if v > 0.0 { v.sqrt() } else { 1.0 }))
+        .unzip();
+    for r in x.chunks_exact_mut(p) {
+        for ((v, c), s) in r.iter_mut().zip(&center).zip(&scale) {
+            *v = (*v - c) / s;
+        }
+    }
+    (center, scale)
+}
+
 #[cfg(test)]
 // The reference tables contain values such as ln Γ(3) = ln 2 verbatim.
 #[allow(clippy::approx_constant)]

@@ -1,6 +1,7 @@
 //! Recovery of known elasticities from generated weekly sales (the accuracy targets),
 //! and the profit the recommended prices capture.
 
+use shopml_core::als::Quiet;
 use shopml_core::demand::{fit, DemandInput, DemandOptions};
 use shopml_core::demand_sample::{generate, DemandSampleConfig};
 use shopml_core::interactions::RawKeys;
@@ -27,7 +28,7 @@ fn run(opts: &DemandOptions) -> (f64, f64, f64, f64, usize) {
         control_names: vec!["promo".into()],
         groups: None,
     };
-    let m = fit(input, opts, &mut || Ok(())).unwrap();
+    let m = fit(input, opts, &mut Quiet).unwrap();
     let mut err_old = Vec::new();
     let mut err_new = Vec::new();
     let mut err_pool_new = Vec::new();
