@@ -48,7 +48,7 @@ impl Loaded {
         let (header, _) = envelope::open(bytes).map_err(name_it)?;
         match header.algorithm.as_str() {
             shopml_core::linear::ALGORITHM => Ok(Loaded::Linear(
-                envelope::decode(bytes, &header.algorithm).map_err(name_it)?,
+                shopml_core::linear::decode_bundle(bytes).map_err(name_it)?,
             )),
             shopml_core::recommend::ALGORITHM => {
                 let mut r: Recommender =

@@ -5,6 +5,7 @@ use pgrx::{JsonB, PgRelation};
 use serde_json::{json, Value};
 use shopml_core::kmeans::{fit, KMeansModel, KMeansParams, ALGORITHM};
 use shopml_core::options::KMeansOptions;
+use shopml_core::prep::{Impute, Kind, Prep, RawTable};
 use shopml_core::{envelope, Error, Result};
 
 use crate::budget::Budget;
@@ -12,7 +13,8 @@ use crate::cache::{self, Loaded};
 use crate::catalog::{self, NewModel};
 use crate::error::{required, OrRaise};
 use crate::pool::{self, Interrupts};
-use crate::relation::{for_each_float_row, relation_oid, Relation};
+use crate::relation::{relation_oid, Relation};
+use crate::scan::scan;
 
 struct Trained {
     model_id: i64,
@@ -31,10 +33,10 @@ fn train_inner(
     let model_name = required(model_name, "model_name")?;
     catalog::check_name(model_name)?;
     let k = match k {
-        Some(k) if (1..=10_000).contains(&k) => k as usize,
+        Some(k) if (2..=10_000).contains(&k) => k as usize,
         other => {
             return Err(Error::invalid(format!(
-                "k must be between 1 and 10000, got {}",
+                "k must be between 2 and 10000, got {}",
                 other.map_or("NULL".to_string(), |k| k.to_string())
             )))
         }
@@ -42,49 +44,78 @@ fn train_inner(
     let opts = KMeansOptions::parse(options.as_ref())?;
     let rel = Relation::open(relation);
     let feats = rel.features(features, &[])?;
-    let p = feats.len();
     let query = format!(
         "SELECT {} FROM {}",
         feats
             .iter()
-            .map(|f| format!("({})::float8", f.ident()))
+            .map(|f| f.scan_expr())
             .collect::<Vec<_>>()
             .join(", "),
         rel.sql_name
     );
     let budget = Budget::new(model_name);
-    let mut x: Vec<f64> = Vec::new();
-    // The rows, their standardised copy and the distances of the seeding.
-    let (rows, skipped) =
-        for_each_float_row(&query, p, &budget, p * 8 * 3, |r| x.extend_from_slice(r))?;
-    let n = (x.len() / p.max(1)) as u64;
-    if (n as usize) < k {
+    let names: Vec<String> = feats.iter().map(|f| f.name.clone()).collect();
+    let kinds: Vec<Kind> = feats.iter().filter_map(|f| f.kind()).collect();
+    let mut raw = RawTable::new(names.clone(), &kinds);
+    let skip_nulls = opts.prep.impute == Impute::Skip;
+    let mut skipped = 0u64;
+    // The raw rows, their prepared copy and the distances of the seeding.
+    let rows = scan(&query, &budget, kinds.len() * 8 * 3 + 8, |cells| {
+        if skip_nulls && RawTable::has_null(cells) {
+            skipped += 1;
+        } else {
+            raw.push(cells, false);
+        }
+        Ok(())
+    })?;
+    let n = raw.rows() as u64;
+    if n == 0 {
         return Err(Error::data(format!(
-            "cannot train \"{model_name}\" on {}: k-means with k = {k} needs at least {k} usable rows",
+            "no usable rows to train \"{model_name}\" on {}",
+            rel.sql_name
+        ))
+        .with_detail(format!(
+            "{rows} rows read, {skipped} skipped for NULL, NaN or infinite values."
+        )));
+    }
+    if (n as usize) < k {
+        return Err(Error::invalid(format!(
+            "k = {k} is more than the {n} usable rows of {} (model \"{model_name}\")",
             rel.sql_name
         ))
         .with_detail(format!(
             "{rows} rows read, {skipped} skipped for NULL, NaN or infinite values, {n} usable."
-        )));
+        ))
+        .with_hint("Choose k smaller than the number of rows."));
     }
-    let names: Vec<String> = feats.iter().map(|f| f.name.clone()).collect();
+    let prep = Prep::fit(&raw, &opts.prep)?;
+    if prep.hashed_inputs() > 0 {
+        return Err(Error::invalid(format!(
+            "a text feature of {} has more than max_categories = {} distinct values; k-means needs dense features",
+            rel.sql_name, opts.prep.max_categories
+        ))
+        .with_hint("Raise max_categories (one-hot encodes up to that many values) or group rare values in a view."));
+    }
+    let (x, _) = prep.transform(&raw, false);
+    drop(raw);
     let params = KMeansParams {
         k,
         n_init: opts.n_init,
         max_iter: opts.max_iter,
         tol: opts.tol,
         seed: opts.seed,
-        standardize: opts.standardize,
+        standardize: false,
     };
     let pool = pool::get()?;
-    let model = fit(x, names.clone(), &params, &pool, &mut Interrupts)?;
+    let mut model = fit(x, prep.dense_names(), &params, &pool, &mut Interrupts)?;
+    model.prep = prep;
     let metrics = json!({
         "inertia": model.inertia,
         "inertia_per_row": model.inertia / n.max(1) as f64,
         "iterations": model.iterations,
         "sizes": model.sizes,
         "skipped_rows": skipped,
-        "standardized": opts.standardize,
+        "standardized": opts.prep.standardize,
     });
     let bytes = envelope::encode(ALGORITHM, &model)?;
     let (model_id, version) = catalog::save(NewModel {
@@ -93,9 +124,9 @@ fn train_inner(
         task: "segmentation",
         source: rel.sql_name.clone(),
         target: None,
-        features: names,
+        features: names.clone(),
         params: json!({"k": k, "n_init": opts.n_init, "max_iter": opts.max_iter, "tol": opts.tol,
-                        "seed": opts.seed, "standardize": opts.standardize}),
+                        "seed": opts.seed, "preparation": model.prep.describe()}),
         metrics: metrics.clone(),
         n_train: n as i64,
         n_test: 0,
@@ -174,7 +205,9 @@ fn segments(
     let km = kmeans(&m);
     let mut rows = Vec::new();
     for j in 0..km.k() {
-        for (f, c) in km.features.iter().zip(km.centroid(j)) {
+        let mut c = km.centroid(j);
+        km.prep.original_units(&mut c);
+        for (f, c) in km.features.iter().zip(c) {
             rows.push((j as i32, km.sizes[j] as i64, f.clone(), c));
         }
     }

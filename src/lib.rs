@@ -20,6 +20,7 @@ mod recommend;
 mod relation;
 mod rfm;
 mod sample_shop;
+mod scan;
 mod tests;
 
 pgrx::pg_module_magic!();

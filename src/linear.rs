@@ -11,13 +11,15 @@ use shopml_core::linear::{
     SplitMetrics, ALGORITHM,
 };
 use shopml_core::options::LinearOptions;
+use shopml_core::prep::{Encoding, Impute, Input, Kind, Prep, PrepOptions};
 use shopml_core::{envelope, Error, ErrorKind};
 
 use crate::aggregate::{self, AggState};
 use crate::catalog::{self, NewModel};
 use crate::error::{raise, required, OrRaise};
-use crate::relation::{relation_oid, Relation};
+use crate::relation::{relation_oid, Column, Relation};
 use crate::v1_function;
+use pgrx::spi::quote_literal;
 
 // ---------------------------------------------------------------------------------------------
 // _linear_stats(test_fraction float8, split_hash int8, VARIADIC "any" (y, x1..xp)) -> bytea
@@ -403,6 +405,140 @@ struct Trained {
     metrics: Value,
 }
 
+/// A float8 as an SQL literal.
+fn lit(v: f64) -> String {
+    format!("'{v}'::float8")
+}
+
+/// The preparation of a linear model, learnt with one aggregate query over the relation (fill
+/// values, means and spreads) and one per text column (its distinct values). Text columns
+/// with more than `max_categories` values are refused: a linear model solves dense normal
+/// equations, so the hashing trick's sparse space is for train_logistic.
+fn linear_prep(rel: &Relation, feats: &[Column], opts: &PrepOptions) -> Result<Prep, Error> {
+    let plain = !opts.standardize
+        && opts.impute == Impute::Skip
+        && feats.iter().all(|f| f.kind() == Some(Kind::Numeric));
+    let names: Vec<String> = feats.iter().map(|f| f.name.clone()).collect();
+    if plain {
+        return Ok(Prep::identity(&names));
+    }
+    let mut inputs = Vec::with_capacity(feats.len());
+    let mut offset = 0usize;
+    for f in feats {
+        let x = f.float_expr();
+        if f.kind() == Some(Kind::Numeric) {
+            let q = format!(
+                "SELECT avg({x}), stddev_pop({x}), {} FROM {}",
+                if opts.impute == Impute::Median {
+                    format!("percentile_cont(0.5) WITHIN GROUP (ORDER BY {x})")
+                } else {
+                    "NULL::float8".into()
+                },
+                rel.sql_name
+            );
+            let (mean, sd, median): (Option<f64>, Option<f64>, Option<f64>) = Spi::connect(|c| {
+                let row = c.select(&q, Some(1), &[]).or_raise().first();
+                (
+                    row.get(1).or_raise(),
+                    row.get(2).or_raise(),
+                    row.get(3).or_raise(),
+                )
+            });
+            let fill = match opts.impute {
+                Impute::Skip => f64::NAN,
+                Impute::Zero => 0.0,
+                Impute::Mean => mean.unwrap_or(0.0),
+                Impute::Median => median.unwrap_or(0.0),
+            };
+            let (center, scale) = if opts.standardize {
+                let sd = sd.unwrap_or(0.0);
+                (mean.unwrap_or(0.0), if sd > 0.0 { sd } else { 1.0 })
+            } else {
+                (0.0, 1.0)
+            };
+            inputs.push(Input {
+                name: f.name.clone(),
+                encoding: Encoding::Numeric {
+                    fill,
+                    center,
+                    scale,
+                },
+            });
+            offset += 1;
+        } else {
+            let q = format!(
+                "SELECT DISTINCT ({})::text FROM {} WHERE {} IS NOT NULL LIMIT {}",
+                f.ident(),
+                rel.sql_name,
+                f.ident(),
+                opts.max_categories + 1
+            );
+            let mut categories: Vec<String> = Spi::connect(|c| {
+                c.select(&q, None, &[])
+                    .or_raise()
+                    .filter_map(|r| r.get::<String>(1).or_raise())
+                    .collect()
+            });
+            if categories.len() > opts.max_categories {
+                return Err(Error::invalid(format!(
+                    "text feature \"{}\" of {} has more than max_categories = {} distinct values",
+                    f.name, rel.sql_name, opts.max_categories
+                ))
+                .with_hint("Raise max_categories to one-hot encode more values, group rare values in a view, or use train_logistic, whose hashing trick handles any number of values."));
+            }
+            categories.sort();
+            let k = categories.len();
+            inputs.push(Input {
+                name: f.name.clone(),
+                encoding: Encoding::OneHot { categories, offset },
+            });
+            offset += k;
+        }
+    }
+    Ok(Prep {
+        inputs,
+        impute: opts.impute,
+        standardize: opts.standardize,
+        dense_width: offset,
+        hash_buckets: 0,
+    })
+}
+
+/// The SQL expressions of a preparation's dense outputs, for the fitting aggregate.
+fn prep_exprs(prep: &Prep, feats: &[Column]) -> Vec<String> {
+    let mut out = Vec::with_capacity(prep.dense_width);
+    for (input, f) in prep.inputs.iter().zip(feats) {
+        match &input.encoding {
+            Encoding::Numeric {
+                fill,
+                center,
+                scale,
+            } => {
+                let mut x = f.float_expr();
+                if fill.is_finite() {
+                    x = format!("coalesce({x}, {})", lit(*fill));
+                }
+                if *center != 0.0 || *scale != 1.0 {
+                    x = format!("(({x} - {}) / {})", lit(*center), lit(*scale));
+                }
+                out.push(x);
+            }
+            Encoding::OneHot { categories, .. } => {
+                for c in categories {
+                    let eq = format!("(({})::text = {})::int", f.ident(), quote_literal(c));
+                    out.push(if prep.impute == Impute::Skip {
+                        format!("{eq}::float8")
+                    } else {
+                        format!("coalesce({eq}, 0)::float8")
+                    });
+                }
+            }
+            Encoding::Hashed => unreachable!("linear preparations never hash"),
+        }
+    }
+    out
+}
+
 fn train_linear_inner(
     model_name: Option<&str>,
     relation: pg_sys::Oid,
@@ -446,10 +582,8 @@ fn train_linear_inner(
         .as_ref()
         .map(|s| format!("hashtextextended(({})::text, 0)", s.ident()))
         .unwrap_or_else(|| "NULL::int8".into());
-    let xs: Vec<String> = feats
-        .iter()
-        .map(|f| format!("{}::float8", f.ident()))
-        .collect();
+    let prep = linear_prep(&rel, &feats, &opts.prep)?;
+    let xs = prep_exprs(&prep, &feats);
     let query = format!(
         "SELECT {group_expr}, shopml._linear_stats($1::float8, {split_expr}, {}::float8, {}) FROM {} {}",
         y.ident(),
@@ -532,20 +666,22 @@ fn train_linear_inner(
     if groups.len() > 1 || opts.group_by.is_some() {
         metrics.insert("groups".into(), json!(groups.len()));
     }
-    let aliased: Vec<&str> = feats
+    let dense_names = prep.dense_names();
+    let aliased: Vec<&str> = dense_names
         .iter()
         .enumerate()
         .filter(|(j, _)| groups.iter().any(|(_, m)| m.coefficients[*j].is_none()))
-        .map(|(_, f)| f.name.as_str())
+        .map(|(_, f)| f.as_str())
         .collect();
     if !aliased.is_empty() {
         metrics.insert("aliased".into(), json!(aliased));
     }
     let bundle = LinearBundle {
         target: target.to_string(),
-        features: feats.iter().map(|f| f.name.clone()).collect(),
+        features: dense_names.clone(),
         group_by: opts.group_by.clone(),
         groups,
+        prep,
     };
     let bytes = envelope::encode(ALGORITHM, &bundle)?;
     let params = json!({
@@ -554,6 +690,7 @@ fn train_linear_inner(
         "test_fraction": opts.test_fraction,
         "split_column": opts.split_column,
         "group_by": opts.group_by,
+        "preparation": bundle.prep.describe(),
     });
     let metrics = Value::Object(metrics);
     let (model_id, version) = catalog::save(NewModel {
@@ -562,7 +699,7 @@ fn train_linear_inner(
         task: "regression",
         source: rel.sql_name.clone(),
         target: Some(target.to_string()),
-        features: bundle.features.clone(),
+        features: feats.iter().map(|f| f.name.clone()).collect(),
         params,
         metrics: metrics.clone(),
         n_train,
@@ -615,7 +752,7 @@ fn train_linear(
 pub fn load_bundle(model_name: &str, version: Option<i32>) -> Result<LinearBundle, Error> {
     let id = catalog::resolve(model_name, version)?;
     let bytes = catalog::bytes(id)?;
-    envelope::decode(&bytes, ALGORITHM).map_err(|mut e| {
+    shopml_core::linear::decode_bundle(&bytes).map_err(|mut e| {
         e.message = format!("model \"{model_name}\": {}", e.message);
         e
     })

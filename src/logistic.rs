@@ -4,9 +4,10 @@
 use pgrx::prelude::*;
 use pgrx::{JsonB, PgRelation};
 use serde_json::{json, Value};
-use shopml_core::hash::{hash_f64s, unit_interval};
-use shopml_core::logistic::{class_metrics, fit, ClassMetrics, LogisticParams, ALGORITHM};
+use shopml_core::hash::is_test;
+use shopml_core::logistic::{train, ClassMetrics, TrainParams, ALGORITHM};
 use shopml_core::options::LogisticOptions;
+use shopml_core::prep::{hash_cells, Cell, Impute, Kind, RawTable};
 use shopml_core::{envelope, Error, ErrorKind, Result};
 
 use crate::budget::Budget;
@@ -14,7 +15,8 @@ use crate::cache::{self, Loaded};
 use crate::catalog::{self, NewModel};
 use crate::error::{required, OrRaise};
 use crate::pool::{self, Interrupts};
-use crate::relation::{for_each_float_row, relation_oid, Relation};
+use crate::relation::{relation_oid, Relation};
+use crate::scan::scan;
 
 fn metrics_json(m: &ClassMetrics) -> Value {
     json!({"n": m.n, "auc": m.auc, "log_loss": m.log_loss, "accuracy": m.accuracy,
@@ -43,10 +45,10 @@ fn train_inner(
     let opts = LogisticOptions::parse(options.as_ref())?;
     let rel = Relation::open(relation);
     let t = rel.column(target)?;
-    let (target_expr, labels) = if t.type_name == "boolean" {
-        (format!("({})::int::float8", t.ident()), ["false", "true"])
+    let labels = if t.type_name == "boolean" {
+        ["false", "true"]
     } else if t.numeric {
-        (format!("({})::float8", t.ident()), ["0", "1"])
+        ["0", "1"]
     } else {
         return Err(Error::new(
             ErrorKind::DatatypeMismatch,
@@ -63,36 +65,47 @@ fn train_inner(
             "the target \"{target}\" cannot also be a feature"
         )));
     }
-    let p = feats.len();
     let query = format!(
-        "SELECT {target_expr}, {} FROM {}",
+        "SELECT {}, {} FROM {}",
+        t.scan_expr(),
         feats
             .iter()
-            .map(|f| format!("({})::float8", f.ident()))
+            .map(|f| f.scan_expr())
             .collect::<Vec<_>>()
             .join(", "),
         rel.sql_name
     );
     let budget = Budget::new(model_name);
-    let (mut xtr, mut ytr, mut xte, mut yte) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let names: Vec<String> = feats.iter().map(|f| f.name.clone()).collect();
+    let kinds: Vec<Kind> = feats.iter().filter_map(|f| f.kind()).collect();
+    let mut raw = RawTable::new(names.clone(), &kinds);
+    let mut y: Vec<f64> = Vec::new();
     let mut other_values: Vec<f64> = Vec::new();
-    let (rows, skipped) = for_each_float_row(&query, p + 1, &budget, (p + 1) * 8 * 2, |row| {
-        if row[0] != 0.0 && row[0] != 1.0 {
-            if !other_values.contains(&row[0]) && other_values.len() < 5 {
-                other_values.push(row[0]);
+    let skip_nulls = opts.prep.impute == Impute::Skip;
+    let mut skipped = 0u64;
+    let bytes = (kinds.len() + 1) * 8 * 4 + 16;
+    let rows = scan(&query, &budget, bytes, |cells| {
+        let v = match cells[0] {
+            Cell::Num(v) if v.is_finite() => v,
+            _ => {
+                skipped += 1;
+                return Ok(());
             }
-            return;
-        }
-        // Deterministic holdout by a hash of the row's values.
-        let test = opts.test_fraction > 0.0
-            && unit_interval(hash_f64s(0x10_9157, row)) < opts.test_fraction;
-        let (x, y) = if test {
-            (&mut xte, &mut yte)
-        } else {
-            (&mut xtr, &mut ytr)
         };
-        y.push(row[0]);
-        x.extend_from_slice(&row[1..]);
+        if v != 0.0 && v != 1.0 {
+            if !other_values.contains(&v) && other_values.len() < 5 {
+                other_values.push(v);
+            }
+            return Ok(());
+        }
+        if skip_nulls && RawTable::has_null(&cells[1..]) {
+            skipped += 1;
+            return Ok(());
+        }
+        let test = is_test(hash_cells(cells), opts.test_fraction);
+        raw.push(&cells[1..], test);
+        y.push(v);
+        Ok(())
     })?;
     if !other_values.is_empty() {
         let shown: Vec<String> = other_values.iter().map(|v| v.to_string()).collect();
@@ -103,29 +116,30 @@ fn train_inner(
         ))
         .with_hint("Use shopml.train_forest for more than two classes, or map the target to 0/1 in a view."));
     }
-    if ytr.is_empty() {
+    let n_test = raw.test.iter().filter(|t| **t).count() as i64;
+    let n_train = raw.rows() as i64 - n_test;
+    if n_train == 0 {
         return Err(Error::data(format!(
             "no usable rows to train \"{model_name}\" on {}",
             rel.sql_name
         ))
         .with_detail(format!(
-            "{rows} rows read, {skipped} skipped for NULL, NaN or infinite values."
+            "{rows} rows read, {skipped} skipped for a NULL target or a NULL, NaN or infinite feature (impute is '{}').",
+            opts.prep.impute.name()
         )));
     }
-    let names: Vec<String> = feats.iter().map(|f| f.name.clone()).collect();
-    let params = LogisticParams {
+    let params = TrainParams {
+        l1: opts.l1,
         l2: opts.l2,
         balanced: opts.balanced,
         max_iter: opts.max_iter,
     };
     let pool = pool::get()?;
-    let n_train = ytr.len() as i64;
-    let n_test = yte.len() as i64;
-    let model = fit(
-        xtr.clone(),
-        ytr.clone(),
-        names.clone(),
+    let trained = train(
+        &raw,
+        &y,
         [labels[0].to_string(), labels[1].to_string()],
+        &opts.prep,
         &params,
         &pool,
         &mut Interrupts,
@@ -139,29 +153,30 @@ fn train_inner(
         }
         e
     })?;
-    let probs = |x: &[f64]| -> Vec<f64> {
-        x.chunks_exact(p)
-            .map(|r| model.probability(r).unwrap_or(f64::NAN))
-            .collect()
-    };
-    let train_m = class_metrics(&probs(&xtr), &ytr, model.threshold);
-    let test_m = (!yte.is_empty()).then(|| class_metrics(&probs(&xte), &yte, model.threshold));
-    let head = test_m.as_ref().unwrap_or(&train_m);
+    drop(raw);
+    let model = trained.model;
+    let head = trained.test.as_ref().unwrap_or(&trained.train);
     let mut metrics = metrics_json(head);
     if let Value::Object(o) = &mut metrics {
         o.remove("n");
-        o.insert("train".into(), metrics_json(&train_m));
+        o.insert("train".into(), metrics_json(&trained.train));
         o.insert(
             "test".into(),
-            test_m.as_ref().map(metrics_json).unwrap_or(Value::Null),
+            trained
+                .test
+                .as_ref()
+                .map(metrics_json)
+                .unwrap_or(Value::Null),
         );
-        o.insert(
-            "positive_rate".into(),
-            json!(ytr.iter().sum::<f64>() / ytr.len() as f64),
-        );
+        o.insert("positive_rate".into(), json!(trained.positive_rate));
         o.insert("skipped_rows".into(), json!(skipped));
         o.insert("iterations".into(), json!(model.iterations));
         o.insert("converged".into(), json!(model.converged));
+        o.insert("solver".into(), json!(model.solver));
+        o.insert(
+            "nonzero_coefficients".into(),
+            json!(model.dense.iter().filter(|c| **c != 0.0).count() + model.hashed.len()),
+        );
     }
     let bytes = envelope::encode(ALGORITHM, &model)?;
     let (model_id, version) = catalog::save(NewModel {
@@ -171,8 +186,10 @@ fn train_inner(
         source: rel.sql_name.clone(),
         target: Some(target.to_string()),
         features: names,
-        params: json!({"l2": opts.l2, "class_weight": if opts.balanced { "balanced" } else { "none" },
-                        "test_fraction": opts.test_fraction, "max_iter": opts.max_iter}),
+        params: json!({"l1": opts.l1, "l2": opts.l2,
+                        "class_weight": if opts.balanced { "balanced" } else { "none" },
+                        "test_fraction": opts.test_fraction, "max_iter": opts.max_iter,
+                        "preparation": model.prep.describe()}),
         metrics: metrics.clone(),
         n_train,
         n_test,
@@ -239,10 +256,9 @@ fn feature_importance(
         unreachable!("checked by deployed_of_kind")
     };
     TableIterator::new(
-        l.features
-            .iter()
-            .cloned()
-            .zip(l.importance())
+        l.inputs()
+            .into_iter()
+            .zip(l.importance.iter().copied())
             .collect::<Vec<_>>(),
     )
 }

@@ -12,6 +12,8 @@ use pgrx::pg_sys;
 use pgrx::prelude::*;
 use pgrx::PgMemoryContexts;
 use shopml_core::linear::{LinearBundle, LinearModel};
+use shopml_core::logistic::sigmoid;
+use shopml_core::prep::{Cell, Encoding, Prep};
 use shopml_core::{Error, ErrorKind};
 
 use crate::aggregate::args;
@@ -31,8 +33,9 @@ enum Key {
 struct RowMap {
     typeid: pg_sys::Oid,
     typmod: i32,
-    /// (attribute number, type oid) per model feature.
-    features: Vec<(i16, pg_sys::Oid)>,
+    /// Per model input: attribute number, type oid, and for a categorical input the type's
+    /// output function (None for numeric inputs).
+    features: Vec<(i16, pg_sys::Oid, Option<pg_sys::Oid>)>,
     /// (attribute number, type oid, output function) of the group column.
     group: Option<(i16, pg_sys::Oid, pg_sys::Oid)>,
 }
@@ -45,7 +48,20 @@ struct Slot {
     model_name: String,
     model: Rc<Loaded>,
     row: Option<RowMap>,
-    x: Vec<f64>,
+    /// Buffers for the prepared row, reused for every row.
+    dense: Vec<f64>,
+    hashed: Vec<u32>,
+}
+
+/// What a call asks of the model.
+#[derive(Clone, Copy, PartialEq)]
+enum Want {
+    /// `predict`: a number (regression value, segment, or a classifier's numeric label).
+    Value,
+    /// `predict_proba`: probability of the positive class.
+    Proba,
+    /// `predict_label`: the label (or segment) as text.
+    Label,
 }
 
 unsafe fn text_arg(d: pg_sys::Datum) -> String {
@@ -109,7 +125,8 @@ unsafe fn slot<'a>(fcinfo: pg_sys::FunctionCallInfo, by_id: bool) -> &'a mut Slo
             model_name,
             model,
             row: None,
-            x: Vec::new(),
+            dense: Vec::new(),
+            hashed: Vec::new(),
         };
         match ((*flinfo).fn_extra as *mut Slot).as_mut() {
             Some(s) => {
@@ -125,53 +142,106 @@ unsafe fn slot<'a>(fcinfo: pg_sys::FunctionCallInfo, by_id: bool) -> &'a mut Slo
     }
 }
 
-/// The features a model takes, in order.
-fn feature_names(m: &Loaded) -> &[String] {
+/// The preparation of a servable model.
+fn prep_of(m: &Loaded) -> &Prep {
     match m {
-        Loaded::Linear(b) => &b.features,
-        Loaded::KMeans(k) => &k.features,
-        Loaded::Logistic(l) => &l.features,
-        _ => &[],
+        Loaded::Linear(b) => &b.prep,
+        Loaded::KMeans(k) => &k.prep,
+        Loaded::Logistic(l) => &l.prep,
+        _ => unreachable!("the slot only holds servable models"),
     }
 }
 
-/// Models whose output does not depend on a group: k-means segment, classifier label or
-/// probability. None for linear models (they take the group path).
-fn plain_output(
-    fcinfo: pg_sys::FunctionCallInfo,
-    s: &Slot,
-    x: &[f64],
-    proba: bool,
-) -> Option<pg_sys::Datum> {
-    let value = match s.model.as_ref() {
-        Loaded::KMeans(km) if !proba => km.assign(x).map(|j| j as f64),
-        Loaded::Logistic(l) => l.probability(x).map(|p| {
-            if proba {
-                p
-            } else {
-                f64::from(u8::from(p >= l.threshold))
-            }
-        }),
-        Loaded::Linear(_) if !proba => return None,
-        _ => raise(
-            Error::invalid(format!(
-                "model \"{}\" is a {} model; predict_proba serves classifiers",
-                s.model_name,
-                s.model.algorithm()
-            ))
-            .with_hint("Use shopml.predict for regression and k-means models."),
-        ),
-    };
-    Some(match value {
-        Some(v) => pg_sys::Datum::from(v.to_bits()),
-        None => unsafe { pgrx::fcinfo::pg_return_null(fcinfo) },
-    })
+/// The input columns a model takes, in order.
+fn feature_names(m: &Loaded) -> Vec<String> {
+    prep_of(m).inputs.iter().map(|i| i.name.clone()).collect()
 }
 
-fn linear(s: &Slot) -> &LinearBundle {
-    match s.model.as_ref() {
-        Loaded::Linear(b) => b,
-        _ => unreachable!("the slot only holds linear models"),
+fn float_datum(v: f64) -> pg_sys::Datum {
+    pg_sys::Datum::from(v.to_bits())
+}
+
+fn text_datum(v: &str) -> pg_sys::Datum {
+    pg_sys::Datum::from(pgrx::rust_str_to_text_p(v).into_pg())
+}
+
+/// The model's answer for one row of input cells. `group` is the group column's value for a
+/// row of a grouped linear model (None when the call has no row).
+unsafe fn answer(
+    fcinfo: pg_sys::FunctionCallInfo,
+    s: &mut Slot,
+    cells: &[Cell],
+    group: Option<Option<&str>>,
+    want: Want,
+) -> pg_sys::Datum {
+    unsafe {
+        let null = || pgrx::fcinfo::pg_return_null(fcinfo);
+        let prep = prep_of(&s.model);
+        s.dense.resize(prep.dense_width, 0.0);
+        s.hashed.clear();
+        if !prep.encode(cells, &mut s.dense, &mut s.hashed) {
+            return null();
+        }
+        let x = &s.dense;
+        match (s.model.as_ref(), want) {
+            (Loaded::Linear(b), Want::Value) => {
+                let m = match group {
+                    Some(key) if b.group_by.is_some() => match b.group(key) {
+                        Some(m) => m,
+                        // A group never seen in training has no model: NULL, not an error.
+                        None => return null(),
+                    },
+                    _ => single(&s.model_name, b),
+                };
+                float_datum(m.predict(x))
+            }
+            (Loaded::KMeans(km), Want::Value | Want::Label) => match km.assign(x) {
+                Some(j) if want == Want::Value => float_datum(j as f64),
+                Some(j) => text_datum(&j.to_string()),
+                None => null(),
+            },
+            (Loaded::Logistic(l), _) => {
+                let p = sigmoid(l.score_prepared(x, &s.hashed));
+                let class = usize::from(p >= l.threshold);
+                match want {
+                    Want::Proba => float_datum(p),
+                    Want::Value => float_datum(class as f64),
+                    Want::Label => text_datum(&l.labels[class]),
+                }
+            }
+            (_, Want::Proba) => raise(
+                Error::invalid(format!(
+                    "model \"{}\" is a {} model; predict_proba serves classifiers",
+                    s.model_name,
+                    s.model.algorithm()
+                ))
+                .with_hint("Use shopml.predict for regression and k-means models."),
+            ),
+            (_, _) => raise(
+                Error::invalid(format!(
+                    "model \"{}\" is a {} model; predict_label serves classifiers and k-means models",
+                    s.model_name,
+                    s.model.algorithm()
+                ))
+                .with_hint("Use shopml.predict for regression models."),
+            ),
+        }
+    }
+}
+
+/// A float8[] (or variadic float8 arguments) can only feed a model whose inputs are numbers.
+fn check_numeric_inputs(s: &Slot) {
+    if !prep_of(&s.model).all_numeric() {
+        raise(
+            Error::invalid(format!(
+                "model \"{}\" takes text (categorical) features, which an array of numbers cannot carry",
+                s.model_name
+            ))
+            .with_hint(format!(
+                "Predict by row instead: SELECT shopml.predict('{}', t) FROM t.",
+                s.model_name
+            )),
+        );
     }
 }
 
@@ -206,7 +276,7 @@ fn check_count(model_name: &str, features: &[String], n: usize) {
 unsafe fn predict_array(
     fcinfo: pg_sys::FunctionCallInfo,
     by_id: bool,
-    proba: bool,
+    want: Want,
 ) -> pg_sys::Datum {
     unsafe {
         let s = slot(fcinfo, by_id);
@@ -217,14 +287,10 @@ unsafe fn predict_array(
         let Some(x) = float8_array(a[1].value) else {
             return pgrx::fcinfo::pg_return_null(fcinfo);
         };
-        check_count(&s.model_name, feature_names(&s.model), x.len());
-        if let Some(d) = plain_output(fcinfo, s, x, proba) {
-            return d;
-        }
-        let b = linear(s);
-        let m = single(&s.model_name, b);
-        check_count(&s.model_name, &b.features, x.len());
-        pg_sys::Datum::from(m.predict(x).to_bits())
+        check_count(&s.model_name, &feature_names(&s.model), x.len());
+        check_numeric_inputs(s);
+        let cells: Vec<Cell> = x.iter().map(|v| Cell::Num(*v)).collect();
+        answer(fcinfo, s, &cells, None, want)
     }
 }
 
@@ -234,7 +300,7 @@ v1_function!(pg_finfo_shopml_predict_name_array);
 pub unsafe extern "C-unwind" fn shopml_predict_name_array(
     fcinfo: pg_sys::FunctionCallInfo,
 ) -> pg_sys::Datum {
-    unsafe { predict_array(fcinfo, false, false) }
+    unsafe { predict_array(fcinfo, false, Want::Value) }
 }
 
 v1_function!(pg_finfo_shopml_predict_id_array);
@@ -243,13 +309,14 @@ v1_function!(pg_finfo_shopml_predict_id_array);
 pub unsafe extern "C-unwind" fn shopml_predict_id_array(
     fcinfo: pg_sys::FunctionCallInfo,
 ) -> pg_sys::Datum {
-    unsafe { predict_array(fcinfo, true, false) }
+    unsafe { predict_array(fcinfo, true, Want::Value) }
 }
 
 /// Builds the feature mapping for rows of the given composite type.
 unsafe fn row_map(s: &Slot, typeid: pg_sys::Oid, typmod: i32) -> RowMap {
     unsafe {
         let names = feature_names(&s.model);
+        let prep = prep_of(&s.model);
         let group_by = match s.model.as_ref() {
             Loaded::Linear(b) => b.group_by.as_ref(),
             _ => None,
@@ -268,8 +335,15 @@ unsafe fn row_map(s: &Slot, typeid: pg_sys::Oid, typmod: i32) -> RowMap {
         };
         let mut features = Vec::with_capacity(names.len());
         let mut missing = Vec::new();
-        for f in names {
+        for (f, input) in names.iter().zip(&prep.inputs) {
+            let categorical = !matches!(input.encoding, Encoding::Numeric { .. });
             match find(f) {
+                Some((num, ty)) if categorical => {
+                    let mut out = pg_sys::Oid::INVALID;
+                    let mut varlena = false;
+                    pg_sys::getTypeOutputInfo(ty, &mut out, &mut varlena);
+                    features.push((num, ty, Some(out)));
+                }
                 Some((num, ty)) => {
                     if !numeric_type(ty) {
                         pg_sys::DecrTupleDescRefCount(tupdesc);
@@ -281,7 +355,7 @@ unsafe fn row_map(s: &Slot, typeid: pg_sys::Oid, typmod: i32) -> RowMap {
                             ),
                         ));
                     }
-                    features.push((num, ty));
+                    features.push((num, ty, None));
                 }
                 None => missing.push(f.as_str()),
             }
@@ -358,7 +432,7 @@ v1_function!(pg_finfo_shopml_predict_name_row);
 pub unsafe extern "C-unwind" fn shopml_predict_name_row(
     fcinfo: pg_sys::FunctionCallInfo,
 ) -> pg_sys::Datum {
-    unsafe { predict_row(fcinfo, false) }
+    unsafe { predict_row(fcinfo, Want::Value) }
 }
 
 v1_function!(pg_finfo_shopml_predict_proba_name_row);
@@ -367,7 +441,7 @@ v1_function!(pg_finfo_shopml_predict_proba_name_row);
 pub unsafe extern "C-unwind" fn shopml_predict_proba_name_row(
     fcinfo: pg_sys::FunctionCallInfo,
 ) -> pg_sys::Datum {
-    unsafe { predict_row(fcinfo, true) }
+    unsafe { predict_row(fcinfo, Want::Proba) }
 }
 
 v1_function!(pg_finfo_shopml_predict_proba_name_array);
@@ -376,10 +450,47 @@ v1_function!(pg_finfo_shopml_predict_proba_name_array);
 pub unsafe extern "C-unwind" fn shopml_predict_proba_name_array(
     fcinfo: pg_sys::FunctionCallInfo,
 ) -> pg_sys::Datum {
-    unsafe { predict_array(fcinfo, false, true) }
+    unsafe { predict_array(fcinfo, false, Want::Proba) }
 }
 
-unsafe fn predict_row(fcinfo: pg_sys::FunctionCallInfo, proba: bool) -> pg_sys::Datum {
+/// Reads the model's inputs out of a row as cells (text borrowed from the row or from the
+/// output function's result, both alive for this call).
+unsafe fn row_cells<'a>(htup: pg_sys::HeapTupleHeader, map: &RowMap) -> Vec<Cell<'a>> {
+    unsafe {
+        let mut cells = Vec::with_capacity(map.features.len());
+        for &(num, ty, out) in &map.features {
+            let mut isnull = false;
+            let d = pg_sys::GetAttributeByNum(htup, num, &mut isnull);
+            cells.push(if isnull {
+                Cell::Null
+            } else {
+                match out {
+                    None => Cell::Num(to_f64(d, ty)),
+                    Some(_)
+                        if [pg_sys::TEXTOID, pg_sys::VARCHAROID, pg_sys::BPCHAROID]
+                            .contains(&ty) =>
+                    {
+                        let v = pg_sys::pg_detoast_datum_packed(d.cast_mut_ptr());
+                        match std::str::from_utf8(pgrx::varlena_to_byte_slice(v)) {
+                            Ok(t) => Cell::Text(t),
+                            Err(_) => Cell::Null,
+                        }
+                    }
+                    Some(f) => {
+                        let c = pg_sys::OidOutputFunctionCall(f, d);
+                        match CStr::from_ptr(c).to_str() {
+                            Ok(t) => Cell::Text(t),
+                            Err(_) => Cell::Null,
+                        }
+                    }
+                }
+            });
+        }
+        cells
+    }
+}
+
+unsafe fn predict_row(fcinfo: pg_sys::FunctionCallInfo, want: Want) -> pg_sys::Datum {
     unsafe {
         let s = slot(fcinfo, false);
         let a = args(fcinfo);
@@ -398,33 +509,13 @@ unsafe fn predict_row(fcinfo: pg_sys::FunctionCallInfo, proba: bool) -> pg_sys::
             s.row = Some(map);
         }
         let map = s.row.as_ref().expect("row map set above");
-        if !matches!(s.model.as_ref(), Loaded::Linear(_)) || proba {
-            let mut x = std::mem::take(&mut s.x);
-            x.clear();
-            for &(num, ty) in &map.features {
-                let mut isnull = false;
-                let d = pg_sys::GetAttributeByNum(htup, num, &mut isnull);
-                if isnull {
-                    s.x = x;
-                    return pgrx::fcinfo::pg_return_null(fcinfo);
-                }
-                x.push(to_f64(d, ty));
-            }
-            let out = plain_output(fcinfo, s, &x, proba);
-            s.x = x;
-            if let Some(d) = out {
-                return d;
-            }
-        }
-        let Loaded::Linear(b) = s.model.as_ref() else {
-            unreachable!("plain_output answered for the other kinds")
-        };
-        let model = match map.group {
-            None => single(&s.model_name, b),
+        let cells = row_cells(htup, map);
+        let group_key: Option<String> = match map.group {
+            None => None,
             Some((num, ty, out)) => {
                 let mut isnull = false;
                 let d = pg_sys::GetAttributeByNum(htup, num, &mut isnull);
-                let key = if isnull {
+                if isnull {
                     None
                 } else if ty == pg_sys::BOOLOID {
                     Some(
@@ -438,29 +529,30 @@ unsafe fn predict_row(fcinfo: pg_sys::FunctionCallInfo, proba: bool) -> pg_sys::
                 } else {
                     let c = pg_sys::OidOutputFunctionCall(out, d);
                     Some(CStr::from_ptr(c).to_string_lossy().into_owned())
-                };
-                match b.group(key.as_deref()) {
-                    Some(m) => m,
-                    // A group never seen in training has no model: NULL, not an error.
-                    None => return pgrx::fcinfo::pg_return_null(fcinfo),
                 }
             }
         };
-        let mut x = std::mem::take(&mut s.x);
-        x.clear();
-        for &(num, ty) in &map.features {
-            let mut isnull = false;
-            let d = pg_sys::GetAttributeByNum(htup, num, &mut isnull);
-            if isnull {
-                s.x = x;
-                return pgrx::fcinfo::pg_return_null(fcinfo);
-            }
-            x.push(to_f64(d, ty));
-        }
-        let y = model.predict(&x);
-        s.x = x;
-        pg_sys::Datum::from(y.to_bits())
+        let group = map.group.is_some().then_some(group_key.as_deref());
+        answer(fcinfo, s, &cells, group, want)
     }
+}
+
+v1_function!(pg_finfo_shopml_predict_label_name_row);
+#[pg_guard]
+#[unsafe(no_mangle)]
+pub unsafe extern "C-unwind" fn shopml_predict_label_name_row(
+    fcinfo: pg_sys::FunctionCallInfo,
+) -> pg_sys::Datum {
+    unsafe { predict_row(fcinfo, Want::Label) }
+}
+
+v1_function!(pg_finfo_shopml_predict_label_name_array);
+#[pg_guard]
+#[unsafe(no_mangle)]
+pub unsafe extern "C-unwind" fn shopml_predict_label_name_array(
+    fcinfo: pg_sys::FunctionCallInfo,
+) -> pg_sys::Datum {
+    unsafe { predict_array(fcinfo, false, Want::Label) }
 }
 
 extension_sql!(
@@ -495,6 +587,14 @@ CREATE FUNCTION shopml.predict_proba(model_name text, "row" record) RETURNS floa
     AS 'MODULE_PATHNAME', 'shopml_predict_proba_name_row' LANGUAGE C STABLE PARALLEL SAFE;
 COMMENT ON FUNCTION shopml.predict_proba(text, record) IS
   'Probability of the positive class for a table row (features matched by column name).';
+CREATE FUNCTION shopml.predict_label(model_name text, features float8[]) RETURNS text
+    AS 'MODULE_PATHNAME', 'shopml_predict_label_name_array' LANGUAGE C STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION shopml.predict_label(text, float8[]) IS
+  'Predicted label (as text) of the deployed version of a classifier, or segment of a k-means model, for one row of numeric features in model order.';
+CREATE FUNCTION shopml.predict_label(model_name text, "row" record) RETURNS text
+    AS 'MODULE_PATHNAME', 'shopml_predict_label_name_row' LANGUAGE C STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION shopml.predict_label(text, record) IS
+  'Predicted label (as text) of a classifier, or segment of a k-means model, for a table row: features matched by column name and prepared as in training (unseen categories are not errors).';
 COMMENT ON FUNCTION shopml.predict(text, record) IS
   'Prediction of the deployed version of a model for a table row: features are matched by column name, and the group column picks the sub-model of a grouped model (an unseen group gives NULL).';
 "#,
@@ -588,35 +688,19 @@ unsafe fn predict_args(fcinfo: pg_sys::FunctionCallInfo, by_id: bool) -> pg_sys:
     unsafe {
         let s = slot(fcinfo, by_id);
         let a = args(fcinfo);
-        let n = a.len() - 1;
-        if !matches!(s.model.as_ref(), Loaded::Linear(_)) {
-            check_count(&s.model_name, feature_names(&s.model), n);
-            let mut x = std::mem::take(&mut s.x);
-            x.clear();
-            for nd in &a[1..] {
+        check_count(&s.model_name, &feature_names(&s.model), a.len() - 1);
+        check_numeric_inputs(s);
+        let cells: Vec<Cell> = a[1..]
+            .iter()
+            .map(|nd| {
                 if nd.isnull {
-                    s.x = x;
-                    return pgrx::fcinfo::pg_return_null(fcinfo);
+                    Cell::Null
+                } else {
+                    Cell::Num(f64::from_bits(nd.value.value() as u64))
                 }
-                x.push(f64::from_bits(nd.value.value() as u64));
-            }
-            let out = plain_output(fcinfo, s, &x, false);
-            s.x = x;
-            if let Some(d) = out {
-                return d;
-            }
-        }
-        let b = linear(s);
-        let m = single(&s.model_name, b);
-        check_count(&s.model_name, &b.features, n);
-        let mut y = m.intercept;
-        for (w, nd) in m.weights.iter().zip(&a[1..]) {
-            if nd.isnull {
-                return pgrx::fcinfo::pg_return_null(fcinfo);
-            }
-            y += w * f64::from_bits(nd.value.value() as u64);
-        }
-        pg_sys::Datum::from(y.to_bits())
+            })
+            .collect();
+        answer(fcinfo, s, &cells, None, Want::Value)
     }
 }
 

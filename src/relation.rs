@@ -6,9 +6,9 @@
 use pgrx::prelude::*;
 use pgrx::spi::quote_identifier;
 use pgrx::PgRelation;
+use shopml_core::prep::Kind;
 use shopml_core::{Error, ErrorKind, Result};
 
-use crate::budget::Budget;
 use crate::error::OrRaise;
 
 /// A column of the training relation.
@@ -17,12 +17,44 @@ pub struct Column {
     pub name: String,
     pub type_name: String,
     pub numeric: bool,
+    /// `pg_type.typcategory` of the column's type.
+    pub category: String,
+    pub type_oid: pg_sys::Oid,
 }
 
 impl Column {
     /// The column as a quoted SQL identifier.
     pub fn ident(&self) -> String {
         quote_identifier(&self.name)
+    }
+
+    /// How the column enters a model: numbers and booleans as numbers; text, enums and uuids
+    /// as categories; other types not at all.
+    pub fn kind(&self) -> Option<Kind> {
+        match self.category.as_str() {
+            "N" | "B" => Some(Kind::Numeric),
+            "S" | "E" => Some(Kind::Categorical),
+            _ if self.type_oid == pg_sys::UUIDOID => Some(Kind::Categorical),
+            _ => None,
+        }
+    }
+
+    /// The column as a float8 SQL expression (booleans as 0/1).
+    pub fn float_expr(&self) -> String {
+        if self.type_oid == pg_sys::BOOLOID {
+            format!("({})::int::float8", self.ident())
+        } else {
+            format!("({})::float8", self.ident())
+        }
+    }
+
+    /// The column as a select-list expression [`crate::scan::scan`] reads natively.
+    pub fn scan_expr(&self) -> String {
+        match self.kind() {
+            _ if crate::scan::native(self.type_oid) => self.ident(),
+            Some(Kind::Numeric) => format!("({})::float8", self.ident()),
+            _ => format!("({})::text", self.ident()),
+        }
     }
 }
 
@@ -50,51 +82,6 @@ pub fn relation_oid(relation: Option<PgRelation>) -> pg_sys::Oid {
     }
 }
 
-/// Reads every row of `query` (all columns cast to float8) through a cursor and calls `row`
-/// with the values of each row whose values are all finite; the others are skipped. Checks
-/// for interrupts after each batch, and the memory the kept rows hold (`bytes_per_row` each)
-/// against `budget`. Returns (rows read, rows skipped).
-pub fn for_each_float_row(
-    query: &str,
-    width: usize,
-    budget: &Budget,
-    bytes_per_row: usize,
-    mut row: impl FnMut(&[f64]),
-) -> Result<(u64, u64)> {
-    let mut values = vec![0.0; width];
-    let (mut rows, mut skipped) = (0u64, 0u64);
-    Spi::connect(|client| -> Result<()> {
-        let mut cursor = client.open_cursor(query, &[]);
-        loop {
-            let batch = cursor.fetch(20_000).or_raise();
-            if batch.is_empty() {
-                return Ok(());
-            }
-            for r in batch {
-                rows += 1;
-                let mut ok = true;
-                for (j, v) in values.iter_mut().enumerate() {
-                    match r.get::<f64>(j + 1).or_raise() {
-                        Some(f) if f.is_finite() => *v = f,
-                        _ => ok = false,
-                    }
-                }
-                if ok {
-                    row(&values);
-                } else {
-                    skipped += 1;
-                }
-            }
-            pgrx::check_for_interrupts!();
-            budget.check(
-                (rows - skipped) as usize * bytes_per_row,
-                "the rows read so far",
-            )?;
-        }
-    })?;
-    Ok((rows, skipped))
-}
-
 impl Relation {
     pub fn open(oid: pg_sys::Oid) -> Relation {
         let oid_arg: u32 = oid.into();
@@ -107,8 +94,11 @@ impl Relation {
         let columns = Spi::connect(|client| {
             client
                 .select(
-                    "SELECT attname::text, format_type(atttypid, NULL) FROM pg_catalog.pg_attribute \
-                     WHERE attrelid = $1::oid AND attnum > 0 AND NOT attisdropped ORDER BY attnum",
+                    "SELECT a.attname::text, format_type(a.atttypid, NULL), t.typcategory::text, \
+                     a.atttypid::int8 FROM pg_catalog.pg_attribute a \
+                     JOIN pg_catalog.pg_type t ON t.oid = a.atttypid \
+                     WHERE a.attrelid = $1::oid AND a.attnum > 0 AND NOT a.attisdropped \
+                     ORDER BY a.attnum",
                     None,
                     &[i64::from(oid_arg).into()],
                 )
@@ -117,10 +107,14 @@ impl Relation {
                     let name: String = row.get(1).or_raise().unwrap_or_default();
                     let type_name: String = row.get(2).or_raise().unwrap_or_default();
                     let numeric = NUMERIC_TYPES.contains(&type_name.as_str());
+                    let category: String = row.get(3).or_raise().unwrap_or_default();
+                    let type_oid: i64 = row.get(4).or_raise().unwrap_or_default();
                     Column {
                         name,
                         type_name,
                         numeric,
+                        category,
+                        type_oid: pg_sys::Oid::from(type_oid as u32),
                     }
                 })
                 .collect::<Vec<_>>()
@@ -167,8 +161,9 @@ impl Relation {
         Ok(c)
     }
 
-    /// The features to use: the given names (each numeric), or every numeric column not in
-    /// `exclude` when `features` is NULL.
+    /// The features to use: the given names (numbers, booleans or categories), or every
+    /// numeric or boolean column not in `exclude` when `features` is NULL (text columns are
+    /// used only when named, so a free-text or id column never enters a model by accident).
     pub fn features(
         &self,
         features: Option<Vec<Option<String>>>,
@@ -186,7 +181,18 @@ impl Relation {
                     if out.iter().any(|c| c.name == f) {
                         return Err(Error::invalid(format!("feature \"{f}\" is listed twice")));
                     }
-                    out.push(self.numeric_column(&f, "feature")?.clone());
+                    let c = self.column(&f)?;
+                    if c.kind().is_none() {
+                        return Err(Error::new(
+                            ErrorKind::DatatypeMismatch,
+                            format!(
+                                "feature \"{}\" of {} is of type {}, which a model cannot take",
+                                c.name, self.sql_name, c.type_name
+                            ),
+                        )
+                        .with_hint("Features are numbers, booleans, text, enums or uuids; convert others in a view (e.g. extract(epoch FROM t))."));
+                    }
+                    out.push(c.clone());
                 }
                 Ok(out)
             }
@@ -194,7 +200,9 @@ impl Relation {
                 let out: Vec<Column> = self
                     .columns
                     .iter()
-                    .filter(|c| c.numeric && !exclude.contains(&c.name.as_str()))
+                    .filter(|c| {
+                        c.kind() == Some(Kind::Numeric) && !exclude.contains(&c.name.as_str())
+                    })
                     .cloned()
                     .collect();
                 if out.is_empty() {

@@ -41,7 +41,9 @@ FROM customer_value c WHERE shopml.predict('customer_value', c) = shopml.predict
 SELECT regress.err($$SELECT * FROM shopml.train_kmeans('bad', 'blobs', ARRAY['x', 'y'], 0)$$) AS k_zero;
 SELECT regress.err($$SELECT * FROM shopml.train_kmeans('bad', 'blobs', ARRAY['x', 'y'], NULL)$$) AS k_null;
 SELECT regress.err($$SELECT * FROM shopml.train_kmeans('bad', 'blobs', ARRAY['x', 'y'], 1000)$$) AS k_above_rows;
-SELECT regress.err($$SELECT * FROM shopml.train_kmeans('bad', 'shop.customers', ARRAY['region'], 2)$$) AS text_feature;
+SELECT regress.err($$SELECT * FROM shopml.train_kmeans('bad', 'blobs', ARRAY['x', 'y'], 1)$$) AS k_one;
+-- A text column is one-hot encoded (see prep.sql), up to max_categories values.
+SELECT regress.err($$SELECT * FROM shopml.train_kmeans('bad', 'shop.customers', ARRAY['region'], 2, '{"max_categories": 2}')$$) AS too_many_categories;
 SELECT regress.err($$SELECT * FROM shopml.train_kmeans('bad', 'blobs', ARRAY['nope'], 2)$$) AS unknown_feature;
 SELECT regress.err($$SELECT * FROM shopml.train_kmeans('bad', 'blobs', ARRAY['x'], 2, '{"n_init": 0}')$$) AS bad_option;
 SELECT regress.err($$SELECT shopml.predict('blobs', ARRAY[1.0])$$) AS wrong_feature_count;

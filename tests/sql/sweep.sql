@@ -3,7 +3,7 @@
 -- it must end with ('ok' = a normal answer); the backend must survive all of them.
 SET client_min_messages = warning;
 CREATE SCHEMA sweep;
-CREATE TABLE sweep.t AS SELECT i::float8 AS x, (2 * i + 1)::float8 AS y, (i % 3)::text AS g, (i * 7 % 11 < 5) AS b FROM generate_series(1, 60) i;
+CREATE TABLE sweep.t AS SELECT i::float8 AS x, (2 * i + 1)::float8 AS y, (i % 3)::text AS g, (i * 7 % 11 < 5) AS b, DATE '2025-01-01' + i AS d FROM generate_series(1, 60) i;
 CREATE TABLE sweep.nan AS SELECT 'NaN'::float8 AS x, 'Infinity'::float8 AS y FROM generate_series(1, 10);
 CREATE TABLE sweep.null_keys AS SELECT NULL::int AS u, i FROM generate_series(1, 10) i;
 CREATE TABLE sweep.bad_sales AS SELECT i % 3 AS product_id, 'NaN'::float8 AS price, 'Infinity'::float8 AS units FROM generate_series(1, 10) i;
@@ -25,7 +25,9 @@ INSERT INTO sweep.cases (fn, expected, q) VALUES
 ('train_linear', '22023', $$SELECT * FROM shopml.train_linear('m', 'sweep.t', 'y', ARRAY[]::text[])$$),
 ('train_linear', '22023', $$SELECT * FROM shopml.train_linear('m', 'sweep.t', 'y', ARRAY[NULL]::text[])$$),
 ('train_linear', '42703', $$SELECT * FROM shopml.train_linear('m', 'sweep.t', 'y', ARRAY['nope'])$$),
-('train_linear', '42804', $$SELECT * FROM shopml.train_linear('m', 'sweep.t', 'y', ARRAY['g'])$$),
+('train_linear', '42804', $$SELECT * FROM shopml.train_linear('m', 'sweep.t', 'y', ARRAY['d'])$$),
+('train_linear', '22023', $$SELECT * FROM shopml.train_linear('m', 'sweep.t', 'y', ARRAY['g'], '{"max_categories": 2}')$$),
+('train_linear', '22023', $$SELECT * FROM shopml.train_linear('m', 'sweep.t', 'y', options => '{"impute": "drop"}')$$),
 ('train_linear', '22023', $$SELECT * FROM shopml.train_linear('m', 'sweep.t', 'y', options => '{"l2": "NaN"}')$$),
 ('train_linear', '22023', $$SELECT * FROM shopml.train_linear('m', 'sweep.t', 'y', options => '{"l2": -1e308}')$$),
 ('train_linear', '22023', $$SELECT * FROM shopml.train_linear('m', 'sweep.t', 'y', options => '{"test_fraction": -0.5}')$$),
@@ -195,6 +197,12 @@ INSERT INTO sweep.cases (fn, expected, q) VALUES
 ('predict_proba', '42704', $$SELECT shopml.predict_proba('nope', ARRAY[1.0])$$),
 ('predict_proba', '22023', $$SELECT shopml.predict_proba('sw_lin', ARRAY[1.0])$$),
 ('predict_proba', 'ok', $$SELECT shopml.predict_proba('sw_log', t) FROM sweep.t t LIMIT 1$$),
+('predict_label', 'ok', $$SELECT shopml.predict_label('sw_log', ARRAY[1.0])$$),
+('predict_label', 'ok', $$SELECT shopml.predict_label('sw_log', NULL::float8[])$$),
+('predict_label', 'ok', $$SELECT shopml.predict_label('sw_log', t) FROM sweep.t t LIMIT 1$$),
+('predict_label', '22023', $$SELECT shopml.predict_label('sw_lin', ARRAY[1.0])$$),
+('predict_label', '22023', $$SELECT shopml.predict_label('sw_log', ARRAY[1.0, 2.0])$$),
+('predict_label', '42704', $$SELECT shopml.predict_label('nope', ARRAY[1.0])$$),
 ('feature_importance', 'ok', $$SELECT count(*) FROM shopml.feature_importance('sw_log')$$),
 ('feature_importance', '22023', $$SELECT count(*) FROM shopml.feature_importance(NULL)$$),
 ('feature_importance', '42704', $$SELECT count(*) FROM shopml.feature_importance('nope')$$),

@@ -14,7 +14,8 @@ use crate::hash::mix64;
 
 pub const MAGIC: &[u8; 4] = b"SHML";
 /// The newest format this build writes and reads.
-pub const FORMAT_VERSION: u16 = 1;
+/// Version 2 (shopml 0.2) stores the feature preparation with linear models.
+pub const FORMAT_VERSION: u16 = 2;
 
 /// What the header says.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::als::Monitor;
 use crate::error::{Error, Result};
+use crate::prep::Prep;
 use crate::rng::Rng;
 use crate::stats::{column_moments, standardize};
 
@@ -28,6 +29,8 @@ pub struct KMeansParams {
 /// A fitted segmentation.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct KMeansModel {
+    /// The preparation of input columns; `features` are its dense outputs.
+    pub prep: Prep,
     pub features: Vec<String>,
     /// Per feature: mean and standard deviation used to standardise (0 and 1 when not).
     pub center: Vec<f64>,
@@ -230,6 +233,7 @@ pub fn fit(
     }
     let (centroids, sizes, inertia, iterations) = best.expect("n_init >= 1");
     Ok(KMeansModel {
+        prep: Prep::identity(&features),
         features,
         center,
         scale,

@@ -16,12 +16,14 @@ pub mod kmeans;
 pub mod linear;
 pub mod logistic;
 pub mod options;
+pub mod prep;
 pub mod pricing;
 pub mod recommend;
 pub mod rfm;
 pub mod rng;
 pub mod sample;
 pub mod sample_shop;
+pub mod sparse_logistic;
 pub mod stats;
 
 pub use error::{Error, ErrorKind, Result};

@@ -12,8 +12,10 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::envelope;
 use crate::error::{Error, Result};
 use crate::hash::{hash_f64s, is_test};
+use crate::prep::Prep;
 use crate::sample::BottomK;
 use crate::stats::student_t_two_sided_p;
 
@@ -684,6 +686,34 @@ pub struct LinearBundle {
     pub group_by: Option<String>,
     /// Sorted by key (`None` first).
     pub groups: Vec<(Option<String>, LinearModel)>,
+    /// How input columns become the model's features (`features` are its dense outputs).
+    pub prep: Prep,
+}
+
+/// A bundle as format version 1 (shopml 0.1) stored it: numeric inputs used as they are.
+#[derive(Deserialize)]
+struct LinearBundleV1 {
+    target: String,
+    features: Vec<String>,
+    group_by: Option<String>,
+    groups: Vec<(Option<String>, LinearModel)>,
+}
+
+/// Decodes a stored linear model of any format version.
+pub fn decode_bundle(bytes: &[u8]) -> Result<LinearBundle> {
+    let (header, _) = envelope::open(bytes)?;
+    if header.format_version == 1 && header.algorithm == ALGORITHM {
+        let v1: LinearBundleV1 = envelope::decode(bytes, ALGORITHM)?;
+        let prep = Prep::identity(&v1.features);
+        return Ok(LinearBundle {
+            target: v1.target,
+            features: v1.features,
+            group_by: v1.group_by,
+            groups: v1.groups,
+            prep,
+        });
+    }
+    envelope::decode(bytes, ALGORITHM)
 }
 
 impl LinearBundle {

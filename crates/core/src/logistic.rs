@@ -13,6 +13,8 @@ use serde::{Deserialize, Serialize};
 use crate::als::Monitor;
 use crate::error::{Error, Result};
 use crate::linear::invert_spd;
+use crate::prep::{Cell, Encoding, Prep, PrepOptions, RawTable};
+use crate::sparse_logistic::{Csr, SparseParams};
 use crate::stats::standardize;
 
 pub const ALGORITHM: &str = "logistic";
@@ -26,7 +28,8 @@ pub struct LogisticParams {
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct LogisticModel {
+/// The result of the dense Newton fit (coefficients for standardised inputs).
+pub struct DenseFit {
     pub features: Vec<String>,
     pub center: Vec<f64>,
     pub scale: Vec<f64>,
@@ -62,7 +65,7 @@ fn softplus(t: f64) -> f64 {
     }
 }
 
-impl LogisticModel {
+impl DenseFit {
     /// The linear score of a row in original units (None for NaN or infinite values).
     pub fn score(&self, x: &[f64]) -> Option<f64> {
         if x.iter().any(|v| !v.is_finite()) {
@@ -132,7 +135,7 @@ pub fn fit(
     params: &LogisticParams,
     pool: &ThreadPool,
     monitor: &mut dyn Monitor,
-) -> Result<LogisticModel> {
+) -> Result<DenseFit> {
     let p = features.len();
     let n = y.len();
     let positives = y.iter().filter(|&&v| v > 0.5).count();
@@ -232,7 +235,7 @@ pub fn fit(
             break;
         }
     }
-    Ok(LogisticModel {
+    Ok(DenseFit {
         features,
         center,
         scale,
@@ -242,6 +245,284 @@ pub fn fit(
         iterations,
         converged,
     })
+}
+
+/// A stored logistic model: the feature preparation and the coefficients of the prepared
+/// inputs (dense outputs, then the non-zero coefficients of the hashed space).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct LogisticModel {
+    pub prep: Prep,
+    pub intercept: f64,
+    /// One coefficient per dense output of `prep`.
+    pub dense: Vec<f64>,
+    /// (bucket, coefficient) of the hashed space, sorted by bucket, zeros left out.
+    pub hashed: Vec<(u32, f64)>,
+    /// Labels of class 0 and class 1 as text (e.g. "false"/"true" or "0"/"1").
+    pub labels: [String; 2],
+    pub threshold: f64,
+    pub iterations: usize,
+    pub converged: bool,
+    /// "newton" (dense, L2) or "owlqn" (sparse or L1).
+    pub solver: String,
+    /// Per input column: the standard deviation of its contribution to the score over the
+    /// training rows, normalised to sum to 1 (= |standardised coefficient| for a number).
+    pub importance: Vec<f64>,
+}
+
+impl LogisticModel {
+    /// The input columns, in order.
+    pub fn inputs(&self) -> Vec<String> {
+        self.prep.inputs.iter().map(|i| i.name.clone()).collect()
+    }
+
+    #[inline]
+    fn hashed_coef(&self, b: u32) -> f64 {
+        self.hashed
+            .binary_search_by_key(&b, |e| e.0)
+            .map_or(0.0, |k| self.hashed[k].1)
+    }
+
+    /// The score of a prepared row.
+    pub fn score_prepared(&self, dense: &[f64], hashed: &[u32]) -> f64 {
+        let mut t = self.intercept;
+        for (c, v) in self.dense.iter().zip(dense) {
+            t += c * v;
+        }
+        for &b in hashed {
+            if b != u32::MAX {
+                t += self.hashed_coef(b);
+            }
+        }
+        t
+    }
+
+    /// Probability of class 1 for a row of input cells (None when the preparation says NULL).
+    pub fn probability(
+        &self,
+        cells: &[Cell],
+        dense: &mut Vec<f64>,
+        hashed: &mut Vec<u32>,
+    ) -> Option<f64> {
+        dense.resize(self.prep.dense_width, 0.0);
+        hashed.clear();
+        self.prep
+            .encode(cells, dense, hashed)
+            .then(|| sigmoid(self.score_prepared(dense, hashed)))
+    }
+}
+
+/// Options of a logistic training besides the preparation.
+#[derive(Clone, Debug)]
+pub struct TrainParams {
+    pub l1: f64,
+    pub l2: f64,
+    pub balanced: bool,
+    pub max_iter: usize,
+}
+
+/// A trained model with the probabilities it gives its training and test rows.
+pub struct Trained {
+    pub model: LogisticModel,
+    pub train: ClassMetrics,
+    pub test: Option<ClassMetrics>,
+    pub positive_rate: f64,
+}
+
+/// Learns the preparation on the training rows of `raw`, fits, and measures on both parts.
+/// `y` holds one 0/1 label per row of `raw`.
+pub fn train(
+    raw: &RawTable,
+    y: &[f64],
+    labels: [String; 2],
+    prep_opts: &PrepOptions,
+    params: &TrainParams,
+    pool: &ThreadPool,
+    monitor: &mut dyn Monitor,
+) -> Result<Trained> {
+    let prep = Prep::fit(raw, prep_opts)?;
+    let (ytr, yte): (Vec<f64>, Vec<f64>) = {
+        let mut a = Vec::new();
+        let mut b = Vec::new();
+        for (v, t) in y.iter().zip(&raw.test) {
+            if *t {
+                b.push(*v)
+            } else {
+                a.push(*v)
+            }
+        }
+        (a, b)
+    };
+    let n = ytr.len();
+    let positives = ytr.iter().filter(|&&v| v > 0.5).count();
+    if positives == 0 || positives == n {
+        return Err(Error::data(format!(
+            "the target has only one class in the {n} training rows"
+        )));
+    }
+    let (dtr, htr) = prep.transform(raw, false);
+    let (dte, hte) = prep.transform(raw, true);
+    let w = prep.dense_width;
+    let h = prep.hashed_inputs();
+    let (intercept, dense, hashed, iterations, converged, solver) = if h == 0 && params.l1 == 0.0 {
+        let names = prep.dense_names();
+        let fit = fit(
+            dtr.clone(),
+            ytr.clone(),
+            names,
+            labels.clone(),
+            &LogisticParams {
+                l2: params.l2,
+                balanced: params.balanced,
+                max_iter: params.max_iter,
+            },
+            pool,
+            monitor,
+        )?;
+        let c = fit.original_coefficients();
+        (
+            c[0],
+            c[1..].to_vec(),
+            Vec::new(),
+            fit.iterations,
+            fit.converged,
+            "newton",
+        )
+    } else {
+        let mut x = Csr::new(w + prep.hash_buckets);
+        let mut entries: Vec<(u32, f32)> = Vec::with_capacity(w + h);
+        for i in 0..n {
+            entries.clear();
+            for (j, v) in dtr[i * w..(i + 1) * w].iter().enumerate() {
+                if *v != 0.0 {
+                    entries.push((j as u32, *v as f32));
+                }
+            }
+            for &b in &htr[i * h..(i + 1) * h] {
+                if b != u32::MAX {
+                    entries.push((w as u32 + b, 1.0));
+                }
+            }
+            x.push_row(&entries);
+        }
+        let sw: Vec<f64> = if params.balanced {
+            let (w1, w0) = (
+                n as f64 / (2.0 * positives as f64),
+                n as f64 / (2.0 * (n - positives) as f64),
+            );
+            ytr.iter().map(|&v| if v > 0.5 { w1 } else { w0 }).collect()
+        } else {
+            vec![1.0; n]
+        };
+        let f = crate::sparse_logistic::fit(
+            &x,
+            &ytr,
+            &sw,
+            &SparseParams {
+                l1: params.l1,
+                l2: params.l2,
+                max_iter: params.max_iter.max(200),
+                tol: 1e-7,
+                memory: 10,
+            },
+            pool,
+            monitor,
+        )?;
+        let hashed: Vec<(u32, f64)> = f.coef[w..]
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| **c != 0.0)
+            .map(|(b, c)| (b as u32, *c))
+            .collect();
+        (
+            f.intercept,
+            f.coef[..w].to_vec(),
+            hashed,
+            f.iterations,
+            f.converged,
+            "owlqn",
+        )
+    };
+    let mut model = LogisticModel {
+        prep,
+        intercept,
+        dense,
+        hashed,
+        labels,
+        threshold: 0.5,
+        iterations,
+        converged,
+        solver: solver.to_string(),
+        importance: Vec::new(),
+    };
+    model.importance = importance(&model, &dtr, &htr);
+    let probs = |d: &[f64], hs: &[u32], rows: usize| -> Vec<f64> {
+        (0..rows)
+            .map(|i| sigmoid(model.score_prepared(&d[i * w..(i + 1) * w], &hs[i * h..(i + 1) * h])))
+            .collect()
+    };
+    let train_m = class_metrics(&probs(&dtr, &htr, n), &ytr, model.threshold);
+    let test_m = (!yte.is_empty())
+        .then(|| class_metrics(&probs(&dte, &hte, yte.len()), &yte, model.threshold));
+    Ok(Trained {
+        model,
+        train: train_m,
+        test: test_m,
+        positive_rate: positives as f64 / n as f64,
+    })
+}
+
+/// Per input: the standard deviation of its contribution to the score over the rows given,
+/// normalised to sum to 1.
+fn importance(m: &LogisticModel, dense: &[f64], hashed: &[u32]) -> Vec<f64> {
+    let w = m.prep.dense_width;
+    let h = m.prep.hashed_inputs();
+    let rows = if w > 0 {
+        dense.len() / w
+    } else {
+        hashed.len() / h.max(1)
+    };
+    let k = m.prep.inputs.len();
+    let sources = m.prep.dense_sources();
+    let hashed_inputs: Vec<usize> = m
+        .prep
+        .inputs
+        .iter()
+        .enumerate()
+        .filter(|(_, i)| matches!(i.encoding, Encoding::Hashed))
+        .map(|(j, _)| j)
+        .collect();
+    let mut sum = vec![0.0; k];
+    let mut sq = vec![0.0; k];
+    let mut c = vec![0.0; k];
+    for i in 0..rows {
+        c.iter_mut().for_each(|v| *v = 0.0);
+        for (j, v) in dense[i * w..(i + 1) * w].iter().enumerate() {
+            c[sources[j]] += m.dense[j] * v;
+        }
+        for (q, &b) in hashed[i * h..(i + 1) * h].iter().enumerate() {
+            if b != u32::MAX {
+                c[hashed_inputs[q]] += m.hashed_coef(b);
+            }
+        }
+        for j in 0..k {
+            sum[j] += c[j];
+            sq[j] += c[j] * c[j];
+        }
+    }
+    let n = rows.max(1) as f64;
+    let sd: Vec<f64> = (0..k)
+        .map(|j| ((sq[j] / n) - (sum[j] / n).powi(2)).max(0.0).sqrt())
+        .collect();
+    let total: f64 = sd.iter().sum();
+    sd.iter()
+        .map(|v| {
+            if total > 0.0 {
+                v / total
+            } else {
+                1.0 / k as f64
+            }
+        })
+        .collect()
 }
 
 /// Quality of probabilities `prob` for labels `y` (0/1).

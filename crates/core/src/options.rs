@@ -6,6 +6,7 @@
 use serde_json::{Map, Value};
 
 use crate::error::{Error, Result};
+use crate::prep::{Impute, PrepOptions};
 
 /// A view over an options object that remembers which keys were read.
 pub struct Options<'a> {
@@ -195,6 +196,7 @@ impl<'a> Options<'a> {
 /// Options of `train_linear`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LinearOptions {
+    pub prep: PrepOptions,
     pub l2: f64,
     pub fit_intercept: bool,
     pub test_fraction: f64,
@@ -207,6 +209,7 @@ impl LinearOptions {
     pub fn parse(value: Option<&Value>) -> Result<Self> {
         let mut o = Options::new("train_linear", value)?;
         let parsed = LinearOptions {
+            prep: prep_options(&mut o, false)?,
             l2: o.number("l2", 0.0, (0.0, true), (f64::INFINITY, false))?,
             fit_intercept: o.boolean("fit_intercept", true)?,
             test_fraction: o.number("test_fraction", 0.2, (0.0, true), (1.0, false))?,
@@ -346,11 +349,11 @@ impl RfmOptions {
 /// Options of `train_kmeans`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct KMeansOptions {
+    pub prep: PrepOptions,
     pub n_init: usize,
     pub max_iter: usize,
     pub tol: f64,
     pub seed: u64,
-    pub standardize: bool,
     pub deploy: bool,
 }
 
@@ -358,11 +361,11 @@ impl KMeansOptions {
     pub fn parse(value: Option<&Value>) -> Result<Self> {
         let mut o = Options::new("train_kmeans", value)?;
         let parsed = KMeansOptions {
+            prep: prep_options(&mut o, true)?,
             n_init: o.integer("n_init", 4, 1, 100)? as usize,
             max_iter: o.integer("max_iter", 300, 1, 100_000)? as usize,
             tol: o.number("tol", 1e-4, (0.0, true), (1.0, true))?,
             seed: o.integer("seed", 42, 0, i64::MAX)? as u64,
-            standardize: o.boolean("standardize", true)?,
             deploy: o.boolean("deploy", true)?,
         };
         o.finish()?;
@@ -370,10 +373,26 @@ impl KMeansOptions {
     }
 }
 
+/// The feature-preparation options every trainer takes: `standardize`, `impute`
+/// ('skip' | 'mean' | 'median' | 'zero'), `max_categories` (one-hot up to this many values)
+/// and `hash_buckets` (the hashing trick beyond).
+pub fn prep_options(o: &mut Options, standardize: bool) -> Result<PrepOptions> {
+    let standardize = o.boolean("standardize", standardize)?;
+    let impute = o.choice("impute", "skip", &["skip", "mean", "median", "zero"])?;
+    Ok(PrepOptions {
+        standardize,
+        impute: Impute::parse(&impute).expect("one of the choices"),
+        max_categories: o.integer("max_categories", 32, 1, 10_000)? as usize,
+        hash_buckets: o.integer("hash_buckets", 1 << 18, 2, 1 << 24)? as usize,
+    })
+}
+
 /// Options of `train_logistic`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LogisticOptions {
+    pub l1: f64,
     pub l2: f64,
+    pub prep: PrepOptions,
     pub balanced: bool,
     pub test_fraction: f64,
     pub max_iter: usize,
@@ -384,7 +403,9 @@ impl LogisticOptions {
     pub fn parse(value: Option<&Value>) -> Result<Self> {
         let mut o = Options::new("train_logistic", value)?;
         let parsed = LogisticOptions {
+            l1: o.number("l1", 0.0, (0.0, true), (1e12, true))?,
             l2: o.number("l2", 1.0, (0.0, true), (1e12, true))?,
+            prep: prep_options(&mut o, true)?,
             balanced: o.choice("class_weight", "none", &["none", "balanced"])? == "balanced",
             test_fraction: o.number("test_fraction", 0.2, (0.0, true), (1.0, false))?,
             max_iter: o.integer("max_iter", 100, 1, 10_000)? as usize,
