@@ -96,7 +96,8 @@ fn train_inner(
         ))
         .with_hint("Raise max_categories (one-hot encodes up to that many values) or group rare values in a view."));
     }
-    let (x, _) = prep.transform(&raw, false);
+    let train_part = std::mem::take(&mut raw.train);
+    let (x, _) = prep.transform(&raw, train_part);
     drop(raw);
     let params = KMeansParams {
         k,

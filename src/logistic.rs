@@ -79,7 +79,7 @@ fn train_inner(
     let names: Vec<String> = feats.iter().map(|f| f.name.clone()).collect();
     let kinds: Vec<Kind> = feats.iter().filter_map(|f| f.kind()).collect();
     let mut raw = RawTable::new(names.clone(), &kinds);
-    let mut y: Vec<f64> = Vec::new();
+    let (mut ytr, mut yte): (Vec<f64>, Vec<f64>) = (Vec::new(), Vec::new());
     let mut other_values: Vec<f64> = Vec::new();
     let skip_nulls = opts.prep.impute == Impute::Skip;
     let mut skipped = 0u64;
@@ -102,9 +102,13 @@ fn train_inner(
             skipped += 1;
             return Ok(());
         }
-        let test = is_test(hash_cells(cells), opts.test_fraction);
+        let test = opts.test_fraction > 0.0 && is_test(hash_cells(cells), opts.test_fraction);
         raw.push(&cells[1..], test);
-        y.push(v);
+        if test {
+            yte.push(v);
+        } else {
+            ytr.push(v);
+        }
         Ok(())
     })?;
     if !other_values.is_empty() {
@@ -116,8 +120,8 @@ fn train_inner(
         ))
         .with_hint("Use shopml.train_forest for more than two classes, or map the target to 0/1 in a view."));
     }
-    let n_test = raw.test.iter().filter(|t| **t).count() as i64;
-    let n_train = raw.rows() as i64 - n_test;
+    let n_test = yte.len() as i64;
+    let n_train = ytr.len() as i64;
     if n_train == 0 {
         return Err(Error::data(format!(
             "no usable rows to train \"{model_name}\" on {}",
@@ -136,8 +140,9 @@ fn train_inner(
     };
     let pool = pool::get()?;
     let trained = train(
-        &raw,
-        &y,
+        raw,
+        ytr,
+        yte,
         [labels[0].to_string(), labels[1].to_string()],
         &opts.prep,
         &params,
@@ -153,7 +158,6 @@ fn train_inner(
         }
         e
     })?;
-    drop(raw);
     let model = trained.model;
     let head = trained.test.as_ref().unwrap_or(&trained.train);
     let mut metrics = metrics_json(head);

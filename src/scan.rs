@@ -136,7 +136,7 @@ unsafe extern "C-unwind" fn receive(
         let result = (st.callback)(&st.cells);
         pg_sys::MemoryContextSwitchTo(old);
         st.rows += 1;
-        if st.rows % 512 == 0 {
+        if st.rows.is_multiple_of(512) {
             pg_sys::MemoryContextReset(st.tmp);
         }
         match result {
@@ -165,7 +165,7 @@ pub fn scan(
     let mut seen = 0u64;
     let mut counting = |cells: &[Cell]| -> Result<()> {
         seen += 1;
-        if seen % 16384 == 0 {
+        if seen.is_multiple_of(16384) {
             pgrx::check_for_interrupts!();
             budget.check(seen as usize * bytes_per_row, "the rows read so far")?;
         }
@@ -202,13 +202,13 @@ pub fn scan(
                 },
                 state: &mut state,
             };
-            let mut options = pg_sys::SPIExecuteOptions {
+            let options = pg_sys::SPIExecuteOptions {
                 read_only: true,
                 dest: &mut receiver.base,
                 ..Default::default()
             };
             let c = std::ffi::CString::new(query).expect("query without NUL bytes");
-            let rc = pg_sys::SPI_execute_extended(c.as_ptr(), &mut options);
+            let rc = pg_sys::SPI_execute_extended(c.as_ptr(), &options);
             pg_sys::MemoryContextDelete(tmp);
             if let Some(e) = state.error.take() {
                 return Err(e);

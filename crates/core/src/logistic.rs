@@ -55,16 +55,6 @@ pub fn sigmoid(t: f64) -> f64 {
     }
 }
 
-/// log(1 + e^t) without overflow.
-#[inline]
-fn softplus(t: f64) -> f64 {
-    if t > 0.0 {
-        t + (-t).exp().ln_1p()
-    } else {
-        t.exp().ln_1p()
-    }
-}
-
 impl DenseFit {
     /// The linear score of a row in original units (None for NaN or infinite values).
     pub fn score(&self, x: &[f64]) -> Option<f64> {
@@ -103,33 +93,11 @@ impl DenseFit {
     }
 }
 
-/// Penalised objective (to minimise) at β over standardised rows `z`.
-fn objective(z: &[f64], y: &[f64], w: &[f64], beta: &[f64], l2: f64, pool: &ThreadPool) -> f64 {
-    let p = beta.len() - 1;
-    let loss: f64 = pool.install(|| {
-        z.par_chunks(CHUNK * p)
-            .enumerate()
-            .map(|(c, block)| {
-                let mut s = 0.0;
-                for (i, r) in block.chunks_exact(p).enumerate() {
-                    let k = c * CHUNK + i;
-                    let t = beta[0] + r.iter().zip(&beta[1..]).map(|(a, b)| a * b).sum::<f64>();
-                    s += w[k] * (softplus(t) - y[k] * t);
-                }
-                s
-            })
-            .collect::<Vec<f64>>()
-            .into_iter()
-            .sum()
-    });
-    loss + 0.5 * l2 * beta[1..].iter().map(|b| b * b).sum::<f64>()
-}
-
 /// Fits on rows `x` (row-major, `features.len()` values each, all finite) with labels `y` in
-/// {0, 1}.
+/// {0, 1}. `x` is standardised in place for the fit and restored before returning.
 pub fn fit(
-    mut x: Vec<f64>,
-    y: Vec<f64>,
+    x: &mut [f64],
+    y: &[f64],
     features: Vec<String>,
     labels: [String; 2],
     params: &LogisticParams,
@@ -144,97 +112,15 @@ pub fn fit(
             "the target has only one class in the {n} training rows"
         )));
     }
-    let (center, scale) = standardize(&mut x, p);
-    let w: Vec<f64> = if params.balanced {
-        let (w1, w0) = (
-            n as f64 / (2.0 * positives as f64),
-            n as f64 / (2.0 * (n - positives) as f64),
-        );
-        y.iter().map(|&v| if v > 0.5 { w1 } else { w0 }).collect()
-    } else {
-        vec![1.0; n]
-    };
-    let d = p + 1;
-    let mut beta = vec![0.0; d];
-    let base = positives as f64 / n as f64;
-    beta[0] = (base / (1.0 - base)).ln();
-    let mut f_old = objective(&x, &y, &w, &beta, params.l2, pool);
-    let mut iterations = 0;
-    let mut converged = false;
-    while iterations < params.max_iter {
-        iterations += 1;
-        let parts: Vec<(Vec<f64>, Vec<f64>)> = pool.install(|| {
-            x.par_chunks(CHUNK * p)
-                .enumerate()
-                .map(|(c, block)| {
-                    let mut g = vec![0.0; d];
-                    let mut h = vec![0.0; d * d];
-                    let mut zi = vec![1.0; d];
-                    for (i, r) in block.chunks_exact(p).enumerate() {
-                        let k = c * CHUNK + i;
-                        zi[1..].copy_from_slice(r);
-                        let t: f64 = zi.iter().zip(&beta).map(|(a, b)| a * b).sum();
-                        let mu = sigmoid(t);
-                        let res = w[k] * (y[k] - mu);
-                        let wt = w[k] * mu * (1.0 - mu);
-                        for a in 0..d {
-                            g[a] += res * zi[a];
-                            let wa = wt * zi[a];
-                            for b in a..d {
-                                h[a * d + b] += wa * zi[b];
-                            }
-                        }
-                    }
-                    (g, h)
-                })
-                .collect()
-        });
-        let mut g = vec![0.0; d];
-        let mut h = vec![0.0; d * d];
-        for (pg, ph) in parts {
-            for (a, b) in g.iter_mut().zip(pg) {
-                *a += b;
-            }
-            for (a, b) in h.iter_mut().zip(ph) {
-                *a += b;
-            }
-        }
-        for a in 1..d {
-            g[a] -= params.l2 * beta[a];
-            h[a * d + a] += params.l2;
-        }
-        for a in 0..d {
-            for b in 0..a {
-                h[a * d + b] = h[b * d + a];
-            }
-            h[a * d + a] += 1e-12;
-        }
-        let inv = invert_spd(&h, d).ok_or_else(|| {
-            Error::data("the features are collinear or the classes are perfectly separated")
-                .with_hint("Add l2 regularisation (e.g. {\"l2\": 1}) or drop redundant features.")
-        })?;
-        let step: Vec<f64> = (0..d)
-            .map(|a| (0..d).map(|b| inv[a * d + b] * g[b]).sum())
-            .collect();
-        let mut t = 1.0;
-        let (new_beta, f_new) = loop {
-            let cand: Vec<f64> = beta.iter().zip(&step).map(|(b, s)| b + t * s).collect();
-            let f = objective(&x, &y, &w, &cand, params.l2, pool);
-            if f <= f_old + 1e-12 * f_old.abs() || t < 1e-8 {
-                break (cand, f);
-            }
-            t *= 0.5;
-        };
-        let max_step = step.iter().fold(0.0f64, |m, s| m.max((t * s).abs()));
-        beta = new_beta;
-        let gain = f_old - f_new;
-        f_old = f_new;
-        monitor.tick()?;
-        if max_step < 1e-9 || gain.abs() <= 1e-12 * (1.0 + f_new.abs()) {
-            converged = true;
-            break;
+    let (center, scale) = standardize(x, p);
+    let result = newton(x, y, positives, params, pool, monitor);
+    // Back to the caller's units (also when the fit failed).
+    for r in x.chunks_exact_mut(p.max(1)) {
+        for ((v, c), s) in r.iter_mut().zip(&center).zip(&scale) {
+            *v = *v * s + c;
         }
     }
+    let (beta, iterations, converged) = result?;
     Ok(DenseFit {
         features,
         center,
@@ -245,6 +131,277 @@ pub fn fit(
         iterations,
         converged,
     })
+}
+
+/// Objective, gradient and Hessian of one block of rows starting at row `k0`, for `D` − 1
+/// features known at compile time (so the loops unroll and vectorise). The Hessian is the
+/// full D × D matrix.
+fn block_fixed<const D: usize>(
+    block: &[f64],
+    y: &[f64],
+    w: Option<(f64, f64)>,
+    beta: &[f64],
+    k0: usize,
+) -> (f64, Vec<f64>, Vec<f64>) {
+    let p = D - 1;
+    let mut b = [0.0; D];
+    b.copy_from_slice(beta);
+    let mut g = [0.0; D];
+    let mut h = [[0.0; D]; D];
+    let mut f = 0.0;
+    for (i, r) in block.chunks_exact(p).enumerate() {
+        let k = k0 + i;
+        let mut z = [1.0; D];
+        z[1..].copy_from_slice(r);
+        let mut t = 0.0;
+        for a in 0..D {
+            t += z[a] * b[a];
+        }
+        let wk = match w {
+            Some((w0, w1)) => {
+                if y[k] > 0.5 {
+                    w1
+                } else {
+                    w0
+                }
+            }
+            None => 1.0,
+        };
+        // One exponential for both the loss and the probability.
+        let e = (-t.abs()).exp();
+        f += wk * (t.max(0.0) + e.ln_1p() - y[k] * t);
+        let mu = if t >= 0.0 {
+            1.0 / (1.0 + e)
+        } else {
+            e / (1.0 + e)
+        };
+        let res = wk * (y[k] - mu);
+        let wt = wk * mu * (1.0 - mu);
+        for a in 0..D {
+            g[a] += res * z[a];
+            let wa = wt * z[a];
+            for c in 0..D {
+                h[a][c] += wa * z[c];
+            }
+        }
+    }
+    (f, g.to_vec(), h.iter().flatten().copied().collect())
+}
+
+/// The same for any number of features.
+fn block_any(
+    block: &[f64],
+    y: &[f64],
+    w: Option<(f64, f64)>,
+    beta: &[f64],
+    k0: usize,
+) -> (f64, Vec<f64>, Vec<f64>) {
+    let d = beta.len();
+    let p = d - 1;
+    let mut f = 0.0;
+    let mut g = vec![0.0; d];
+    let mut h = vec![0.0; d * d];
+    let mut zi = vec![1.0; d];
+    for (i, r) in block.chunks_exact(p).enumerate() {
+        let k = k0 + i;
+        zi[1..].copy_from_slice(r);
+        let t: f64 = zi.iter().zip(beta).map(|(a, b)| a * b).sum();
+        let wk = match w {
+            Some((w0, w1)) => {
+                if y[k] > 0.5 {
+                    w1
+                } else {
+                    w0
+                }
+            }
+            None => 1.0,
+        };
+        let e = (-t.abs()).exp();
+        f += wk * (t.max(0.0) + e.ln_1p() - y[k] * t);
+        let mu = if t >= 0.0 {
+            1.0 / (1.0 + e)
+        } else {
+            e / (1.0 + e)
+        };
+        let res = wk * (y[k] - mu);
+        let wt = wk * mu * (1.0 - mu);
+        for (a, &za) in zi.iter().enumerate() {
+            g[a] += res * za;
+            let wa = wt * za;
+            for (hv, zb) in h[a * d..(a + 1) * d].iter_mut().zip(&zi) {
+                *hv += wa * zb;
+            }
+        }
+    }
+    (f, g, h)
+}
+
+/// What one block of rows sums to: objective, gradient, Hessian.
+type BlockSums = (f64, Vec<f64>, Vec<f64>);
+type BlockFn = fn(&[f64], &[f64], Option<(f64, f64)>, &[f64], usize) -> BlockSums;
+
+/// Objective, gradient and Hessian (full matrix) at `beta` in one pass over the rows.
+fn pass(
+    x: &[f64],
+    y: &[f64],
+    w: Option<(f64, f64)>,
+    beta: &[f64],
+    pool: &ThreadPool,
+) -> (f64, Vec<f64>, Vec<f64>) {
+    let d = beta.len();
+    let p = d - 1;
+    let block: BlockFn = match d {
+        2 => block_fixed::<2>,
+        3 => block_fixed::<3>,
+        4 => block_fixed::<4>,
+        5 => block_fixed::<5>,
+        6 => block_fixed::<6>,
+        7 => block_fixed::<7>,
+        8 => block_fixed::<8>,
+        9 => block_fixed::<9>,
+        10 => block_fixed::<10>,
+        11 => block_fixed::<11>,
+        12 => block_fixed::<12>,
+        13 => block_fixed::<13>,
+        14 => block_fixed::<14>,
+        15 => block_fixed::<15>,
+        16 => block_fixed::<16>,
+        _ => block_any,
+    };
+    let parts: Vec<(f64, Vec<f64>, Vec<f64>)> = pool.install(|| {
+        x.par_chunks(CHUNK * p)
+            .enumerate()
+            .map(|(c, rows)| block(rows, y, w, beta, c * CHUNK))
+            .collect()
+    });
+    let mut f = 0.0;
+    let mut g = vec![0.0; d];
+    let mut h = vec![0.0; d * d];
+    for (pf, pg, ph) in parts {
+        f += pf;
+        for (a, b) in g.iter_mut().zip(pg) {
+            *a += b;
+        }
+        for (a, b) in h.iter_mut().zip(ph) {
+            *a += b;
+        }
+    }
+    (f, g, h)
+}
+
+/// Newton's method with step halving on standardised rows; every pass over the rows gives the
+/// objective at the current point together with its gradient and Hessian, so a step that is
+/// accepted costs one pass. Returns (β, iterations, converged).
+fn newton(
+    x: &[f64],
+    y: &[f64],
+    positives: usize,
+    params: &LogisticParams,
+    pool: &ThreadPool,
+    monitor: &mut dyn Monitor,
+) -> Result<(Vec<f64>, usize, bool)> {
+    let n = y.len();
+    let p = x.len().checked_div(n).unwrap_or(0);
+    // On many rows, start from the fit on an evenly spaced subsample (with the penalty scaled
+    // to its size): the full-data Newton steps then start next to the optimum and converge in
+    // two or three passes instead of five or six. The answer is the full-data optimum either
+    // way; only the number of passes changes.
+    let mut start = None;
+    const SUBSAMPLE: usize = 200_000;
+    if n >= 4 * SUBSAMPLE && p > 0 {
+        let stride = n / SUBSAMPLE;
+        let mut xs = Vec::with_capacity((n / stride + 1) * p);
+        let mut ys = Vec::with_capacity(n / stride + 1);
+        for i in (0..n).step_by(stride) {
+            xs.extend_from_slice(&x[i * p..(i + 1) * p]);
+            ys.push(y[i]);
+        }
+        let pos = ys.iter().filter(|&&v| v > 0.5).count();
+        if pos > 0 && pos < ys.len() {
+            let sub = LogisticParams {
+                l2: params.l2 * ys.len() as f64 / n as f64,
+                ..params.clone()
+            };
+            if let Ok((b, _, _)) = newton_from(&xs, &ys, pos, &sub, None, pool, monitor) {
+                start = Some(b);
+            }
+        }
+    }
+    newton_from(x, y, positives, params, start, pool, monitor)
+}
+
+fn newton_from(
+    x: &[f64],
+    y: &[f64],
+    positives: usize,
+    params: &LogisticParams,
+    start: Option<Vec<f64>>,
+    pool: &ThreadPool,
+    monitor: &mut dyn Monitor,
+) -> Result<(Vec<f64>, usize, bool)> {
+    let n = y.len();
+    let d = beta_len(x, n);
+    let w = params.balanced.then(|| {
+        (
+            n as f64 / (2.0 * (n - positives) as f64),
+            n as f64 / (2.0 * positives as f64),
+        )
+    });
+    let penalty = |b: &[f64]| 0.5 * params.l2 * b[1..].iter().map(|v| v * v).sum::<f64>();
+    let mut beta = start.unwrap_or_else(|| {
+        let mut b = vec![0.0; d];
+        let base = positives as f64 / n as f64;
+        b[0] = (base / (1.0 - base)).ln();
+        b
+    });
+    let (f0, mut g, mut h) = pass(x, y, w, &beta, pool);
+    let mut f_old = f0 + penalty(&beta);
+    let mut iterations = 0;
+    let mut converged = false;
+    while iterations < params.max_iter {
+        iterations += 1;
+        for a in 1..d {
+            g[a] -= params.l2 * beta[a];
+            h[a * d + a] += params.l2;
+        }
+        for a in 0..d {
+            h[a * d + a] += 1e-12;
+        }
+        let inv = invert_spd(&h, d).ok_or_else(|| {
+            Error::data("the features are collinear or the classes are perfectly separated")
+                .with_hint("Add l2 regularisation (e.g. {\"l2\": 1}) or drop redundant features.")
+        })?;
+        let step: Vec<f64> = (0..d)
+            .map(|a| (0..d).map(|b| inv[a * d + b] * g[b]).sum())
+            .collect();
+        let mut t = 1.0;
+        let (new_beta, f_new, g_new, h_new) = loop {
+            let cand: Vec<f64> = beta.iter().zip(&step).map(|(b, s)| b + t * s).collect();
+            let (f, gc, hc) = pass(x, y, w, &cand, pool);
+            let f = f + penalty(&cand);
+            if f <= f_old + 1e-12 * f_old.abs() || t < 1e-8 {
+                break (cand, f, gc, hc);
+            }
+            t *= 0.5;
+            monitor.tick()?;
+        };
+        let max_step = step.iter().fold(0.0f64, |m, s| m.max((t * s).abs()));
+        beta = new_beta;
+        g = g_new;
+        h = h_new;
+        let gain = f_old - f_new;
+        f_old = f_new;
+        monitor.tick()?;
+        if max_step < 1e-9 || gain.abs() <= 1e-12 * (1.0 + f_new.abs()) {
+            converged = true;
+            break;
+        }
+    }
+    Ok((beta, iterations, converged))
+}
+
+fn beta_len(x: &[f64], n: usize) -> usize {
+    x.len().checked_div(n).unwrap_or(0) + 1
 }
 
 /// A stored logistic model: the feature preparation and the coefficients of the prepared
@@ -328,30 +485,20 @@ pub struct Trained {
     pub positive_rate: f64,
 }
 
-/// Learns the preparation on the training rows of `raw`, fits, and measures on both parts.
-/// `y` holds one 0/1 label per row of `raw`.
+/// Learns the preparation on the training part of `raw`, fits, and measures on both parts.
+/// `ytr` and `yte` hold the 0/1 labels of the training and test rows.
+#[allow(clippy::too_many_arguments)]
 pub fn train(
-    raw: &RawTable,
-    y: &[f64],
+    mut raw: RawTable,
+    ytr: Vec<f64>,
+    yte: Vec<f64>,
     labels: [String; 2],
     prep_opts: &PrepOptions,
     params: &TrainParams,
     pool: &ThreadPool,
     monitor: &mut dyn Monitor,
 ) -> Result<Trained> {
-    let prep = Prep::fit(raw, prep_opts)?;
-    let (ytr, yte): (Vec<f64>, Vec<f64>) = {
-        let mut a = Vec::new();
-        let mut b = Vec::new();
-        for (v, t) in y.iter().zip(&raw.test) {
-            if *t {
-                b.push(*v)
-            } else {
-                a.push(*v)
-            }
-        }
-        (a, b)
-    };
+    let prep = Prep::fit(&raw, prep_opts)?;
     let n = ytr.len();
     let positives = ytr.iter().filter(|&&v| v > 0.5).count();
     if positives == 0 || positives == n {
@@ -359,15 +506,18 @@ pub fn train(
             "the target has only one class in the {n} training rows"
         )));
     }
-    let (dtr, htr) = prep.transform(raw, false);
-    let (dte, hte) = prep.transform(raw, true);
+    let train_part = std::mem::take(&mut raw.train);
+    let test_part = std::mem::take(&mut raw.test);
+    let (mut dtr, htr) = prep.transform(&raw, train_part);
+    let (dte, hte) = prep.transform(&raw, test_part);
+    drop(raw);
     let w = prep.dense_width;
     let h = prep.hashed_inputs();
     let (intercept, dense, hashed, iterations, converged, solver) = if h == 0 && params.l1 == 0.0 {
         let names = prep.dense_names();
         let fit = fit(
-            dtr.clone(),
-            ytr.clone(),
+            &mut dtr,
+            &ytr,
             names,
             labels.clone(),
             &LogisticParams {
@@ -460,9 +610,13 @@ pub fn train(
             .map(|i| sigmoid(model.score_prepared(&d[i * w..(i + 1) * w], &hs[i * h..(i + 1) * h])))
             .collect()
     };
-    let train_m = class_metrics(&probs(&dtr, &htr, n), &ytr, model.threshold);
-    let test_m = (!yte.is_empty())
-        .then(|| class_metrics(&probs(&dte, &hte, yte.len()), &yte, model.threshold));
+    let (train_m, test_m) = pool.install(|| {
+        (
+            class_metrics(&probs(&dtr, &htr, n), &ytr, model.threshold),
+            (!yte.is_empty())
+                .then(|| class_metrics(&probs(&dte, &hte, yte.len()), &yte, model.threshold)),
+        )
+    });
     Ok(Trained {
         model,
         train: train_m,
@@ -476,11 +630,10 @@ pub fn train(
 fn importance(m: &LogisticModel, dense: &[f64], hashed: &[u32]) -> Vec<f64> {
     let w = m.prep.dense_width;
     let h = m.prep.hashed_inputs();
-    let rows = if w > 0 {
-        dense.len() / w
-    } else {
-        hashed.len() / h.max(1)
-    };
+    let rows = dense
+        .len()
+        .checked_div(w)
+        .unwrap_or(hashed.len() / h.max(1));
     let k = m.prep.inputs.len();
     let sources = m.prep.dense_sources();
     let hashed_inputs: Vec<usize> = m
@@ -545,19 +698,22 @@ pub fn class_metrics(prob: &[f64], y: &[f64], threshold: f64) -> ClassMetrics {
     if n == 0 {
         return ClassMetrics::default();
     }
-    let mut order: Vec<usize> = (0..n).collect();
-    order.sort_by(|&a, &b| prob[a].total_cmp(&prob[b]));
+    // (probability, label) sorted by probability; runs on the current rayon pool.
+    let mut pairs: Vec<(f64, f64)> = prob.iter().copied().zip(y.iter().copied()).collect();
+    // Ties are ordered by label too, so the order (and the calibration bins) never depends on
+    // the sort's scheduling.
+    pairs.par_sort_unstable_by(|a, b| a.0.total_cmp(&b.0).then(a.1.total_cmp(&b.1)));
     // AUC by the rank-sum (Mann–Whitney) with average ranks for ties.
     let mut rank_sum_pos = 0.0;
     let mut i = 0;
     while i < n {
         let mut j = i;
-        while j < n && prob[order[j]] == prob[order[i]] {
+        while j < n && pairs[j].0 == pairs[i].0 {
             j += 1;
         }
         let avg_rank = (i + 1 + j) as f64 / 2.0;
-        for &k in &order[i..j] {
-            if y[k] > 0.5 {
+        for e in &pairs[i..j] {
+            if e.1 > 0.5 {
                 rank_sum_pos += avg_rank;
             }
         }
@@ -600,10 +756,10 @@ pub fn class_metrics(prob: &[f64], y: &[f64], threshold: f64) -> ClassMetrics {
     for b in 0..10 {
         let (lo, hi) = (b * n / 10, (b + 1) * n / 10);
         if hi > lo {
-            let idx = &order[lo..hi];
-            let mp = idx.iter().map(|&k| prob[k]).sum::<f64>() / idx.len() as f64;
-            let my = idx.iter().map(|&k| y[k]).sum::<f64>() / idx.len() as f64;
-            ece += (mp - my).abs() * idx.len() as f64 / n as f64;
+            let bin = &pairs[lo..hi];
+            let mp = bin.iter().map(|e| e.0).sum::<f64>() / bin.len() as f64;
+            let my = bin.iter().map(|e| e.1).sum::<f64>() / bin.len() as f64;
+            ece += (mp - my).abs() * bin.len() as f64 / n as f64;
         }
     }
     ClassMetrics {
@@ -654,8 +810,8 @@ mod tests {
             max_iter: 50,
         };
         let m = fit(
-            x,
-            y,
+            &mut x,
+            &y,
             vec!["a".into(), "b".into()],
             ["0".into(), "1".into()],
             &params,
@@ -689,8 +845,8 @@ mod tests {
     #[test]
     fn one_class_is_an_error() {
         let e = fit(
-            vec![1.0, 2.0],
-            vec![1.0, 1.0],
+            &mut [1.0, 2.0],
+            &[1.0, 1.0],
             vec!["a".into()],
             ["0".into(), "1".into()],
             &LogisticParams {

@@ -145,47 +145,70 @@ pub enum Kind {
     Categorical,
 }
 
-enum RawColumn {
-    Numeric(Vec<f64>),
-    Categorical {
-        dict: HashMap<String, u32>,
-        values: Vec<String>,
-        /// Per row: the value's code, or `u32::MAX` for NULL.
-        codes: Vec<u32>,
-    },
+/// The distinct values of one categorical column, numbered in order of appearance.
+#[derive(Default)]
+struct Dict {
+    codes: HashMap<String, u32>,
+    values: Vec<String>,
 }
 
-/// Input rows as read, column by column (NULL numbers are NaN), with a test flag per row.
+/// Rows of one part (training or test), row-major: the numeric inputs of each row (NaN for
+/// NULL) and the codes of its categorical inputs (`u32::MAX` for NULL).
+#[derive(Default)]
+pub struct Part {
+    num: Vec<f64>,
+    codes: Vec<u32>,
+    rows: usize,
+}
+
+impl Part {
+    pub fn rows(&self) -> usize {
+        self.rows
+    }
+}
+
+/// Input rows as read, split into a training and a test part.
 pub struct RawTable {
     pub names: Vec<String>,
-    columns: Vec<RawColumn>,
-    pub test: Vec<bool>,
+    kinds: Vec<Kind>,
+    /// Per input: its position among the numeric or among the categorical inputs.
+    slot: Vec<usize>,
+    n_num: usize,
+    dicts: Vec<Dict>,
+    pub train: Part,
+    pub test: Part,
 }
 
 const NULL_CODE: u32 = u32::MAX;
 
 impl RawTable {
     pub fn new(names: Vec<String>, kinds: &[Kind]) -> RawTable {
-        let columns = kinds
+        let (mut n_num, mut n_cat) = (0, 0);
+        let slot = kinds
             .iter()
-            .map(|k| match k {
-                Kind::Numeric => RawColumn::Numeric(Vec::new()),
-                Kind::Categorical => RawColumn::Categorical {
-                    dict: HashMap::new(),
-                    values: Vec::new(),
-                    codes: Vec::new(),
-                },
+            .map(|k| {
+                let c = if *k == Kind::Numeric {
+                    &mut n_num
+                } else {
+                    &mut n_cat
+                };
+                *c += 1;
+                *c - 1
             })
             .collect();
         RawTable {
             names,
-            columns,
-            test: Vec::new(),
+            kinds: kinds.to_vec(),
+            slot,
+            n_num,
+            dicts: (0..n_cat).map(|_| Dict::default()).collect(),
+            train: Part::default(),
+            test: Part::default(),
         }
     }
 
     pub fn rows(&self) -> usize {
-        self.test.len()
+        self.train.rows + self.test.rows
     }
 
     /// Whether a row has a NULL (or non-finite number) among its cells.
@@ -197,33 +220,35 @@ impl RawTable {
         })
     }
 
-    /// Appends a row (cells in column order; a number in a categorical column is kept as its
-    /// text, text in a numeric column is NULL).
+    /// Appends a row (cells in column order) to the training or the test part. A number in a
+    /// categorical column is kept as its text; text in a numeric column is NULL.
     pub fn push(&mut self, cells: &[Cell], test: bool) {
-        for (col, cell) in self.columns.iter_mut().zip(cells) {
-            match col {
-                RawColumn::Numeric(v) => v.push(match cell {
+        let part = if test {
+            &mut self.test
+        } else {
+            &mut self.train
+        };
+        for ((kind, &slot), cell) in self.kinds.iter().zip(&self.slot).zip(cells) {
+            match kind {
+                Kind::Numeric => part.num.push(match cell {
                     Cell::Num(x) if x.is_finite() => *x,
                     _ => f64::NAN,
                 }),
-                RawColumn::Categorical {
-                    dict,
-                    values,
-                    codes,
-                } => {
+                Kind::Categorical => {
+                    let dict = &mut self.dicts[slot];
                     let text: Option<Cow<str>> = match cell {
                         Cell::Null => None,
                         Cell::Text(s) => Some(Cow::Borrowed(s)),
                         Cell::Num(x) => Some(Cow::Owned(x.to_string())),
                     };
-                    codes.push(match text {
+                    part.codes.push(match text {
                         None => NULL_CODE,
-                        Some(t) => match dict.get(t.as_ref()) {
+                        Some(t) => match dict.codes.get(t.as_ref()) {
                             Some(&c) => c,
                             None => {
-                                let c = values.len() as u32;
-                                values.push(t.to_string());
-                                dict.insert(t.into_owned(), c);
+                                let c = dict.values.len() as u32;
+                                dict.values.push(t.to_string());
+                                dict.codes.insert(t.into_owned(), c);
                                 c
                             }
                         },
@@ -231,12 +256,12 @@ impl RawTable {
                 }
             }
         }
-        self.test.push(test);
+        part.rows += 1;
     }
 
-    /// Bytes held per row so far (for memory budgets).
+    /// Bytes held per row (for memory budgets).
     pub fn bytes_per_row(&self) -> usize {
-        self.columns.len() * 8 + 1
+        self.kinds.len() * 8
     }
 }
 
@@ -278,49 +303,72 @@ impl Prep {
         }
     }
 
-    /// Learns the preparation from the training rows (those not flagged test) of `raw`.
+    /// Learns the preparation from the training part of `raw`.
     pub fn fit(raw: &RawTable, opts: &PrepOptions) -> Result<Prep> {
-        let train: Vec<usize> = (0..raw.rows()).filter(|&i| !raw.test[i]).collect();
-        let mut inputs = Vec::with_capacity(raw.columns.len());
+        let part = &raw.train;
+        let n = part.rows;
+        let n_num = raw.n_num;
+        let n_cat = raw.dicts.len();
+        // Numeric columns, row by row: observed sums and counts, then (for standardize) the
+        // centred squares of the imputed values.
+        let mut sum = vec![0.0; n_num];
+        let mut count = vec![0usize; n_num];
+        for r in part.num.chunks_exact(n_num.max(1)).take(n) {
+            for ((s, c), &x) in sum.iter_mut().zip(count.iter_mut()).zip(r) {
+                if x.is_finite() {
+                    *s += x;
+                    *c += 1;
+                }
+            }
+        }
+        let column = |q: usize| part.num[q..].iter().step_by(n_num.max(1)).take(n);
+        let fills: Vec<f64> = (0..n_num)
+            .map(|q| match opts.impute {
+                Impute::Skip => f64::NAN,
+                Impute::Zero => 0.0,
+                Impute::Mean if count[q] > 0 => sum[q] / count[q] as f64,
+                Impute::Mean => 0.0,
+                Impute::Median => median(column(q).copied().filter(|x| x.is_finite()).collect()),
+            })
+            .collect();
+        // Moments of the imputed columns, as a scaler after an imputer sees them.
+        let mut kept = vec![0usize; n_num];
+        let mut fsum = vec![0.0; n_num];
+        let mut fsq = vec![0.0; n_num];
+        if opts.standardize {
+            for q in 0..n_num {
+                let missing = n - count[q];
+                if fills[q].is_finite() {
+                    kept[q] = n;
+                    fsum[q] = sum[q] + fills[q] * missing as f64;
+                } else {
+                    kept[q] = count[q];
+                    fsum[q] = sum[q];
+                }
+            }
+            let mean: Vec<f64> = (0..n_num)
+                .map(|q| fsum[q] / kept[q].max(1) as f64)
+                .collect();
+            for r in part.num.chunks_exact(n_num.max(1)).take(n) {
+                for (q, &x) in r.iter().enumerate() {
+                    let v = if x.is_finite() { x } else { fills[q] };
+                    if v.is_finite() {
+                        fsq[q] += (v - mean[q]) * (v - mean[q]);
+                    }
+                }
+            }
+            fsum = mean;
+        }
+        let mut inputs = Vec::with_capacity(raw.kinds.len());
         let mut offset = 0usize;
         let mut hashed = false;
-        for (name, col) in raw.names.iter().zip(&raw.columns) {
-            let encoding = match col {
-                RawColumn::Numeric(v) => {
-                    let observed: Vec<f64> = train
-                        .iter()
-                        .map(|&i| v[i])
-                        .filter(|x| x.is_finite())
-                        .collect();
-                    let mean = if observed.is_empty() {
-                        0.0
-                    } else {
-                        observed.iter().sum::<f64>() / observed.len() as f64
-                    };
-                    let fill = match opts.impute {
-                        Impute::Skip => f64::NAN,
-                        Impute::Zero => 0.0,
-                        Impute::Mean => mean,
-                        Impute::Median => median(observed.clone()),
-                    };
-                    let (center, scale) = if opts.standardize {
-                        // Moments of the imputed column, as a scaler after an imputer sees it.
-                        let n = train.len().max(1) as f64;
-                        let filled = |x: f64| if x.is_finite() { x } else { fill };
-                        let m = train
-                            .iter()
-                            .map(|&i| filled(v[i]))
-                            .filter(|x| x.is_finite())
-                            .sum::<f64>()
-                            / n;
-                        let var = train
-                            .iter()
-                            .map(|&i| filled(v[i]))
-                            .filter(|x| x.is_finite())
-                            .map(|x| (x - m) * (x - m))
-                            .sum::<f64>()
-                            / n;
-                        (m, if var > 0.0 { var.sqrt() } else { 1.0 })
+        for ((name, kind), &q) in raw.names.iter().zip(&raw.kinds).zip(&raw.slot) {
+            let encoding = match kind {
+                Kind::Numeric => {
+                    let fill = fills[q];
+                    let (center, scale) = if opts.standardize && kept[q] > 0 {
+                        let var = fsq[q] / kept[q] as f64;
+                        (fsum[q], if var > 0.0 { var.sqrt() } else { 1.0 })
                     } else {
                         (0.0, 1.0)
                     };
@@ -331,16 +379,18 @@ impl Prep {
                         scale,
                     }
                 }
-                RawColumn::Categorical { values, codes, .. } => {
-                    let mut seen = vec![false; values.len()];
-                    for &i in &train {
-                        if codes[i] != NULL_CODE {
-                            seen[codes[i] as usize] = true;
+                Kind::Categorical => {
+                    let dict = &raw.dicts[q];
+                    let mut seen = vec![false; dict.values.len()];
+                    for &c in part.codes[q..].iter().step_by(n_cat.max(1)).take(n) {
+                        if c != NULL_CODE {
+                            seen[c as usize] = true;
                         }
                     }
                     let distinct = seen.iter().filter(|s| **s).count();
                     if distinct <= opts.max_categories {
-                        let mut categories: Vec<String> = values
+                        let mut categories: Vec<String> = dict
+                            .values
                             .iter()
                             .zip(&seen)
                             .filter(|(_, s)| **s)
@@ -498,66 +548,90 @@ impl Prep {
         true
     }
 
-    /// The prepared rows of `raw` selected by `keep` (test or train): dense row-major
-    /// (`dense_width` per row) and, when inputs are hashed, the hashed indices per row
-    /// (`hashed_inputs()` per row, `u32::MAX` for NULL).
-    pub fn transform(&self, raw: &RawTable, test: bool) -> (Vec<f64>, Vec<u32>) {
-        let rows: Vec<usize> = (0..raw.rows()).filter(|&i| raw.test[i] == test).collect();
-        let w = self.dense_width;
-        let h = self.hashed_inputs();
-        let mut dense = vec![0.0; rows.len() * w];
-        let mut hashed = vec![NULL_CODE; rows.len() * h];
-        let mut hk = 0usize;
-        let mut d = 0usize;
-        for (input, col) in self.inputs.iter().zip(&raw.columns) {
-            match (&input.encoding, col) {
-                (
+    /// The prepared rows of one part of `raw`: dense row-major (`dense_width` per row) and,
+    /// when inputs are hashed, the hashed indices per row (`hashed_inputs()` per row,
+    /// `u32::MAX` for NULL). The part is consumed: when every input is a number its buffer
+    /// becomes the dense rows in place.
+    pub fn transform(&self, raw: &RawTable, part: Part) -> (Vec<f64>, Vec<u32>) {
+        let n = part.rows;
+        let n_num = raw.n_num;
+        let n_cat = raw.dicts.len();
+        if self.all_numeric() && self.dense_width == n_num {
+            let mut x = part.num;
+            let params: Vec<(f64, f64, f64)> = self
+                .inputs
+                .iter()
+                .map(|i| match i.encoding {
                     Encoding::Numeric {
                         fill,
                         center,
                         scale,
-                    },
-                    RawColumn::Numeric(v),
-                ) => {
-                    for (r, &i) in rows.iter().enumerate() {
-                        dense[r * w + d] =
-                            Self::numeric(v[i], *fill, *center, *scale).unwrap_or(0.0);
-                    }
-                    d += 1;
+                    } => (fill, center, scale),
+                    _ => unreachable!("all numeric"),
+                })
+                .collect();
+            for r in x.chunks_exact_mut(n_num.max(1)) {
+                for (v, &(fill, center, scale)) in r.iter_mut().zip(&params) {
+                    *v = Self::numeric(*v, fill, center, scale).unwrap_or(0.0);
                 }
-                (
-                    Encoding::OneHot { categories, offset },
-                    RawColumn::Categorical { values, codes, .. },
-                ) => {
-                    // Code → position among the categories (or none for unseen values).
-                    let slot: Vec<u32> = values
-                        .iter()
-                        .map(|v| categories.binary_search(v).map_or(NULL_CODE, |k| k as u32))
-                        .collect();
-                    for (r, &i) in rows.iter().enumerate() {
-                        let c = codes[i];
-                        if c != NULL_CODE && slot[c as usize] != NULL_CODE {
-                            dense[r * w + offset + slot[c as usize] as usize] = 1.0;
+            }
+            return (x, Vec::new());
+        }
+        // Per categorical input: code → one-hot position or hashed bucket.
+        let tables: Vec<Vec<u32>> = self
+            .inputs
+            .iter()
+            .zip(&raw.kinds)
+            .zip(&raw.slot)
+            .map(|((input, kind), &q)| match (&input.encoding, kind) {
+                (Encoding::OneHot { categories, .. }, Kind::Categorical) => raw.dicts[q]
+                    .values
+                    .iter()
+                    .map(|v| categories.binary_search(v).map_or(NULL_CODE, |k| k as u32))
+                    .collect(),
+                (Encoding::Hashed, Kind::Categorical) => raw.dicts[q]
+                    .values
+                    .iter()
+                    .map(|v| bucket(&input.name, v, self.hash_buckets))
+                    .collect(),
+                _ => Vec::new(),
+            })
+            .collect();
+        let w = self.dense_width;
+        let h = self.hashed_inputs();
+        let mut dense = vec![0.0; n * w];
+        let mut hashed = vec![NULL_CODE; n * h];
+        for r in 0..n {
+            let num = &part.num[r * n_num..(r + 1) * n_num];
+            let codes = &part.codes[r * n_cat..(r + 1) * n_cat];
+            let out = &mut dense[r * w..(r + 1) * w];
+            let mut d = 0usize;
+            let mut hk = 0usize;
+            for ((input, &q), table) in self.inputs.iter().zip(&raw.slot).zip(&tables) {
+                match &input.encoding {
+                    Encoding::Numeric {
+                        fill,
+                        center,
+                        scale,
+                    } => {
+                        out[d] = Self::numeric(num[q], *fill, *center, *scale).unwrap_or(0.0);
+                        d += 1;
+                    }
+                    Encoding::OneHot { categories, offset } => {
+                        let c = codes[q];
+                        if c != NULL_CODE && table[c as usize] != NULL_CODE {
+                            out[offset + table[c as usize] as usize] = 1.0;
                         }
+                        d = offset + categories.len();
                     }
-                    d = offset + categories.len();
-                }
-                (Encoding::Hashed, RawColumn::Categorical { values, codes, .. }) => {
-                    let b: Vec<u32> = values
-                        .iter()
-                        .map(|v| bucket(&input.name, v, self.hash_buckets))
-                        .collect();
-                    for (r, &i) in rows.iter().enumerate() {
-                        let c = codes[i];
-                        hashed[r * h + hk] = if c == NULL_CODE {
-                            NULL_CODE
-                        } else {
-                            b[c as usize]
-                        };
+                    Encoding::Hashed => {
+                        let c = codes[q];
+                        if c != NULL_CODE {
+                            hashed[r * h + hk] = table[c as usize];
+                        }
+                        hk += 1;
                     }
-                    hk += 1;
                 }
-                _ => unreachable!("the preparation was learnt from this table"),
             }
         }
         (dense, hashed)
@@ -624,7 +698,7 @@ mod tests {
 
     #[test]
     fn learns_and_applies_the_same_preparation() {
-        let t = table();
+        let mut t = table();
         let p = Prep::fit(&t, &opts(Impute::Mean, 3)).unwrap();
         // x: mean of 1, 2, 6 = 3 fills the NULL; colors one-hot (blue, red); site hashed (4 > 3).
         assert_eq!(p.dense_names(), vec!["x", "color=blue", "color=red"]);
@@ -641,7 +715,9 @@ mod tests {
         assert_eq!(center, 3.0);
         let sd = ((4.0 + 1.0 + 0.0 + 9.0) / 4.0f64).sqrt();
         assert!((scale - sd).abs() < 1e-12);
-        let (dense, hashed) = p.transform(&t, false);
+        let test_part = std::mem::take(&mut t.test);
+        let train_part = std::mem::take(&mut t.train);
+        let (dense, hashed) = p.transform(&t, train_part);
         let mut d = vec![0.0; 3];
         let mut h = Vec::new();
         // Row by row, encode gives what transform gave.
@@ -658,7 +734,7 @@ mod tests {
             &mut h
         ));
         assert_eq!(&d[..], &[0.0, 0.0, 0.0]);
-        let (test_dense, _) = p.transform(&t, true);
+        let (test_dense, _) = p.transform(&t, test_part);
         assert_eq!(&test_dense[1..], &[0.0, 0.0]);
     }
 

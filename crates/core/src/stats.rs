@@ -888,19 +888,21 @@ pub fn chi2_sf(x: f64, k: f64) -> f64 {
 /// Mean and (population) variance of each of the `p` columns of row-major `x`.
 pub fn column_moments(x: &[f64], p: usize) -> Vec<(f64, f64)> {
     let n = (x.len() / p.max(1)).max(1) as f64;
-    (0..p)
-        .map(|f| {
-            let mean = x.iter().skip(f).step_by(p).sum::<f64>() / n;
-            let var = x
-                .iter()
-                .skip(f)
-                .step_by(p)
-                .map(|v| (v - mean).powi(2))
-                .sum::<f64>()
-                / n;
-            (mean, var)
-        })
-        .collect()
+    // Row by row (sequential memory), two passes: means, then centred squares.
+    let mut mean = vec![0.0; p];
+    for r in x.chunks_exact(p.max(1)) {
+        for (m, v) in mean.iter_mut().zip(r) {
+            *m += v;
+        }
+    }
+    mean.iter_mut().for_each(|m| *m /= n);
+    let mut var = vec![0.0; p];
+    for r in x.chunks_exact(p.max(1)) {
+        for ((s, v), m) in var.iter_mut().zip(r).zip(&mean) {
+            *s += (v - m) * (v - m);
+        }
+    }
+    mean.into_iter().zip(var).map(|(m, s)| (m, s / n)).collect()
 }
 
 /// Turns the columns of row-major `x` into z-scores in place; returns each column's centre and
