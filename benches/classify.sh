@@ -2,6 +2,8 @@
 # Benchmark of classification and segments against scikit-learn, measured side by side:
 #   quality  held-out AUC of train_logistic vs LogisticRegression (C = 1 on standardised features,
 #            the same objective) on the sample shop's ad impressions, split by impression_id;
+#            the same with hashed categoricals (ad and customer ids as text, more values than
+#            max_categories) vs FeatureHasher(2^18, no alternate sign) + LogisticRegression;
 #            k-means inertia (standardised units) vs KMeans with the same k and n_init
 #   speed    train_logistic on 5M rows x 8 features vs the nine-sum scan of the same table, and
 #            vs scikit-learn's fit on the same rows already in memory
@@ -17,12 +19,17 @@ python3 -m pip install -q --disable-pip-version-check --root-user-action=ignore 
 SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS shopml;
 SELECT count(*) FROM shopml.load_sample_shop('cls_shop', 42) \g /dev/null
-DROP TABLE IF EXISTS ctr_all, km_data, big_logit CASCADE;
+DROP TABLE IF EXISTS ctr_all, ctr_cat, km_data, big_logit CASCADE;
 CREATE TABLE ctr_all AS
 SELECT i.impression_id % 5 = 0 AS is_test, i.affinity, i.position::float8 AS position,
        i.is_mobile::float8 AS is_mobile, a.quality, i.clicked
 FROM cls_shop.impressions i JOIN cls_shop.ads a USING (ad_id);
 CREATE VIEW ctr_train AS SELECT affinity, position, is_mobile, quality, clicked FROM ctr_all WHERE NOT is_test;
+CREATE TABLE ctr_cat AS
+SELECT i.impression_id % 5 = 0 AS is_test, 'ad' || i.ad_id AS ad, 'c' || i.customer_id AS customer,
+       i.affinity, i.position::float8 AS position, i.is_mobile::float8 AS is_mobile, i.clicked
+FROM cls_shop.impressions i;
+CREATE VIEW ctr_cat_train AS SELECT ad, customer, affinity, position, is_mobile, clicked FROM ctr_cat WHERE NOT is_test;
 CREATE TABLE km_data AS
 SELECT count(*)::float8 AS orders, sum(total)::float8 AS spend, (DATE '2025-12-31' - max(order_date))::float8 AS days_since_last
 FROM cls_shop.orders GROUP BY customer_id;
@@ -36,6 +43,7 @@ FROM (SELECT random() * 2 - 1 x1, random() * 2 - 1 x2, random() * 2 - 1 x3, rand
 VACUUM ANALYZE ctr_all, km_data, big_logit;
 \copy (SELECT is_test::int, affinity, position, is_mobile, quality, clicked::int FROM ctr_all) TO '$WORK/ctr.csv' CSV
 \copy km_data TO '$WORK/km.csv' CSV
+\copy (SELECT is_test::int, ad, customer, affinity, position, is_mobile, clicked::int FROM ctr_cat) TO '$WORK/ctr_cat.csv' CSV
 \copy (SELECT x1, x2, x3, x4, x5, x6, x7, x8, y::int FROM big_logit) TO '$WORK/big.csv' CSV
 SQL
 
@@ -48,12 +56,21 @@ auc=$(q "WITH s AS (SELECT clicked::int AS y, shopml.predict_proba('cls_ctr', AR
              r AS (SELECT y, rank() OVER (ORDER BY p) + (count(*) OVER (PARTITION BY p) - 1) / 2.0 AS r FROM s)
          SELECT round(((sum(r) FILTER (WHERE y = 1) - count(*) FILTER (WHERE y = 1) * (count(*) FILTER (WHERE y = 1) + 1) / 2.0)
                 / (count(*) FILTER (WHERE y = 1) * count(*) FILTER (WHERE y = 0)))::numeric, 5) FROM r")
+q "SELECT version FROM shopml.train_logistic('cls_ctr_cat', 'ctr_cat_train', 'clicked', ARRAY['ad', 'customer', 'affinity', 'position', 'is_mobile'], '{\"test_fraction\": 0, \"l2\": 1}')" >/dev/null
+hashed=$(q "SELECT concat_ws(' ', params->'preparation'->'inputs'->0->>'encoding', params->'preparation'->'inputs'->1->>'encoding') FROM shopml.models WHERE model_name = 'cls_ctr_cat'")
+auc_cat=$(q "WITH s AS (SELECT clicked::int AS y, shopml.predict_proba('cls_ctr_cat', c) AS p FROM ctr_cat c WHERE is_test),
+             r AS (SELECT y, rank() OVER (ORDER BY p) + (count(*) OVER (PARTITION BY p) - 1) / 2.0 AS r FROM s)
+         SELECT round(((sum(r) FILTER (WHERE y = 1) - count(*) FILTER (WHERE y = 1) * (count(*) FILTER (WHERE y = 1) + 1) / 2.0)
+                / (count(*) FILTER (WHERE y = 1) * count(*) FILTER (WHERE y = 0)))::numeric, 5) FROM r")
 inertia=$(q "SELECT (metrics->>'inertia')::float8 FROM shopml.train_kmeans('cls_km', 'km_data', NULL, 4, '{\"n_init\": 4}')")
 scan=$(best "SELECT sum(x1)+sum(x2)+sum(x3)+sum(x4)+sum(x5)+sum(x6)+sum(x7)+sum(x8)+sum(y::int) FROM big_logit")
 train=$(best "SELECT n_train FROM shopml.train_logistic('cls_big', 'big_logit', 'y', options => '{\"test_fraction\": 0, \"deploy\": false}')")
 
-python3 - "$WORK" "$auc" "$inertia" "$scan" "$train" <<'PY'
+python3 - "$WORK" "$auc" "$inertia" "$scan" "$train" "$auc_cat" "$hashed" <<'PY'
 import sys, time
+import csv
+import scipy.sparse as sp
+from sklearn.feature_extraction import FeatureHasher
 import numpy as np
 from sklearn.cluster import KMeans
 from sklearn.linear_model import LogisticRegression
@@ -61,11 +78,22 @@ from sklearn.metrics import roc_auc_score
 from sklearn.preprocessing import StandardScaler
 
 work, auc, inertia, scan, train = sys.argv[1], float(sys.argv[2]), float(sys.argv[3]), float(sys.argv[4]), float(sys.argv[5])
+auc_cat, hashed = float(sys.argv[6]), sys.argv[7]
 ctr = np.loadtxt(f"{work}/ctr.csv", delimiter=",")
 test, x, y = ctr[:, 0] == 1, ctr[:, 1:5], ctr[:, 5]
 sc = StandardScaler().fit(x[~test])
 lr = LogisticRegression(C=1.0, max_iter=1000).fit(sc.transform(x[~test]), y[~test])
 sk_auc = roc_auc_score(y[test], lr.predict_proba(sc.transform(x[test]))[:, 1])
+rows = list(csv.reader(open(f"{work}/ctr_cat.csv")))
+ctest = np.array([r[0] == "1" for r in rows])
+cy = np.array([int(r[6]) for r in rows])
+num = np.array([[float(v) for v in r[3:6]] for r in rows])
+hasher = FeatureHasher(n_features=2**18, input_type="string", alternate_sign=False)
+cats = hasher.transform([["ad=" + r[1], "customer=" + r[2]] for r in rows]).tocsr()
+nsc = StandardScaler().fit(num[~ctest])
+design = sp.hstack([cats, sp.csr_matrix(nsc.transform(num))]).tocsr()
+clr = LogisticRegression(C=1.0, max_iter=2000).fit(design[~ctest], cy[~ctest])
+sk_auc_cat = roc_auc_score(cy[ctest], clr.predict_proba(design[ctest])[:, 1])
 km = np.loadtxt(f"{work}/km.csv", delimiter=",")
 z = StandardScaler().fit_transform(km)
 sk_inertia = KMeans(n_clusters=4, n_init=4, random_state=0).fit(z).inertia_
@@ -77,6 +105,7 @@ sk_fit = (time.perf_counter() - t) * 1000
 print()
 print("shopml classification and segments benchmark (against scikit-learn, same data)")
 print(f"  logistic, sample shop impressions, held-out AUC: shopml {auc:.5f}  scikit-learn {sk_auc:.5f}  difference {abs(auc - sk_auc):.5f} (target <= 0.005)")
+print(f"  logistic with hashed ad and customer ids ({hashed}), held-out AUC: shopml {auc_cat:.5f}  scikit-learn FeatureHasher {sk_auc_cat:.5f}  difference {abs(auc_cat - sk_auc_cat):.5f} (target <= 0.005)")
 print(f"  k-means k=4 n_init=4, standardised customers, inertia: shopml {inertia:.3f}  scikit-learn {sk_inertia:.3f}  ratio {inertia / sk_inertia:.4f} (target <= 1.02)")
 print(f"  logistic on {len(by):,} rows x 8: scan {scan:.0f} ms, train_logistic {train:.0f} ms (ratio {train / scan:.1f}, target <= 10), "
       f"scikit-learn fit in memory {sk_fit:.0f} ms (shopml / scikit-learn {train / sk_fit:.2f})")

@@ -236,6 +236,14 @@ CREATE OR REPLACE FUNCTION shopml.predict_proba(model_name text, "row" record) R
     AS 'MODULE_PATHNAME', 'shopml_predict_proba_name_row' LANGUAGE C STABLE PARALLEL SAFE;
 COMMENT ON FUNCTION shopml.predict_proba(text, record) IS
   'Probability of the positive class for a table row (features matched by column name).';
+CREATE OR REPLACE FUNCTION shopml.predict_label(model_name text, features float8[]) RETURNS text
+    AS 'MODULE_PATHNAME', 'shopml_predict_label_name_array' LANGUAGE C STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION shopml.predict_label(text, float8[]) IS
+  'Predicted label (as text) of the deployed version of a classifier, or segment of a k-means model, for one row of numeric features in model order.';
+CREATE OR REPLACE FUNCTION shopml.predict_label(model_name text, "row" record) RETURNS text
+    AS 'MODULE_PATHNAME', 'shopml_predict_label_name_row' LANGUAGE C STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION shopml.predict_label(text, record) IS
+  'Predicted label (as text) of a classifier, or segment of a k-means model, for a table row: features matched by column name and prepared as in training (unseen categories are not errors).';
 COMMENT ON FUNCTION shopml.predict(text, record) IS
   'Prediction of the deployed version of a model for a table row: features are matched by column name, and the group column picks the sub-model of a grouped model (an unseen group gives NULL).';
 
@@ -528,6 +536,25 @@ VOLATILE PARALLEL UNSAFE
 LANGUAGE c /* Rust */
 AS 'MODULE_PATHNAME', 'train_demand_wrapper';
 
+-- shopml::forest::train_forest
+CREATE OR REPLACE FUNCTION "train_forest"(
+	"model_name" TEXT, /* Option < & str > */
+	"relation" regclass, /* Option < PgRelation > */
+	"target" TEXT, /* Option < & str > */
+	"features" TEXT[] DEFAULT NULL, /* :: std :: option :: Option < Vec < Option < String > > > */
+	"options" jsonb DEFAULT '{}' /* Option < JsonB > */
+) RETURNS TABLE (
+	"model_id" bigint,  /* i64 */
+	"model_name" TEXT,  /* String */
+	"version" INT,  /* i32 */
+	"n_train" bigint,  /* i64 */
+	"n_test" bigint,  /* i64 */
+	"metrics" jsonb  /* JsonB */
+)
+VOLATILE PARALLEL UNSAFE
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'train_forest_wrapper';
+
 -- shopml::kmeans::train_kmeans
 CREATE OR REPLACE FUNCTION "train_kmeans"(
 	"model_name" TEXT, /* Option < & str > */
@@ -608,7 +635,7 @@ AS 'MODULE_PATHNAME', 'train_recommender_wrapper';
 -- sql/comments.sql
 -- COMMENT ON for the functions pgrx generates (so \df+ documents every public object).
 COMMENT ON FUNCTION shopml.train_linear(text, regclass, text, text[], jsonb) IS
-  'Trains a linear regression (OLS, or ridge with "l2") of target on features over a table or view, in place and in one parallel scan; stores it as the next version of model_name. options: l2, fit_intercept, test_fraction, split_column, group_by, deploy.';
+  'Trains a linear regression (OLS, or ridge with "l2") of target on features over a table or view, in place and in one parallel scan; stores it as the next version of model_name. Text features are one-hot encoded (up to max_categories values); NULLs are skipped or imputed. options: l2, fit_intercept, test_fraction, split_column, group_by, standardize (false), impute (skip|mean|median|zero), max_categories, deploy.';
 COMMENT ON FUNCTION shopml.coefficients(text, int) IS
   'Coefficients of a linear model (deployed version unless given) with standard error, t statistic and two-sided p-value; NULL for aliased (constant or collinear) features.';
 COMMENT ON FUNCTION shopml.load_sample_shop(text, bigint) IS
@@ -640,10 +667,12 @@ COMMENT ON FUNCTION shopml.sample_demand(int, int, int, bigint) IS
 COMMENT ON FUNCTION shopml.rfm(regclass, text, text, text, date, jsonb) IS
   'Recency (days from the last purchase to as_of), frequency (rows, or distinct order_column values) and monetary value (total, or average) per customer from the rows dated on or before as_of; 1-5 scores by rank (5 best, ties never split) and the RFM segment (Champions, Loyal, Potential Loyalist, New, Promising, Need Attention, About to Sleep, At Risk, Cannot Lose Them, Hibernating, Lost). options: order_column, monetary (total|average).';
 COMMENT ON FUNCTION shopml.train_kmeans(text, regclass, text[], int, jsonb) IS
-  'Segments the rows of a table or view into k groups by k-means (k-means++ seeding, n_init restarts keeping the lowest inertia) on the given numeric features (NULL: every numeric column), standardised by default; rows with NULL or NaN values are skipped and counted. shopml.predict gives a row''s segment (0..k-1). options: n_init, max_iter, tol, seed, standardize, deploy.';
+  'Segments the rows of a table or view into k groups by k-means (k-means++ seeding, n_init restarts keeping the lowest inertia) on the given features (NULL: every numeric or boolean column; text columns one-hot encoded), numbers standardised by default; rows with NULL or NaN values are skipped and counted unless imputed. k must be between 2 and the number of rows. shopml.predict gives a row''s segment (0..k-1). options: n_init, max_iter, tol, seed, standardize (true), impute, max_categories, deploy.';
 COMMENT ON FUNCTION shopml.segments(text) IS
   'One row per segment and feature of a k-means model: the segment''s size and its centroid in the original units, for charts.';
 COMMENT ON FUNCTION shopml.train_logistic(text, regclass, text, text[], jsonb) IS
-  'Trains a binary logistic regression (target boolean or 0/1) on standardised numeric features with an L2 penalty (l2 = 1/C, default 1) by Newton''s method; held-out AUC, log-loss, accuracy, precision, recall, F1 and calibration error. predict gives the label (0/1), predict_proba the probability. options: l2, class_weight (none|balanced), test_fraction, max_iter, deploy.';
+  'Trains a binary logistic regression (target boolean or 0/1) with an L2 penalty (l2 = 1/C, default 1) and optional L1; numbers standardised, text one-hot up to max_categories values and hashed into hash_buckets (2^18) sparse features beyond; Newton''s method when dense, OWL-QN when sparse or L1. Held-out AUC, log-loss, accuracy, precision, recall, F1 and calibration error. predict gives the label (0/1), predict_proba the probability. options: l1, l2, class_weight (none|balanced), standardize, impute, max_categories, hash_buckets, test_fraction, max_iter, deploy.';
+COMMENT ON FUNCTION shopml.train_forest(text, regclass, text, text[], jsonb) IS
+  'Trains a random-forest classifier (CART trees with Gini splits on bootstrap samples, grown in parallel on the shopml.threads pool) of an integer, boolean or text target (two or more classes); text features one-hot encoded up to max_categories. n_trees 1 with bootstrap false and max_features all is one decision tree. Held-out metrics: AUC, log-loss, accuracy, precision, recall, F1, calibration for two classes; accuracy, log-loss and macro precision/recall/F1 otherwise. options: n_trees (100), max_depth (unlimited), min_samples_leaf (1), max_features (sqrt|log2|all|count|fraction), bootstrap (true), seed, class_weight, max_bins (255), impute, max_categories, test_fraction, deploy.';
 COMMENT ON FUNCTION shopml.feature_importance(text) IS
-  'Importance of each feature of a classifier: |standardised coefficient| normalised to sum to 1.';
+  'Importance of each input column of a classifier, summing to 1: for a logistic model the standard deviation of the column''s contribution to the score over the training rows (|standardised coefficient| for a number), for a forest the mean decrease in Gini impurity.';

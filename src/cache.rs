@@ -10,6 +10,7 @@ use std::rc::Rc;
 
 use pgrx::pg_sys;
 use shopml_core::demand::DemandModel;
+use shopml_core::forest_model::ForestModel;
 use shopml_core::kmeans::KMeansModel;
 use shopml_core::linear::LinearBundle;
 use shopml_core::logistic::LogisticModel;
@@ -26,6 +27,7 @@ pub enum Loaded {
     Demand(DemandModel),
     KMeans(KMeansModel),
     Logistic(LogisticModel),
+    Forest(ForestModel),
 }
 
 impl Loaded {
@@ -37,6 +39,7 @@ impl Loaded {
             Loaded::Demand(_) => shopml_core::demand::ALGORITHM,
             Loaded::KMeans(_) => shopml_core::kmeans::ALGORITHM,
             Loaded::Logistic(_) => shopml_core::logistic::ALGORITHM,
+            Loaded::Forest(_) => shopml_core::forest_model::ALGORITHM,
         }
     }
 
@@ -59,6 +62,13 @@ impl Loaded {
             shopml_core::logistic::ALGORITHM => Ok(Loaded::Logistic(
                 envelope::decode(bytes, &header.algorithm).map_err(name_it)?,
             )),
+            shopml_core::forest_model::ALGORITHM => {
+                let f: shopml_core::forest_model::ForestModel =
+                    envelope::decode(bytes, &header.algorithm).map_err(name_it)?;
+                // Trees whose links were damaged could loop or index out of bounds.
+                f.forest.validate().map_err(name_it)?;
+                Ok(Loaded::Forest(f))
+            }
             shopml_core::kmeans::ALGORITHM => Ok(Loaded::KMeans(
                 envelope::decode(bytes, &header.algorithm).map_err(name_it)?,
             )),

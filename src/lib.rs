@@ -9,6 +9,7 @@ mod cache;
 mod catalog;
 mod demand;
 mod error;
+mod forest;
 mod guc;
 mod keys;
 mod kmeans;

@@ -18,7 +18,7 @@ use crate::pool::{self, Interrupts};
 use crate::relation::{relation_oid, Relation};
 use crate::scan::scan;
 
-fn metrics_json(m: &ClassMetrics) -> Value {
+pub fn metrics_json(m: &ClassMetrics) -> Value {
     json!({"n": m.n, "auc": m.auc, "log_loss": m.log_loss, "accuracy": m.accuracy,
            "precision": m.precision, "recall": m.recall, "f1": m.f1,
            "calibration_error": m.calibration_error})
@@ -241,7 +241,9 @@ fn train_logistic(
     ))
 }
 
-/// How much each feature matters: |standardised coefficient| of a logistic model, summing to 1.
+/// How much each input column matters, summing to 1: for a logistic model the spread of its
+/// contribution to the score (|standardised coefficient| for a number), for a forest the mean
+/// decrease in impurity.
 #[pg_extern(stable, parallel_safe)]
 fn feature_importance(
     model_name: Option<&str>,
@@ -250,19 +252,16 @@ fn feature_importance(
         .and_then(|name| {
             cache::deployed_of_kind(
                 name,
-                |m| matches!(m, Loaded::Logistic(_)),
+                |m| matches!(m, Loaded::Logistic(_) | Loaded::Forest(_)),
                 "a classifier",
-                "train_logistic",
+                "train_logistic or train_forest",
             )
         })
         .or_raise();
-    let Loaded::Logistic(l) = m.as_ref() else {
-        unreachable!("checked by deployed_of_kind")
+    let rows: Vec<(String, f64)> = match m.as_ref() {
+        Loaded::Logistic(l) => l.inputs().into_iter().zip(l.importance.clone()).collect(),
+        Loaded::Forest(f) => f.inputs().into_iter().zip(f.importance.clone()).collect(),
+        _ => unreachable!("checked by deployed_of_kind"),
     };
-    TableIterator::new(
-        l.inputs()
-            .into_iter()
-            .zip(l.importance.iter().copied())
-            .collect::<Vec<_>>(),
-    )
+    TableIterator::new(rows)
 }

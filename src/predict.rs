@@ -107,7 +107,7 @@ unsafe fn slot<'a>(fcinfo: pg_sys::FunctionCallInfo, by_id: bool) -> &'a mut Slo
         };
         if !matches!(
             model.as_ref(),
-            Loaded::Linear(_) | Loaded::KMeans(_) | Loaded::Logistic(_)
+            Loaded::Linear(_) | Loaded::KMeans(_) | Loaded::Logistic(_) | Loaded::Forest(_)
         ) {
             raise(
                 Error::invalid(format!(
@@ -148,6 +148,7 @@ fn prep_of(m: &Loaded) -> &Prep {
         Loaded::Linear(b) => &b.prep,
         Loaded::KMeans(k) => &k.prep,
         Loaded::Logistic(l) => &l.prep,
+        Loaded::Forest(f) => &f.prep,
         _ => unreachable!("the slot only holds servable models"),
     }
 }
@@ -207,6 +208,31 @@ unsafe fn answer(
                     Want::Proba => float_datum(p),
                     Want::Value => float_datum(class as f64),
                     Want::Label => text_datum(&l.labels[class]),
+                }
+            }
+            (Loaded::Forest(fm), _) => {
+                let class = fm.class_of(x);
+                match want {
+                    Want::Label => text_datum(&fm.labels[class]),
+                    Want::Value => match fm.numeric_label(class) {
+                        Some(v) => float_datum(v),
+                        None => raise(
+                            Error::invalid(format!(
+                                "model \"{}\" has text labels, which predict (float8) cannot return",
+                                s.model_name
+                            ))
+                            .with_hint("Use shopml.predict_label for the label as text."),
+                        ),
+                    },
+                    Want::Proba if fm.labels.len() == 2 => float_datum(fm.positive_probability(x)),
+                    Want::Proba => raise(
+                        Error::invalid(format!(
+                            "model \"{}\" has {} classes; predict_proba gives the probability of the positive class of a two-class model",
+                            s.model_name,
+                            fm.labels.len()
+                        ))
+                        .with_hint("Use shopml.predict_label for the most probable class."),
+                    ),
                 }
             }
             (_, Want::Proba) => raise(

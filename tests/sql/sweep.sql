@@ -197,6 +197,20 @@ INSERT INTO sweep.cases (fn, expected, q) VALUES
 ('predict_proba', '42704', $$SELECT shopml.predict_proba('nope', ARRAY[1.0])$$),
 ('predict_proba', '22023', $$SELECT shopml.predict_proba('sw_lin', ARRAY[1.0])$$),
 ('predict_proba', 'ok', $$SELECT shopml.predict_proba('sw_log', t) FROM sweep.t t LIMIT 1$$),
+('train_forest', 'ok', $$SELECT n_train FROM shopml.train_forest('sw_forest', 'sweep.t', 'g', ARRAY['x', 'b'], '{"n_trees": 3}')$$),
+('train_forest', '22023', $$SELECT n_train FROM shopml.train_forest(NULL, 'sweep.t', 'g')$$),
+('train_forest', '22023', $$SELECT n_train FROM shopml.train_forest('m', NULL, 'g')$$),
+('train_forest', '22023', $$SELECT n_train FROM shopml.train_forest('m', 'sweep.t', NULL)$$),
+('train_forest', '22023', $$SELECT n_train FROM shopml.train_forest('m', 'sweep.t', 'g', ARRAY[]::text[])$$),
+('train_forest', '42804', $$SELECT n_train FROM shopml.train_forest('m', 'sweep.t', 'd')$$),
+('train_forest', '22000', $$SELECT n_train FROM shopml.train_forest('m', 'sweep.nan', 'x')$$),
+('train_forest', '22023', $$SELECT n_train FROM shopml.train_forest('m', 'sweep.t', 'g', options => '{"n_trees": 1e9}')$$),
+('train_forest', '22023', $$SELECT n_train FROM shopml.train_forest('m', 'sweep.t', 'g', options => '{"max_features": -1}')$$),
+('train_forest', '22023', $$SELECT n_train FROM shopml.train_forest('m', 'sweep.t', 'g', options => '{"max_features": 1.5}')$$),
+('predict_label', 'ok', $$SELECT shopml.predict_label('sw_forest', t) FROM sweep.t t LIMIT 1$$),
+('predict_label', 'ok', $$SELECT shopml.predict_label('sw_forest', ARRAY['NaN', 1]::float8[])$$),
+('predict_proba', '22023', $$SELECT shopml.predict_proba('sw_forest', ARRAY[1.0, 0])$$),
+('feature_importance', 'ok', $$SELECT count(*) FROM shopml.feature_importance('sw_forest')$$),
 ('predict_label', 'ok', $$SELECT shopml.predict_label('sw_log', ARRAY[1.0])$$),
 ('predict_label', 'ok', $$SELECT shopml.predict_label('sw_log', NULL::float8[])$$),
 ('predict_label', 'ok', $$SELECT shopml.predict_label('sw_log', t) FROM sweep.t t LIMIT 1$$),
@@ -223,4 +237,4 @@ SELECT p.proname AS never_called
 FROM pg_proc p WHERE p.pronamespace = 'shopml'::regnamespace AND p.proname NOT LIKE '\_%'
   AND p.proname NOT IN (SELECT fn FROM sweep.cases) ORDER BY 1;
 DROP SCHEMA sweep CASCADE;
-SELECT shopml.drop_model(m) FROM unnest(ARRAY['sw_lin', 'sw_recs', 'sw_text_recs', 'sw_demand', 'sw_demand2', 'sw_km', 'sw_log']) m;
+SELECT shopml.drop_model(m) FROM unnest(ARRAY['sw_lin', 'sw_recs', 'sw_text_recs', 'sw_demand', 'sw_demand2', 'sw_km', 'sw_log', 'sw_forest']) m;

@@ -10,6 +10,8 @@ pub mod demand;
 pub mod demand_sample;
 pub mod envelope;
 pub mod error;
+pub mod forest;
+pub mod forest_model;
 pub mod hash;
 pub mod interactions;
 pub mod kmeans;

@@ -6,6 +6,7 @@
 use serde_json::{Map, Value};
 
 use crate::error::{Error, Result};
+use crate::forest::MaxFeatures;
 use crate::prep::{Impute, PrepOptions};
 
 /// A view over an options object that remembers which keys were read.
@@ -385,6 +386,64 @@ pub fn prep_options(o: &mut Options, standardize: bool) -> Result<PrepOptions> {
         max_categories: o.integer("max_categories", 32, 1, 10_000)? as usize,
         hash_buckets: o.integer("hash_buckets", 1 << 18, 2, 1 << 24)? as usize,
     })
+}
+
+/// Options of `train_forest`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ForestOptions {
+    pub prep: PrepOptions,
+    pub n_trees: usize,
+    /// None: grow until pure or `min_samples_leaf`.
+    pub max_depth: Option<usize>,
+    pub min_samples_leaf: usize,
+    pub max_features: MaxFeatures,
+    pub bootstrap: bool,
+    pub seed: u64,
+    pub balanced: bool,
+    pub max_bins: usize,
+    pub test_fraction: f64,
+    pub deploy: bool,
+}
+
+impl ForestOptions {
+    pub fn parse(value: Option<&Value>) -> Result<Self> {
+        let mut o = Options::new("train_forest", value)?;
+        let max_features = match o.get("max_features").cloned() {
+            None => MaxFeatures::Sqrt,
+            Some(Value::String(s)) if s == "sqrt" => MaxFeatures::Sqrt,
+            Some(Value::String(s)) if s == "log2" => MaxFeatures::Log2,
+            Some(Value::String(s)) if s == "all" => MaxFeatures::All,
+            Some(v) => match (v.as_u64(), v.as_f64()) {
+                (Some(k), _) if (1..=100_000).contains(&k) => MaxFeatures::Count(k as usize),
+                (None, Some(f)) if f > 0.0 && f <= 1.0 => MaxFeatures::Fraction(f),
+                _ => {
+                    return Err(o.bad(
+                        "max_features",
+                        "'sqrt', 'log2', 'all', a count of features or a fraction in (0, 1]",
+                        &v,
+                    ))
+                }
+            },
+        };
+        let parsed = ForestOptions {
+            prep: prep_options(&mut o, false)?,
+            n_trees: o.integer("n_trees", 100, 1, 10_000)? as usize,
+            max_depth: match o.get("max_depth").is_some() {
+                true => Some(o.integer("max_depth", 0, 1, 1000)? as usize),
+                false => None,
+            },
+            min_samples_leaf: o.integer("min_samples_leaf", 1, 1, 1_000_000)? as usize,
+            max_features,
+            bootstrap: o.boolean("bootstrap", true)?,
+            seed: o.integer("seed", 42, 0, i64::MAX)? as u64,
+            balanced: o.choice("class_weight", "none", &["none", "balanced"])? == "balanced",
+            max_bins: o.integer("max_bins", 255, 2, 255)? as usize,
+            test_fraction: o.number("test_fraction", 0.2, (0.0, true), (1.0, false))?,
+            deploy: o.boolean("deploy", true)?,
+        };
+        o.finish()?;
+        Ok(parsed)
+    }
 }
 
 /// Options of `train_logistic`.
