@@ -67,7 +67,7 @@ auc=$(q "WITH s AS (SELECT clicked::int AS y, shopml.predict_proba('cls_ctr', AR
          SELECT round(((sum(r) FILTER (WHERE y = 1) - count(*) FILTER (WHERE y = 1) * (count(*) FILTER (WHERE y = 1) + 1) / 2.0)
                 / (count(*) FILTER (WHERE y = 1) * count(*) FILTER (WHERE y = 0)))::numeric, 5) FROM r")
 q "SELECT version FROM shopml.train_logistic('cls_ctr_cat', 'ctr_cat_train', 'clicked', ARRAY['ad', 'customer', 'affinity', 'position', 'is_mobile'], '{\"test_fraction\": 0, \"l2\": 1}')" >/dev/null
-hashed=$(q "SELECT concat_ws(' ', params->'preparation'->'inputs'->0->>'encoding', params->'preparation'->'inputs'->1->>'encoding') FROM shopml.models WHERE model_name = 'cls_ctr_cat'")
+hashed=$(q "SELECT concat_ws(' ', params->'preparation'->'inputs'->0->>'encoding', params->'preparation'->'inputs'->1->>'encoding') FROM shopml.models WHERE model_name = 'cls_ctr_cat' ORDER BY version DESC LIMIT 1")
 auc_cat=$(q "WITH s AS (SELECT clicked::int AS y, shopml.predict_proba('cls_ctr_cat', c) AS p FROM ctr_cat c WHERE is_test),
              r AS (SELECT y, rank() OVER (ORDER BY p) + (count(*) OVER (PARTITION BY p) - 1) / 2.0 AS r FROM s)
          SELECT round(((sum(r) FILTER (WHERE y = 1) - count(*) FILTER (WHERE y = 1) * (count(*) FILTER (WHERE y = 1) + 1) / 2.0)

@@ -201,7 +201,7 @@ FROM ranked ORDER BY ctr * bid DESC LIMIT 5;
 \echo '== 9. Churn =='
 \echo 'A churn model: RFM as of 2025-06-30, label = no order in the second half of 2025 (logistic):'
 CREATE OR REPLACE VIEW shop.churn_h1 AS
-SELECT r.recency_days::float8 AS recency_days, r.frequency::float8 AS frequency, r.monetary,
+SELECT r.recency_days::float8 AS recency_days, r.frequency::float8 AS frequency, r.monetary, r.segment,
        NOT EXISTS (SELECT 1 FROM shop.orders o WHERE o.customer_id::text = r.customer_id
                    AND o.order_date > DATE '2025-06-30') AS churned
 FROM shopml.rfm('shop.orders', 'customer_id', 'order_date', 'total', DATE '2025-06-30') r;
@@ -211,6 +211,23 @@ SELECT n_train, n_test, round((metrics->>'auc')::numeric, 3) AS test_auc,
        round((metrics->>'calibration_error')::numeric, 3) AS calibration_error
 FROM shopml.train_logistic('churn', 'shop.churn_h1', 'churned');
 SELECT feature, round(importance::numeric, 3) AS importance FROM shopml.feature_importance('churn') ORDER BY 2 DESC;
+\echo 'The same label with the RFM segment as a text feature (one-hot encoded, stored with the model), and a random forest:'
+SELECT 'logistic, recency/frequency/monetary' AS model, round((metrics->>'auc')::numeric, 3) AS test_auc
+FROM shopml.models WHERE model_name = 'churn'
+UNION ALL
+SELECT 'logistic, + segment (one-hot)', round((metrics->>'auc')::numeric, 3)
+FROM shopml.train_logistic('churn_segment', 'shop.churn_h1', 'churned', ARRAY['recency_days', 'frequency', 'monetary', 'segment'])
+UNION ALL
+SELECT 'random forest (200 trees, leaves of >= 10)', round((metrics->>'auc')::numeric, 3)
+FROM shopml.train_forest('churn_forest', 'shop.churn_h1', 'churned', ARRAY['recency_days', 'frequency', 'monetary', 'segment'],
+                         '{"n_trees": 200, "min_samples_leaf": 10}');
+SELECT feature, round(importance::numeric, 3) AS forest_importance FROM shopml.feature_importance('churn_forest') ORDER BY 2 DESC;
+\echo 'Customers most at risk today (forest probability on RFM as of 2025-12-31):'
+SELECT r.customer_id, r.segment, r.recency_days, r.frequency, round(r.monetary::numeric, 0) AS monetary,
+       round(shopml.predict_proba('churn_forest', r)::numeric, 3) AS p_churn
+FROM (SELECT customer_id, segment, recency_days::float8 AS recency_days, frequency::float8 AS frequency, monetary
+      FROM shopml.rfm('shop.orders', 'customer_id', 'order_date', 'total', DATE '2025-12-31')) r
+ORDER BY p_churn DESC, r.customer_id LIMIT 5;
 
 \echo
 \echo '== 10. The catalog =='

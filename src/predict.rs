@@ -31,6 +31,8 @@ enum Key {
 
 /// How to read features out of rows of one composite type.
 struct RowMap {
+    /// A copy of the row type's descriptor, in the call site's memory context.
+    desc: pg_sys::TupleDesc,
     typeid: pg_sys::Oid,
     typmod: i32,
     /// Per model input: attribute number, type oid, and for a categorical input the type's
@@ -339,7 +341,12 @@ pub unsafe extern "C-unwind" fn shopml_predict_id_array(
 }
 
 /// Builds the feature mapping for rows of the given composite type.
-unsafe fn row_map(s: &Slot, typeid: pg_sys::Oid, typmod: i32) -> RowMap {
+unsafe fn row_map(
+    s: &Slot,
+    mcxt: pg_sys::MemoryContext,
+    typeid: pg_sys::Oid,
+    typmod: i32,
+) -> RowMap {
     unsafe {
         let names = feature_names(&s.model);
         let prep = prep_of(&s.model);
@@ -347,7 +354,10 @@ unsafe fn row_map(s: &Slot, typeid: pg_sys::Oid, typmod: i32) -> RowMap {
             Loaded::Linear(b) => b.group_by.as_ref(),
             _ => None,
         };
-        let tupdesc = pg_sys::lookup_rowtype_tupdesc(typeid, typmod);
+        // A private copy: no reference count to release, and it lives as long as the slot.
+        let old = pg_sys::MemoryContextSwitchTo(mcxt);
+        let tupdesc = pg_sys::lookup_rowtype_tupdesc_copy(typeid, typmod);
+        pg_sys::MemoryContextSwitchTo(old);
         let natts = (*tupdesc).natts as usize;
         let attrs = (*tupdesc).attrs.as_slice(natts);
         let find = |name: &str| -> Option<(i16, pg_sys::Oid)> {
@@ -372,7 +382,6 @@ unsafe fn row_map(s: &Slot, typeid: pg_sys::Oid, typmod: i32) -> RowMap {
                 }
                 Some((num, ty)) => {
                     if !numeric_type(ty) {
-                        pg_sys::DecrTupleDescRefCount(tupdesc);
                         raise(Error::new(
                             ErrorKind::DatatypeMismatch,
                             format!(
@@ -398,7 +407,6 @@ unsafe fn row_map(s: &Slot, typeid: pg_sys::Oid, typmod: i32) -> RowMap {
                 (num, ty, out)
             })
         });
-        pg_sys::DecrTupleDescRefCount(tupdesc);
         if !missing.is_empty() {
             raise(
                 Error::new(
@@ -413,6 +421,7 @@ unsafe fn row_map(s: &Slot, typeid: pg_sys::Oid, typmod: i32) -> RowMap {
             );
         }
         RowMap {
+            desc: tupdesc,
             typeid,
             typmod,
             features,
@@ -479,6 +488,24 @@ pub unsafe extern "C-unwind" fn shopml_predict_proba_name_array(
     unsafe { predict_array(fcinfo, false, Want::Proba) }
 }
 
+/// One attribute of a composite datum (detoasted, so its header is 4 bytes).
+unsafe fn attribute(
+    htup: pg_sys::HeapTupleHeader,
+    desc: pg_sys::TupleDesc,
+    num: i16,
+    isnull: &mut bool,
+) -> pg_sys::Datum {
+    unsafe {
+        let mut tuple = pg_sys::HeapTupleData {
+            t_len: pgrx::varlena::varsize(htup as *const pg_sys::varlena) as u32,
+            t_self: pg_sys::ItemPointerData::default(),
+            t_tableOid: pg_sys::Oid::INVALID,
+            t_data: htup,
+        };
+        pg_sys::heap_getattr(&mut tuple, i32::from(num), desc, isnull)
+    }
+}
+
 /// Reads the model's inputs out of a row as cells (text borrowed from the row or from the
 /// output function's result, both alive for this call).
 unsafe fn row_cells<'a>(htup: pg_sys::HeapTupleHeader, map: &RowMap) -> Vec<Cell<'a>> {
@@ -486,7 +513,7 @@ unsafe fn row_cells<'a>(htup: pg_sys::HeapTupleHeader, map: &RowMap) -> Vec<Cell
         let mut cells = Vec::with_capacity(map.features.len());
         for &(num, ty, out) in &map.features {
             let mut isnull = false;
-            let d = pg_sys::GetAttributeByNum(htup, num, &mut isnull);
+            let d = attribute(htup, map.desc, num, &mut isnull);
             cells.push(if isnull {
                 Cell::Null
             } else {
@@ -531,7 +558,7 @@ unsafe fn predict_row(fcinfo: pg_sys::FunctionCallInfo, want: Want) -> pg_sys::D
             None => true,
         };
         if stale {
-            let map = row_map(s, typeid, typmod);
+            let map = row_map(s, (*(*fcinfo).flinfo).fn_mcxt, typeid, typmod);
             s.row = Some(map);
         }
         let map = s.row.as_ref().expect("row map set above");
@@ -540,7 +567,7 @@ unsafe fn predict_row(fcinfo: pg_sys::FunctionCallInfo, want: Want) -> pg_sys::D
             None => None,
             Some((num, ty, out)) => {
                 let mut isnull = false;
-                let d = pg_sys::GetAttributeByNum(htup, num, &mut isnull);
+                let d = attribute(htup, map.desc, num, &mut isnull);
                 if isnull {
                     None
                 } else if ty == pg_sys::BOOLOID {
