@@ -178,13 +178,25 @@ unsafe fn answer(
     want: Want,
 ) -> pg_sys::Datum {
     unsafe {
-        let null = || pgrx::fcinfo::pg_return_null(fcinfo);
         let prep = prep_of(&s.model);
         s.dense.resize(prep.dense_width, 0.0);
         s.hashed.clear();
         if !prep.encode(cells, &mut s.dense, &mut s.hashed) {
-            return null();
+            return pgrx::fcinfo::pg_return_null(fcinfo);
         }
+        answer_prepared(fcinfo, s, group, want)
+    }
+}
+
+/// The model's answer for the prepared row in the slot's buffers.
+unsafe fn answer_prepared(
+    fcinfo: pg_sys::FunctionCallInfo,
+    s: &Slot,
+    group: Option<Option<&str>>,
+    want: Want,
+) -> pg_sys::Datum {
+    unsafe {
+        let null = || pgrx::fcinfo::pg_return_null(fcinfo);
         let x = &s.dense;
         match (s.model.as_ref(), want) {
             (Loaded::Linear(b), Want::Value) => {
@@ -317,8 +329,13 @@ unsafe fn predict_array(
         };
         check_count(&s.model_name, &feature_names(&s.model), x.len());
         check_numeric_inputs(s);
-        let cells: Vec<Cell> = x.iter().map(|v| Cell::Num(*v)).collect();
-        answer(fcinfo, s, &cells, None, want)
+        let prep = prep_of(&s.model);
+        s.dense.resize(prep.dense_width, 0.0);
+        s.hashed.clear();
+        if !prep.encode_numbers(x.iter().map(|v| Some(*v)), &mut s.dense) {
+            return pgrx::fcinfo::pg_return_null(fcinfo);
+        }
+        answer_prepared(fcinfo, s, None, want)
     }
 }
 
@@ -741,19 +758,33 @@ unsafe fn predict_args(fcinfo: pg_sys::FunctionCallInfo, by_id: bool) -> pg_sys:
     unsafe {
         let s = slot(fcinfo, by_id);
         let a = args(fcinfo);
-        check_count(&s.model_name, &feature_names(&s.model), a.len() - 1);
-        check_numeric_inputs(s);
-        let cells: Vec<Cell> = a[1..]
-            .iter()
-            .map(|nd| {
-                if nd.isnull {
-                    Cell::Null
-                } else {
-                    Cell::Num(f64::from_bits(nd.value.value() as u64))
+        let n = a.len() - 1;
+        if let Loaded::Linear(b) = s.model.as_ref() {
+            if b.prep.is_identity() && b.features.len() == n {
+                // The hot path: a dot product over the arguments, no copy.
+                let m = single(&s.model_name, b);
+                let mut y = m.intercept;
+                for (w, nd) in m.weights.iter().zip(&a[1..]) {
+                    if nd.isnull {
+                        return pgrx::fcinfo::pg_return_null(fcinfo);
+                    }
+                    y += w * f64::from_bits(nd.value.value() as u64);
                 }
-            })
-            .collect();
-        answer(fcinfo, s, &cells, None, Want::Value)
+                return float_datum(y);
+            }
+        }
+        check_count(&s.model_name, &feature_names(&s.model), n);
+        check_numeric_inputs(s);
+        let prep = prep_of(&s.model);
+        s.dense.resize(prep.dense_width, 0.0);
+        s.hashed.clear();
+        let values = a[1..]
+            .iter()
+            .map(|nd| (!nd.isnull).then(|| f64::from_bits(nd.value.value() as u64)));
+        if !prep.encode_numbers(values, &mut s.dense) {
+            return pgrx::fcinfo::pg_return_null(fcinfo);
+        }
+        answer_prepared(fcinfo, s, None, Want::Value)
     }
 }
 

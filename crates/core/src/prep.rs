@@ -438,6 +438,38 @@ impl Prep {
             .all(|i| matches!(i.encoding, Encoding::Numeric { .. }))
     }
 
+    /// Whether the preparation changes nothing: numbers only, used as they are, NULL skipped.
+    pub fn is_identity(&self) -> bool {
+        self.impute == Impute::Skip
+            && self.inputs.iter().all(|i| {
+                matches!(i.encoding, Encoding::Numeric { center, scale, .. } if center == 0.0 && scale == 1.0)
+            })
+    }
+
+    /// Prepares a row of numbers (None = NULL) of an all-numeric preparation into `dense`
+    /// (false: a NULL under `skip`). No allocation: the fast path of array prediction.
+    pub fn encode_numbers(
+        &self,
+        values: impl Iterator<Item = Option<f64>>,
+        dense: &mut [f64],
+    ) -> bool {
+        for ((input, v), out) in self.inputs.iter().zip(values).zip(dense.iter_mut()) {
+            let Encoding::Numeric {
+                fill,
+                center,
+                scale,
+            } = input.encoding
+            else {
+                return false;
+            };
+            match Self::numeric(v.unwrap_or(f64::NAN), fill, center, scale) {
+                Some(x) => *out = x,
+                None => return false,
+            }
+        }
+        true
+    }
+
     /// Names of the dense outputs: the column for numbers, `column=value` for one-hot.
     pub fn dense_names(&self) -> Vec<String> {
         let mut out = Vec::with_capacity(self.dense_width);
