@@ -648,21 +648,26 @@ CREATE FUNCTION shopml.predict(model_id bigint, features float8[]) RETURNS float
 COMMENT ON FUNCTION shopml.predict(bigint, float8[]) IS
   'Prediction of one specific model version (by model_id) for one row of features.';
 CREATE FUNCTION shopml.predict(model_name text, "row" record) RETURNS float8
-    AS 'MODULE_PATHNAME', 'shopml_predict_name_row' LANGUAGE C STABLE PARALLEL SAFE;
+    AS 'MODULE_PATHNAME', 'shopml_predict_name_row' LANGUAGE C STABLE PARALLEL SAFE
+    COST 100;
 CREATE FUNCTION shopml.predict_proba(model_name text, features float8[]) RETURNS float8
-    AS 'MODULE_PATHNAME', 'shopml_predict_proba_name_array' LANGUAGE C STABLE PARALLEL SAFE;
+    AS 'MODULE_PATHNAME', 'shopml_predict_proba_name_array' LANGUAGE C STABLE PARALLEL SAFE
+    COST 100;
 COMMENT ON FUNCTION shopml.predict_proba(text, float8[]) IS
   'Probability of the positive class from the deployed version of a classifier, for one row of features (in model order). NULL features give NULL.';
 CREATE FUNCTION shopml.predict_proba(model_name text, "row" record) RETURNS float8
-    AS 'MODULE_PATHNAME', 'shopml_predict_proba_name_row' LANGUAGE C STABLE PARALLEL SAFE;
+    AS 'MODULE_PATHNAME', 'shopml_predict_proba_name_row' LANGUAGE C STABLE PARALLEL SAFE
+    COST 100;
 COMMENT ON FUNCTION shopml.predict_proba(text, record) IS
   'Probability of the positive class for a table row (features matched by column name).';
 CREATE FUNCTION shopml.predict_label(model_name text, features float8[]) RETURNS text
-    AS 'MODULE_PATHNAME', 'shopml_predict_label_name_array' LANGUAGE C STABLE PARALLEL SAFE;
+    AS 'MODULE_PATHNAME', 'shopml_predict_label_name_array' LANGUAGE C STABLE PARALLEL SAFE
+    COST 100;
 COMMENT ON FUNCTION shopml.predict_label(text, float8[]) IS
   'Predicted label (as text) of the deployed version of a classifier, or segment of a k-means model, for one row of numeric features in model order.';
 CREATE FUNCTION shopml.predict_label(model_name text, "row" record) RETURNS text
-    AS 'MODULE_PATHNAME', 'shopml_predict_label_name_row' LANGUAGE C STABLE PARALLEL SAFE;
+    AS 'MODULE_PATHNAME', 'shopml_predict_label_name_row' LANGUAGE C STABLE PARALLEL SAFE
+    COST 100;
 COMMENT ON FUNCTION shopml.predict_label(text, record) IS
   'Predicted label (as text) of a classifier, or segment of a k-means model, for a table row: features matched by column name and prepared as in training (unseen categories are not errors).';
 COMMENT ON FUNCTION shopml.predict(text, record) IS
