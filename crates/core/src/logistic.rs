@@ -133,6 +133,30 @@ pub fn fit(
     })
 }
 
+/// One row's weighted loss, gradient residual and Hessian weight at linear score `t`.
+#[inline(always)]
+fn row_terms(t: f64, y: f64, w: Option<(f64, f64)>) -> (f64, f64, f64) {
+    let wk = match w {
+        Some((w0, w1)) => {
+            if y > 0.5 {
+                w1
+            } else {
+                w0
+            }
+        }
+        None => 1.0,
+    };
+    // One exponential for both the loss and the probability.
+    let e = (-t.abs()).exp();
+    let loss = wk * (t.max(0.0) + e.ln_1p() - y * t);
+    let mu = if t >= 0.0 {
+        1.0 / (1.0 + e)
+    } else {
+        e / (1.0 + e)
+    };
+    (loss, wk * (y - mu), wk * mu * (1.0 - mu))
+}
+
 /// Objective, gradient and Hessian of one block of rows starting at row `k0`, for `D` − 1
 /// features known at compile time (so the loops unroll and vectorise). The Hessian is the
 /// full D × D matrix.
@@ -157,26 +181,8 @@ fn block_fixed<const D: usize>(
         for a in 0..D {
             t += z[a] * b[a];
         }
-        let wk = match w {
-            Some((w0, w1)) => {
-                if y[k] > 0.5 {
-                    w1
-                } else {
-                    w0
-                }
-            }
-            None => 1.0,
-        };
-        // One exponential for both the loss and the probability.
-        let e = (-t.abs()).exp();
-        f += wk * (t.max(0.0) + e.ln_1p() - y[k] * t);
-        let mu = if t >= 0.0 {
-            1.0 / (1.0 + e)
-        } else {
-            e / (1.0 + e)
-        };
-        let res = wk * (y[k] - mu);
-        let wt = wk * mu * (1.0 - mu);
+        let (loss, res, wt) = row_terms(t, y[k], w);
+        f += loss;
         for a in 0..D {
             g[a] += res * z[a];
             let wa = wt * z[a];
@@ -206,25 +212,8 @@ fn block_any(
         let k = k0 + i;
         zi[1..].copy_from_slice(r);
         let t: f64 = zi.iter().zip(beta).map(|(a, b)| a * b).sum();
-        let wk = match w {
-            Some((w0, w1)) => {
-                if y[k] > 0.5 {
-                    w1
-                } else {
-                    w0
-                }
-            }
-            None => 1.0,
-        };
-        let e = (-t.abs()).exp();
-        f += wk * (t.max(0.0) + e.ln_1p() - y[k] * t);
-        let mu = if t >= 0.0 {
-            1.0 / (1.0 + e)
-        } else {
-            e / (1.0 + e)
-        };
-        let res = wk * (y[k] - mu);
-        let wt = wk * mu * (1.0 - mu);
+        let (loss, res, wt) = row_terms(t, y[k], w);
+        f += loss;
         for (a, &za) in zi.iter().enumerate() {
             g[a] += res * za;
             let wa = wt * za;

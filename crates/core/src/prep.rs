@@ -68,6 +68,17 @@ pub enum Cell<'a> {
     Text(&'a str),
 }
 
+impl Cell<'_> {
+    /// The cell as a category: text as it is, a finite number as its text, else None.
+    fn text(&self) -> Option<Cow<'_, str>> {
+        match self {
+            Cell::Text(s) => Some(Cow::Borrowed(s)),
+            Cell::Num(x) if x.is_finite() => Some(Cow::Owned(x.to_string())),
+            _ => None,
+        }
+    }
+}
+
 /// How one input column becomes model inputs.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum Encoding {
@@ -236,12 +247,7 @@ impl RawTable {
                 }),
                 Kind::Categorical => {
                     let dict = &mut self.dicts[slot];
-                    let text: Option<Cow<str>> = match cell {
-                        Cell::Null => None,
-                        Cell::Text(s) => Some(Cow::Borrowed(s)),
-                        Cell::Num(x) => Some(Cow::Owned(x.to_string())),
-                    };
-                    part.codes.push(match text {
+                    part.codes.push(match cell.text() {
                         None => NULL_CODE,
                         Some(t) => match dict.codes.get(t.as_ref()) {
                             Some(&c) => c,
@@ -547,12 +553,7 @@ impl Prep {
                     d += 1;
                 }
                 Encoding::OneHot { categories, offset } => {
-                    let text: Option<Cow<str>> = match cell {
-                        Cell::Text(s) => Some(Cow::Borrowed(s)),
-                        Cell::Num(x) if x.is_finite() => Some(Cow::Owned(x.to_string())),
-                        _ => None,
-                    };
-                    match text {
+                    match cell.text() {
                         None if self.impute == Impute::Skip => return false,
                         None => {}
                         Some(t) => {
@@ -563,18 +564,11 @@ impl Prep {
                     }
                     d = offset + categories.len();
                 }
-                Encoding::Hashed => {
-                    let text: Option<Cow<str>> = match cell {
-                        Cell::Text(s) => Some(Cow::Borrowed(s)),
-                        Cell::Num(x) if x.is_finite() => Some(Cow::Owned(x.to_string())),
-                        _ => None,
-                    };
-                    match text {
-                        None if self.impute == Impute::Skip => return false,
-                        None => {}
-                        Some(t) => hashed.push(bucket(&input.name, &t, self.hash_buckets)),
-                    }
-                }
+                Encoding::Hashed => match cell.text() {
+                    None if self.impute == Impute::Skip => return false,
+                    None => {}
+                    Some(t) => hashed.push(bucket(&input.name, &t, self.hash_buckets)),
+                },
             }
         }
         true
