@@ -21,6 +21,16 @@ TRAININGS = {
     "demand": ("CREATE OR REPLACE VIEW huge_sales AS SELECT i % 1000 AS product_id, "
                "(1 + (i % 7))::float8 AS price, (i % 5)::float8 AS units FROM generate_series(1, 2000000000) i",
                "SELECT * FROM shopml.train_demand('cancel_demand', 'huge_sales', 'product_id', 'price', 'units')"),
+    # A streaming cross join of 400M rows read by the training's DestReceiver.
+    "logistic": ("CREATE TABLE IF NOT EXISTS cancel_small AS SELECT i FROM generate_series(1, 20000) i; "
+                 "CREATE OR REPLACE VIEW huge_clicks AS SELECT (a.i % 2) AS y, ((a.i * b.i) % 1000)::float8 AS x, "
+                 "('s' || (b.i % 5000)) AS site FROM cancel_small a, cancel_small b",
+                 "SELECT * FROM shopml.train_logistic('cancel_logistic', 'huge_clicks', 'y', ARRAY['x', 'site'])"),
+    # 20k rows and 10,000 trees: growing them is what takes the time.
+    "forest": ("CREATE TABLE IF NOT EXISTS cancel_forest AS SELECT random() AS x1, random() AS x2, random() AS x3, "
+               "(random() < 0.5) AS y FROM generate_series(1, 20000)",
+               "SELECT * FROM shopml.train_forest('cancel_forest', 'cancel_forest', 'y', "
+               "options => '{\"n_trees\": 10000}')"),
 }
 
 
@@ -54,7 +64,7 @@ def test_pg_cancel_backend_stops_training_within_a_second(db, kind):
     assert worker.execute("SELECT 1").fetchone()[0] == 1
     worker.close()
     with connect(db) as c:
-        name = {"linear": "cancel_linear", "recommender": "cancel_recs", "demand": "cancel_demand"}[kind]
+        name = "cancel_recs" if kind == "recommender" else f"cancel_{kind}"
         assert c.execute("SELECT count(*) FROM shopml.models WHERE model_name = %s", (name,)).fetchone()[0] == 0
 
 
@@ -73,6 +83,10 @@ def test_statement_timeout_stops_training(db, kind):
 
 LARGE = {
     "recommender": TRAININGS["recommender"],
+    # Three million rows of a table read by the DestReceiver, the kept rows counted as they come.
+    "logistic": ("CREATE TABLE IF NOT EXISTS large_clicks AS SELECT (i % 2) AS y, (i % 1000)::float8 AS x "
+                 "FROM generate_series(1, 3000000) i",
+                 "SELECT * FROM shopml.train_logistic('memory_logistic', 'large_clicks', 'y')"),
     # Three million sales rows (a view of generate_series, materialised by the scan).
     "demand": ("CREATE OR REPLACE VIEW large_sales AS SELECT i % 1000 AS product_id, "
                "(1 + (i % 7))::float8 AS price, (i % 5)::float8 AS units FROM generate_series(1, 3000000) i",
