@@ -315,15 +315,34 @@ impl Prep {
         let n = part.rows;
         let n_num = raw.n_num;
         let n_cat = raw.dicts.len();
-        // Numeric columns, row by row: observed sums and counts, then (for standardize) the
-        // centred squares of the imputed values.
+        // Numeric columns in one pass, row by row: count, sum and sum of squares of the
+        // observed values, shifted by the column's first value so the squares do not cancel.
+        let mut shift = vec![f64::NAN; n_num];
+        for r in part.num.chunks_exact(n_num.max(1)).take(n) {
+            for (k, &x) in shift.iter_mut().zip(r) {
+                if k.is_nan() && x.is_finite() {
+                    *k = x;
+                }
+            }
+            if shift.iter().all(|k| !k.is_nan()) {
+                break;
+            }
+        }
+        shift
+            .iter_mut()
+            .filter(|k| k.is_nan())
+            .for_each(|k| *k = 0.0);
         let mut sum = vec![0.0; n_num];
+        let mut sq = vec![0.0; n_num];
         let mut count = vec![0usize; n_num];
         for r in part.num.chunks_exact(n_num.max(1)).take(n) {
-            for ((s, c), &x) in sum.iter_mut().zip(count.iter_mut()).zip(r) {
+            for q in 0..n_num {
+                let x = r[q];
                 if x.is_finite() {
-                    *s += x;
-                    *c += 1;
+                    let d = x - shift[q];
+                    sum[q] += d;
+                    sq[q] += d * d;
+                    count[q] += 1;
                 }
             }
         }
@@ -332,38 +351,33 @@ impl Prep {
             .map(|q| match opts.impute {
                 Impute::Skip => f64::NAN,
                 Impute::Zero => 0.0,
-                Impute::Mean if count[q] > 0 => sum[q] / count[q] as f64,
+                Impute::Mean if count[q] > 0 => shift[q] + sum[q] / count[q] as f64,
                 Impute::Mean => 0.0,
                 Impute::Median => median(column(q).copied().filter(|x| x.is_finite()).collect()),
             })
             .collect();
-        // Moments of the imputed columns, as a scaler after an imputer sees them.
+        // Moments of the imputed columns, as a scaler after an imputer sees them: the missing
+        // values count as the fill.
         let mut kept = vec![0usize; n_num];
         let mut fsum = vec![0.0; n_num];
         let mut fsq = vec![0.0; n_num];
         if opts.standardize {
             for q in 0..n_num {
-                let missing = n - count[q];
+                let missing = (n - count[q]) as f64;
+                let (mut s1, mut s2) = (sum[q], sq[q]);
+                kept[q] = count[q];
                 if fills[q].is_finite() {
+                    let d = fills[q] - shift[q];
+                    s1 += d * missing;
+                    s2 += d * d * missing;
                     kept[q] = n;
-                    fsum[q] = sum[q] + fills[q] * missing as f64;
-                } else {
-                    kept[q] = count[q];
-                    fsum[q] = sum[q];
                 }
+                let k = kept[q].max(1) as f64;
+                let mean = s1 / k;
+                fsum[q] = shift[q] + mean;
+                // Centred sum of squares.
+                fsq[q] = (s2 - mean * s1).max(0.0);
             }
-            let mean: Vec<f64> = (0..n_num)
-                .map(|q| fsum[q] / kept[q].max(1) as f64)
-                .collect();
-            for r in part.num.chunks_exact(n_num.max(1)).take(n) {
-                for (q, &x) in r.iter().enumerate() {
-                    let v = if x.is_finite() { x } else { fills[q] };
-                    if v.is_finite() {
-                        fsq[q] += (v - mean[q]) * (v - mean[q]);
-                    }
-                }
-            }
-            fsum = mean;
         }
         let mut inputs = Vec::with_capacity(raw.kinds.len());
         let mut offset = 0usize;
