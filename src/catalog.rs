@@ -229,3 +229,26 @@ pub fn resolve(model_name: &str, version: Option<i32>) -> Result<i64> {
         },
     }
 }
+
+/// What a supervised training returns to SQL: the saved version and its metrics.
+pub struct Trained {
+    pub model_id: i64,
+    pub version: i32,
+    pub n_train: i64,
+    pub n_test: i64,
+    pub metrics: serde_json::Value,
+}
+
+impl Trained {
+    /// The row `(model_id, model_name, version, n_train, n_test, metrics)` of a trainer.
+    pub fn row(self, model_name: Option<&str>) -> (i64, String, i32, i64, i64, pgrx::JsonB) {
+        (
+            self.model_id,
+            model_name.unwrap_or_default().to_string(),
+            self.version,
+            self.n_train,
+            self.n_test,
+            pgrx::JsonB(self.metrics),
+        )
+    }
+}

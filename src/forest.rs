@@ -14,7 +14,7 @@ use shopml_core::prep::{hash_cells, Cell, Impute, Kind, RawTable};
 use shopml_core::{envelope, Error, ErrorKind, Result};
 
 use crate::budget::Budget;
-use crate::catalog::{self, NewModel};
+use crate::catalog::{self, NewModel, Trained};
 use crate::error::{required, OrRaise};
 use crate::logistic::metrics_json;
 use crate::pool::{self, Interrupts};
@@ -54,14 +54,6 @@ fn max_features_json(m: MaxFeatures) -> Value {
         MaxFeatures::Fraction(f) => json!(f),
         MaxFeatures::Count(k) => json!(k),
     }
-}
-
-struct Trained {
-    model_id: i64,
-    version: i32,
-    n_train: i64,
-    n_test: i64,
-    metrics: Value,
 }
 
 fn train_inner(
@@ -314,12 +306,5 @@ fn train_forest(
 > {
     let oid = relation_oid(relation);
     let t = train_inner(model_name, oid, target, features, options.map(|j| j.0)).or_raise();
-    TableIterator::once((
-        t.model_id,
-        model_name.unwrap_or_default().to_string(),
-        t.version,
-        t.n_train,
-        t.n_test,
-        JsonB(t.metrics),
-    ))
+    TableIterator::once(t.row(model_name))
 }

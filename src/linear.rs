@@ -15,7 +15,7 @@ use shopml_core::prep::{Encoding, Impute, Input, Kind, Prep, PrepOptions};
 use shopml_core::{envelope, Error, ErrorKind};
 
 use crate::aggregate::{self, AggState};
-use crate::catalog::{self, NewModel};
+use crate::catalog::{self, NewModel, Trained};
 use crate::error::{raise, required, OrRaise};
 use crate::relation::{relation_oid, Column, Relation};
 use crate::v1_function;
@@ -397,14 +397,6 @@ fn metrics_json(m: &SplitMetrics) -> Value {
     json!({"n": m.n, "r2": num(m.r2), "rmse": num(m.rmse), "mae": num(m.mae)})
 }
 
-struct Trained {
-    model_id: i64,
-    version: i32,
-    n_train: i64,
-    n_test: i64,
-    metrics: Value,
-}
-
 /// A float8 as an SQL literal.
 fn lit(v: f64) -> String {
     format!("'{v}'::float8")
@@ -738,14 +730,7 @@ fn train_linear(
 > {
     let oid = relation_oid(relation);
     let t = train_linear_inner(model_name, oid, target, features, options.map(|j| j.0)).or_raise();
-    TableIterator::once((
-        t.model_id,
-        model_name.unwrap_or_default().to_string(),
-        t.version,
-        t.n_train,
-        t.n_test,
-        JsonB(t.metrics),
-    ))
+    TableIterator::once(t.row(model_name))
 }
 
 /// Loads a linear model's bundle by name (deployed version unless `version` is given).

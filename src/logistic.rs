@@ -12,7 +12,7 @@ use shopml_core::{envelope, Error, ErrorKind, Result};
 
 use crate::budget::Budget;
 use crate::cache::{self, Loaded};
-use crate::catalog::{self, NewModel};
+use crate::catalog::{self, NewModel, Trained};
 use crate::error::{required, OrRaise};
 use crate::pool::{self, Interrupts};
 use crate::relation::{relation_oid, Relation};
@@ -22,14 +22,6 @@ pub fn metrics_json(m: &ClassMetrics) -> Value {
     json!({"n": m.n, "auc": m.auc, "log_loss": m.log_loss, "accuracy": m.accuracy,
            "precision": m.precision, "recall": m.recall, "f1": m.f1,
            "calibration_error": m.calibration_error})
-}
-
-struct Trained {
-    model_id: i64,
-    version: i32,
-    n_train: i64,
-    n_test: i64,
-    metrics: Value,
 }
 
 fn train_inner(
@@ -231,14 +223,7 @@ fn train_logistic(
 > {
     let oid = relation_oid(relation);
     let t = train_inner(model_name, oid, target, features, options.map(|j| j.0)).or_raise();
-    TableIterator::once((
-        t.model_id,
-        model_name.unwrap_or_default().to_string(),
-        t.version,
-        t.n_train,
-        t.n_test,
-        JsonB(t.metrics),
-    ))
+    TableIterator::once(t.row(model_name))
 }
 
 /// How much each input column matters, summing to 1: for a logistic model the spread of its
