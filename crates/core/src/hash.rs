@@ -35,6 +35,19 @@ pub fn hash_f64s(seed: u64, values: &[f64]) -> u64 {
     mix64(a ^ b.rotate_left(23) ^ values.len() as u64)
 }
 
+/// FNV-1a's offset basis: the usual start of [`fnv1a`].
+pub const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
+
+/// FNV-1a over `bytes` from state `h` (stable across machines and releases; mix the result
+/// with [`mix64`] before using its low bits).
+#[inline]
+pub fn fnv1a(mut h: u64, bytes: impl IntoIterator<Item = u8>) -> u64 {
+    for b in bytes {
+        h = (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    h
+}
+
 /// Maps a hash to [0, 1).
 #[inline]
 pub fn unit_interval(h: u64) -> f64 {

@@ -6,7 +6,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::hash::mix64;
+use crate::hash::{fnv1a, mix64, FNV_OFFSET};
 
 /// The distinct keys of users or items, sorted; a key's position is its dense index.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -87,13 +87,7 @@ impl Keys {
     pub fn hash(&self, i: u32) -> u64 {
         match self {
             Keys::Int(v) => mix64(v[i as usize] as u64 ^ 0x5bd1_e995),
-            Keys::Text(v) => {
-                let mut h = 0xcbf2_9ce4_8422_2325u64;
-                for b in v[i as usize].bytes() {
-                    h = (h ^ b as u64).wrapping_mul(0x100_0000_01b3);
-                }
-                mix64(h)
-            }
+            Keys::Text(v) => mix64(fnv1a(FNV_OFFSET, v[i as usize].bytes())),
         }
     }
 }

@@ -19,7 +19,7 @@ use std::collections::HashMap;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-use crate::hash::mix64;
+use crate::hash::{fnv1a, mix64, FNV_OFFSET};
 
 /// What to do with NULL (or NaN) feature values.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -113,20 +113,13 @@ pub struct Prep {
 
 /// The stable bucket of a categorical value of column `name`.
 pub fn bucket(name: &str, value: &str, buckets: usize) -> u32 {
-    let mut h = 0xcbf2_9ce4_8422_2325u64;
-    for b in name.bytes().chain([0xffu8]).chain(value.bytes()) {
-        h = (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3);
-    }
+    let h = fnv1a(FNV_OFFSET, name.bytes().chain([0xffu8]).chain(value.bytes()));
     (mix64(h) % buckets.max(1) as u64) as u32
 }
 
 /// A stable 64-bit hash of a text value (for train/test splits of rows with text cells).
 pub fn hash_text(seed: u64, value: &str) -> u64 {
-    let mut h = seed ^ 0xcbf2_9ce4_8422_2325;
-    for b in value.bytes() {
-        h = (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3);
-    }
-    mix64(h ^ value.len() as u64)
+    mix64(fnv1a(seed ^ FNV_OFFSET, value.bytes()) ^ value.len() as u64)
 }
 
 /// A stable hash of a row's cells, for deterministic train/test splits.
