@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use pgrx::prelude::*;
 use pgrx::{JsonB, PgRelation};
 use serde_json::{json, Value};
-use shopml_core::forest::{ForestParams, MaxFeatures};
+use shopml_core::forest::MaxFeatures;
 use shopml_core::forest_model::{train, MultiMetrics, PartMetrics, ALGORITHM};
 use shopml_core::hash::is_test;
 use shopml_core::options::ForestOptions;
@@ -84,12 +84,7 @@ fn train_inner(
             .with_hint("Use a text, integer or boolean target (e.g. a CASE in a view)."))
         }
     };
-    let feats = rel.features(features, &[target])?;
-    if feats.iter().any(|f| f.name == target) {
-        return Err(Error::invalid(format!(
-            "the target \"{target}\" cannot also be a feature"
-        )));
-    }
+    let feats = rel.target_features(features, target, &[])?;
     let query = format!(
         "SELECT {}, {} FROM {}",
         t.scan_expr(),
@@ -105,41 +100,57 @@ fn train_inner(
     let kinds: Vec<Kind> = feats.iter().filter_map(|f| f.kind()).collect();
     let mut raw = RawTable::new(names.clone(), &kinds);
     // Labels get provisional numbers in order of appearance, renumbered in sorted order below.
-    let mut label_ids: HashMap<String, u32> = HashMap::new();
+    // Numbers are looked up by value and text by reference, so a row allocates nothing.
+    let mut by_number: HashMap<u64, u32> = HashMap::new();
+    let mut by_text: HashMap<String, u32> = HashMap::new();
     let mut label_values: Vec<String> = Vec::new();
     let (mut ytr, mut yte): (Vec<u32>, Vec<u32>) = (Vec::new(), Vec::new());
     let skip_nulls = opts.prep.impute == Impute::Skip;
     let mut skipped = 0u64;
-    let mut too_many = false;
+    let too_many = || {
+        Error::invalid(format!(
+            "target \"{target}\" of {} has more than {MAX_CLASSES} distinct values; a classifier needs classes",
+            rel.sql_name
+        ))
+        .with_hint("For a continuous target use shopml.train_linear.")
+    };
     let rows = scan(&query, &budget, (kinds.len() + 1) * 8 * 3, |cells| {
-        let label = match cells[0] {
-            Cell::Num(v) if v.is_finite() => {
-                if boolean {
-                    if v != 0.0 { "true" } else { "false" }.to_string()
-                } else {
-                    number_label(v)
-                }
-            }
-            Cell::Text(s) => s.to_string(),
-            _ => {
-                skipped += 1;
-                return Ok(());
-            }
+        let usable = match cells[0] {
+            Cell::Num(v) => v.is_finite(),
+            Cell::Text(_) => true,
+            Cell::Null => false,
         };
-        if skip_nulls && RawTable::has_null(&cells[1..]) {
+        if !usable || (skip_nulls && RawTable::has_null(&cells[1..])) {
             skipped += 1;
             return Ok(());
         }
-        let id = match label_ids.get(&label) {
-            Some(&id) => id,
+        let known = match cells[0] {
+            Cell::Num(v) => by_number.get(&(v + 0.0).to_bits()).copied(),
+            Cell::Text(t) => by_text.get(t).copied(),
+            Cell::Null => None,
+        };
+        let id = match known {
+            Some(id) => id,
             None => {
                 if label_values.len() >= MAX_CLASSES {
-                    too_many = true;
-                    return Err(Error::invalid("too many classes"));
+                    return Err(too_many());
                 }
                 let id = label_values.len() as u32;
-                label_values.push(label.clone());
-                label_ids.insert(label, id);
+                match cells[0] {
+                    Cell::Num(v) => {
+                        by_number.insert((v + 0.0).to_bits(), id);
+                        label_values.push(match (boolean, v != 0.0) {
+                            (true, true) => "true".into(),
+                            (true, false) => "false".into(),
+                            (false, _) => number_label(v),
+                        });
+                    }
+                    Cell::Text(t) => {
+                        by_text.insert(t.to_string(), id);
+                        label_values.push(t.to_string());
+                    }
+                    Cell::Null => unreachable!("skipped above"),
+                }
                 id
             }
         };
@@ -151,17 +162,6 @@ fn train_inner(
             ytr.push(id);
         }
         Ok(())
-    })
-    .map_err(|e| {
-        if too_many {
-            Error::invalid(format!(
-                "target \"{target}\" of {} has more than {MAX_CLASSES} distinct values; a classifier needs classes",
-                rel.sql_name
-            ))
-            .with_hint("For a continuous target use shopml.train_linear.")
-        } else {
-            e
-        }
     })?;
     if ytr.is_empty() {
         return Err(Error::data(format!(
@@ -208,16 +208,6 @@ fn train_inner(
     }
     let n_train = ytr.len() as i64;
     let n_test = yte.len() as i64;
-    let params = ForestParams {
-        n_trees: opts.n_trees,
-        max_depth: opts.max_depth,
-        min_samples_leaf: opts.min_samples_leaf,
-        max_features: opts.max_features,
-        bootstrap: opts.bootstrap,
-        seed: opts.seed,
-        max_bins: opts.max_bins,
-        balanced: opts.balanced,
-    };
     let pool = pool::get()?;
     let trained = train(
         raw,
@@ -226,7 +216,7 @@ fn train_inner(
         labels,
         numeric_labels,
         &opts.prep,
-        &params,
+        &opts.forest,
         &pool,
         &mut Interrupts,
     )
@@ -240,6 +230,7 @@ fn train_inner(
         e
     })?;
     let model = trained.model;
+    let f = &opts.forest;
     let head = trained.test.as_ref().unwrap_or(&trained.train);
     let mut metrics = part_json(head);
     if let Value::Object(o) = &mut metrics {
@@ -251,7 +242,7 @@ fn train_inner(
         );
         o.insert("classes".into(), json!(model.labels.len()));
         o.insert("skipped_rows".into(), json!(skipped));
-        o.insert("trees".into(), json!(opts.n_trees));
+        o.insert("trees".into(), json!(f.n_trees));
     }
     let bytes = envelope::encode(ALGORITHM, &model)?;
     let (model_id, version) = catalog::save(NewModel {
@@ -261,12 +252,12 @@ fn train_inner(
         source: rel.sql_name.clone(),
         target: Some(target.to_string()),
         features: names,
-        params: json!({"n_trees": opts.n_trees, "max_depth": opts.max_depth,
-                        "min_samples_leaf": opts.min_samples_leaf,
-                        "max_features": max_features_json(opts.max_features),
-                        "bootstrap": opts.bootstrap, "seed": opts.seed,
-                        "class_weight": if opts.balanced { "balanced" } else { "none" },
-                        "max_bins": opts.max_bins, "test_fraction": opts.test_fraction,
+        params: json!({"n_trees": f.n_trees, "max_depth": f.max_depth,
+                        "min_samples_leaf": f.min_samples_leaf,
+                        "max_features": max_features_json(f.max_features),
+                        "bootstrap": f.bootstrap, "seed": f.seed,
+                        "class_weight": if f.balanced { "balanced" } else { "none" },
+                        "max_bins": f.max_bins, "test_fraction": opts.test_fraction,
                         "labels": model.labels.iter().take(50).collect::<Vec<_>>(),
                         "preparation": model.prep.describe()}),
         metrics: metrics.clone(),

@@ -414,28 +414,47 @@ fn linear_prep(rel: &Relation, feats: &[Column], opts: &PrepOptions) -> Result<P
     if plain {
         return Ok(Prep::identity(&names));
     }
+    // Mean, spread and (for impute median) median of every numeric column, in one scan.
+    let numeric: Vec<&Column> = feats
+        .iter()
+        .filter(|f| f.kind() == Some(Kind::Numeric))
+        .collect();
+    let mut moments: Vec<(Option<f64>, Option<f64>, Option<f64>)> = Vec::new();
+    if !numeric.is_empty() {
+        let exprs: Vec<String> = numeric
+            .iter()
+            .map(|f| {
+                let x = f.float_expr();
+                format!(
+                    "avg({x}), stddev_pop({x}), {}",
+                    if opts.impute == Impute::Median {
+                        format!("percentile_cont(0.5) WITHIN GROUP (ORDER BY {x})")
+                    } else {
+                        "NULL::float8".into()
+                    }
+                )
+            })
+            .collect();
+        let q = format!("SELECT {} FROM {}", exprs.join(", "), rel.sql_name);
+        moments = Spi::connect(|c| {
+            let row = c.select(&q, Some(1), &[]).or_raise().first();
+            (0..numeric.len())
+                .map(|j| {
+                    (
+                        row.get(3 * j + 1).or_raise(),
+                        row.get(3 * j + 2).or_raise(),
+                        row.get(3 * j + 3).or_raise(),
+                    )
+                })
+                .collect()
+        });
+    }
+    let mut moments = moments.into_iter();
     let mut inputs = Vec::with_capacity(feats.len());
     let mut offset = 0usize;
     for f in feats {
-        let x = f.float_expr();
         if f.kind() == Some(Kind::Numeric) {
-            let q = format!(
-                "SELECT avg({x}), stddev_pop({x}), {} FROM {}",
-                if opts.impute == Impute::Median {
-                    format!("percentile_cont(0.5) WITHIN GROUP (ORDER BY {x})")
-                } else {
-                    "NULL::float8".into()
-                },
-                rel.sql_name
-            );
-            let (mean, sd, median): (Option<f64>, Option<f64>, Option<f64>) = Spi::connect(|c| {
-                let row = c.select(&q, Some(1), &[]).or_raise().first();
-                (
-                    row.get(1).or_raise(),
-                    row.get(2).or_raise(),
-                    row.get(3).or_raise(),
-                )
-            });
+            let (mean, sd, median) = moments.next().expect("one triple per numeric column");
             let fill = match opts.impute {
                 Impute::Skip => f64::NAN,
                 Impute::Zero => 0.0,
@@ -552,19 +571,14 @@ fn train_linear_inner(
         Some(s) => Some(rel.column(s)?.clone()),
         None => None,
     };
-    let mut exclude = vec![target];
+    let mut exclude: Vec<&str> = Vec::new();
     if let Some(g) = &opts.group_by {
         exclude.push(g);
     }
     if let Some(s) = &opts.split_column {
         exclude.push(s);
     }
-    let feats = rel.features(features, &exclude)?;
-    if feats.iter().any(|f| f.name == target) {
-        return Err(Error::invalid(format!(
-            "the target \"{target}\" cannot also be a feature"
-        )));
-    }
+    let feats = rel.target_features(features, target, &exclude)?;
 
     let group_expr = group
         .as_ref()

@@ -51,12 +51,7 @@ fn train_inner(
         )
         .with_hint("For text labels or more than two classes use shopml.train_forest."));
     };
-    let feats = rel.features(features, &[target])?;
-    if feats.iter().any(|f| f.name == target) {
-        return Err(Error::invalid(format!(
-            "the target \"{target}\" cannot also be a feature"
-        )));
-    }
+    let feats = rel.target_features(features, target, &[])?;
     let query = format!(
         "SELECT {}, {} FROM {}",
         t.scan_expr(),

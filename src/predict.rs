@@ -50,6 +50,8 @@ struct Slot {
     model_name: String,
     model: Rc<Loaded>,
     row: Option<RowMap>,
+    /// Every input of the model is a number (so an array can feed it).
+    numeric_inputs: bool,
     /// Buffers for the prepared row, reused for every row.
     dense: Vec<f64>,
     hashed: Vec<u32>,
@@ -121,12 +123,14 @@ unsafe fn slot<'a>(fcinfo: pg_sys::FunctionCallInfo, by_id: bool) -> &'a mut Slo
                 ),
             );
         }
+        let numeric_inputs = prep_of(&model).all_numeric();
         let new = Slot {
             key,
             key_stable: pg_sys::get_fn_expr_arg_stable(flinfo, 0),
             model_name,
             model,
             row: None,
+            numeric_inputs,
             dense: Vec::new(),
             hashed: Vec::new(),
         };
@@ -269,22 +273,6 @@ unsafe fn answer_prepared(
     }
 }
 
-/// A float8[] (or variadic float8 arguments) can only feed a model whose inputs are numbers.
-fn check_numeric_inputs(s: &Slot) {
-    if !prep_of(&s.model).all_numeric() {
-        raise(
-            Error::invalid(format!(
-                "model \"{}\" takes text (categorical) features, which an array of numbers cannot carry",
-                s.model_name
-            ))
-            .with_hint(format!(
-                "Predict by row instead: SELECT shopml.predict('{}', t) FROM t.",
-                s.model_name
-            )),
-        );
-    }
-}
-
 fn single<'a>(name: &str, b: &'a LinearBundle) -> &'a LinearModel {
     if b.group_by.is_some() || b.groups.len() != 1 {
         raise(
@@ -300,15 +288,32 @@ fn single<'a>(name: &str, b: &'a LinearBundle) -> &'a LinearModel {
     &b.groups[0].1
 }
 
-/// A wrong number of features is an error (22023) listing the features in order.
-fn check_count(model_name: &str, features: &[String], n: usize) {
-    if n != features.len() {
+/// Checks a call with `n` numbers (a float8[] or variadic float8 arguments): the model must
+/// take `n` inputs, all numeric. Per row it only compares counts and reads a flag; the names
+/// for the error are built only when it fails.
+fn check_array(s: &Slot, n: usize) {
+    let prep = prep_of(&s.model);
+    if n != prep.inputs.len() {
+        let names = feature_names(&s.model);
         raise(
             Error::invalid(format!(
-                "model \"{model_name}\" takes {} features, got {n}",
-                features.len()
+                "model \"{}\" takes {} features, got {n}",
+                s.model_name,
+                names.len()
             ))
-            .with_detail(format!("Features in order: {}.", features.join(", "))),
+            .with_detail(format!("Features in order: {}.", names.join(", "))),
+        );
+    }
+    if !s.numeric_inputs {
+        raise(
+            Error::invalid(format!(
+                "model \"{}\" takes text (categorical) features, which an array of numbers cannot carry",
+                s.model_name
+            ))
+            .with_hint(format!(
+                "Predict by row instead: SELECT shopml.predict('{}', t) FROM t.",
+                s.model_name
+            )),
         );
     }
 }
@@ -327,8 +332,7 @@ unsafe fn predict_array(
         let Some(x) = float8_array(a[1].value) else {
             return pgrx::fcinfo::pg_return_null(fcinfo);
         };
-        check_count(&s.model_name, &feature_names(&s.model), x.len());
-        check_numeric_inputs(s);
+        check_array(s, x.len());
         let prep = prep_of(&s.model);
         s.dense.resize(prep.dense_width, 0.0);
         s.hashed.clear();
@@ -778,8 +782,7 @@ unsafe fn predict_args(fcinfo: pg_sys::FunctionCallInfo, by_id: bool) -> pg_sys:
                 return float_datum(y);
             }
         }
-        check_count(&s.model_name, &feature_names(&s.model), n);
-        check_numeric_inputs(s);
+        check_array(s, n);
         let prep = prep_of(&s.model);
         s.dense.resize(prep.dense_width, 0.0);
         s.hashed.clear();

@@ -161,6 +161,25 @@ impl Relation {
         Ok(c)
     }
 
+    /// The features of a model of `target`: as [`Relation::features`] with the target (and
+    /// `exclude`) left out of the default, and the target refused when it is listed.
+    pub fn target_features(
+        &self,
+        features: Option<Vec<Option<String>>>,
+        target: &str,
+        exclude: &[&str],
+    ) -> Result<Vec<Column>> {
+        let mut all = vec![target];
+        all.extend_from_slice(exclude);
+        let feats = self.features(features, &all)?;
+        if feats.iter().any(|f| f.name == target) {
+            return Err(Error::invalid(format!(
+                "the target \"{target}\" cannot also be a feature"
+            )));
+        }
+        Ok(feats)
+    }
+
     /// The features to use: the given names (numbers, booleans or categories), or every
     /// numeric or boolean column not in `exclude` when `features` is NULL (text columns are
     /// used only when named, so a free-text or id column never enters a model by accident).

@@ -70,7 +70,7 @@ impl MaxFeatures {
     }
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ForestParams {
     pub n_trees: usize,
     /// Longest root-to-leaf path (the root has depth 0); `None` grows until leaves are pure.

@@ -30,17 +30,13 @@ pub struct LogisticParams {
     pub standardized: bool,
 }
 
-#[derive(Clone, Debug, Serialize, Deserialize)]
 /// The result of the dense Newton fit (coefficients for standardised inputs).
+#[derive(Clone, Debug)]
 pub struct DenseFit {
-    pub features: Vec<String>,
     pub center: Vec<f64>,
     pub scale: Vec<f64>,
     /// Intercept then one coefficient per standardised feature.
     pub beta: Vec<f64>,
-    /// Labels of class 0 and class 1 as text (e.g. "false"/"true" or "0"/"1").
-    pub labels: [String; 2],
-    pub threshold: f64,
     pub iterations: usize,
     pub converged: bool,
 }
@@ -59,26 +55,10 @@ pub fn sigmoid(t: f64) -> f64 {
 }
 
 impl DenseFit {
-    /// The linear score of a row in original units (None for NaN or infinite values).
-    pub fn score(&self, x: &[f64]) -> Option<f64> {
-        if x.iter().any(|v| !v.is_finite()) {
-            return None;
-        }
-        let mut t = self.beta[0];
-        for (j, v) in x.iter().enumerate() {
-            t += self.beta[j + 1] * (v - self.center[j]) / self.scale[j];
-        }
-        Some(t)
-    }
-
-    pub fn probability(&self, x: &[f64]) -> Option<f64> {
-        self.score(x).map(sigmoid)
-    }
-
     /// Coefficients for the original (unstandardised) features, intercept first.
     pub fn original_coefficients(&self) -> Vec<f64> {
         let mut out = vec![self.beta[0]];
-        for j in 0..self.features.len() {
+        for j in 0..self.center.len() {
             let b = self.beta[j + 1] / self.scale[j];
             out[0] -= b * self.center[j];
             out.push(b);
@@ -96,18 +76,16 @@ impl DenseFit {
     }
 }
 
-/// Fits on rows `x` (row-major, `features.len()` values each, all finite) with labels `y` in
-/// {0, 1}. `x` is standardised in place for the fit and restored before returning.
+/// Fits on rows `x` (row-major, `p` values each, all finite) with labels `y` in {0, 1}. `x` is
+/// standardised in place for the fit and restored before returning.
 pub fn fit(
     x: &mut [f64],
     y: &[f64],
-    features: Vec<String>,
-    labels: [String; 2],
+    p: usize,
     params: &LogisticParams,
     pool: &ThreadPool,
     monitor: &mut dyn Monitor,
 ) -> Result<DenseFit> {
-    let p = features.len();
     let n = y.len();
     let positives = y.iter().filter(|&&v| v > 0.5).count();
     if positives == 0 || positives == n {
@@ -131,12 +109,9 @@ pub fn fit(
     }
     let (beta, iterations, converged) = result?;
     Ok(DenseFit {
-        features,
         center,
         scale,
         beta,
-        labels,
-        threshold: 0.5,
         iterations,
         converged,
     })
@@ -522,12 +497,10 @@ pub fn train(
     let w = prep.dense_width;
     let h = prep.hashed_inputs();
     let (intercept, dense, hashed, iterations, converged, solver) = if h == 0 && params.l1 == 0.0 {
-        let names = prep.dense_names();
         let fit = fit(
             &mut dtr,
             &ytr,
-            names,
-            labels.clone(),
+            w,
             &LogisticParams {
                 l2: params.l2,
                 balanced: params.balanced,
@@ -842,16 +815,7 @@ mod tests {
             max_iter: 50,
             standardized: false,
         };
-        let m = fit(
-            &mut x,
-            &y,
-            vec!["a".into(), "b".into()],
-            ["0".into(), "1".into()],
-            &params,
-            &pool(),
-            &mut Quiet,
-        )
-        .unwrap();
+        let m = fit(&mut x, &y, 2, &params, &pool(), &mut Quiet).unwrap();
         let c = m.original_coefficients();
         assert!(m.converged);
         for (got, want) in c.iter().zip([-0.5, 1.5, -2.0]) {
@@ -880,8 +844,7 @@ mod tests {
         let e = fit(
             &mut [1.0, 2.0],
             &[1.0, 1.0],
-            vec!["a".into()],
-            ["0".into(), "1".into()],
+            1,
             &LogisticParams {
                 l2: 1.0,
                 balanced: false,

@@ -6,7 +6,7 @@
 use serde_json::{Map, Value};
 
 use crate::error::{Error, Result};
-use crate::forest::MaxFeatures;
+use crate::forest::{ForestParams, MaxFeatures};
 use crate::prep::{Impute, PrepOptions};
 
 /// A view over an options object that remembers which keys were read.
@@ -392,15 +392,7 @@ pub fn prep_options(o: &mut Options, standardize: bool) -> Result<PrepOptions> {
 #[derive(Debug, Clone, PartialEq)]
 pub struct ForestOptions {
     pub prep: PrepOptions,
-    pub n_trees: usize,
-    /// None: grow until pure or `min_samples_leaf`.
-    pub max_depth: Option<usize>,
-    pub min_samples_leaf: usize,
-    pub max_features: MaxFeatures,
-    pub bootstrap: bool,
-    pub seed: u64,
-    pub balanced: bool,
-    pub max_bins: usize,
+    pub forest: ForestParams,
     pub test_fraction: f64,
     pub deploy: bool,
 }
@@ -427,17 +419,19 @@ impl ForestOptions {
         };
         let parsed = ForestOptions {
             prep: prep_options(&mut o, false)?,
-            n_trees: o.integer("n_trees", 100, 1, 10_000)? as usize,
-            max_depth: match o.get("max_depth").is_some() {
-                true => Some(o.integer("max_depth", 0, 1, 1000)? as usize),
-                false => None,
+            forest: ForestParams {
+                n_trees: o.integer("n_trees", 100, 1, 10_000)? as usize,
+                max_depth: match o.get("max_depth").is_some() {
+                    true => Some(o.integer("max_depth", 0, 1, 1000)? as usize),
+                    false => None,
+                },
+                min_samples_leaf: o.integer("min_samples_leaf", 1, 1, 1_000_000)? as usize,
+                max_features,
+                bootstrap: o.boolean("bootstrap", true)?,
+                seed: o.integer("seed", 42, 0, i64::MAX)? as u64,
+                balanced: o.choice("class_weight", "none", &["none", "balanced"])? == "balanced",
+                max_bins: o.integer("max_bins", 255, 2, 255)? as usize,
             },
-            min_samples_leaf: o.integer("min_samples_leaf", 1, 1, 1_000_000)? as usize,
-            max_features,
-            bootstrap: o.boolean("bootstrap", true)?,
-            seed: o.integer("seed", 42, 0, i64::MAX)? as u64,
-            balanced: o.choice("class_weight", "none", &["none", "balanced"])? == "balanced",
-            max_bins: o.integer("max_bins", 255, 2, 255)? as usize,
             test_fraction: o.number("test_fraction", 0.2, (0.0, true), (1.0, false))?,
             deploy: o.boolean("deploy", true)?,
         };

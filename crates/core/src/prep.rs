@@ -113,7 +113,10 @@ pub struct Prep {
 
 /// The stable bucket of a categorical value of column `name`.
 pub fn bucket(name: &str, value: &str, buckets: usize) -> u32 {
-    let h = fnv1a(FNV_OFFSET, name.bytes().chain([0xffu8]).chain(value.bytes()));
+    let h = fnv1a(
+        FNV_OFFSET,
+        name.bytes().chain([0xffu8]).chain(value.bytes()),
+    );
     (mix64(h) % buckets.max(1) as u64) as u32
 }
 
