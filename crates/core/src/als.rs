@@ -387,7 +387,7 @@ mod tests {
         solve_row(&mut x, &cols, &w, &y, &yty, reg, alpha, 10, &mut s);
         // Direct: A = YᵀY + λI + Σ (c−1) y yᵀ, b = Σ c y.
         let mut a = vec![0f64; 9];
-        let mut b = vec![0f64; 3];
+        let mut b = [0f64; 3];
         for r in 0..3 {
             for c in 0..3 {
                 a[r * 3 + c] = yty[r * 3 + c] as f64 + if r == c { reg as f64 } else { 0.0 };
