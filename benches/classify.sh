@@ -82,10 +82,23 @@ forest_train=$(best "SELECT n_train FROM shopml.train_forest('cls_forest_all', '
 forest_scan=$(best "SELECT sum(f1)+sum(f2)+sum(f3)+sum(f4)+sum(f5)+sum(f6)+sum(f7)+sum(f8)+sum(f9)+sum(f10)+sum(f11)+sum(f12)+sum(f13)+sum(f14)+sum(f15)+sum(f16)+sum(f17)+sum(f18)+sum(f19)+sum(f20) FROM forest_data")
 forest_predict=$(best "SELECT sum(shopml.predict_proba('cls_forest_all', f)) FROM forest_data f")
 forest_shape=$(q "SELECT pg_size_pretty(size_bytes) FROM shopml.models WHERE model_name = 'cls_forest_all' ORDER BY version DESC LIMIT 1")
+# Where predict's time goes: the same call on a one-split forest (reading the row and calling
+# the function, no trees to speak of) and on 100 trees limited to depth 8.
+FEATURES="ARRAY['f1','f2','f3','f4','f5','f6','f7','f8','f9','f10','f11','f12','f13','f14','f15','f16','f17','f18','f19','f20']"
+q "SELECT 1 FROM shopml.train_forest('cls_forest_stump', 'forest_data', 'y', $FEATURES, '{\"test_fraction\": 0, \"n_trees\": 1, \"max_depth\": 1}')" >/dev/null
+forest_stump=$(best "SELECT sum(shopml.predict_proba('cls_forest_stump', f)) FROM forest_data f")
+q "SELECT 1 FROM shopml.train_forest('cls_forest_d8', 'forest_train', 'y', $FEATURES, '{\"test_fraction\": 0, \"max_depth\": 8}')" >/dev/null
+forest_d8=$(best "SELECT sum(shopml.predict_proba('cls_forest_d8', f)) FROM forest_data f")
+auc_d8=$(q "WITH s AS (SELECT y::int AS y, shopml.predict_proba('cls_forest_d8', f) AS p FROM forest_data f WHERE id % 5 = 0),
+             r AS (SELECT y, rank() OVER (ORDER BY p) + (count(*) OVER (PARTITION BY p) - 1) / 2.0 AS r FROM s)
+         SELECT round(((sum(r) FILTER (WHERE y = 1) - count(*) FILTER (WHERE y = 1) * (count(*) FILTER (WHERE y = 1) + 1) / 2.0)
+                / (count(*) FILTER (WHERE y = 1) * count(*) FILTER (WHERE y = 0)))::numeric, 5) FROM r")
+d8_size=$(q "SELECT pg_size_pretty(size_bytes) FROM shopml.models WHERE model_name = 'cls_forest_d8' ORDER BY version DESC LIMIT 1")
 scan=$(best "SELECT sum(x1)+sum(x2)+sum(x3)+sum(x4)+sum(x5)+sum(x6)+sum(x7)+sum(x8)+sum(y::int) FROM big_logit")
 train=$(best "SELECT n_train FROM shopml.train_logistic('cls_big', 'big_logit', 'y', options => '{\"test_fraction\": 0, \"deploy\": false}')")
 
-python3 - "$WORK" "$auc" "$inertia" "$scan" "$train" "$auc_cat" "$hashed" "$auc_forest" "$forest_train" "$forest_scan" "$forest_predict" "$forest_shape" <<'PY'
+python3 - "$WORK" "$auc" "$inertia" "$scan" "$train" "$auc_cat" "$hashed" "$auc_forest" "$forest_train" "$forest_scan" "$forest_predict" "$forest_shape" \
+  "$forest_stump" "$forest_d8" "$auc_d8" "$d8_size" <<'PY'
 import sys, time
 import csv
 import scipy.sparse as sp
@@ -99,6 +112,7 @@ from sklearn.preprocessing import StandardScaler
 work, auc, inertia, scan, train = sys.argv[1], float(sys.argv[2]), float(sys.argv[3]), float(sys.argv[4]), float(sys.argv[5])
 auc_cat, hashed = float(sys.argv[6]), sys.argv[7]
 auc_forest, forest_train, forest_scan, forest_predict, forest_size = float(sys.argv[8]), float(sys.argv[9]), float(sys.argv[10]), float(sys.argv[11]), sys.argv[12]
+forest_stump, forest_d8, auc_d8, d8_size = float(sys.argv[13]), float(sys.argv[14]), float(sys.argv[15]), sys.argv[16]
 from sklearn.ensemble import RandomForestClassifier
 fd = np.loadtxt(f"{work}/forest.csv", delimiter=",")
 ftest, fx, fy = fd[:, 0] == 1, fd[:, 1:21], fd[:, 21]
@@ -109,6 +123,8 @@ sk_auc_forest = roc_auc_score(fy[ftest], rf.predict_proba(fx[ftest])[:, 1])
 t = time.perf_counter()
 RandomForestClassifier(n_estimators=100, n_jobs=2, random_state=0).fit(fx, fy)
 sk_rf_all = time.perf_counter() - t
+sk_d8 = RandomForestClassifier(n_estimators=100, max_depth=8, n_jobs=2, random_state=0).fit(fx[~ftest], fy[~ftest])
+sk_auc_d8 = roc_auc_score(fy[ftest], sk_d8.predict_proba(fx[ftest])[:, 1])
 ctr = np.loadtxt(f"{work}/ctr.csv", delimiter=",")
 test, x, y = ctr[:, 0] == 1, ctr[:, 1:5], ctr[:, 5]
 sc = StandardScaler().fit(x[~test])
@@ -139,6 +155,8 @@ print(f"  logistic with hashed ad and customer ids ({hashed}), held-out AUC: sho
 print(f"  random forest, 100 trees, 80k x 20 train / 20k held out, AUC: shopml {auc_forest:.5f}  scikit-learn {sk_auc_forest:.5f}  difference {abs(auc_forest - sk_auc_forest):.5f} (target <= 0.005)")
 print(f"  random forest, 100 trees on 100k x 20: train_forest {forest_train / 1000:.2f} s, scikit-learn fit (n_jobs=2, in memory) {sk_rf_all:.2f} s; model {forest_size}")
 print(f"  predict_proba over the 100k rows: {forest_predict:.0f} ms vs a 20-column scan {forest_scan:.0f} ms (ratio {forest_predict / forest_scan:.1f}, target <= 3)")
+print(f"    the same call on a one-split forest {forest_stump:.0f} ms (ratio {forest_stump / forest_scan:.1f}: reading each row and calling the function)")
+print(f"    100 trees of depth <= 8 ({d8_size}): {forest_d8:.0f} ms (ratio {forest_d8 / forest_scan:.1f}); held-out AUC {auc_d8:.5f}, scikit-learn max_depth=8 {sk_auc_d8:.5f}")
 print(f"  k-means k=4 n_init=4, standardised customers, inertia: shopml {inertia:.3f}  scikit-learn {sk_inertia:.3f}  ratio {inertia / sk_inertia:.4f} (target <= 1.02)")
 print(f"  logistic on {len(by):,} rows x 8: scan {scan:.0f} ms, train_logistic {train:.0f} ms (ratio {train / scan:.1f}, target <= 10, goal 5), "
       f"scikit-learn fit in memory {sk_fit:.0f} ms (shopml / scikit-learn {train / sk_fit:.2f})")

@@ -151,6 +151,20 @@ impl Tree {
         }
     }
 
+    /// Nodes visited below the root on the way to the leaf `row` falls into.
+    #[cfg(test)]
+    fn path_len(&self, row: &[f64]) -> usize {
+        let (mut i, mut steps) = (0, 0);
+        loop {
+            let next = self.nodes[i].step(row) as usize;
+            if next == i {
+                return steps;
+            }
+            i = next;
+            steps += 1;
+        }
+    }
+
     pub fn shape(&self) -> TreeShape {
         let mut depth = 0;
         let mut leaves = 0;
@@ -1306,11 +1320,16 @@ mod tests {
         let nodes = shapes.iter().map(|s| s.nodes).sum::<usize>() / shapes.len();
         let depth = shapes.iter().map(|s| s.depth).sum::<usize>() / shapes.len();
         let bytes = postcard::to_allocvec(&f).unwrap().len();
+        let visits: usize = x
+            .chunks_exact(p)
+            .map(|r| f.trees.iter().map(|t| t.path_len(r)).sum::<usize>())
+            .sum();
         println!(
             "forest_speed: train {train:.2} s wall, {train_cpu:.2} s CPU (100 trees, {n} x {p}, \
              2 threads); predict {predict:.2} s wall, {predict_cpu:.2} s CPU ({n} rows, \
              proba_of, 1 thread); mean tree {nodes} nodes, \
-             mean depth {depth}, model {:.1} MB, mean p {:.3}",
+             mean depth {depth}, {:.0} node visits a row, model {:.1} MB, mean p {:.3}",
+            visits as f64 / n as f64,
             bytes as f64 / 1e6,
             s / n as f64
         );
