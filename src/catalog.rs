@@ -240,6 +240,19 @@ pub struct Trained {
 }
 
 impl Trained {
+    /// Saves a trained model (see [`save`]) and gives the trainer's result.
+    pub fn save(m: NewModel<'_>) -> Trained {
+        let (n_train, n_test, metrics) = (m.n_train, m.n_test, m.metrics.clone());
+        let (model_id, version) = save(m);
+        Trained {
+            model_id,
+            version,
+            n_train,
+            n_test,
+            metrics,
+        }
+    }
+
     /// The row `(model_id, model_name, version, n_train, n_test, metrics)` of a trainer.
     pub fn row(self, model_name: Option<&str>) -> (i64, String, i32, i64, i64, pgrx::JsonB) {
         (

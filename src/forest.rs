@@ -245,7 +245,7 @@ fn train_inner(
         o.insert("trees".into(), json!(f.n_trees));
     }
     let bytes = envelope::encode(ALGORITHM, &model)?;
-    let (model_id, version) = catalog::save(NewModel {
+    Ok(Trained::save(NewModel {
         model_name,
         algorithm: ALGORITHM,
         task: "classification",
@@ -260,19 +260,12 @@ fn train_inner(
                         "max_bins": f.max_bins, "test_fraction": opts.test_fraction,
                         "labels": model.labels.iter().take(50).collect::<Vec<_>>(),
                         "preparation": model.prep.describe()}),
-        metrics: metrics.clone(),
+        metrics,
         n_train,
         n_test,
         bytes,
         deploy: opts.deploy,
-    });
-    Ok(Trained {
-        model_id,
-        version,
-        n_train,
-        n_test,
-        metrics,
-    })
+    }))
 }
 
 /// Trains a random-forest classifier (CART trees on bootstrap samples) in place.

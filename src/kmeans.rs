@@ -10,18 +10,11 @@ use shopml_core::{envelope, Error, Result};
 
 use crate::budget::Budget;
 use crate::cache::{self, Loaded};
-use crate::catalog::{self, NewModel};
+use crate::catalog::{self, NewModel, Trained};
 use crate::error::{required, OrRaise};
 use crate::pool::{self, Interrupts};
 use crate::relation::{relation_oid, Relation};
 use crate::scan::scan;
-
-struct Trained {
-    model_id: i64,
-    version: i32,
-    n_train: i64,
-    metrics: Value,
-}
 
 fn train_inner(
     model_name: Option<&str>,
@@ -119,7 +112,7 @@ fn train_inner(
         "standardized": opts.prep.standardize,
     });
     let bytes = envelope::encode(ALGORITHM, &model)?;
-    let (model_id, version) = catalog::save(NewModel {
+    Ok(Trained::save(NewModel {
         model_name,
         algorithm: ALGORITHM,
         task: "segmentation",
@@ -128,18 +121,12 @@ fn train_inner(
         features: names.clone(),
         params: json!({"k": k, "n_init": opts.n_init, "max_iter": opts.max_iter, "tol": opts.tol,
                         "seed": opts.seed, "preparation": model.prep.describe()}),
-        metrics: metrics.clone(),
+        metrics,
         n_train: n as i64,
         n_test: 0,
         bytes,
         deploy: opts.deploy,
-    });
-    Ok(Trained {
-        model_id,
-        version,
-        n_train: n as i64,
-        metrics,
-    })
+    }))
 }
 
 /// Segments the rows of a table or view into k groups by k-means.

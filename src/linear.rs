@@ -699,7 +699,7 @@ fn train_linear_inner(
         "preparation": bundle.prep.describe(),
     });
     let metrics = Value::Object(metrics);
-    let (model_id, version) = catalog::save(NewModel {
+    Ok(Trained::save(NewModel {
         model_name,
         algorithm: ALGORITHM,
         task: "regression",
@@ -707,19 +707,12 @@ fn train_linear_inner(
         target: Some(target.to_string()),
         features: feats.iter().map(|f| f.name.clone()).collect(),
         params,
-        metrics: metrics.clone(),
+        metrics,
         n_train,
         n_test,
         bytes,
         deploy: opts.deploy,
-    });
-    Ok(Trained {
-        model_id,
-        version,
-        n_train,
-        n_test,
-        metrics,
-    })
+    }))
 }
 
 /// Trains a linear (OLS or ridge) regression on a table or view in place.

@@ -170,7 +170,7 @@ fn train_inner(
         );
     }
     let bytes = envelope::encode(ALGORITHM, &model)?;
-    let (model_id, version) = catalog::save(NewModel {
+    Ok(Trained::save(NewModel {
         model_name,
         algorithm: ALGORITHM,
         task: "classification",
@@ -181,19 +181,12 @@ fn train_inner(
                         "class_weight": if opts.balanced { "balanced" } else { "none" },
                         "test_fraction": opts.test_fraction, "max_iter": opts.max_iter,
                         "preparation": model.prep.describe()}),
-        metrics: metrics.clone(),
+        metrics,
         n_train,
         n_test,
         bytes,
         deploy: opts.deploy,
-    });
-    Ok(Trained {
-        model_id,
-        version,
-        n_train,
-        n_test,
-        metrics,
-    })
+    }))
 }
 
 /// Trains a binary logistic regression (L2, optional balanced class weights) in place.
