@@ -37,9 +37,10 @@ test-client:
 	SHOPML_PORT=$(PORT) python3 -m pytest -v -p no:cacheprovider tests/client
 
 # The update script from the last release (commit it; tests/client/test_upgrade.py checks it).
+# 0.1.0 updates through 0.2.0; the 0.1.0 -> 0.2.0 script is never edited again.
 upgrade-script:
 	cargo pgrx schema pg15 --out target/shopml-schema.sql
-	scripts/make-upgrade 0.1.0 $$(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -1) target/shopml-schema.sql
+	scripts/make-upgrade 0.2.0 $$(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -1) target/shopml-schema.sql
 
 # pgrx's own harness builds a pg_test variant and runs it in a throw-away cluster it starts as
 # the postgres user; reinstall the release build afterwards so the SQL tests and the demo use it.

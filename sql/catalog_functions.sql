@@ -19,8 +19,16 @@ BEGIN
           USING ERRCODE = '42501',
                 HINT = 'Train under another name, or ask the owner or a member of shopml_admin.';
     END IF;
-    SELECT coalesce(max(m.version), 0) + 1 INTO v_version
-      FROM shopml.model m WHERE m.model_name = p_model_name;
+    -- Versions are never reused: the counter remembers the last one even after every version
+    -- of the name was dropped (and starts above any version already stored).
+    INSERT INTO shopml.model_version AS c (model_name, last_version)
+    SELECT p_model_name, coalesce(max(m.version), 0) + 1
+      FROM shopml.model m WHERE m.model_name = p_model_name
+    ON CONFLICT (model_name) DO UPDATE
+       SET last_version = greatest(c.last_version,
+                                   (SELECT coalesce(max(m.version), 0) FROM shopml.model m
+                                     WHERE m.model_name = excluded.model_name)) + 1
+    RETURNING c.last_version INTO v_version;
     INSERT INTO shopml.model (model_name, version, algorithm, task, source, target, features,
                               params, metrics, n_train, n_test, model_bytes)
     VALUES (p_model_name, v_version, p_algorithm, p_task, p_source, p_target, p_features,

@@ -41,3 +41,9 @@ COMMENT ON FUNCTION shopml.train_forest(text, regclass, text, text[], jsonb) IS
   'Trains a random-forest classifier (CART trees with Gini splits on bootstrap samples, grown in parallel on the shopml.threads pool) of an integer, boolean or text target (two or more classes); text features one-hot encoded up to max_categories. n_trees 1 with bootstrap false and max_features all is one decision tree. Held-out metrics: AUC, log-loss, accuracy, precision, recall, F1, calibration for two classes; accuracy, log-loss and macro precision/recall/F1 otherwise. options: n_trees (100), max_depth (unlimited), min_samples_leaf (1), max_features (sqrt|log2|all|count|fraction), bootstrap (true), seed, class_weight, max_bins (255), impute, max_categories, test_fraction, deploy.';
 COMMENT ON FUNCTION shopml.feature_importance(text) IS
   'Importance of each input column of a classifier, summing to 1: for a logistic model the standard deviation of the column''s contribution to the score over the training rows (|standardised coefficient| for a number), for a forest the mean decrease in Gini impurity.';
+COMMENT ON FUNCTION shopml.model_kinds() IS
+  'The kinds of model this shopml stores and serves (its model registry): algorithm, task, the model format version it writes and the oldest it reads, the trainer and the functions that serve it.';
+COMMENT ON FUNCTION shopml._linear_scan_config(int, float8) IS
+  'Internal: the configuration train_linear passes to shopml._linear_stats for n_inputs numeric inputs used as they are (for tests of the aggregate).';
+COMMENT ON FUNCTION shopml.split(regclass, float8, text, bigint) IS
+  'Which rows of a relation a training with these options holds out (the same rows for every trainer and feature list): row_number in the scan, row_ctid (for tables; join on ctid::text), held_out. The split uses the row''s ctid for tables, its position for views, or the split_column value, never the row''s values.';

@@ -1,25 +1,27 @@
 //! SQL surface of pricing: `train_demand`, `demand_elasticities`, `optimal_price`,
 //! `price_curve`, and the `sample_demand` generator.
-
-use std::rc::Rc;
+#![forbid(unsafe_code)]
 
 use pgrx::prelude::*;
 use pgrx::{JsonB, PgRelation};
 use serde_json::{json, Map, Value};
-use shopml_core::demand::{fit, DemandInput, DemandModel, DemandOptions, ALGORITHM};
-use shopml_core::demand_sample::{generate, DemandSampleConfig};
-use shopml_core::interactions::{KeyKind, RawKeys};
-use shopml_core::options::{DemandTrainOptions, PriceOptions};
-use shopml_core::pricing::{optimal_price as choose, Objective, Rules};
-use shopml_core::{envelope, Error, ErrorKind, Result};
+use shopml_core::data::cell::Cell;
+use shopml_core::data::keys::{KeyKind, RawKeys};
+use shopml_core::pricing::demand::{
+    fit, DemandInput, DemandModel, DemandOptions, DemandTrainOptions,
+};
+use shopml_core::pricing::optimal::{optimal_price as choose, Objective, PriceOptions, Rules};
+use shopml_core::samples::demand::{generate, DemandSampleConfig};
+use shopml_core::{Error, ErrorKind, Result};
 
-use crate::budget::Budget;
-use crate::cache::{self, Loaded};
-use crate::catalog::{self, NewModel};
-use crate::error::{required, OrRaise};
-use crate::keys::{check_kind, key_column, Key};
-use crate::pool::Interrupts;
-use crate::relation::{relation_oid, Relation};
+use crate::catalog::cache::{self, Typed};
+use crate::pg::error::{required, OrRaise};
+use crate::pg::spi::{scan, Plan};
+use crate::serve::keys::{check_kind, key_column, Key};
+use crate::train::budget::Budget;
+use crate::train::progress::Progress;
+use crate::train::relation::relation_oid;
+use crate::train::{self, Record};
 
 #[derive(Default)]
 struct Skipped {
@@ -59,13 +61,11 @@ fn train_inner(
     features: Option<Vec<Option<String>>>,
     options: Option<Value>,
 ) -> Result<Trained> {
-    let model_name = required(model_name, "model_name")?;
-    catalog::check_name(model_name)?;
+    let (model_name, rel) = train::begin(model_name, relation)?;
     let product_column = required(product_column, "product_column")?.to_string();
     let price_column = required(price_column, "price_column")?.to_string();
     let quantity_column = required(quantity_column, "quantity_column")?.to_string();
     let opts = DemandTrainOptions::parse(options.as_ref())?;
-    let rel = Relation::open(relation);
     let (key_kind, product_expr) = key_column(&rel, &product_column, "product")?;
     let price = rel.numeric_column(&price_column, "price")?;
     let quantity = rel.numeric_column(&quantity_column, "quantity")?;
@@ -81,10 +81,8 @@ fn train_inner(
                 "\"{f}\" is already the product, price or quantity column"
             )));
         }
-        let expr = if c.type_name == "boolean" {
-            format!("({})::int::float8", c.ident())
-        } else if c.numeric {
-            format!("({})::float8", c.ident())
+        let expr = if c.is_number() {
+            c.ident()
         } else {
             return Err(Error::new(
                 ErrorKind::DatatypeMismatch,
@@ -102,7 +100,7 @@ fn train_inner(
     };
     let q = controls.len();
     let query = format!(
-        "SELECT {}, ({})::float8, ({})::float8, {}{} FROM {}",
+        "SELECT {}, {}, {}, {}{} FROM {}",
         product_expr,
         price.ident(),
         quantity.ident(),
@@ -125,61 +123,51 @@ fn train_inner(
     let mut rows = 0u64;
     let mut x = vec![0.0; q];
     let budget = Budget::new(model_name);
-    Spi::connect(|client| -> Result<()> {
-        let mut cursor = client.open_cursor(query.as_str(), &[]);
-        loop {
-            let batch = cursor.fetch(20_000).or_raise();
-            if batch.is_empty() {
-                break;
-            }
-            for row in batch {
-                rows += 1;
-                let p: Option<f64> = row.get(2).or_raise();
-                let y: Option<f64> = row.get(3).or_raise();
-                let mut ok_x = true;
-                for (j, v) in x.iter_mut().enumerate() {
-                    match row.get::<f64>(5 + j).or_raise() {
-                        Some(f) if f.is_finite() => *v = f,
-                        _ => ok_x = false,
-                    }
-                }
-                let key_ok = match &keys {
-                    RawKeys::Int(_) => row.get::<i64>(1).or_raise().map(Ok),
-                    RawKeys::Text(_) => row.get::<String>(1).or_raise().map(Err),
-                };
-                let Some(key) = key_ok else {
-                    skipped.null_product += 1;
-                    continue;
-                };
-                let Some(p) = p.filter(|p| *p > 0.0 && p.is_finite()) else {
-                    skipped.bad_price += 1;
-                    continue;
-                };
-                let Some(y) = y.filter(|y| *y >= 0.0 && y.is_finite()) else {
-                    skipped.bad_quantity += 1;
-                    continue;
-                };
-                if !ok_x {
-                    skipped.bad_control += 1;
-                    continue;
-                }
-                match (&mut keys, key) {
-                    (RawKeys::Int(v), Ok(k)) => v.push(k),
-                    (RawKeys::Text(v), Err(k)) => v.push(k),
-                    _ => unreachable!("key kind fixed above"),
-                }
-                prices.push(p);
-                quantities.push(y);
-                xs.extend_from_slice(&x);
-                if group.is_some() {
-                    groups.push(row.get::<String>(4).or_raise().unwrap_or_default());
-                }
-            }
-            pgrx::check_for_interrupts!();
+    let mut progress = Progress::new(model_name);
+    let per_row = 2 * (24 + 8 * q) + if key_kind == KeyKind::Int { 12 } else { 60 };
+    scan(&query, &[], Plan::Serial, 0, |cells| {
+        rows += 1;
+        if rows.is_multiple_of(16384) {
+            progress.rows_read(rows);
             // Rows as read, and the sorted copies the fit makes of them.
-            let held =
-                prices.len() * (2 * (24 + 8 * q) + if key_kind == KeyKind::Int { 12 } else { 60 });
-            budget.check(held, "the sales rows read so far")?;
+            budget.check(prices.len() * per_row, "the sales rows read so far")?;
+        }
+        let mut ok_x = true;
+        for (j, v) in x.iter_mut().enumerate() {
+            match cells[4 + j].number() {
+                Some(f) => *v = f,
+                None => ok_x = false,
+            }
+        }
+        if matches!(cells[0], Cell::Null) {
+            skipped.null_product += 1;
+            return Ok(());
+        }
+        let Some(p) = cells[1].number().filter(|p| *p > 0.0) else {
+            skipped.bad_price += 1;
+            return Ok(());
+        };
+        let Some(y) = cells[2].number().filter(|y| *y >= 0.0) else {
+            skipped.bad_quantity += 1;
+            return Ok(());
+        };
+        if !ok_x {
+            skipped.bad_control += 1;
+            return Ok(());
+        }
+        match (&mut keys, cells[0]) {
+            (RawKeys::Int(v), Cell::Int(k)) => v.push(k),
+            (RawKeys::Text(v), Cell::Text(k)) => v.push(k.to_string()),
+            _ => {
+                skipped.null_product += 1;
+                return Ok(());
+            }
+        }
+        prices.push(p);
+        quantities.push(y);
+        xs.extend_from_slice(&x);
+        if group.is_some() {
+            groups.push(cells[3].category().unwrap_or_default().into_owned());
         }
         Ok(())
     })?;
@@ -205,7 +193,7 @@ fn train_inner(
             shrinkage: opts.shrinkage,
             max_iterations: opts.max_iterations,
         },
-        &mut Interrupts,
+        &mut progress,
     )
     .map_err(|mut e| {
         if e.kind == ErrorKind::DataException {
@@ -227,30 +215,29 @@ fn train_inner(
         "shrinkage": opts.shrinkage,
         "key_type": key_kind.sql_name(),
     });
-    let bytes = envelope::encode(ALGORITHM, &model)?;
     let n_obs = model.n_obs as i64;
     let mut features = vec![price_column.clone()];
     features.extend(model.control_names.iter().cloned());
-    let (model_id, version) = catalog::save(NewModel {
-        model_name,
-        algorithm: ALGORITHM,
-        task: "demand",
-        source: rel.sql_name.clone(),
-        target: Some(quantity_column),
-        features,
-        params,
-        metrics: metrics.clone(),
-        n_train: n_obs,
-        n_test: 0,
-        bytes,
-        deploy: opts.deploy,
-    });
+    let saved = train::save(
+        &model,
+        Record {
+            model_name,
+            rel: &rel,
+            target: Some(quantity_column),
+            features,
+            params,
+            metrics,
+            n_train: n_obs,
+            n_test: 0,
+            deploy: opts.deploy,
+        },
+    )?;
     Ok(Trained {
-        model_id,
-        version,
+        model_id: saved.model_id,
+        version: saved.version,
         n_products: model.products.len() as i64,
         n_obs,
-        metrics,
+        metrics: saved.metrics,
     })
 }
 
@@ -359,31 +346,23 @@ fn train_demand(
 }
 
 /// The deployed demand model of a name, checked for kind and key type.
-fn load(model_name: Option<&str>, kind: Option<KeyKind>, function: &str) -> Result<Rc<Loaded>> {
+fn load(
+    model_name: Option<&str>,
+    kind: Option<KeyKind>,
+    function: &str,
+) -> Result<Typed<DemandModel>> {
     let model_name = required(model_name, "model_name")?;
-    let m = cache::deployed_of_kind(
-        model_name,
-        |m| matches!(m, Loaded::Demand(_)),
-        "a demand model",
-        "train_demand",
-    )?;
+    let d = cache::deployed_as::<DemandModel>(model_name)?;
     if let Some(kind) = kind {
         check_kind(
             model_name,
-            demand(&m).product_keys.kind(),
+            d.product_keys.kind(),
             kind,
             function,
             "product_id",
         )?;
     }
-    Ok(m)
-}
-
-fn demand(m: &Loaded) -> &DemandModel {
-    match m {
-        Loaded::Demand(d) => d,
-        _ => unreachable!("checked by load"),
-    }
+    Ok(d)
 }
 
 /// Per-product elasticities with standard errors; `shrunk` marks estimates that lean on the
@@ -407,8 +386,7 @@ fn demand_elasticities(
         name!(group_key, Option<String>),
     ),
 > {
-    let m = load(model_name, None, "demand_elasticities").or_raise();
-    let d = demand(&m);
+    let d = load(model_name, None, "demand_elasticities").or_raise();
     let rows: Vec<_> = d
         .products
         .iter()
@@ -501,10 +479,9 @@ fn optimal_rows<K: Key + std::fmt::Display>(
             "Pass the product's unit cost; only objective \"revenue\" works without it.",
         ));
     }
-    let m = load(model_name, Some(K::KIND), "optimal_price")?;
-    let d = demand(&m);
+    let d = load(model_name, Some(K::KIND), "optimal_price")?;
     let name = model_name.unwrap_or_default();
-    let (p, at) = product_and_controls(name, d, product_id, &opts.at)?;
+    let (p, at) = product_and_controls(name, &d, product_id, &opts.at)?;
     let e = d.products[p].elasticity;
     let objective = if opts.revenue {
         Objective::Revenue
@@ -631,9 +608,8 @@ fn curve_rows<K: Key + std::fmt::Display>(
             )))
         }
     };
-    let m = load(model_name, Some(K::KIND), "price_curve")?;
-    let d = demand(&m);
-    let (p, at) = product_and_controls(model_name.unwrap_or_default(), d, product_id, &opts.at)?;
+    let d = load(model_name, Some(K::KIND), "price_curve")?;
+    let (p, at) = product_and_controls(model_name.unwrap_or_default(), &d, product_id, &opts.at)?;
     Ok((0..steps)
         .map(|i| {
             let price = from + (to - from) * i as f64 / (steps - 1) as f64;
@@ -737,7 +713,7 @@ fn sample_demand(
         || !(10..=520).contains(&weeks)
         || n_products as i64 * weeks as i64 > 20_000_000
     {
-        crate::error::raise(Error::invalid(
+        crate::pg::error::raise(Error::invalid(
             "sample_demand: n_products in 1..1000000, n_new in 0..n_products, weeks in 10..520, at most 20 million rows",
         ));
     }

@@ -1,60 +1,27 @@
 //! SQL surface of random forests: `train_forest` (`predict`, `predict_label`, `predict_proba`
-//! and `feature_importance` serve it; see predict.rs and logistic.rs).
-
-use std::collections::HashMap;
+//! and `feature_importance` serve it through the model protocol).
+#![forbid(unsafe_code)]
 
 use pgrx::prelude::*;
 use pgrx::{JsonB, PgRelation};
 use serde_json::{json, Value};
-use shopml_core::forest::MaxFeatures;
-use shopml_core::forest_model::{train, MultiMetrics, PartMetrics, ALGORITHM};
-use shopml_core::hash::is_test;
-use shopml_core::options::ForestOptions;
-use shopml_core::prep::{hash_cells, Cell, Impute, Kind, RawTable};
-use shopml_core::{envelope, Error, ErrorKind, Result};
+use shopml_core::data::cell::Cell;
+use shopml_core::data::labels::LabelEncoder;
+use shopml_core::data::prep::{ColumnKind, Impute};
+use shopml_core::trees::model::{train, ForestOptions};
+use shopml_core::{Error, ErrorKind, Result};
 
-use crate::budget::Budget;
-use crate::catalog::{self, NewModel, Trained};
-use crate::error::{required, OrRaise};
-use crate::logistic::metrics_json;
-use crate::pool::{self, Interrupts};
-use crate::relation::{relation_oid, Relation};
-use crate::scan::scan;
+use crate::pg::datum::Conv;
+use crate::pg::error::{required, OrRaise};
+use crate::train::budget::Budget;
+use crate::train::pool;
+use crate::train::progress::Progress;
+use crate::train::reader::{read, Spec};
+use crate::train::relation::relation_oid;
+use crate::train::{self, json, with, Record, Trained};
 
 /// Most classes a forest may have: more looks like a continuous target.
 const MAX_CLASSES: usize = 1000;
-
-fn multi_json(m: &MultiMetrics) -> Value {
-    json!({"n": m.n, "accuracy": m.accuracy, "log_loss": m.log_loss,
-           "macro_precision": m.macro_precision, "macro_recall": m.macro_recall,
-           "macro_f1": m.macro_f1})
-}
-
-fn part_json(m: &PartMetrics) -> Value {
-    match m {
-        PartMetrics::Binary(b) => metrics_json(b),
-        PartMetrics::Multi(x) => multi_json(x),
-    }
-}
-
-/// A number as a class label: integers without a decimal point.
-fn number_label(v: f64) -> String {
-    if v.fract() == 0.0 && v.abs() < 1e15 {
-        format!("{}", v as i64)
-    } else {
-        format!("{v}")
-    }
-}
-
-fn max_features_json(m: MaxFeatures) -> Value {
-    match m {
-        MaxFeatures::Sqrt => json!("sqrt"),
-        MaxFeatures::Log2 => json!("log2"),
-        MaxFeatures::All => json!("all"),
-        MaxFeatures::Fraction(f) => json!(f),
-        MaxFeatures::Count(k) => json!(k),
-    }
-}
 
 fn train_inner(
     model_name: Option<&str>,
@@ -63,17 +30,15 @@ fn train_inner(
     features: Option<Vec<Option<String>>>,
     options: Option<Value>,
 ) -> Result<Trained> {
-    let model_name = required(model_name, "model_name")?;
-    catalog::check_name(model_name)?;
+    let (model_name, rel) = train::begin(model_name, relation)?;
     let target = required(target, "target")?;
     let opts = ForestOptions::parse(options.as_ref())?;
-    let rel = Relation::open(relation);
     let t = rel.column(target)?.clone();
-    let boolean = t.type_oid == pg_sys::BOOLOID;
+    let boolean = t.conv == Conv::Bool;
     let numeric_labels = match t.kind() {
-        Some(Kind::Numeric) => true,
-        Some(Kind::Categorical) => false,
-        None => {
+        Some(ColumnKind::Numeric) => true,
+        Some(ColumnKind::Categorical) => false,
+        _ => {
             return Err(Error::new(
                 ErrorKind::DatatypeMismatch,
                 format!(
@@ -84,133 +49,49 @@ fn train_inner(
             .with_hint("Use a text, integer or boolean target (e.g. a CASE in a view)."))
         }
     };
-    let feats = rel.target_features(features, target, &[])?;
-    let query = format!(
-        "SELECT {}, {} FROM {}",
-        t.scan_expr(),
-        feats
-            .iter()
-            .map(|f| f.scan_expr())
-            .collect::<Vec<_>>()
-            .join(", "),
-        rel.sql_name
-    );
+    let split = &opts.pipeline.split;
+    let exclude: Vec<&str> = split.split_column.as_deref().into_iter().collect();
+    let feats = rel.target_features(features, target, &exclude, &opts.pipeline.exclude)?;
+    feats.notice_keys(model_name);
     let budget = Budget::new(model_name);
-    let names: Vec<String> = feats.iter().map(|f| f.name.clone()).collect();
-    let kinds: Vec<Kind> = feats.iter().filter_map(|f| f.kind()).collect();
-    let mut raw = RawTable::new(names.clone(), &kinds);
-    // Labels get provisional numbers in order of appearance, renumbered in sorted order below.
-    // Numbers are looked up by value and text by reference, so a row allocates nothing.
-    let mut by_number: HashMap<u64, u32> = HashMap::new();
-    let mut by_text: HashMap<String, u32> = HashMap::new();
-    let mut label_values: Vec<String> = Vec::new();
-    let (mut ytr, mut yte): (Vec<u32>, Vec<u32>) = (Vec::new(), Vec::new());
-    let skip_nulls = opts.prep.impute == Impute::Skip;
-    let mut skipped = 0u64;
-    let too_many = || {
-        Error::invalid(format!(
-            "target \"{target}\" of {} has more than {MAX_CLASSES} distinct values; a classifier needs classes",
-            rel.sql_name
-        ))
-        .with_hint("For a continuous target use shopml.train_linear.")
+    let mut progress = Progress::new(model_name);
+    let mut labels = LabelEncoder::new(boolean, MAX_CLASSES);
+    let spec = Spec {
+        rel: &rel,
+        target: Some(&t),
+        features: &feats.columns,
+        split,
+        skip_missing: opts.prep.impute == Impute::Skip,
+        bytes_per_row: (feats.columns.len() + 1) * 8 * 3,
     };
-    let rows = scan(&query, &budget, (kinds.len() + 1) * 8 * 3, |cells| {
-        let usable = match cells[0] {
-            Cell::Num(v) => v.is_finite(),
-            Cell::Text(_) => true,
-            Cell::Null => false,
-        };
-        if !usable || (skip_nulls && RawTable::has_null(&cells[1..])) {
-            skipped += 1;
-            return Ok(());
-        }
-        let known = match cells[0] {
-            Cell::Num(v) => by_number.get(&(v + 0.0).to_bits()).copied(),
-            Cell::Text(t) => by_text.get(t).copied(),
-            Cell::Null => None,
-        };
-        let id = match known {
-            Some(id) => id,
-            None => {
-                if label_values.len() >= MAX_CLASSES {
-                    return Err(too_many());
-                }
-                let id = label_values.len() as u32;
-                match cells[0] {
-                    Cell::Num(v) => {
-                        by_number.insert((v + 0.0).to_bits(), id);
-                        label_values.push(match (boolean, v != 0.0) {
-                            (true, true) => "true".into(),
-                            (true, false) => "false".into(),
-                            (false, _) => number_label(v),
-                        });
-                    }
-                    Cell::Text(t) => {
-                        by_text.insert(t.to_string(), id);
-                        label_values.push(t.to_string());
-                    }
-                    Cell::Null => unreachable!("skipped above"),
-                }
-                id
-            }
-        };
-        let test = opts.test_fraction > 0.0 && is_test(hash_cells(cells), opts.test_fraction);
-        raw.push(&cells[1..], test);
-        if test {
-            yte.push(id);
-        } else {
-            ytr.push(id);
-        }
-        Ok(())
+    let rows = read(&spec, &budget, &mut progress, |c: &Cell| {
+        labels.code(c).map_err(|_| {
+            Error::invalid(format!(
+                "target \"{target}\" of {} has more than {MAX_CLASSES} distinct values; a classifier needs classes",
+                rel.sql_name
+            ))
+            .with_hint("For a continuous target use shopml.train_linear.")
+        })
     })?;
-    if ytr.is_empty() {
-        return Err(Error::data(format!(
-            "no usable rows to train \"{model_name}\" on {}",
-            rel.sql_name
-        ))
-        .with_detail(format!(
-            "{rows} rows read, {skipped} skipped for a NULL target or a NULL, NaN or infinite feature (impute is '{}').",
-            opts.prep.impute.name()
-        )));
-    }
-    // Sorted labels: numbers ascending (false before true), text in byte order.
-    let mut order: Vec<u32> = (0..label_values.len() as u32).collect();
-    if numeric_labels && !boolean {
-        order.sort_by(|&a, &b| {
-            let pa: f64 = label_values[a as usize].parse().unwrap_or(f64::NAN);
-            let pb: f64 = label_values[b as usize].parse().unwrap_or(f64::NAN);
-            pa.total_cmp(&pb)
-        });
-    } else {
-        order.sort_by(|&a, &b| label_values[a as usize].cmp(&label_values[b as usize]));
-    }
-    let mut remap = vec![0u32; order.len()];
-    for (new, &old) in order.iter().enumerate() {
-        remap[old as usize] = new as u32;
-    }
-    let labels: Vec<String> = order
-        .iter()
-        .map(|&o| label_values[o as usize].clone())
-        .collect();
-    ytr.iter_mut().for_each(|c| *c = remap[*c as usize]);
-    yte.iter_mut().for_each(|c| *c = remap[*c as usize]);
-    let classes_in_train = {
-        let mut seen = vec![false; labels.len()];
-        ytr.iter().for_each(|&c| seen[c as usize] = true);
-        seen.iter().filter(|s| **s).count()
-    };
-    if classes_in_train < 2 {
+    rows.require_training_rows(model_name, &rel, opts.prep.impute.name())?;
+    let (labels, remap) = labels.finish();
+    let renumber = |y: Vec<u32>| -> Vec<u32> { y.into_iter().map(|c| remap[c as usize]).collect() };
+    let (ytr, yte) = (renumber(rows.y_train), renumber(rows.y_test));
+    let mut seen = vec![false; labels.len()];
+    ytr.iter().for_each(|&c| seen[c as usize] = true);
+    if seen.iter().filter(|s| **s).count() < 2 {
         return Err(Error::data(format!(
             "cannot train \"{model_name}\" on {}: the target has only one class in the {} training rows",
             rel.sql_name,
             ytr.len()
         )));
     }
-    let n_train = ytr.len() as i64;
-    let n_test = yte.len() as i64;
+    let (n_train, n_test) = (ytr.len() as i64, yte.len() as i64);
+    let skipped = rows.skipped;
     let pool = pool::get()?;
+    progress.stage("growing trees", None);
     let trained = train(
-        raw,
+        rows.raw,
         ytr,
         yte,
         labels,
@@ -218,54 +99,46 @@ fn train_inner(
         &opts.prep,
         &opts.forest,
         &pool,
-        &mut Interrupts,
+        &mut progress,
     )
-    .map_err(|mut e| {
-        if e.kind == ErrorKind::DataException || e.kind == ErrorKind::InvalidParameter {
-            e.message = format!(
-                "cannot train \"{model_name}\" on {}: {}",
-                rel.sql_name, e.message
-            );
-        }
-        e
-    })?;
-    let model = trained.model;
-    let f = &opts.forest;
+    .map_err(train::about(model_name, &rel))?;
+    let model = &trained.model;
     let head = trained.test.as_ref().unwrap_or(&trained.train);
-    let mut metrics = part_json(head);
+    let mut metrics = json(head);
     if let Value::Object(o) = &mut metrics {
         o.remove("n");
-        o.insert("train".into(), part_json(&trained.train));
-        o.insert(
-            "test".into(),
-            trained.test.as_ref().map(part_json).unwrap_or(Value::Null),
-        );
-        o.insert("classes".into(), json!(model.labels.len()));
-        o.insert("skipped_rows".into(), json!(skipped));
-        o.insert("trees".into(), json!(f.n_trees));
     }
-    let bytes = envelope::encode(ALGORITHM, &model)?;
-    Ok(Trained::save(NewModel {
-        model_name,
-        algorithm: ALGORITHM,
-        task: "classification",
-        source: rel.sql_name.clone(),
-        target: Some(target.to_string()),
-        features: names,
-        params: json!({"n_trees": f.n_trees, "max_depth": f.max_depth,
-                        "min_samples_leaf": f.min_samples_leaf,
-                        "max_features": max_features_json(f.max_features),
-                        "bootstrap": f.bootstrap, "seed": f.seed,
-                        "class_weight": if f.balanced { "balanced" } else { "none" },
-                        "max_bins": f.max_bins, "test_fraction": opts.test_fraction,
-                        "labels": model.labels.iter().take(50).collect::<Vec<_>>(),
-                        "preparation": model.prep.describe()}),
+    let metrics = with(
         metrics,
-        n_train,
-        n_test,
-        bytes,
-        deploy: opts.deploy,
-    }))
+        json!({
+            "train": json(&trained.train),
+            "test": trained.test.as_ref().map(json),
+            "classes": model.labels.len(),
+            "skipped_rows": skipped,
+            "trees": opts.forest.n_trees,
+        }),
+    );
+    let params = with(
+        json(&opts.forest),
+        json!({"test_fraction": split.test_fraction, "split_column": split.split_column,
+               "split_seed": split.split_seed,
+               "labels": model.labels.iter().take(50).collect::<Vec<_>>(),
+               "preparation": model.prep.describe()}),
+    );
+    train::save(
+        model,
+        Record {
+            model_name,
+            rel: &rel,
+            target: Some(target.to_string()),
+            features: feats.names(),
+            params,
+            metrics,
+            n_train,
+            n_test,
+            deploy: opts.pipeline.deploy,
+        },
+    )
 }
 
 /// Trains a random-forest classifier (CART trees on bootstrap samples) in place.

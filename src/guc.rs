@@ -1,4 +1,5 @@
 //! Settings (`SET shopml.threads = 2`, `ALTER SYSTEM SET shopml.model_cache_mb = 256`).
+#![forbid(unsafe_code)]
 
 use pgrx::{GucContext, GucFlags, GucRegistry, GucSetting};
 

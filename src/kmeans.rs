@@ -1,20 +1,21 @@
 //! SQL surface of k-means segments: `train_kmeans` and `segments` (`predict` gives the segment).
+#![forbid(unsafe_code)]
 
 use pgrx::prelude::*;
 use pgrx::{JsonB, PgRelation};
 use serde_json::{json, Value};
-use shopml_core::kmeans::{fit, KMeansModel, KMeansParams, ALGORITHM};
-use shopml_core::options::KMeansOptions;
-use shopml_core::prep::{Impute, Kind, Prep, RawTable};
-use shopml_core::{envelope, Error, Result};
+use shopml_core::data::prep::{Impute, Prep};
+use shopml_core::segments::kmeans::{fit, KMeansModel, KMeansOptions, KMeansParams};
+use shopml_core::{Error, Result};
 
-use crate::budget::Budget;
-use crate::cache::{self, Loaded};
-use crate::catalog::{self, NewModel, Trained};
-use crate::error::{required, OrRaise};
-use crate::pool::{self, Interrupts};
-use crate::relation::{relation_oid, Relation};
-use crate::scan::scan;
+use crate::catalog::cache;
+use crate::pg::error::{required, OrRaise};
+use crate::train::budget::Budget;
+use crate::train::pool;
+use crate::train::progress::Progress;
+use crate::train::reader::{read, Spec};
+use crate::train::relation::relation_oid;
+use crate::train::{self, Record, Trained};
 
 fn train_inner(
     model_name: Option<&str>,
@@ -23,8 +24,7 @@ fn train_inner(
     k: Option<i32>,
     options: Option<Value>,
 ) -> Result<Trained> {
-    let model_name = required(model_name, "model_name")?;
-    catalog::check_name(model_name)?;
+    let (model_name, rel) = train::begin(model_name, relation)?;
     let k = match k {
         Some(k) if (2..=10_000).contains(&k) => k as usize,
         other => {
@@ -35,40 +35,29 @@ fn train_inner(
         }
     };
     let opts = KMeansOptions::parse(options.as_ref())?;
-    let rel = Relation::open(relation);
-    let feats = rel.features(features, &[])?;
-    let query = format!(
-        "SELECT {} FROM {}",
-        feats
-            .iter()
-            .map(|f| f.scan_expr())
-            .collect::<Vec<_>>()
-            .join(", "),
-        rel.sql_name
-    );
+    let feats = rel.features(features, &[], &opts.pipeline.exclude)?;
+    feats.notice_keys(model_name);
     let budget = Budget::new(model_name);
-    let names: Vec<String> = feats.iter().map(|f| f.name.clone()).collect();
-    let kinds: Vec<Kind> = feats.iter().filter_map(|f| f.kind()).collect();
-    let mut raw = RawTable::new(names.clone(), &kinds);
-    let skip_nulls = opts.prep.impute == Impute::Skip;
-    let mut skipped = 0u64;
+    let mut progress = Progress::new(model_name);
     // The raw rows, their prepared copy and the distances of the seeding.
-    let rows = scan(&query, &budget, kinds.len() * 8 * 3 + 8, |cells| {
-        if skip_nulls && RawTable::has_null(cells) {
-            skipped += 1;
-        } else {
-            raw.push(cells, false);
-        }
-        Ok(())
-    })?;
-    let n = raw.rows() as u64;
+    let spec = Spec {
+        rel: &rel,
+        target: None,
+        features: &feats.columns,
+        split: &opts.pipeline.split,
+        skip_missing: opts.prep.impute == Impute::Skip,
+        bytes_per_row: feats.columns.len() * 8 * 3 + 8,
+    };
+    let mut rows = read(&spec, &budget, &mut progress, |_| Ok(Some(())))?;
+    let n = rows.raw.rows() as u64;
     if n == 0 {
         return Err(Error::data(format!(
             "no usable rows to train \"{model_name}\" on {}",
             rel.sql_name
         ))
         .with_detail(format!(
-            "{rows} rows read, {skipped} skipped for NULL, NaN or infinite values."
+            "{} rows read, {} skipped for NULL, NaN or infinite values.",
+            rows.read, rows.skipped
         )));
     }
     if (n as usize) < k {
@@ -77,11 +66,12 @@ fn train_inner(
             rel.sql_name
         ))
         .with_detail(format!(
-            "{rows} rows read, {skipped} skipped for NULL, NaN or infinite values, {n} usable."
+            "{} rows read, {} skipped for NULL, NaN or infinite values, {n} usable.",
+            rows.read, rows.skipped
         ))
         .with_hint("Choose k smaller than the number of rows."));
     }
-    let prep = Prep::fit(&raw, &opts.prep)?;
+    let prep = Prep::fit(&rows.raw, &opts.prep)?;
     if prep.hashed_inputs() > 0 {
         return Err(Error::invalid(format!(
             "a text feature of {} has more than max_categories = {} distinct values; k-means needs dense features",
@@ -89,9 +79,9 @@ fn train_inner(
         ))
         .with_hint("Raise max_categories (one-hot encodes up to that many values) or group rare values in a view."));
     }
-    let train_part = std::mem::take(&mut raw.train);
-    let (x, _) = prep.transform(&raw, train_part);
-    drop(raw);
+    let train_part = std::mem::take(&mut rows.raw.train);
+    let (x, _) = prep.transform(&rows.raw, train_part);
+    drop(rows.raw);
     let params = KMeansParams {
         k,
         n_init: opts.n_init,
@@ -101,32 +91,33 @@ fn train_inner(
         standardize: false,
     };
     let pool = pool::get()?;
-    let mut model = fit(x, prep.dense_names(), &params, &pool, &mut Interrupts)?;
+    progress.stage("clustering", Some(opts.max_iter));
+    let mut model = fit(x, prep.dense_names(), &params, &pool, &mut progress)?;
     model.prep = prep;
     let metrics = json!({
         "inertia": model.inertia,
         "inertia_per_row": model.inertia / n.max(1) as f64,
         "iterations": model.iterations,
         "sizes": model.sizes,
-        "skipped_rows": skipped,
+        "skipped_rows": rows.skipped,
         "standardized": opts.prep.standardize,
     });
-    let bytes = envelope::encode(ALGORITHM, &model)?;
-    Ok(Trained::save(NewModel {
-        model_name,
-        algorithm: ALGORITHM,
-        task: "segmentation",
-        source: rel.sql_name.clone(),
-        target: None,
-        features: names.clone(),
-        params: json!({"k": k, "n_init": opts.n_init, "max_iter": opts.max_iter, "tol": opts.tol,
-                        "seed": opts.seed, "preparation": model.prep.describe()}),
-        metrics,
-        n_train: n as i64,
-        n_test: 0,
-        bytes,
-        deploy: opts.deploy,
-    }))
+    let params = json!({"k": k, "n_init": opts.n_init, "max_iter": opts.max_iter, "tol": opts.tol,
+                        "seed": opts.seed, "preparation": model.prep.describe()});
+    train::save(
+        &model,
+        Record {
+            model_name,
+            rel: &rel,
+            target: None,
+            features: feats.names(),
+            params,
+            metrics,
+            n_train: n as i64,
+            n_test: 0,
+            deploy: opts.pipeline.deploy,
+        },
+    )
 }
 
 /// Segments the rows of a table or view into k groups by k-means.
@@ -159,22 +150,6 @@ fn train_kmeans(
     ))
 }
 
-fn load(model_name: Option<&str>) -> Result<std::rc::Rc<Loaded>> {
-    cache::deployed_of_kind(
-        required(model_name, "model_name")?,
-        |m| matches!(m, Loaded::KMeans(_)),
-        "a k-means model",
-        "train_kmeans",
-    )
-}
-
-fn kmeans(m: &Loaded) -> &KMeansModel {
-    match m {
-        Loaded::KMeans(k) => k,
-        _ => unreachable!("checked by load"),
-    }
-}
-
 /// One row per segment and feature: the segment's size and centroid in the original units.
 #[pg_extern(stable, parallel_safe)]
 #[allow(clippy::type_complexity)]
@@ -189,8 +164,9 @@ fn segments(
         name!(centroid, f64),
     ),
 > {
-    let m = load(model_name).or_raise();
-    let km = kmeans(&m);
+    let km = required(model_name, "model_name")
+        .and_then(cache::deployed_as::<KMeansModel>)
+        .or_raise();
     let mut rows = Vec::new();
     for j in 0..km.k() {
         let mut c = km.centroid(j);

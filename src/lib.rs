@@ -1,30 +1,34 @@
-//! shopml: the SQL layer. Each module is one SQL feature; the algorithms live in
-//! `crates/core` (shopml-core) and know nothing of Postgres.
+//! shopml: the SQL layer. The algorithms live in `crates/core` (shopml-core) and know nothing
+//! of Postgres; this crate is grouped into
+//! - [`pg`]: the FFI layer, the only place with `unsafe` (every other module forbids it);
+//! - [`catalog`]: the model catalog and the per-backend cache of decoded models (through the
+//!   model registry of shopml-core);
+//! - [`train`]: the training pipeline (checks, the row reader and its split, progress, memory
+//!   limit, compute pool, saving);
+//! - [`serve`]: the predict functions of every model kind, and key types;
+//! - one thin module per SQL feature: [`linear`], [`logistic`], [`forest`], [`kmeans`],
+//!   [`recommend`], [`demand`], [`rfm`], [`models`], [`split`], [`sample_shop`].
+#![deny(unsafe_code)]
 
 use pgrx::prelude::*;
 
-mod aggregate;
-mod budget;
-mod cache;
 mod catalog;
 mod demand;
-mod error;
 mod forest;
 mod guc;
-mod keys;
 mod kmeans;
 mod linear;
 mod logistic;
-mod pool;
-mod predict;
+mod models;
+#[allow(unsafe_code)]
+mod pg;
 mod recommend;
-mod relation;
 mod rfm;
 mod sample_shop;
-mod scan;
+mod serve;
+mod split;
 mod tests;
-
-pgrx::pg_module_magic!();
+mod train;
 
 // A Rust panic must become a Postgres ERROR, never an abort of the backend.
 #[cfg(all(not(test), not(debug_assertions), panic = "abort"))]
@@ -37,20 +41,20 @@ extension_sql_file!(
     requires = ["catalog"]
 );
 extension_sql_file!(
+    "../sql/catalog_versions.sql",
+    name = "catalog_versions",
+    requires = ["privileges"]
+);
+extension_sql_file!(
     "../sql/catalog_functions.sql",
     name = "catalog_functions",
-    requires = ["privileges"]
+    requires = ["catalog_versions"]
 );
 extension_sql_file!(
     "../sql/views.sql",
     name = "views",
     requires = ["catalog_functions"]
 );
-
-#[pg_guard]
-pub extern "C-unwind" fn _PG_init() {
-    guc::register();
-}
 
 #[cfg(test)]
 pub mod pg_test {

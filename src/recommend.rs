@@ -1,37 +1,40 @@
 //! SQL surface of recommendations: `train_recommender`, `recommend_for_user`, `similar_items`.
 //!
-//! Training reads (user, item, weight, time) rows with a cursor on the main thread, then fits
-//! on the `shopml.threads` pool; between blocks of work the main thread checks for interrupts
-//! and, during long fits, sends a progress NOTICE at most once a second.
-
-use std::rc::Rc;
-use std::time::Instant;
+//! Training reads (user, item, weight, time) rows with the row scan on the main thread, then
+//! fits on the `shopml.threads` pool; between blocks of work the main thread checks for
+//! interrupts and, during long fits, sends a progress NOTICE at most once a second.
+#![forbid(unsafe_code)]
 
 use pgrx::prelude::*;
 use pgrx::{JsonB, PgRelation};
 use serde_json::{json, Map, Value};
-use shopml_core::als::{AlsParams, Monitor};
-use shopml_core::interactions::{Interactions, KeyKind, Keys, RawKeys};
-use shopml_core::options::RecommenderOptions;
-use shopml_core::recommend::{train, MethodParams, RankingMetrics, Recommender, ALGORITHM};
-use shopml_core::{envelope, Error, ErrorKind, Result};
+use shopml_core::data::cell::Cell;
+use shopml_core::data::keys::{KeyKind, Keys, RawKeys};
+use shopml_core::metrics::ranking::RankingMetrics;
+use shopml_core::recommend::als::AlsParams;
+use shopml_core::recommend::interactions::Interactions;
+use shopml_core::recommend::model::{train, MethodParams, Recommender, RecommenderOptions};
+use shopml_core::{Error, ErrorKind, Result};
 
-use crate::budget::Budget;
-use crate::cache::{self, Loaded};
-use crate::catalog::{self, NewModel};
-use crate::error::{required, OrRaise};
-use crate::keys::{check_kind, key_column, Key};
-use crate::pool;
-use crate::relation::{relation_oid, Column, Relation};
+use crate::catalog::cache::{self, Typed};
+use crate::pg::datum::Conv;
+use crate::pg::error::{required, OrRaise};
+use crate::pg::spi::{scan, Plan};
+use crate::serve::keys::{check_kind, key_column, Key};
+use crate::train::budget::Budget;
+use crate::train::pool;
+use crate::train::progress::Progress;
+use crate::train::relation::{relation_oid, Column, Relation};
+use crate::train::{self, Record};
 
 /// The SQL expression giving a time column as float8 (larger = later).
 fn time_expr(c: &Column, rel: &Relation) -> Result<String> {
     let t = c.type_name.as_str();
-    if t == "date" {
+    if c.conv == Conv::Date {
         Ok(format!("(({}) - date '2000-01-01')::float8", c.ident()))
-    } else if t.starts_with("timestamp") {
+    } else if c.conv == Conv::Timestamp {
         Ok(format!("extract(epoch from ({}))::float8", c.ident()))
-    } else if c.numeric {
+    } else if c.is_number() {
         Ok(format!("({})::float8", c.ident()))
     } else {
         Err(Error::new(
@@ -41,50 +44,6 @@ fn time_expr(c: &Column, rel: &Relation) -> Result<String> {
                 c.name, rel.sql_name, t
             ),
         ))
-    }
-}
-
-/// Reports progress to the client and lets Postgres cancel the fit.
-struct Progress<'a> {
-    model_name: &'a str,
-    start: Instant,
-    last_notice: Option<Instant>,
-    iterations: usize,
-}
-
-impl Progress<'_> {
-    fn due(&self) -> bool {
-        self.start.elapsed().as_secs_f64() >= 1.0
-            && self
-                .last_notice
-                .is_none_or(|t| t.elapsed().as_secs_f64() >= 1.0)
-    }
-}
-
-impl Monitor for Progress<'_> {
-    fn tick(&mut self) -> Result<()> {
-        pgrx::check_for_interrupts!();
-        Ok(())
-    }
-
-    fn wants_loss(&mut self) -> bool {
-        self.due()
-    }
-
-    fn iteration(&mut self, iteration: usize, loss: Option<f64>) -> Result<()> {
-        pgrx::check_for_interrupts!();
-        if let Some(loss) = loss {
-            if self.due() {
-                self.last_notice = Some(Instant::now());
-                pgrx::notice!(
-                    "shopml: training \"{}\": iteration {iteration}/{}, loss {loss:.6}, {:.1} s elapsed",
-                    self.model_name,
-                    self.iterations,
-                    self.start.elapsed().as_secs_f64()
-                );
-            }
-        }
-        Ok(())
     }
 }
 
@@ -116,6 +75,7 @@ fn read_interactions(
     weight: Option<&Column>,
     time: Option<String>,
     budget: &Budget,
+    progress: &mut Progress,
 ) -> Result<Read> {
     // Bytes held per kept row while reading and aggregating (keys, weight, time, sort order).
     let per_row = match user.0 {
@@ -143,74 +103,58 @@ fn read_interactions(
     let mut skipped = Skipped::default();
     let mut rows = 0u64;
     let mut negative: Option<f64> = None;
-    Spi::connect(|client| -> Result<()> {
-        let mut cursor = client.open_cursor(query.as_str(), &[]);
-        loop {
-            let batch = cursor.fetch(20_000).or_raise();
-            if batch.is_empty() {
-                break;
-            }
-            for row in batch {
-                rows += 1;
-                let w: Option<f64> = row.get(3).or_raise();
-                let t: Option<f64> = row.get(4).or_raise();
-                let u_ok = match &mut users {
-                    RawKeys::Int(v) => row.get::<i64>(1).or_raise().map(|x| v.push(x)),
-                    RawKeys::Text(v) => row.get::<String>(1).or_raise().map(|x| v.push(x)),
-                };
-                let i_ok = match &mut items {
-                    RawKeys::Int(v) => row.get::<i64>(2).or_raise().map(|x| v.push(x)),
-                    RawKeys::Text(v) => row.get::<String>(2).or_raise().map(|x| v.push(x)),
-                };
-                let keep = if u_ok.is_none() || i_ok.is_none() {
-                    skipped.null_key += 1;
-                    false
-                } else {
-                    match w {
-                        Some(w) if w < 0.0 => {
-                            negative.get_or_insert(w);
-                            false
-                        }
-                        Some(w) if !w.is_finite() => {
-                            skipped.bad_weight += 1;
-                            false
-                        }
-                        None => {
-                            skipped.bad_weight += 1;
-                            false
-                        }
-                        Some(0.0) => {
-                            skipped.zero_weight += 1;
-                            false
-                        }
-                        Some(_) if time.is_some() && !t.is_some_and(f64::is_finite) => {
-                            skipped.null_time += 1;
-                            false
-                        }
-                        Some(w) => {
-                            weights.push(w as f32);
-                            if time.is_some() {
-                                times.push(t.unwrap_or_default());
-                            }
-                            true
-                        }
-                    }
-                };
-                if !keep {
-                    // Undo a half-pushed row.
-                    let n = weights.len();
-                    truncate(&mut users, n);
-                    truncate(&mut items, n);
-                }
-            }
-            pgrx::check_for_interrupts!();
-            if negative.is_some() {
-                break;
-            }
+    let push = |keys: &mut RawKeys, c: &Cell| -> bool {
+        match (keys, c) {
+            (RawKeys::Int(v), Cell::Int(x)) => v.push(*x),
+            (RawKeys::Text(v), Cell::Text(x)) => v.push(x.to_string()),
+            _ => return false,
+        }
+        true
+    };
+    let result = scan(&query, &[], Plan::Serial, 0, |cells| {
+        rows += 1;
+        if rows.is_multiple_of(16384) {
+            progress.rows_read(rows);
             budget.check(weights.len() * per_row, "the interactions read so far")?;
         }
+        let (w, t) = (cells[2].number(), cells[3].number());
+        if matches!(cells[0], Cell::Null) || matches!(cells[1], Cell::Null) {
+            skipped.null_key += 1;
+            return Ok(());
+        }
+        let keep = match w {
+            Some(w) if w < 0.0 => {
+                negative = Some(w);
+                // Stop reading: the whole training is refused.
+                return Err(Error::invalid("negative weight"));
+            }
+            None => {
+                skipped.bad_weight += 1;
+                false
+            }
+            Some(0.0) => {
+                skipped.zero_weight += 1;
+                false
+            }
+            Some(_) if time.is_some() && t.is_none() => {
+                skipped.null_time += 1;
+                false
+            }
+            Some(_) => true,
+        };
+        if keep && push(&mut users, &cells[0]) {
+            if !push(&mut items, &cells[1]) {
+                truncate(&mut users, weights.len());
+                skipped.null_key += 1;
+                return Ok(());
+            }
+            weights.push(w.unwrap_or_default() as f32);
+            if time.is_some() {
+                times.push(t.unwrap_or_default());
+            }
+        }
         Ok(())
-    })?;
+    });
     if let (Some(w), Some(c)) = (negative, weight) {
         return Err(Error::invalid(format!(
             "weight column \"{}\" of {} has a negative value ({w})",
@@ -218,6 +162,7 @@ fn read_interactions(
         ))
         .with_hint("Weights count interactions (purchases, clicks, quantities) and must be ≥ 0; filter or clamp them in a view."));
     }
+    result?;
     let data = Interactions::build(users, items, weights, time.map(|_| times));
     Ok(Read {
         data,
@@ -261,12 +206,10 @@ fn train_inner(
     weight_column: Option<&str>,
     options: Option<Value>,
 ) -> Result<Trained> {
-    let model_name = required(model_name, "model_name")?;
-    catalog::check_name(model_name)?;
+    let (model_name, rel) = train::begin(model_name, relation)?;
     let user_column = required(user_column, "user_column")?;
     let item_column = required(item_column, "item_column")?;
     let opts = RecommenderOptions::parse(options.as_ref())?;
-    let rel = Relation::open(relation);
     let user = key_column(&rel, user_column, "user")?;
     let item = key_column(&rel, item_column, "item")?;
     if user.0 != item.0 {
@@ -290,7 +233,16 @@ fn train_inner(
     };
     let key_kind = user.0;
     let budget = Budget::new(model_name);
-    let read = read_interactions(&rel, user, item, weight.as_ref(), time, &budget)?;
+    let mut progress = Progress::new(model_name);
+    let read = read_interactions(
+        &rel,
+        user,
+        item,
+        weight.as_ref(),
+        time,
+        &budget,
+        &mut progress,
+    )?;
     let data = &read.data;
     let used = read.rows - read.skipped.total();
     if data.n_users() < 2 || data.n_items() < 2 {
@@ -340,12 +292,7 @@ fn train_inner(
         }
     };
     budget.check(model_bytes, "the model and its working copies")?;
-    let mut progress = Progress {
-        model_name,
-        start: Instant::now(),
-        last_notice: None,
-        iterations: opts.iterations,
-    };
+    progress.stage("fitting", Some(opts.iterations));
     let t = train(
         data,
         &method,
@@ -410,35 +357,32 @@ fn train_inner(
     } else if let Value::Object(o) = &mut params {
         o.insert("neighbors".into(), json!(opts.neighbors));
     }
-    pgrx::check_for_interrupts!();
-    let bytes = envelope::encode(ALGORITHM, &t.model)?;
-    let metrics = Value::Object(metrics);
     let n_pairs = data.by_user.nnz() as i64;
-    let (model_id, version) = catalog::save(NewModel {
-        model_name,
-        algorithm: ALGORITHM,
-        task: "recommendation",
-        source: rel.sql_name.clone(),
-        target: None,
-        features: [Some(user_column), Some(item_column), weight_column]
-            .into_iter()
-            .flatten()
-            .map(String::from)
-            .collect(),
-        params,
-        metrics: metrics.clone(),
-        n_train: n_pairs - t.n_test_pairs as i64,
-        n_test: t.n_test_pairs as i64,
-        bytes,
-        deploy: opts.deploy,
-    });
+    let saved = train::save(
+        &t.model,
+        Record {
+            model_name,
+            rel: &rel,
+            target: None,
+            features: [Some(user_column), Some(item_column), weight_column]
+                .into_iter()
+                .flatten()
+                .map(String::from)
+                .collect(),
+            params,
+            metrics: Value::Object(metrics),
+            n_train: n_pairs - t.n_test_pairs as i64,
+            n_test: t.n_test_pairs as i64,
+            deploy: opts.deploy,
+        },
+    )?;
     Ok(Trained {
-        model_id,
-        version,
+        model_id: saved.model_id,
+        version: saved.version,
         n_users: data.n_users() as i64,
         n_items: data.n_items() as i64,
         n_interactions: used as i64,
-        metrics,
+        metrics: saved.metrics,
     })
 }
 
@@ -486,17 +430,12 @@ fn train_recommender(
 }
 
 /// The deployed recommender of a name, checked for kind and key type.
-fn load(model_name: Option<&str>, kind: KeyKind, function: &str) -> Result<Rc<Loaded>> {
+fn load(model_name: Option<&str>, kind: KeyKind, function: &str) -> Result<Typed<Recommender>> {
     let model_name = required(model_name, "model_name")?;
-    let m = cache::deployed_of_kind(
-        model_name,
-        |m| matches!(m, Loaded::Recommender(_)),
-        "a recommender",
-        "train_recommender",
-    )?;
+    let r = cache::deployed_as::<Recommender>(model_name)?;
     check_kind(
         model_name,
-        recommender(&m).user_keys.kind(),
+        r.user_keys.kind(),
         kind,
         function,
         if function == "similar_items" {
@@ -505,7 +444,7 @@ fn load(model_name: Option<&str>, kind: KeyKind, function: &str) -> Result<Rc<Lo
             "user_id"
         },
     )?;
-    Ok(m)
+    Ok(r)
 }
 
 fn check_k(k: Option<i32>) -> Result<usize> {
@@ -515,13 +454,6 @@ fn check_k(k: Option<i32>) -> Result<usize> {
             "k must be between 1 and 10000, got {k}"
         ))),
         None => Err(Error::invalid("k must not be NULL")),
-    }
-}
-
-fn recommender(m: &Loaded) -> &Recommender {
-    match m {
-        Loaded::Recommender(r) => r,
-        _ => unreachable!("checked by load"),
     }
 }
 
@@ -542,8 +474,7 @@ fn recommend_rows<K: Key>(
     candidates: Option<Vec<Option<K>>>,
 ) -> Result<Ranked<K>> {
     let k = check_k(k)?;
-    let m = load(model_name, K::KIND, "recommend_for_user")?;
-    let r = recommender(&m);
+    let r = load(model_name, K::KIND, "recommend_for_user")?;
     let user = user_id.and_then(|u| K::find(&r.user_keys, &u));
     let cands = candidates.map(|c| {
         let mut idx: Vec<u32> = c
@@ -572,8 +503,7 @@ fn similar_rows<K: Key>(
     k: Option<i32>,
 ) -> Result<Ranked<K>> {
     let k = check_k(k)?;
-    let m = load(model_name, K::KIND, "similar_items")?;
-    let r = recommender(&m);
+    let r = load(model_name, K::KIND, "similar_items")?;
     Ok(match item_id.and_then(|i| K::find(&r.item_keys, &i)) {
         Some(i) => ranked(&r.item_keys, r.similar(i, k)),
         None => Vec::new(),

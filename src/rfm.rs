@@ -1,14 +1,16 @@
 //! `shopml.rfm`: recency, frequency and monetary scores and segments per customer.
+#![forbid(unsafe_code)]
 
 use pgrx::prelude::*;
 use pgrx::{JsonB, PgRelation};
 use serde_json::Value;
-use shopml_core::options::RfmOptions;
-use shopml_core::rfm::{quintile_scores, segment};
+use shopml_core::segments::rfm::{quintile_scores, segment, RfmOptions};
 use shopml_core::{Error, ErrorKind, Result};
 
-use crate::error::{required, OrRaise};
-use crate::relation::{relation_oid, Relation};
+use crate::pg::datum::Conv;
+use crate::pg::error::{required, OrRaise};
+use crate::pg::spi::{scan, Param, Plan};
+use crate::train::relation::{relation_oid, Relation};
 
 type RfmRow = (String, i32, i64, f64, i32, i32, i32, String);
 
@@ -28,10 +30,10 @@ fn rfm_rows(
         return Err(Error::invalid("as_of must be a finite date"));
     }
     let opts = RfmOptions::parse(options.as_ref())?;
-    let rel = Relation::open(relation);
+    let rel = Relation::open(relation)?;
     let c = rel.column(&customer)?;
     let d = rel.column(&date)?;
-    if !(d.type_name == "date" || d.type_name.starts_with("timestamp")) {
+    if !matches!(d.conv, Conv::Date | Conv::Timestamp) {
         return Err(Error::new(
             ErrorKind::DatatypeMismatch,
             format!(
@@ -48,28 +50,30 @@ fn rfm_rows(
     let monetary = if opts.average { "avg" } else { "sum" };
     // Rows after as_of do not exist yet for an RFM "as of" that date.
     let query = format!(
-        "SELECT ({c})::text, ($1::date - max(({d})::date))::int, {frequency}, \
+        "SELECT ({c})::text, (('2000-01-01'::date + $1) - max(({d})::date))::int, {frequency}, \
          coalesce({monetary}(({a})::float8), 0) \
-         FROM {rel} WHERE ({c}) IS NOT NULL AND ({d})::date <= $1::date GROUP BY 1 ORDER BY 1",
+         FROM {rel} WHERE ({c}) IS NOT NULL AND ({d})::date <= '2000-01-01'::date + $1 GROUP BY 1 ORDER BY 1",
         c = c.ident(),
         d = d.ident(),
         a = a.ident(),
         rel = rel.sql_name
     );
-    let rows: Vec<(String, i32, i64, f64)> = Spi::connect(|client| {
-        client
-            .select(query.as_str(), None, &[as_of.into()])
-            .or_raise()
-            .map(|r| {
-                (
-                    r.get::<String>(1).or_raise().unwrap_or_default(),
-                    r.get::<i32>(2).or_raise().unwrap_or_default(),
-                    r.get::<i64>(3).or_raise().unwrap_or_default(),
-                    r.get::<f64>(4).or_raise().unwrap_or_default(),
-                )
-            })
-            .collect()
-    });
+    let mut rows: Vec<(String, i32, i64, f64)> = Vec::new();
+    scan(
+        &query,
+        &[Param::Int4(as_of.to_pg_epoch_days())],
+        Plan::Parallel,
+        0,
+        |cells| {
+            rows.push((
+                cells[0].category().unwrap_or_default().into_owned(),
+                cells[1].number().unwrap_or_default() as i32,
+                cells[2].number().unwrap_or_default() as i64,
+                cells[3].number().unwrap_or_default(),
+            ));
+            Ok(())
+        },
+    )?;
     let recency: Vec<f64> = rows.iter().map(|r| r.1 as f64).collect();
     let freq: Vec<f64> = rows.iter().map(|r| r.2 as f64).collect();
     let money: Vec<f64> = rows.iter().map(|r| r.3).collect();

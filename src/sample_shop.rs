@@ -2,15 +2,16 @@
 //!
 //! The generator lives in `shopml_core::sample_shop`; this module only turns its rows into
 //! tables. The same seed gives the same shop on every machine.
+#![forbid(unsafe_code)]
 
 use std::cell::RefCell;
 use std::rc::Rc;
 
 use pgrx::prelude::*;
 use pgrx::spi::quote_identifier;
-use shopml_core::sample_shop::{generate, SampleShop, SampleShopConfig};
+use shopml_core::samples::shop::{generate, SampleShop, SampleShopConfig};
 
-use crate::error::OrRaise;
+use crate::pg::error::OrRaise;
 
 thread_local! {
     static SHOP: RefCell<Option<(i64, Rc<SampleShop>)>> = const { RefCell::new(None) };
@@ -47,7 +48,7 @@ fn _sample_ads(
         name!(quality, f64),
     ),
 > {
-    let (ads, _) = shopml_core::ads::generate(&shop(seed), seed as u64);
+    let (ads, _) = shopml_core::samples::ads::generate(&shop(seed), seed as u64);
     TableIterator::new(
         ads.into_iter()
             .map(|a| (a.ad_id, a.product_id, a.bid, a.quality))
@@ -71,7 +72,7 @@ fn _sample_impressions(
         name!(clicked, bool),
     ),
 > {
-    let (_, imps) = shopml_core::ads::generate(&shop(seed), seed as u64);
+    let (_, imps) = shopml_core::samples::ads::generate(&shop(seed), seed as u64);
     TableIterator::new(
         imps.into_iter()
             .map(|i| {
@@ -242,7 +243,7 @@ fn load_sample_shop(
     seed: default!(i64, 42),
 ) -> TableIterator<'static, (name!(table_name, String), name!(row_count, i64))> {
     if schema_name.trim().is_empty() {
-        crate::error::raise(shopml_core::Error::invalid("schema_name must not be empty"));
+        crate::pg::error::raise(shopml_core::Error::invalid("schema_name must not be empty"));
     }
     let s = quote_identifier(schema_name);
     let statements = [

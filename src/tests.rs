@@ -1,5 +1,6 @@
 //! pgrx tests: run inside a throw-away cluster by `cargo pgrx test` (see `make test-pgrx`).
 //! They exercise what SQL regression files cannot see: the per-backend model cache.
+#![forbid(unsafe_code)]
 
 #[cfg(any(test, feature = "pg_test"))]
 #[pgrx::pg_schema]

@@ -1,8 +1,22 @@
-"""ALTER EXTENSION shopml UPDATE from the previous release keeps stored models loadable and
-gives the same objects as a fresh install."""
+"""ALTER EXTENSION shopml UPDATE from each earlier release keeps stored models loadable and gives
+the same objects as a fresh install.
+
+The stored models are the golden fixtures (crates/core/tests/fixtures/models): bytes that
+shopml 0.1.0 (format 1) and 0.2.0 (formats 1 and 2) wrote, put into the catalog of the old
+release, then served through SQL by the new one and compared with what the old code answered."""
+import json
+from pathlib import Path
+
+import pytest
+
 from conftest import connect, recreate
 
-OLD, NEW = "0.1.0", "0.2.0"
+NEW = "0.3.0"
+FIXTURES = Path(__file__).resolve().parents[2] / "crates" / "core" / "tests" / "fixtures" / "models"
+# The model formats each release wrote.
+WROTE = {"0.1.0": {1}, "0.2.0": {1, 2}}
+TASKS = {"linear": "regression", "logistic": "classification", "random_forest": "classification",
+         "kmeans": "segmentation", "recommender": "recommendation", "demand": "demand"}
 
 CATALOG = """
 SELECT 'function' AS kind, p.oid::regprocedure::text AS name,
@@ -22,26 +36,108 @@ ORDER BY 1, 2
 """
 
 
-def test_update_keeps_models_and_matches_a_fresh_install():
+def fixtures(formats):
+    out = []
+    for b in sorted(FIXTURES.glob("*.bin")):
+        meta = json.loads(b.with_suffix(".json").read_text())
+        if meta["format_version"] in formats:
+            out.append((b.stem.replace("-", "_"), b.read_bytes(), meta))
+    return out
+
+
+def store(c, name, data, meta):
+    """Puts fixture bytes into the old release's catalog as version 1 of `name`, deployed."""
+    model_id = c.execute(
+        "INSERT INTO shopml.model (model_name, version, algorithm, task, source, features, model_bytes) "
+        "VALUES (%s, 1, %s, %s, 'fixture', %s, %s) RETURNING model_id",
+        (name, meta["algorithm"], TASKS[meta["algorithm"]], meta["model"].get("input_columns"), data)).fetchone()[0]
+    c.execute("INSERT INTO shopml.deployment (model_name, model_id) VALUES (%s, %s)", (name, model_id))
+
+
+def close(got, want, what):
+    assert got is not None and abs(got - want) <= 1e-9 * max(1.0, abs(want)), f"{what}: got {got}, want {want}"
+
+
+def row_select(meta, case):
+    """A one-row SELECT with the model's input columns (and group column) holding the case's cells."""
+    columns = list(meta["model"]["input_columns"])
+    values = list(case["input"])
+    if "group" in case:
+        columns.append(meta["model"]["group_by"])
+        values.append(case["group"])
+    # A column's type is that of its non-NULL values in any case.
+    kinds = {}
+    for c in meta["cases"]:
+        for col, v in zip(columns, c["input"] + ([c.get("group")] if "group" in c else [])):
+            if v is not None:
+                kinds[col] = "text" if isinstance(v, str) else "float8"
+    parts = [f"%s::{kinds.get(col, 'float8')} AS \"{col}\"" for col in columns]
+    return "SELECT " + ", ".join(parts), values
+
+
+def check(c, name, meta):
+    alg = meta["algorithm"]
+    for i, case in enumerate(meta["cases"]):
+        what = f"{name} case {i}"
+        if alg == "recommender":
+            if case["function"] == "recommend_for_user":
+                rows = c.execute("SELECT item_id, score FROM shopml.recommend_for_user(%s, %s, %s, %s)",
+                                 (name, case["user"], case["k"], case["exclude_seen"])).fetchall()
+            else:
+                rows = c.execute("SELECT item_id, score FROM shopml.similar_items(%s, %s, %s)",
+                                 (name, case["item"], case["k"])).fetchall()
+            assert [r[0] for r in rows] == [e["item"] for e in case["expected"]], what
+            for (_, s), e in zip(rows, case["expected"]):
+                close(s, e["score"], what)
+        elif alg == "demand":
+            if case["function"] == "demand_elasticities":
+                e = c.execute("SELECT elasticity, std_error, shrunk FROM shopml.demand_elasticities(%s) WHERE product_id = %s",
+                              (name, str(case["product"]))).fetchone()
+                close(e[0], case["elasticity"], what)
+                close(e[1], case["std_error"], what)
+                assert e[2] == case["shrunk"], what
+            else:
+                at = json.dumps({"at": case["at"]}) if case["at"] else "{}"
+                q = c.execute("SELECT expected_quantity FROM shopml.price_curve(%s, %s, NULL, %s, %s, 2, %s) LIMIT 1",
+                              (name, case["product"], case["price"], case["price"] * 2, at)).fetchone()[0]
+                close(q, case["expected_quantity"], what)
+        else:
+            select, values = row_select(meta, case)
+            for fn, key in (("predict", "predict"), ("predict_proba", "predict_proba"), ("predict_label", "predict_label")):
+                if key not in case or case[key] is None:
+                    continue
+                got = c.execute(f"SELECT shopml.{fn}(%s, r) FROM ({select}) r", [name] + values).fetchone()[0]
+                if isinstance(case[key], str):
+                    assert got == case[key], f"{what} {fn}: {got} != {case[key]}"
+                else:
+                    close(got, case[key], f"{what} {fn}")
+
+
+@pytest.mark.parametrize("old", sorted(WROTE))
+def test_update_keeps_models_and_matches_a_fresh_install(old):
     recreate("shopml_upgrade")
     recreate("shopml_fresh")
+    stored = fixtures(WROTE[old])
+    assert stored, "no fixtures"
     with connect("shopml_upgrade") as c:
-        c.execute(f"CREATE EXTENSION shopml VERSION '{OLD}'")
-        assert c.execute("SELECT extversion FROM pg_extension WHERE extname = 'shopml'").fetchone()[0] == OLD
-        c.execute("CREATE TABLE t AS SELECT i::float8 AS x, (3 * i + 1)::float8 AS y FROM generate_series(1, 200) i")
-        c.execute("SELECT * FROM shopml.train_linear('old_model', 't', 'y')")
-        before = c.execute("SELECT shopml.predict('old_model', ARRAY[10.0])").fetchone()[0]
+        c.execute(f"CREATE EXTENSION shopml VERSION '{old}'")
+        assert c.execute("SELECT extversion FROM pg_extension WHERE extname = 'shopml'").fetchone()[0] == old
+        for name, data, meta in stored:
+            store(c, name, data, meta)
         c.execute("ALTER EXTENSION shopml UPDATE")
         assert c.execute("SELECT extversion FROM pg_extension WHERE extname = 'shopml'").fetchone()[0] == NEW
-    # A new session (the new library), the old model still predicts, and new features work.
+    # A new session (the new library): every stored model answers as the release that wrote it.
     with connect("shopml_upgrade") as c:
-        assert c.execute("SELECT shopml.predict('old_model', ARRAY[10.0])").fetchone()[0] == before
-        assert abs(before - 31.0) < 1e-9
-        assert c.execute("SELECT count(*) FROM shopml.coefficients('old_model')").fetchone()[0] == 2
+        for name, _, meta in stored:
+            check(c, name, meta)
+        # New versions continue after the stored ones, and new features work.
+        c.execute("CREATE TABLE t AS SELECT i::float8 AS x, (3 * i + 1)::float8 AS y FROM generate_series(1, 200) i")
+        name = stored[0][0]
+        assert c.execute("SELECT version FROM shopml.train_linear(%s, 't', 'y', options => '{\"deploy\": false}')",
+                         (name,)).fetchone()[0] == 2
         c.execute("CREATE TABLE clicks AS SELECT u, i FROM generate_series(1, 30) u, generate_series(1, 20) i WHERE (u + i) % 3 = 0")
         c.execute("SELECT * FROM shopml.train_recommender('new_recs', 'clicks', 'u', 'i', options => '{\"test_fraction\": 0}')")
         assert c.execute("SELECT count(*) FROM shopml.recommend_for_user('new_recs', 1, 3)").fetchone()[0] == 3
-        assert c.execute("SELECT version FROM shopml.models WHERE model_name = 'old_model'").fetchone()[0] == 1
         upgraded = c.execute(CATALOG).fetchall()
     with connect("shopml_fresh") as c:
         c.execute("CREATE EXTENSION shopml")

@@ -26,7 +26,7 @@ BEGIN
                   (plan->0->'Plan'->'Plans'->0->>'Workers Launched')::int,
                   (plan->0->'Plan'->'Plans'->0->'Plans'->0->>'Workers Launched')::int, 0);
 END $$;
-SELECT pg_temp.workers('SELECT shopml._linear_stats(0.2, NULL::int8, y, x1, x2) FROM par') > 0 AS stats_in_parallel;
+SELECT pg_temp.workers('SELECT shopml._linear_stats(shopml._linear_scan_config(2), ctid, y, x1, x2) FROM par') > 0 AS stats_in_parallel;
 SELECT pg_temp.workers('SELECT shopml.linear_fit(y, ARRAY[x1, x2]) FROM par') > 0 AS fit_in_parallel;
 
 CREATE TEMP TABLE par_results AS

@@ -3,7 +3,7 @@
 -- it must end with ('ok' = a normal answer); the backend must survive all of them.
 SET client_min_messages = warning;
 CREATE SCHEMA sweep;
-CREATE TABLE sweep.t AS SELECT i::float8 AS x, (2 * i + 1)::float8 AS y, (i % 3)::text AS g, (i * 7 % 11 < 5) AS b, DATE '2025-01-01' + i AS d FROM generate_series(1, 60) i;
+CREATE TABLE sweep.t AS SELECT i::float8 AS x, (2 * i + 1)::float8 AS y, (i % 3)::text AS g, (i * 7 % 11 < 5) AS b, DATE '2025-01-01' + i AS d, jsonb_build_object('i', i) AS j, (i * 1.5)::money AS m FROM generate_series(1, 60) i;
 CREATE TABLE sweep.nan AS SELECT 'NaN'::float8 AS x, 'Infinity'::float8 AS y FROM generate_series(1, 10);
 CREATE TABLE sweep.null_keys AS SELECT NULL::int AS u, i FROM generate_series(1, 10) i;
 CREATE TABLE sweep.bad_sales AS SELECT i % 3 AS product_id, 'NaN'::float8 AS price, 'Infinity'::float8 AS units FROM generate_series(1, 10) i;
@@ -25,7 +25,9 @@ INSERT INTO sweep.cases (fn, expected, q) VALUES
 ('train_linear', '22023', $$SELECT * FROM shopml.train_linear('m', 'sweep.t', 'y', ARRAY[]::text[])$$),
 ('train_linear', '22023', $$SELECT * FROM shopml.train_linear('m', 'sweep.t', 'y', ARRAY[NULL]::text[])$$),
 ('train_linear', '42703', $$SELECT * FROM shopml.train_linear('m', 'sweep.t', 'y', ARRAY['nope'])$$),
-('train_linear', '42804', $$SELECT * FROM shopml.train_linear('m', 'sweep.t', 'y', ARRAY['d'])$$),
+('train_linear', 'ok', $$SELECT * FROM shopml.train_linear('m', 'sweep.t', 'y', ARRAY['d'])$$),
+('train_linear', '42804', $$SELECT * FROM shopml.train_linear('m', 'sweep.t', 'y', ARRAY['j'])$$),
+('train_linear', '42804', $$SELECT * FROM shopml.train_linear('m', 'sweep.t', 'm')$$),
 ('train_linear', '22023', $$SELECT * FROM shopml.train_linear('m', 'sweep.t', 'y', ARRAY['g'], '{"max_categories": 2}')$$),
 ('train_linear', '22023', $$SELECT * FROM shopml.train_linear('m', 'sweep.t', 'y', options => '{"impute": "drop"}')$$),
 ('train_linear', '22023', $$SELECT * FROM shopml.train_linear('m', 'sweep.t', 'y', options => '{"l2": "NaN"}')$$),
@@ -167,6 +169,13 @@ INSERT INTO sweep.cases (fn, expected, q) VALUES
 ('rfm', '22023', $$SELECT count(*) FROM shopml.rfm('sweep.sales', 'product_id', 'd', 'units', '-infinity')$$),
 ('rfm', '42804', $$SELECT count(*) FROM shopml.rfm('sweep.sales', 'product_id', 'week', 'units')$$),
 ('rfm', '22023', $$SELECT count(*) FROM shopml.rfm('sweep.sales', 'product_id', 'd', 'units', options => '[]')$$),
+('model_kinds', 'ok', $$SELECT count(*) FROM shopml.model_kinds()$$),
+('split', 'ok', $$SELECT count(*) FROM shopml.split('sweep.t')$$),
+('split', '22023', $$SELECT count(*) FROM shopml.split(NULL)$$),
+('split', '22023', $$SELECT count(*) FROM shopml.split('sweep.t', 'NaN')$$),
+('split', '22023', $$SELECT count(*) FROM shopml.split('sweep.t', -0.5)$$),
+('split', '22023', $$SELECT count(*) FROM shopml.split('sweep.t', 0.2, split_seed => -1)$$),
+('split', '42703', $$SELECT count(*) FROM shopml.split('sweep.t', 0.2, 'nope')$$),
 ('train_kmeans', 'ok', $$SELECT n_train FROM shopml.train_kmeans('sw_km', 'sweep.t', ARRAY['x', 'y'], 3)$$),
 ('train_kmeans', '22023', $$SELECT n_train FROM shopml.train_kmeans(NULL, 'sweep.t', ARRAY['x'], 3)$$),
 ('train_kmeans', '22023', $$SELECT n_train FROM shopml.train_kmeans('m', NULL, ARRAY['x'], 3)$$),

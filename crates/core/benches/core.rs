@@ -1,10 +1,12 @@
 //! Criterion benches of the hot paths of crates/core (no database).
 use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
-use shopml_core::als::{self, AlsParams, Factors, Quiet};
-use shopml_core::hash::hash_f64s;
-use shopml_core::interactions::{Interactions, RawKeys};
-use shopml_core::linear::{fit, FitOptions, LinearStats, SplitAccumulator};
-use shopml_core::recommend::{item_knn, train, MethodParams};
+use shopml_core::data::keys::RawKeys;
+use shopml_core::data::split::{position_key, Split};
+use shopml_core::linear::regression::{fit, FitOptions, LinearStats, SplitAccumulator};
+use shopml_core::monitor::Quiet;
+use shopml_core::recommend::als::{self, AlsParams, Factors};
+use shopml_core::recommend::interactions::Interactions;
+use shopml_core::recommend::model::{item_knn, train, MethodParams};
 use shopml_core::rng::Rng;
 
 fn rows(n: usize) -> Vec<(f64, [f64; 8])> {
@@ -32,22 +34,19 @@ fn linear(c: &mut Criterion) {
             black_box(s)
         })
     });
+    let split = Split {
+        test_fraction: 0.2,
+        split_column: None,
+        split_seed: 0,
+    };
     g.bench_function("split_accumulator_100k_x8", |b| {
         b.iter(|| {
-            let mut s = SplitAccumulator::new(8, 0.2);
-            for (y, x) in &data {
-                s.add(None, *y, x);
+            let mut s = SplitAccumulator::new(8);
+            for (i, (y, x)) in data.iter().enumerate() {
+                let key = position_key(i as u64);
+                s.add(split.is_test(key), key, *y, x);
             }
             black_box(s)
-        })
-    });
-    g.bench_function("row_hash_100k_x9", |b| {
-        b.iter(|| {
-            let mut h = 0u64;
-            for (y, x) in &data {
-                h ^= hash_f64s(0, x) ^ y.to_bits();
-            }
-            black_box(h)
         })
     });
     g.finish();

@@ -9,9 +9,11 @@
 
 use std::time::Instant;
 
-use shopml_core::als::{AlsParams, Quiet};
-use shopml_core::interactions::{Interactions, RawKeys};
-use shopml_core::recommend::{train, MethodParams};
+use shopml_core::data::keys::RawKeys;
+use shopml_core::monitor::Quiet;
+use shopml_core::recommend::als::AlsParams;
+use shopml_core::recommend::interactions::Interactions;
+use shopml_core::recommend::model::{train, MethodParams};
 
 fn main() {
     let mut args = std::env::args().skip(1);

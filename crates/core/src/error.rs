@@ -22,6 +22,10 @@ pub enum ErrorKind {
     DataCorrupted,
     /// 53200: a configured memory limit would be exceeded.
     OutOfMemory,
+    /// 42501: the role lacks a privilege.
+    InsufficientPrivilege,
+    /// 25006: a write on a read-only server (a hot standby).
+    ReadOnly,
     /// XX000: a bug; should never reach a user.
     Internal,
 }
@@ -38,6 +42,8 @@ impl ErrorKind {
             ErrorKind::DataException => "22000",
             ErrorKind::DataCorrupted => "XX001",
             ErrorKind::OutOfMemory => "53200",
+            ErrorKind::InsufficientPrivilege => "42501",
+            ErrorKind::ReadOnly => "25006",
             ErrorKind::Internal => "XX000",
         }
     }

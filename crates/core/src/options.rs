@@ -5,9 +5,9 @@
 
 use serde_json::{Map, Value};
 
+use crate::data::prep::{Impute, PrepOptions};
+use crate::data::split::Split;
 use crate::error::{Error, Result};
-use crate::forest::{ForestParams, MaxFeatures};
-use crate::prep::{Impute, PrepOptions};
 
 /// A view over an options object that remembers which keys were read.
 pub struct Options<'a> {
@@ -35,7 +35,7 @@ impl<'a> Options<'a> {
         })
     }
 
-    fn get(&mut self, key: &'static str) -> Option<&Value> {
+    pub fn get(&mut self, key: &'static str) -> Option<&Value> {
         self.known.push(key);
         match self.map.get(key) {
             None | Some(Value::Null) => None,
@@ -43,7 +43,7 @@ impl<'a> Options<'a> {
         }
     }
 
-    fn bad(&self, key: &str, want: &str, got: &Value) -> Error {
+    pub fn bad(&self, key: &str, want: &str, got: &Value) -> Error {
         Error::invalid(format!(
             "{}: option \"{key}\" must be {want}, got {got}",
             self.function
@@ -109,6 +109,21 @@ impl<'a> Options<'a> {
             Some(s) if !s.is_empty() => Ok(Some(s.to_string())),
             _ => Err(self.bad(key, "a non-empty string", &v)),
         }
+    }
+
+    /// An array of non-empty strings, empty when absent.
+    pub fn strings(&mut self, key: &'static str) -> Result<Vec<String>> {
+        let Some(v) = self.get(key).cloned() else {
+            return Ok(Vec::new());
+        };
+        let want = "an array of column names, e.g. [\"customer_id\"]";
+        let arr = v.as_array().ok_or_else(|| self.bad(key, want, &v))?;
+        arr.iter()
+            .map(|x| match x.as_str() {
+                Some(s) if !s.is_empty() => Ok(s.to_string()),
+                _ => Err(self.bad(key, want, &v)),
+            })
+            .collect()
     }
 
     /// One of a fixed set of strings.
@@ -194,186 +209,6 @@ impl<'a> Options<'a> {
     }
 }
 
-/// Options of `train_linear`.
-#[derive(Debug, Clone, PartialEq)]
-pub struct LinearOptions {
-    pub prep: PrepOptions,
-    pub l2: f64,
-    pub fit_intercept: bool,
-    pub test_fraction: f64,
-    pub split_column: Option<String>,
-    pub group_by: Option<String>,
-    pub deploy: bool,
-}
-
-impl LinearOptions {
-    pub fn parse(value: Option<&Value>) -> Result<Self> {
-        let mut o = Options::new("train_linear", value)?;
-        let parsed = LinearOptions {
-            prep: prep_options(&mut o, false)?,
-            l2: o.number("l2", 0.0, (0.0, true), (f64::INFINITY, false))?,
-            fit_intercept: o.boolean("fit_intercept", true)?,
-            test_fraction: o.number("test_fraction", 0.2, (0.0, true), (1.0, false))?,
-            split_column: o.string("split_column")?,
-            group_by: o.string("group_by")?,
-            deploy: o.boolean("deploy", true)?,
-        };
-        o.finish()?;
-        Ok(parsed)
-    }
-}
-
-/// Options of `train_recommender`.
-#[derive(Debug, Clone, PartialEq)]
-pub struct RecommenderOptions {
-    pub method: String,
-    pub factors: usize,
-    pub iterations: usize,
-    /// None: chosen on a validation split ("auto", the default).
-    pub regularization: Option<f64>,
-    pub alpha: f64,
-    pub cg_steps: usize,
-    pub seed: u64,
-    pub neighbors: usize,
-    pub test_fraction: f64,
-    pub k: usize,
-    pub time_column: Option<String>,
-    pub deploy: bool,
-}
-
-impl RecommenderOptions {
-    pub fn parse(value: Option<&Value>) -> Result<Self> {
-        let mut o = Options::new("train_recommender", value)?;
-        let parsed = RecommenderOptions {
-            method: o.choice("method", "als", &["als", "item_knn"])?,
-            factors: o.integer("factors", 64, 1, 1024)? as usize,
-            iterations: o.integer("iterations", 15, 1, 1000)? as usize,
-            regularization: o.number_or_auto("regularization", None, 0.0, 1e9)?,
-            alpha: o.number("alpha", 1.0, (0.0, true), (1e9, true))?,
-            cg_steps: o.integer("cg_steps", 3, 1, 64)? as usize,
-            seed: o.integer("seed", 42, 0, i64::MAX)? as u64,
-            neighbors: o.integer("neighbors", 100, 1, 10_000)? as usize,
-            test_fraction: o.number("test_fraction", 0.2, (0.0, true), (0.9, true))?,
-            k: o.integer("k", 10, 1, 1000)? as usize,
-            time_column: o.string("time_column")?,
-            deploy: o.boolean("deploy", true)?,
-        };
-        o.finish()?;
-        Ok(parsed)
-    }
-}
-
-/// Options of `train_demand`.
-#[derive(Debug, Clone, PartialEq)]
-pub struct DemandTrainOptions {
-    pub per_product_controls: bool,
-    pub group_by: Option<String>,
-    pub shrinkage: bool,
-    pub max_iterations: usize,
-    pub deploy: bool,
-}
-
-impl DemandTrainOptions {
-    pub fn parse(value: Option<&Value>) -> Result<Self> {
-        let mut o = Options::new("train_demand", value)?;
-        let parsed = DemandTrainOptions {
-            per_product_controls: o.choice("controls", "shared", &["shared", "per_product"])?
-                == "per_product",
-            group_by: o.string("group_by")?,
-            shrinkage: o.boolean("shrinkage", true)?,
-            max_iterations: o.integer("max_iterations", 100, 1, 1000)? as usize,
-            deploy: o.boolean("deploy", true)?,
-        };
-        o.finish()?;
-        Ok(parsed)
-    }
-}
-
-/// Options of `optimal_price` and `price_curve`.
-#[derive(Debug, Clone, PartialEq)]
-pub struct PriceOptions {
-    pub revenue: bool,
-    pub min_margin: Option<f64>,
-    pub current_price: Option<f64>,
-    pub max_change: Option<f64>,
-    /// Control values to price at (the product's averages when absent).
-    pub at: Vec<(String, f64)>,
-}
-
-impl PriceOptions {
-    /// `rules`: whether the business-rule options are allowed (optimal_price) or not
-    /// (price_curve).
-    pub fn parse(function: &str, value: Option<&Value>, rules: bool) -> Result<Self> {
-        let mut o = Options::new(function, value)?;
-        let mut parsed = PriceOptions {
-            revenue: false,
-            min_margin: None,
-            current_price: None,
-            max_change: None,
-            at: o.numbers("at")?,
-        };
-        if rules {
-            parsed.revenue = o.choice("objective", "profit", &["profit", "revenue"])? == "revenue";
-            // Range checks with the other arguments happen in pricing::Rules::check.
-            let any = (f64::NEG_INFINITY, false);
-            let inf = (f64::INFINITY, false);
-            parsed.min_margin = o.optional_number("min_margin", any, inf)?;
-            parsed.current_price = o.optional_number("current_price", any, inf)?;
-            parsed.max_change = o.optional_number("max_change", any, inf)?;
-        }
-        o.finish()?;
-        Ok(parsed)
-    }
-}
-
-/// Options of `rfm`.
-#[derive(Debug, Clone, PartialEq)]
-pub struct RfmOptions {
-    /// Count distinct values of this column (orders) instead of rows.
-    pub order_column: Option<String>,
-    /// Monetary value as the average amount instead of the total.
-    pub average: bool,
-}
-
-impl RfmOptions {
-    pub fn parse(value: Option<&Value>) -> Result<Self> {
-        let mut o = Options::new("rfm", value)?;
-        let parsed = RfmOptions {
-            order_column: o.string("order_column")?,
-            average: o.choice("monetary", "total", &["total", "average"])? == "average",
-        };
-        o.finish()?;
-        Ok(parsed)
-    }
-}
-
-/// Options of `train_kmeans`.
-#[derive(Debug, Clone, PartialEq)]
-pub struct KMeansOptions {
-    pub prep: PrepOptions,
-    pub n_init: usize,
-    pub max_iter: usize,
-    pub tol: f64,
-    pub seed: u64,
-    pub deploy: bool,
-}
-
-impl KMeansOptions {
-    pub fn parse(value: Option<&Value>) -> Result<Self> {
-        let mut o = Options::new("train_kmeans", value)?;
-        let parsed = KMeansOptions {
-            prep: prep_options(&mut o, true)?,
-            n_init: o.integer("n_init", 4, 1, 100)? as usize,
-            max_iter: o.integer("max_iter", 300, 1, 100_000)? as usize,
-            tol: o.number("tol", 1e-4, (0.0, true), (1.0, true))?,
-            seed: o.integer("seed", 42, 0, i64::MAX)? as u64,
-            deploy: o.boolean("deploy", true)?,
-        };
-        o.finish()?;
-        Ok(parsed)
-    }
-}
-
 /// The feature-preparation options every trainer takes: `standardize`, `impute`
 /// ('skip' | 'mean' | 'median' | 'zero'), `max_categories` (one-hot up to this many values)
 /// and `hash_buckets` (the hashing trick beyond).
@@ -388,97 +223,49 @@ pub fn prep_options(o: &mut Options, standardize: bool) -> Result<PrepOptions> {
     })
 }
 
-/// Options of `train_forest`.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ForestOptions {
-    pub prep: PrepOptions,
-    pub forest: ForestParams,
-    pub test_fraction: f64,
+/// The options of the training pipeline that every trainer of rows shares: the held-out split
+/// (`test_fraction`, `split_column`, `split_seed`), `exclude` (columns left out of
+/// `features => NULL`) and `deploy`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Pipeline {
+    pub split: Split,
+    pub exclude: Vec<String>,
     pub deploy: bool,
 }
 
-impl ForestOptions {
-    pub fn parse(value: Option<&Value>) -> Result<Self> {
-        let mut o = Options::new("train_forest", value)?;
-        let max_features = match o.get("max_features").cloned() {
-            None => MaxFeatures::Sqrt,
-            Some(Value::String(s)) if s == "sqrt" => MaxFeatures::Sqrt,
-            Some(Value::String(s)) if s == "log2" => MaxFeatures::Log2,
-            Some(Value::String(s)) if s == "all" => MaxFeatures::All,
-            Some(v) => match (v.as_u64(), v.as_f64()) {
-                (Some(k), _) if (1..=100_000).contains(&k) => MaxFeatures::Count(k as usize),
-                (None, Some(f)) if f > 0.0 && f <= 1.0 => MaxFeatures::Fraction(f),
-                _ => {
-                    return Err(o.bad(
-                        "max_features",
-                        "'sqrt', 'log2', 'all', a count of features or a fraction in (0, 1]",
-                        &v,
-                    ))
-                }
-            },
-        };
-        let parsed = ForestOptions {
-            prep: prep_options(&mut o, false)?,
-            forest: ForestParams {
-                n_trees: o.integer("n_trees", 100, 1, 10_000)? as usize,
-                max_depth: match o.get("max_depth").is_some() {
-                    true => Some(o.integer("max_depth", 0, 1, 1000)? as usize),
-                    false => None,
-                },
-                min_samples_leaf: o.integer("min_samples_leaf", 1, 1, 1_000_000)? as usize,
-                max_features,
-                bootstrap: o.boolean("bootstrap", true)?,
-                seed: o.integer("seed", 42, 0, i64::MAX)? as u64,
-                balanced: o.choice("class_weight", "none", &["none", "balanced"])? == "balanced",
-                max_bins: o.integer("max_bins", 255, 2, 255)? as usize,
-            },
-            test_fraction: o.number("test_fraction", 0.2, (0.0, true), (1.0, false))?,
-            deploy: o.boolean("deploy", true)?,
-        };
-        o.finish()?;
-        Ok(parsed)
-    }
-}
-
-/// Options of `train_logistic`.
-#[derive(Debug, Clone, PartialEq)]
-pub struct LogisticOptions {
-    pub l1: f64,
-    pub l2: f64,
-    pub prep: PrepOptions,
-    pub balanced: bool,
-    pub test_fraction: f64,
-    pub max_iter: usize,
-    pub deploy: bool,
-}
-
-impl LogisticOptions {
-    pub fn parse(value: Option<&Value>) -> Result<Self> {
-        let mut o = Options::new("train_logistic", value)?;
-        let parsed = LogisticOptions {
-            l1: o.number("l1", 0.0, (0.0, true), (1e12, true))?,
-            l2: o.number("l2", 1.0, (0.0, true), (1e12, true))?,
-            prep: prep_options(&mut o, true)?,
-            balanced: o.choice("class_weight", "none", &["none", "balanced"])? == "balanced",
-            test_fraction: o.number("test_fraction", 0.2, (0.0, true), (1.0, false))?,
-            max_iter: o.integer("max_iter", 100, 1, 10_000)? as usize,
-            deploy: o.boolean("deploy", true)?,
-        };
-        o.finish()?;
-        Ok(parsed)
-    }
+/// Reads the pipeline options; `test_fraction` defaults to `default_test_fraction` (0 for
+/// trainers without a held-out evaluation, which then do not take the split options).
+pub fn pipeline(o: &mut Options, default_test_fraction: Option<f64>) -> Result<Pipeline> {
+    let split = match default_test_fraction {
+        Some(d) => Split {
+            test_fraction: o.number("test_fraction", d, (0.0, true), (1.0, false))?,
+            split_column: o.string("split_column")?,
+            split_seed: o.integer("split_seed", 0, 0, i64::MAX)? as u64,
+        },
+        None => Split {
+            test_fraction: 0.0,
+            split_column: None,
+            split_seed: 0,
+        },
+    };
+    Ok(Pipeline {
+        split,
+        exclude: o.strings("exclude")?,
+        deploy: o.boolean("deploy", true)?,
+    })
 }
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use crate::linear::regression::LinearOptions;
+    use crate::recommend::model::RecommenderOptions;
     use serde_json::json;
 
     #[test]
     fn defaults_and_errors() {
         let d = LinearOptions::parse(None).unwrap();
-        assert_eq!(d.test_fraction, 0.2);
-        assert!(d.fit_intercept && d.deploy);
+        assert_eq!(d.pipeline.split.test_fraction, 0.2);
+        assert!(d.fit_intercept && d.pipeline.deploy);
         let e = LinearOptions::parse(Some(&json!({"l2": -1}))).unwrap_err();
         assert!(e.message.contains("\"l2\""), "{}", e.message);
         let e = LinearOptions::parse(Some(&json!({"test_fraction": 1}))).unwrap_err();
@@ -512,6 +299,25 @@ mod tests {
             json!({"nieghbors": 5}),
         ] {
             let e = RecommenderOptions::parse(Some(&bad)).unwrap_err();
+            assert_eq!(e.kind, crate::ErrorKind::InvalidParameter, "{bad}");
+        }
+    }
+
+    #[test]
+    fn pipeline_options() {
+        let o = LinearOptions::parse(Some(
+            &json!({"exclude": ["id", "customer_id"], "split_seed": 7, "split_column": "k"}),
+        ))
+        .unwrap();
+        assert_eq!(o.pipeline.exclude, vec!["id", "customer_id"]);
+        assert_eq!(o.pipeline.split.split_seed, 7);
+        assert_eq!(o.pipeline.split.split_column.as_deref(), Some("k"));
+        for bad in [
+            json!({"exclude": "id"}),
+            json!({"exclude": [1]}),
+            json!({"split_seed": -1}),
+        ] {
+            let e = LinearOptions::parse(Some(&bad)).unwrap_err();
             assert_eq!(e.kind, crate::ErrorKind::InvalidParameter, "{bad}");
         }
     }

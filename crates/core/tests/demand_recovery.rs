@@ -1,11 +1,11 @@
 //! Recovery of known elasticities from generated weekly sales (the accuracy targets),
 //! and the profit the recommended prices capture.
 
-use shopml_core::als::Quiet;
-use shopml_core::demand::{fit, DemandInput, DemandOptions};
-use shopml_core::demand_sample::{generate, DemandSampleConfig};
-use shopml_core::interactions::RawKeys;
-use shopml_core::pricing::{optimal_price, Objective, Rules};
+use shopml_core::data::keys::RawKeys;
+use shopml_core::monitor::Quiet;
+use shopml_core::pricing::demand::{fit, DemandInput, DemandOptions};
+use shopml_core::pricing::optimal::{optimal_price, Objective, Rules};
+use shopml_core::samples::demand::{generate, DemandSampleConfig};
 
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(f64::total_cmp);

@@ -41,8 +41,8 @@
 //! print([repr(float(v)) for v in r.coef_], repr(float(r.intercept_)))
 //! ```
 
-use shopml_core::linear::{fit, FitOptions, LinearModel, LinearStats};
-use shopml_core::stats::student_t_two_sided_p;
+use shopml_core::linear::regression::{fit, FitOptions, LinearModel, LinearStats};
+use shopml_core::math::distributions::student_t_two_sided_p;
 
 const N_ROWS: usize = 442;
 const N_FEATURES: usize = 10;

@@ -1,0 +1,6 @@
+//! Linear models: least squares (OLS and ridge, from mergeable sufficient statistics) and
+//! logistic regression (dense Newton, or OWL-QN on sparse hashed designs and for L1).
+
+pub mod logistic;
+pub mod owlqn;
+pub mod regression;

@@ -1,0 +1,4 @@
+//! Held-out metrics shared by the model families.
+
+pub mod classification;
+pub mod ranking;

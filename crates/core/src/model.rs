@@ -1,0 +1,295 @@
+//! The model protocol and the registry of model kinds.
+//!
+//! Every stored model implements [`Model`]; every kind of model has one [`Kind`] in
+//! [`REGISTRY`]. The SQL layer knows nothing else about model kinds: the per-backend cache
+//! decodes bytes with [`decode`], every predict form calls [`Model::predict`],
+//! `feature_importance` calls [`Model::importance`], and the functions that serve one family
+//! (recommendations, prices, segments, coefficients) ask for it with [`downcast`]. Adding a
+//! kind is one module implementing the protocol plus one line in [`REGISTRY`].
+//!
+//! Bytes are an [`envelope`] (magic, the kind's own format version, algorithm name, checksum,
+//! postcard body). Decoding checks the version against the kind, decodes the body of that
+//! version and then [`Model::validate`]s it, so bytes that pass the checksum but hold
+//! inconsistent sizes or indices (a `shopml_user` can write any bytes for its own model names)
+//! are reported as damaged (XX001) instead of panicking later.
+
+use std::any::Any;
+use std::borrow::Cow;
+
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use crate::data::prep::Prep;
+use crate::envelope;
+use crate::error::{Error, Result};
+
+/// What a model is for (the catalog's `task` column).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Task {
+    Regression,
+    Classification,
+    Segmentation,
+    Recommendation,
+    Demand,
+}
+
+impl Task {
+    pub fn name(self) -> &'static str {
+        match self {
+            Task::Regression => "regression",
+            Task::Classification => "classification",
+            Task::Segmentation => "segmentation",
+            Task::Recommendation => "recommendation",
+            Task::Demand => "demand",
+        }
+    }
+}
+
+/// Decodes a body of a given format version into a model.
+pub type Decoder = fn(u16, &[u8]) -> Result<Box<dyn Model>>;
+
+/// One kind of stored model.
+pub struct Kind {
+    /// The name in the envelope and in `shopml.models.algorithm`.
+    pub algorithm: &'static str,
+    /// The body format this build writes.
+    pub format_version: u16,
+    /// The oldest body format this build still reads.
+    pub oldest_format: u16,
+    pub task: Task,
+    /// How errors name the kind: "a recommender", "a k-means model".
+    pub noun: &'static str,
+    /// The SQL function that trains it.
+    pub trainer: &'static str,
+    /// The SQL functions that serve it.
+    pub serving: &'static str,
+    /// Decodes a body of the given format version (already checked to be in range).
+    pub decode: Decoder,
+}
+
+/// Every kind of stored model. A new kind is one line here.
+pub static REGISTRY: &[&Kind] = &[
+    &crate::linear::regression::KIND,
+    &crate::linear::logistic::KIND,
+    &crate::trees::model::KIND,
+    &crate::segments::kmeans::KIND,
+    &crate::recommend::model::KIND,
+    &crate::pricing::demand::KIND,
+];
+
+/// The kind stored under an algorithm name.
+pub fn kind(algorithm: &str) -> Option<&'static Kind> {
+    REGISTRY.iter().copied().find(|k| k.algorithm == algorithm)
+}
+
+/// A row prepared for a model: the outputs of its preparation.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Row<'a> {
+    pub dense: &'a [f64],
+    /// Indices into the hashed space (`u32::MAX` for none).
+    pub hashed: &'a [u32],
+    /// The group column's value when the call gave a row and the model is grouped
+    /// (`Some(None)` for a NULL group); `None` when the call gave an array.
+    pub group: Option<Option<&'a str>>,
+}
+
+/// What a predict call asks for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Want {
+    /// `predict`: a number (regression value, segment, or a classifier's numeric label).
+    Value,
+    /// `predict_proba`: the probability of the positive class.
+    Probability,
+    /// `predict_label`: the label (or segment) as text.
+    Label,
+}
+
+/// A model's answer for one row.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Answer<'a> {
+    /// NULL (e.g. an unseen group).
+    Null,
+    Number(f64),
+    Text(Cow<'a, str>),
+}
+
+/// The protocol every stored model implements.
+pub trait Model: Any + Send + Sync {
+    /// Its registry entry.
+    fn kind(&self) -> &'static Kind;
+
+    /// Checks sizes and indices after decoding, so that serving cannot index out of bounds
+    /// or loop (XX001 otherwise).
+    fn validate(&self) -> Result<()>;
+
+    /// How input columns become the model's inputs, for models predicted from rows.
+    fn prep(&self) -> Option<&Prep> {
+        None
+    }
+
+    /// The column whose value picks a sub-model (grouped linear models).
+    fn group_column(&self) -> Option<&str> {
+        None
+    }
+
+    /// The answer for one prepared row. The default refuses: the model is not served by the
+    /// predict functions.
+    fn predict(&self, model_name: &str, _row: &Row, _want: Want) -> Result<Answer<'_>> {
+        Err(not_predictable(model_name, self.kind()))
+    }
+
+    /// Per input column, how much it matters (summing to 1), when the kind can say.
+    fn importance(&self) -> Option<Vec<(String, f64)>> {
+        None
+    }
+
+    /// Bytes the decoded model holds (what the per-backend cache counts).
+    fn memory_bytes(&self) -> usize;
+
+    /// Hook for per-prediction explanations (`shopml.explain`): the contribution of each
+    /// input to one prepared row's score. Kinds that cannot explain keep the default.
+    fn explain(&self, model_name: &str, _row: &Row) -> Result<Vec<(String, f64)>> {
+        Err(Error::invalid(format!(
+            "model \"{model_name}\" is a {} model, which cannot explain its predictions yet",
+            self.kind().algorithm
+        )))
+    }
+
+    /// Hook for online updates (`shopml.update`): whether the kind can be updated from new
+    /// rows rather than retrained. Kinds that can implement it with their update method.
+    fn updatable(&self) -> bool {
+        false
+    }
+
+    /// The model as `Any`, for [`downcast`].
+    fn as_any(&self) -> &dyn Any;
+}
+
+/// A model type with its registry entry (for [`encode`] and [`downcast`]).
+pub trait Stored: Model + Serialize + Sized {
+    const KIND: &'static Kind;
+}
+
+/// The error of a predict function called on a kind it does not serve.
+fn not_predictable(model_name: &str, kind: &Kind) -> Error {
+    Error::invalid(format!(
+        "model \"{model_name}\" is a {} model; shopml.predict and shopml.predict_proba serve regression, classification and k-means models",
+        kind.algorithm
+    ))
+    .with_hint(format!("Serve it with {}.", kind.serving))
+}
+
+/// The error of `predict_proba` on a model that gives no probabilities.
+pub fn no_probability(model_name: &str, kind: &Kind) -> Error {
+    Error::invalid(format!(
+        "model \"{model_name}\" is a {} model; predict_proba serves classifiers",
+        kind.algorithm
+    ))
+    .with_hint("Use shopml.predict for regression and k-means models.")
+}
+
+/// The error of `predict_label` on a model that gives no labels.
+pub fn no_label(model_name: &str, kind: &Kind) -> Error {
+    Error::invalid(format!(
+        "model \"{model_name}\" is a {} model; predict_label serves classifiers and k-means models",
+        kind.algorithm
+    ))
+    .with_hint("Use shopml.predict for regression models.")
+}
+
+/// The bytes a model is stored as.
+pub fn encode<T: Stored>(model: &T) -> Result<Vec<u8>> {
+    envelope::encode(T::KIND.algorithm, T::KIND.format_version, model)
+}
+
+/// Decodes and validates stored bytes; errors (XX001 for damage) name nothing, the caller
+/// adds the model's name.
+pub fn decode(bytes: &[u8]) -> Result<Box<dyn Model>> {
+    let (header, body) = envelope::open(bytes)?;
+    let kind = kind(&header.algorithm).ok_or_else(|| {
+        Error::corrupted(format!(
+            "unknown algorithm \"{}\" in model bytes",
+            header.algorithm
+        ))
+    })?;
+    if header.format_version > kind.format_version {
+        return Err(Error::corrupted(format!(
+            "model was written by format version {}; this shopml reads up to version {}",
+            header.format_version, kind.format_version
+        ))
+        .with_hint(format!(
+            "Install a shopml release that reads model format {}, or retrain the model.",
+            header.format_version
+        )));
+    }
+    if header.format_version < kind.oldest_format {
+        return Err(Error::corrupted(format!(
+            "model was written by format version {}, which this shopml no longer reads",
+            header.format_version
+        ))
+        .with_hint("Retrain the model."));
+    }
+    let model = (kind.decode)(header.format_version, body)?;
+    model.validate()?;
+    Ok(model)
+}
+
+/// Decodes a postcard body (XX001 when it does not parse).
+pub fn decode_body<T: DeserializeOwned>(body: &[u8]) -> Result<T> {
+    postcard::from_bytes(body)
+        .map_err(|e| Error::corrupted(format!("model bytes are damaged: {e}")))
+}
+
+/// [`Kind::decode`] for kinds whose every readable version has the same body.
+pub fn decode_boxed<T: Stored + DeserializeOwned>(
+    _version: u16,
+    body: &[u8],
+) -> Result<Box<dyn Model>> {
+    Ok(Box::new(decode_body::<T>(body)?))
+}
+
+/// The model as a `T`, or 22023 naming what it is and the trainer of a `T`.
+pub fn downcast<'a, T: Stored>(model: &'a dyn Model, model_name: &str) -> Result<&'a T> {
+    model.as_any().downcast_ref::<T>().ok_or_else(|| {
+        Error::invalid(format!(
+            "model \"{model_name}\" is a {} model, not {}",
+            model.kind().algorithm,
+            T::KIND.noun
+        ))
+        .with_hint(format!("Train one with shopml.{}.", T::KIND.trainer))
+    })
+}
+
+/// XX001 for a model whose decoded contents are inconsistent.
+pub fn damaged(kind: &Kind, what: impl std::fmt::Display) -> Error {
+    Error::corrupted(format!(
+        "model bytes are damaged: {} model with {what}",
+        kind.algorithm
+    ))
+}
+
+/// Checks `ok` or reports `what` as damage of a `kind` model.
+pub fn ensure(kind: &Kind, ok: bool, what: &str) -> Result<()> {
+    if ok {
+        Ok(())
+    } else {
+        Err(damaged(kind, what))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn registry_names_are_unique_and_versions_sane() {
+        for (i, a) in REGISTRY.iter().enumerate() {
+            assert!(a.oldest_format >= 1 && a.oldest_format <= a.format_version);
+            assert!(a.trainer.starts_with("train_"), "{}", a.trainer);
+            for b in &REGISTRY[i + 1..] {
+                assert_ne!(a.algorithm, b.algorithm);
+            }
+            assert!(std::ptr::eq(kind(a.algorithm).unwrap(), *a));
+        }
+    }
+}

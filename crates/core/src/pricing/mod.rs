@@ -1,0 +1,5 @@
+//! Pricing: per-product demand elasticities (Poisson log-log with empirical-Bayes shrinkage)
+//! and the optimal price under business rules.
+
+pub mod demand;
+pub mod optimal;

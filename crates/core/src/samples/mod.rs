@@ -1,0 +1,6 @@
+//! Generators of data with known answers: the sample shop (orders, products, customers, ads)
+//! and weekly sales from known elasticities. Apart from the ML: nothing here is used to train.
+
+pub mod ads;
+pub mod demand;
+pub mod shop;

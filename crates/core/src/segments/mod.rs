@@ -1,0 +1,4 @@
+//! Customer segments: k-means clustering and RFM scores.
+
+pub mod kmeans;
+pub mod rfm;

@@ -1,0 +1,4 @@
+//! Tree models: histogram CART trees grown into random forests.
+
+pub mod forest;
+pub mod model;

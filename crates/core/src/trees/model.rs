@@ -1,0 +1,272 @@
+//! A stored random-forest classifier: the feature preparation, the forest, the class labels,
+//! and its training with held-out metrics.
+
+use rayon::prelude::*;
+use rayon::ThreadPool;
+use serde::{Deserialize, Serialize};
+
+use crate::data::prep::{Cell, Prep, PrepOptions, RawTable};
+use crate::error::{Error, Result};
+use crate::metrics::classification::{class_metrics, multi_metrics, PartMetrics};
+use crate::model::{self, ensure, Answer, Kind, Model, Row, Stored, Task, Want};
+use crate::monitor::Monitor;
+use crate::options::{pipeline, prep_options, Options, Pipeline};
+use crate::trees::forest::MaxFeatures;
+use crate::trees::forest::{fit, Forest, ForestParams};
+
+/// Random forests in the registry (format 1 and 2 bodies are the same).
+pub static KIND: Kind = Kind {
+    algorithm: "random_forest",
+    format_version: 2,
+    oldest_format: 1,
+    task: Task::Classification,
+    noun: "a random forest",
+    trainer: "train_forest",
+    serving: "shopml.predict_label, shopml.predict_proba and shopml.predict",
+    decode: model::decode_boxed::<ForestModel>,
+};
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ForestModel {
+    pub prep: Prep,
+    pub forest: Forest,
+    /// Class labels as text, in class-index order (numbers ascending, text sorted).
+    pub labels: Vec<String>,
+    /// The labels are numbers (integer or boolean target), so `predict` can return them.
+    pub numeric_labels: bool,
+    /// Per input column: the sum of its prepared features' importances (sums to 1).
+    pub importance: Vec<f64>,
+}
+
+impl Stored for ForestModel {
+    const KIND: &'static Kind = &KIND;
+}
+
+impl Model for ForestModel {
+    fn kind(&self) -> &'static Kind {
+        &KIND
+    }
+
+    fn validate(&self) -> Result<()> {
+        self.prep.validate(&KIND)?;
+        // Trees whose links were damaged could loop or index out of bounds.
+        self.forest.validate()?;
+        ensure(
+            &KIND,
+            self.forest.n_features == self.prep.dense_width
+                && self.labels.len() == self.forest.n_classes
+                && self.importance.len() == self.prep.inputs.len(),
+            "a forest that does not fit its preparation or labels",
+        )
+    }
+
+    fn prep(&self) -> Option<&Prep> {
+        Some(&self.prep)
+    }
+
+    fn predict(&self, model_name: &str, row: &Row, want: Want) -> Result<Answer<'_>> {
+        let x = row.dense;
+        match want {
+            Want::Label => Ok(Answer::Text(self.labels[self.class_of(x)].as_str().into())),
+            Want::Value => match self.numeric_label(self.class_of(x)) {
+                Some(v) => Ok(Answer::Number(v)),
+                None => Err(Error::invalid(format!(
+                    "model \"{model_name}\" has text labels, which predict (float8) cannot return"
+                ))
+                .with_hint("Use shopml.predict_label for the label as text.")),
+            },
+            Want::Probability if self.labels.len() == 2 => {
+                Ok(Answer::Number(self.positive_probability(x)))
+            }
+            Want::Probability => Err(Error::invalid(format!(
+                "model \"{model_name}\" has {} classes; predict_proba gives the probability of the positive class of a two-class model",
+                self.labels.len()
+            ))
+            .with_hint("Use shopml.predict_label for the most probable class.")),
+        }
+    }
+
+    fn importance(&self) -> Option<Vec<(String, f64)>> {
+        Some(
+            self.inputs()
+                .into_iter()
+                .zip(self.importance.clone())
+                .collect(),
+        )
+    }
+
+    fn memory_bytes(&self) -> usize {
+        let per_node = 24
+            + 4 * if self.forest.n_classes == 2 {
+                1
+            } else {
+                self.forest.n_classes
+            };
+        let nodes: usize = self.forest.shapes().iter().map(|t| t.nodes).sum();
+        self.prep.memory_bytes() + nodes * per_node + 256
+    }
+
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
+}
+
+impl ForestModel {
+    pub fn inputs(&self) -> Vec<String> {
+        self.prep.inputs.iter().map(|i| i.name.clone()).collect()
+    }
+
+    /// The class a row of prepared values falls in.
+    pub fn class_of(&self, dense: &[f64]) -> usize {
+        self.forest.predict_class(dense)
+    }
+
+    /// Probability of the positive class (the last label: 1, true, or the last in order) of a
+    /// two-class model.
+    pub fn positive_probability(&self, dense: &[f64]) -> f64 {
+        self.forest.proba_of(dense, self.labels.len() - 1)
+    }
+
+    /// The label as a number (for `predict`), when labels are numbers.
+    pub fn numeric_label(&self, class: usize) -> Option<f64> {
+        if !self.numeric_labels {
+            return None;
+        }
+        match self.labels[class].as_str() {
+            "true" => Some(1.0),
+            "false" => Some(0.0),
+            s => s.parse().ok(),
+        }
+    }
+
+    /// Prepares a row of input cells (false: NULL under `skip`).
+    pub fn prepare(&self, cells: &[Cell], dense: &mut Vec<f64>) -> bool {
+        dense.resize(self.prep.dense_width, 0.0);
+        let mut none = Vec::new();
+        self.prep.encode(cells, dense, &mut none)
+    }
+}
+
+pub struct TrainedForest {
+    pub model: ForestModel,
+    pub train: PartMetrics,
+    pub test: Option<PartMetrics>,
+}
+
+/// Learns the preparation on the training part, grows the forest, and measures both parts.
+#[allow(clippy::too_many_arguments)]
+pub fn train(
+    mut raw: RawTable,
+    ytr: Vec<u32>,
+    yte: Vec<u32>,
+    labels: Vec<String>,
+    numeric_labels: bool,
+    prep_opts: &PrepOptions,
+    params: &ForestParams,
+    pool: &ThreadPool,
+    monitor: &mut dyn Monitor,
+) -> Result<TrainedForest> {
+    let prep = Prep::fit(&raw, prep_opts)?;
+    if prep.hashed_inputs() > 0 {
+        return Err(Error::invalid(format!(
+            "a text feature has more than max_categories = {} distinct values; a forest needs dense features",
+            prep_opts.max_categories
+        ))
+        .with_hint(
+            "Raise max_categories (one-hot encodes up to that many values) or group rare values in a view.",
+        ));
+    }
+    let k = labels.len();
+    let train_part = std::mem::take(&mut raw.train);
+    let test_part = std::mem::take(&mut raw.test);
+    let (xtr, _) = prep.transform(&raw, train_part);
+    let (xte, _) = prep.transform(&raw, test_part);
+    drop(raw);
+    let w = prep.dense_width;
+    let forest = fit(&xtr, w, &ytr, k, params, pool, monitor)?;
+    let sources = prep.dense_sources();
+    let mut importance = vec![0.0; prep.inputs.len()];
+    for (j, v) in forest.importance.iter().enumerate() {
+        importance[sources[j]] += v;
+    }
+    let model = ForestModel {
+        prep,
+        forest,
+        labels,
+        numeric_labels,
+        importance,
+    };
+    let measure = |x: &[f64], y: &[u32]| -> PartMetrics {
+        let rows = y.len();
+        let mut probs = vec![0.0; rows * k];
+        pool.install(|| {
+            probs
+                .par_chunks_mut(k)
+                .enumerate()
+                .for_each(|(i, out)| model.forest.predict_proba_into(&x[i * w..(i + 1) * w], out))
+        });
+        if k == 2 {
+            let p1: Vec<f64> = probs.chunks_exact(2).map(|r| r[1]).collect();
+            let yf: Vec<f64> = y.iter().map(|&c| c as f64).collect();
+            PartMetrics::Binary(pool.install(|| class_metrics(&p1, &yf, 0.5)))
+        } else {
+            PartMetrics::Multi(multi_metrics(&probs, y, k))
+        }
+    };
+    let train_m = measure(&xtr, &ytr);
+    let test_m = (!yte.is_empty()).then(|| measure(&xte, &yte));
+    Ok(TrainedForest {
+        model,
+        train: train_m,
+        test: test_m,
+    })
+}
+/// Options of `train_forest`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ForestOptions {
+    pub prep: PrepOptions,
+    pub forest: ForestParams,
+    pub pipeline: Pipeline,
+}
+
+impl ForestOptions {
+    pub fn parse(value: Option<&serde_json::Value>) -> Result<Self> {
+        let mut o = Options::new("train_forest", value)?;
+        let max_features = match o.get("max_features").cloned() {
+            None => MaxFeatures::Sqrt,
+            Some(serde_json::Value::String(s)) if s == "sqrt" => MaxFeatures::Sqrt,
+            Some(serde_json::Value::String(s)) if s == "log2" => MaxFeatures::Log2,
+            Some(serde_json::Value::String(s)) if s == "all" => MaxFeatures::All,
+            Some(v) => match (v.as_u64(), v.as_f64()) {
+                (Some(k), _) if (1..=100_000).contains(&k) => MaxFeatures::Count(k as usize),
+                (None, Some(f)) if f > 0.0 && f <= 1.0 => MaxFeatures::Fraction(f),
+                _ => {
+                    return Err(o.bad(
+                        "max_features",
+                        "'sqrt', 'log2', 'all', a count of features or a fraction in (0, 1]",
+                        &v,
+                    ))
+                }
+            },
+        };
+        let parsed = ForestOptions {
+            prep: prep_options(&mut o, false)?,
+            forest: ForestParams {
+                n_trees: o.integer("n_trees", 100, 1, 10_000)? as usize,
+                max_depth: match o.get("max_depth").is_some() {
+                    true => Some(o.integer("max_depth", 0, 1, 1000)? as usize),
+                    false => None,
+                },
+                min_samples_leaf: o.integer("min_samples_leaf", 1, 1, 1_000_000)? as usize,
+                max_features,
+                bootstrap: o.boolean("bootstrap", true)?,
+                seed: o.integer("seed", 42, 0, i64::MAX)? as u64,
+                balanced: o.choice("class_weight", "none", &["none", "balanced"])? == "balanced",
+                max_bins: o.integer("max_bins", 255, 2, 255)? as usize,
+            },
+            pipeline: pipeline(&mut o, Some(0.2))?,
+        };
+        o.finish()?;
+        Ok(parsed)
+    }
+}

@@ -1,0 +1,308 @@
+-- shopml 0.2.0 -> 0.3.0: written by scripts/make-upgrade; do not edit by hand.
+\echo Use "ALTER EXTENSION shopml UPDATE" to load this file. \quit
+
+-- objects this release no longer has
+DROP AGGREGATE IF EXISTS shopml._linear_stats(float8, int8, VARIADIC "any");
+DROP FUNCTION IF EXISTS shopml._linear_stats_trans(internal, float8, int8, VARIADIC "any");
+
+-- sql/catalog_versions.sql
+-- The last version number given to each model name (shopml 0.3): versions are never reused,
+-- even after every version of a name was dropped. Safe to run again (the update script does).
+CREATE TABLE IF NOT EXISTS shopml.model_version (
+    model_name   text PRIMARY KEY,
+    last_version int  NOT NULL CHECK (last_version > 0)
+);
+COMMENT ON TABLE shopml.model_version IS
+  'The last version number given to each model name, so a version number is never given twice.';
+SELECT pg_catalog.pg_extension_config_dump('shopml.model_version', '');
+REVOKE ALL ON shopml.model_version FROM PUBLIC;
+GRANT SELECT, INSERT, UPDATE ON shopml.model_version TO shopml_user;
+ALTER TABLE shopml.model_version ENABLE ROW LEVEL SECURITY;
+DROP POLICY IF EXISTS model_version_read ON shopml.model_version;
+CREATE POLICY model_version_read ON shopml.model_version FOR SELECT TO shopml_user USING (true);
+DROP POLICY IF EXISTS model_version_train ON shopml.model_version;
+CREATE POLICY model_version_train ON shopml.model_version FOR ALL TO shopml_user
+  USING (shopml._may_manage(model_name)) WITH CHECK (shopml._may_manage(model_name));
+
+-- sql/catalog_functions.sql
+-- shopml catalog functions: saving, deploying and dropping models. CREATE OR REPLACE, so the
+-- upgrade scripts include this file as it is.
+
+-- Stores a trained model as the next version of its name (and deploys it unless told not to).
+-- Concurrent trainings of one name serialise on an advisory lock, so versions never collide.
+CREATE OR REPLACE FUNCTION shopml._save_model(
+    p_model_name text, p_algorithm text, p_task text, p_source text, p_target text,
+    p_features text[], p_params jsonb, p_metrics jsonb, p_n_train bigint, p_n_test bigint,
+    p_bytes bytea, p_deploy boolean)
+RETURNS TABLE (model_id bigint, version int)
+LANGUAGE plpgsql AS $$
+DECLARE
+    v_version int;
+    v_id bigint;
+BEGIN
+    PERFORM pg_advisory_xact_lock(hashtextextended('shopml.model:' || p_model_name, 0));
+    IF NOT shopml._may_manage(p_model_name) THEN
+        RAISE EXCEPTION 'model "%" belongs to another role', p_model_name
+          USING ERRCODE = '42501',
+                HINT = 'Train under another name, or ask the owner or a member of shopml_admin.';
+    END IF;
+    -- Versions are never reused: the counter remembers the last one even after every version
+    -- of the name was dropped (and starts above any version already stored).
+    INSERT INTO shopml.model_version AS c (model_name, last_version)
+    SELECT p_model_name, coalesce(max(m.version), 0) + 1
+      FROM shopml.model m WHERE m.model_name = p_model_name
+    ON CONFLICT (model_name) DO UPDATE
+       SET last_version = greatest(c.last_version,
+                                   (SELECT coalesce(max(m.version), 0) FROM shopml.model m
+                                     WHERE m.model_name = excluded.model_name)) + 1
+    RETURNING c.last_version INTO v_version;
+    INSERT INTO shopml.model (model_name, version, algorithm, task, source, target, features,
+                              params, metrics, n_train, n_test, model_bytes)
+    VALUES (p_model_name, v_version, p_algorithm, p_task, p_source, p_target, p_features,
+            p_params, p_metrics, p_n_train, p_n_test, p_bytes)
+    RETURNING shopml.model.model_id INTO v_id;
+    IF p_deploy OR NOT EXISTS (SELECT 1 FROM shopml.deployment d WHERE d.model_name = p_model_name) THEN
+        INSERT INTO shopml.deployment AS d (model_name, model_id) VALUES (p_model_name, v_id)
+        ON CONFLICT (model_name) DO UPDATE
+           SET model_id = excluded.model_id, deployed_at = now(), deployed_by = current_user;
+    END IF;
+    RETURN QUERY SELECT v_id, v_version;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION shopml.deploy(model_name text, version int)
+RETURNS bigint
+LANGUAGE plpgsql AS $$
+DECLARE
+    v_id bigint;
+BEGIN
+    IF deploy.model_name IS NULL OR deploy.version IS NULL THEN
+        RAISE EXCEPTION 'model_name and version must not be NULL' USING ERRCODE = '22023';
+    END IF;
+    SELECT m.model_id INTO v_id FROM shopml.model m
+     WHERE m.model_name = deploy.model_name AND m.version = deploy.version;
+    IF v_id IS NULL THEN
+        RAISE EXCEPTION 'model "%" has no version %', deploy.model_name, deploy.version
+          USING ERRCODE = '42704',
+                HINT = 'SELECT version FROM shopml.models WHERE model_name = ... lists the versions.';
+    END IF;
+    IF NOT shopml._may_manage(deploy.model_name) THEN
+        RAISE EXCEPTION 'model "%" belongs to another role: only its owner or a member of shopml_admin may deploy it', deploy.model_name
+          USING ERRCODE = '42501';
+    END IF;
+    INSERT INTO shopml.deployment AS d (model_name, model_id) VALUES (deploy.model_name, v_id)
+    ON CONFLICT ON CONSTRAINT deployment_pkey DO UPDATE
+       SET model_id = excluded.model_id, deployed_at = now(), deployed_by = current_user;
+    RETURN v_id;
+END
+$$;
+COMMENT ON FUNCTION shopml.deploy(text, int) IS
+  'Makes this version of the model the one that prediction uses (also a rollback: deploy an older version); returns its model_id. The next statement sees it.';
+
+CREATE OR REPLACE FUNCTION shopml.drop_model(model_name text, version int DEFAULT NULL)
+RETURNS bigint
+LANGUAGE plpgsql AS $$
+DECLARE
+    v_count bigint;
+    v_deployed bigint;
+BEGIN
+    IF drop_model.model_name IS NULL THEN
+        RAISE EXCEPTION 'model_name must not be NULL' USING ERRCODE = '22023';
+    END IF;
+    IF NOT shopml._may_manage(drop_model.model_name) THEN
+        RAISE EXCEPTION 'model "%" belongs to another role: only its owner or a member of shopml_admin may drop it', drop_model.model_name
+          USING ERRCODE = '42501';
+    END IF;
+    SELECT d.model_id INTO v_deployed FROM shopml.deployment d WHERE d.model_name = drop_model.model_name;
+    DELETE FROM shopml.model m
+     WHERE m.model_name = drop_model.model_name
+       AND (drop_model.version IS NULL OR m.version = drop_model.version);
+    GET DIAGNOSTICS v_count = ROW_COUNT;
+    IF v_count = 0 THEN
+        RAISE EXCEPTION 'model "%"%does not exist', drop_model.model_name,
+              CASE WHEN drop_model.version IS NULL THEN ' ' ELSE format(' version %s ', drop_model.version) END
+          USING ERRCODE = '42704';
+    END IF;
+    -- Dropping the deployed version falls back to the newest remaining one.
+    IF v_deployed IS NOT NULL AND NOT EXISTS (SELECT 1 FROM shopml.deployment d WHERE d.model_name = drop_model.model_name) THEN
+        INSERT INTO shopml.deployment (model_name, model_id)
+        SELECT m.model_name, m.model_id FROM shopml.model m
+         WHERE m.model_name = drop_model.model_name
+         ORDER BY m.version DESC LIMIT 1;
+    END IF;
+    RETURN v_count;
+END
+$$;
+COMMENT ON FUNCTION shopml.drop_model(text, int) IS
+  'Deletes one version of a model, or every version when version is NULL; returns how many were deleted. Dropping the deployed version deploys the newest remaining one.';
+
+-- The deployed model id of a name and its row version (xmin/ctid: changes with any UPDATE of
+-- the row, even within one transaction), so backends notice rewritten bytes.
+CREATE OR REPLACE FUNCTION shopml._deployed(p_model_name text, OUT model_id bigint, OUT row_version text)
+LANGUAGE sql STABLE PARALLEL SAFE AS $$
+  SELECT m.model_id, m.xmin::text || '/' || m.ctid::text FROM shopml.deployment d JOIN shopml.model m USING (model_id)
+   WHERE d.model_name = p_model_name
+$$;
+
+-- requires:
+--   catalog
+
+
+CREATE OR REPLACE FUNCTION shopml._prep_stats_trans(internal, bytea, VARIADIC "any") RETURNS internal
+    AS 'MODULE_PATHNAME', 'shopml_prep_stats_trans' LANGUAGE C PARALLEL SAFE;
+CREATE OR REPLACE FUNCTION shopml._prep_stats_combine(internal, internal) RETURNS internal
+    AS 'MODULE_PATHNAME', 'shopml_prep_stats_combine' LANGUAGE C PARALLEL SAFE;
+CREATE OR REPLACE FUNCTION shopml._prep_stats_serialize(internal) RETURNS bytea
+    AS 'MODULE_PATHNAME', 'shopml_prep_stats_serialize' LANGUAGE C STRICT PARALLEL SAFE;
+CREATE OR REPLACE FUNCTION shopml._prep_stats_deserialize(bytea, internal) RETURNS internal
+    AS 'MODULE_PATHNAME', 'shopml_prep_stats_deserialize' LANGUAGE C STRICT PARALLEL SAFE;
+CREATE OR REPLACE FUNCTION shopml._prep_stats_final(internal) RETURNS bytea
+    AS 'MODULE_PATHNAME', 'shopml_prep_stats_final' LANGUAGE C PARALLEL SAFE;
+CREATE OR REPLACE AGGREGATE shopml._prep_stats(bytea, VARIADIC "any") (
+    SFUNC = shopml._prep_stats_trans, STYPE = internal,
+    COMBINEFUNC = shopml._prep_stats_combine,
+    SERIALFUNC = shopml._prep_stats_serialize, DESERIALFUNC = shopml._prep_stats_deserialize,
+    FINALFUNC = shopml._prep_stats_final,
+    PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE shopml._prep_stats(bytea, VARIADIC "any") IS
+  'Internal: learns train_linear''s feature preparation (fills, centres, scales, categories) from the training rows in one parallel scan.';
+
+CREATE OR REPLACE FUNCTION shopml._linear_stats_trans(internal, bytea, VARIADIC "any") RETURNS internal
+    AS 'MODULE_PATHNAME', 'shopml_linear_stats_trans' LANGUAGE C PARALLEL SAFE;
+CREATE OR REPLACE FUNCTION shopml._linear_stats_combine(internal, internal) RETURNS internal
+    AS 'MODULE_PATHNAME', 'shopml_linear_stats_combine' LANGUAGE C PARALLEL SAFE;
+CREATE OR REPLACE FUNCTION shopml._linear_stats_serialize(internal) RETURNS bytea
+    AS 'MODULE_PATHNAME', 'shopml_linear_stats_serialize' LANGUAGE C STRICT PARALLEL SAFE;
+CREATE OR REPLACE FUNCTION shopml._linear_stats_deserialize(bytea, internal) RETURNS internal
+    AS 'MODULE_PATHNAME', 'shopml_linear_stats_deserialize' LANGUAGE C STRICT PARALLEL SAFE;
+CREATE OR REPLACE FUNCTION shopml._linear_stats_final(internal) RETURNS bytea
+    AS 'MODULE_PATHNAME', 'shopml_linear_stats_final' LANGUAGE C PARALLEL SAFE;
+CREATE OR REPLACE AGGREGATE shopml._linear_stats(bytea, VARIADIC "any") (
+    SFUNC = shopml._linear_stats_trans, STYPE = internal,
+    COMBINEFUNC = shopml._linear_stats_combine,
+    SERIALFUNC = shopml._linear_stats_serialize, DESERIALFUNC = shopml._linear_stats_deserialize,
+    FINALFUNC = shopml._linear_stats_final,
+    PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE shopml._linear_stats(bytea, VARIADIC "any") IS
+  'Internal: one-pass sufficient statistics (train/test split, MAE sample) that train_linear scans with.';
+
+CREATE OR REPLACE FUNCTION shopml._linear_fit_trans(internal, float8, float8[]) RETURNS internal
+    AS 'MODULE_PATHNAME', 'shopml_linear_fit_trans' LANGUAGE C PARALLEL SAFE;
+CREATE OR REPLACE FUNCTION shopml._linear_fit_combine(internal, internal) RETURNS internal
+    AS 'MODULE_PATHNAME', 'shopml_linear_fit_combine' LANGUAGE C PARALLEL SAFE;
+CREATE OR REPLACE FUNCTION shopml._linear_fit_serialize(internal) RETURNS bytea
+    AS 'MODULE_PATHNAME', 'shopml_linear_fit_serialize' LANGUAGE C STRICT PARALLEL SAFE;
+CREATE OR REPLACE FUNCTION shopml._linear_fit_deserialize(bytea, internal) RETURNS internal
+    AS 'MODULE_PATHNAME', 'shopml_linear_fit_deserialize' LANGUAGE C STRICT PARALLEL SAFE;
+CREATE OR REPLACE FUNCTION shopml._linear_fit_final(internal) RETURNS jsonb
+    AS 'MODULE_PATHNAME', 'shopml_linear_fit_final' LANGUAGE C PARALLEL SAFE;
+CREATE OR REPLACE AGGREGATE shopml.linear_fit(y float8, x float8[]) (
+    SFUNC = shopml._linear_fit_trans, STYPE = internal,
+    COMBINEFUNC = shopml._linear_fit_combine,
+    SERIALFUNC = shopml._linear_fit_serialize, DESERIALFUNC = shopml._linear_fit_deserialize,
+    FINALFUNC = shopml._linear_fit_final,
+    PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE shopml.linear_fit(float8, float8[]) IS
+  'Least-squares fit of y on x (with intercept) in one pass, parallel and GROUP BY friendly: jsonb {coefficients, intercept, std_errors, t_stats, p_values, r2, n, skipped, aliased}. Rows with a NULL or NaN are skipped and counted; collinear columns are aliased (NULL coefficient).';
+
+-- shopml::linear::_linear_scan_config
+CREATE OR REPLACE FUNCTION "_linear_scan_config"(
+	"n_inputs" INT, /* i32 */
+	"test_fraction" double precision DEFAULT 0.2 /* f64 */
+) RETURNS bytea /* Vec < u8 > */
+IMMUTABLE STRICT PARALLEL SAFE
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', '_linear_scan_config_wrapper';
+
+-- shopml::models::feature_importance
+CREATE OR REPLACE FUNCTION "feature_importance"(
+	"model_name" TEXT /* Option < & str > */
+) RETURNS TABLE (
+	"feature" TEXT,  /* String */
+	"importance" double precision  /* f64 */
+)
+STABLE PARALLEL SAFE
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'feature_importance_wrapper';
+
+-- shopml::models::model_kinds
+CREATE OR REPLACE FUNCTION "model_kinds"() RETURNS TABLE (
+	"algorithm" TEXT,  /* String */
+	"task" TEXT,  /* String */
+	"format_version" INT,  /* i32 */
+	"oldest_format" INT,  /* i32 */
+	"trainer" TEXT,  /* String */
+	"serving" TEXT  /* String */
+)
+IMMUTABLE STRICT PARALLEL SAFE
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'model_kinds_wrapper';
+
+-- shopml::split::split
+CREATE OR REPLACE FUNCTION "split"(
+	"relation" regclass, /* Option < PgRelation > */
+	"test_fraction" double precision DEFAULT 0.2, /* f64 */
+	"split_column" TEXT DEFAULT NULL, /* Option < & str > */
+	"split_seed" bigint DEFAULT 0 /* i64 */
+) RETURNS TABLE (
+	"row_number" bigint,  /* i64 */
+	"row_ctid" TEXT,  /* Option < String > */
+	"held_out" bool  /* bool */
+)
+STABLE PARALLEL SAFE
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'split_wrapper';
+
+-- sql/comments.sql
+-- COMMENT ON for the functions pgrx generates (so \df+ documents every public object).
+COMMENT ON FUNCTION shopml.train_linear(text, regclass, text, text[], jsonb) IS
+  'Trains a linear regression (OLS, or ridge with "l2") of target on features over a table or view, in place and in one parallel scan; stores it as the next version of model_name. Text features are one-hot encoded (up to max_categories values); NULLs are skipped or imputed. options: l2, fit_intercept, test_fraction, split_column, group_by, standardize (false), impute (skip|mean|median|zero), max_categories, deploy.';
+COMMENT ON FUNCTION shopml.coefficients(text, int) IS
+  'Coefficients of a linear model (deployed version unless given) with standard error, t statistic and two-sided p-value; NULL for aliased (constant or collinear) features.';
+COMMENT ON FUNCTION shopml.load_sample_shop(text, bigint) IS
+  'Creates the bundled, deterministic sample shop (categories, products, customers, orders, order_items, weekly_sales) in a schema; the same seed gives the same data.';
+COMMENT ON FUNCTION shopml.train_recommender(text, regclass, text, text, text, jsonb) IS
+  'Trains an implicit-feedback recommender (purchases, clicks, carts; repeated rows add up) on a table or view: method "als" (Hu-Koren-Volinsky ALS with conjugate gradient; regularization chosen on a validation split unless given) or "item_knn" (item-to-item cosine). With test_fraction > 0 each user''s latest interactions (time_column) are held out and precision/recall/ndcg/map@k and coverage are stored for the model and for a popularity baseline. options: method, factors, iterations, regularization, alpha, cg_steps, seed, neighbors, test_fraction, k, time_column, deploy.';
+COMMENT ON FUNCTION shopml.recommend_for_user(text, bigint, int, boolean, bigint[]) IS
+  'Top-k items for a user of a bigint-keyed recommender (item_id, score, rank), best first; exclude_seen drops items the user already has, candidates restricts to the given items (e.g. in stock). Unknown or NULL users get the most popular items.';
+COMMENT ON FUNCTION shopml.recommend_for_user(text, text, int, boolean, text[]) IS
+  'Top-k items for a user of a text- or uuid-keyed recommender (item_id, score, rank), best first; as the bigint form.';
+COMMENT ON FUNCTION shopml.similar_items(text, bigint, int) IS
+  'The k items most similar to an item of a bigint-keyed recommender (cosine of ALS factors, or the stored item-kNN neighbours), best first; no rows for an item the model does not know.';
+COMMENT ON FUNCTION shopml.similar_items(text, text, int) IS
+  'The k items most similar to an item of a text- or uuid-keyed recommender; as the bigint form.';
+COMMENT ON FUNCTION shopml.train_demand(text, regclass, text, text, text, text[], jsonb) IS
+  'Fits per-product constant-elasticity demand, log E[quantity] = a + e*log(price) + controls, as a Poisson model (periods with zero units are data), with controls shared or per product, and shrinks weakly identified elasticities toward the pooled (or group_by) mean by empirical Bayes. Rows with NULL or non-positive prices, or NULL/negative quantities, are skipped and counted. options: controls (shared|per_product), group_by, shrinkage, max_iterations, deploy.';
+COMMENT ON FUNCTION shopml.demand_elasticities(text) IS
+  'Per-product elasticity (after shrinkage) with standard error, number of periods and whether it was shrunk (the pool carries more than half of the weight), plus the raw estimate, total units, distinct prices and group.';
+COMMENT ON FUNCTION shopml.optimal_price(text, bigint, float8, float8, float8, jsonb) IS
+  'The profit-maximising price (c*e/(1+e) for elastic demand) or, with objective revenue, the revenue-maximising one, projected onto min_price/max_price and the options min_margin, current_price + max_change; returns price, expected quantity, revenue and profit, the elasticity and binding (the rule that set the price, NULL when interior; "(inelastic)" when demand is inelastic and the upper bound decides). options: objective, min_margin, current_price, max_change, at (control values, default the product''s averages).';
+COMMENT ON FUNCTION shopml.optimal_price(text, text, float8, float8, float8, jsonb) IS
+  'optimal_price for demand models trained on text or uuid product keys.';
+COMMENT ON FUNCTION shopml.price_curve(text, bigint, float8, float8, float8, int, jsonb) IS
+  'Expected quantity, revenue and profit of a product at steps evenly spaced prices from from_price to to_price, for charts. options: at (control values).';
+COMMENT ON FUNCTION shopml.price_curve(text, text, float8, float8, float8, int, jsonb) IS
+  'price_curve for demand models trained on text or uuid product keys.';
+COMMENT ON FUNCTION shopml.sample_demand(int, int, int, bigint) IS
+  'Weekly sales generated from known constant-elasticity demand (elasticities U(-3.5,-1.4), Poisson units, promotions lifting demand by 1.3, the last n_new products sold only in the last 10 weeks), with the true elasticity and unit cost of each product: data to check train_demand against.';
+COMMENT ON FUNCTION shopml.rfm(regclass, text, text, text, date, jsonb) IS
+  'Recency (days from the last purchase to as_of), frequency (rows, or distinct order_column values) and monetary value (total, or average) per customer from the rows dated on or before as_of; 1-5 scores by rank (5 best, ties never split) and the RFM segment (Champions, Loyal, Potential Loyalist, New, Promising, Need Attention, About to Sleep, At Risk, Cannot Lose Them, Hibernating, Lost). options: order_column, monetary (total|average).';
+COMMENT ON FUNCTION shopml.train_kmeans(text, regclass, text[], int, jsonb) IS
+  'Segments the rows of a table or view into k groups by k-means (k-means++ seeding, n_init restarts keeping the lowest inertia) on the given features (NULL: every numeric or boolean column; text columns one-hot encoded), numbers standardised by default; rows with NULL or NaN values are skipped and counted unless imputed. k must be between 2 and the number of rows. shopml.predict gives a row''s segment (0..k-1). options: n_init, max_iter, tol, seed, standardize (true), impute, max_categories, deploy.';
+COMMENT ON FUNCTION shopml.segments(text) IS
+  'One row per segment and feature of a k-means model: the segment''s size and its centroid in the original units, for charts.';
+COMMENT ON FUNCTION shopml.train_logistic(text, regclass, text, text[], jsonb) IS
+  'Trains a binary logistic regression (target boolean or 0/1) with an L2 penalty (l2 = 1/C, default 1) and optional L1; numbers standardised, text one-hot up to max_categories values and hashed into hash_buckets (2^18) sparse features beyond; Newton''s method when dense, OWL-QN when sparse or L1. Held-out AUC, log-loss, accuracy, precision, recall, F1 and calibration error. predict gives the label (0/1), predict_proba the probability. options: l1, l2, class_weight (none|balanced), standardize, impute, max_categories, hash_buckets, test_fraction, max_iter, deploy.';
+COMMENT ON FUNCTION shopml.train_forest(text, regclass, text, text[], jsonb) IS
+  'Trains a random-forest classifier (CART trees with Gini splits on bootstrap samples, grown in parallel on the shopml.threads pool) of an integer, boolean or text target (two or more classes); text features one-hot encoded up to max_categories. n_trees 1 with bootstrap false and max_features all is one decision tree. Held-out metrics: AUC, log-loss, accuracy, precision, recall, F1, calibration for two classes; accuracy, log-loss and macro precision/recall/F1 otherwise. options: n_trees (100), max_depth (unlimited), min_samples_leaf (1), max_features (sqrt|log2|all|count|fraction), bootstrap (true), seed, class_weight, max_bins (255), impute, max_categories, test_fraction, deploy.';
+COMMENT ON FUNCTION shopml.feature_importance(text) IS
+  'Importance of each input column of a classifier, summing to 1: for a logistic model the standard deviation of the column''s contribution to the score over the training rows (|standardised coefficient| for a number), for a forest the mean decrease in Gini impurity.';
+COMMENT ON FUNCTION shopml.model_kinds() IS
+  'The kinds of model this shopml stores and serves (its model registry): algorithm, task, the model format version it writes and the oldest it reads, the trainer and the functions that serve it.';
+COMMENT ON FUNCTION shopml._linear_scan_config(int, float8) IS
+  'Internal: the configuration train_linear passes to shopml._linear_stats for n_inputs numeric inputs used as they are (for tests of the aggregate).';
+COMMENT ON FUNCTION shopml.split(regclass, float8, text, bigint) IS
+  'Which rows of a relation a training with these options holds out (the same rows for every trainer and feature list): row_number in the scan, row_ctid (for tables; join on ctid::text), held_out. The split uses the row''s ctid for tables, its position for views, or the split_column value, never the row''s values.';

@@ -1,0 +1,176 @@
+//! The model catalog (`shopml.model`, `shopml.deployment`) and the per-backend cache of
+//! decoded models.
+//!
+//! Reads go through the read-only scan of the FFI layer (no transaction id, so they work in
+//! parallel workers and after the transaction has written); a trained model is written by
+//! `shopml._save_model`, which numbers versions and checks ownership.
+#![forbid(unsafe_code)]
+
+pub mod cache;
+
+use pgrx::prelude::*;
+use pgrx::JsonB;
+use shopml_core::{Error, ErrorKind, Result};
+
+use crate::pg::error::OrRaise;
+use crate::pg::spi::{first_row, Param, Value};
+
+/// What a trainer hands over to be stored.
+pub struct NewModel<'a> {
+    pub model_name: &'a str,
+    pub algorithm: &'a str,
+    pub task: &'a str,
+    pub source: String,
+    pub target: Option<String>,
+    pub features: Vec<String>,
+    pub params: serde_json::Value,
+    pub metrics: serde_json::Value,
+    pub n_train: i64,
+    pub n_test: i64,
+    pub bytes: Vec<u8>,
+    pub deploy: bool,
+}
+
+/// A model as stored: its id and version.
+#[derive(Clone, Copy, Debug)]
+pub struct Saved {
+    pub model_id: i64,
+    pub version: i32,
+}
+
+/// Stores the model as the next version of its name.
+pub fn save(m: NewModel<'_>) -> Saved {
+    Spi::connect_mut(|client| {
+        let row = client
+            .update(
+                "SELECT model_id, version FROM shopml._save_model($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+                None,
+                &[
+                    m.model_name.into(),
+                    m.algorithm.into(),
+                    m.task.into(),
+                    m.source.into(),
+                    m.target.into(),
+                    m.features.into(),
+                    JsonB(m.params).into(),
+                    JsonB(m.metrics).into(),
+                    m.n_train.into(),
+                    m.n_test.into(),
+                    m.bytes.into(),
+                    m.deploy.into(),
+                ],
+            )
+            .or_raise()
+            .first();
+        Saved {
+            model_id: row.get(1).or_raise().unwrap_or_default(),
+            version: row.get(2).or_raise().unwrap_or_default(),
+        }
+    })
+}
+
+/// Checks a model name given by a user.
+pub fn check_name(model_name: &str) -> Result<()> {
+    if model_name.trim().is_empty() {
+        return Err(Error::invalid("model_name must not be empty"));
+    }
+    Ok(())
+}
+
+/// 42501 with a hint when the current role may not `privilege` the catalog table (it is not
+/// a `shopml_user`): what Postgres would say, plus how to fix it.
+pub fn check_privilege(table: &str, privilege: &str) -> Result<()> {
+    let row = first_row(
+        "SELECT has_table_privilege($1, $2), current_user::text",
+        &[Param::Text(table), Param::Text(privilege)],
+    )?;
+    match row.as_deref() {
+        Some([Value::Num(ok), Value::Text(user)]) if *ok == 0.0 => Err(Error::new(
+            ErrorKind::InsufficientPrivilege,
+            format!(
+                "permission denied for table {}",
+                table.trim_start_matches("shopml.")
+            ),
+        )
+        .with_hint(format!(
+            "Models are read and trained by members of shopml_user: GRANT shopml_user TO {user};"
+        ))),
+        _ => Ok(()),
+    }
+}
+
+fn unknown_model(model_name: &str) -> Error {
+    Error::new(
+        ErrorKind::UndefinedObject,
+        format!("model \"{model_name}\" does not exist or has no deployed version"),
+    )
+    .with_hint("SELECT model_name, version, deployed FROM shopml.models lists the models.")
+}
+
+fn no_such_id(model_id: i64) -> Error {
+    Error::new(
+        ErrorKind::UndefinedObject,
+        format!("model with model_id {model_id} does not exist"),
+    )
+}
+
+/// The deployed model of a name: (model_id, row version).
+pub fn deployed(model_name: &str) -> Result<(i64, String)> {
+    check_privilege("shopml.deployment", "SELECT")?;
+    match first_row(
+        "SELECT model_id, row_version FROM shopml._deployed($1)",
+        &[Param::Text(model_name)],
+    )?
+    .as_deref()
+    {
+        Some([Value::Int(id), Value::Text(ver)]) => Ok((*id, ver.clone())),
+        _ => Err(unknown_model(model_name)),
+    }
+}
+
+/// A model by id: (model_name, row version).
+pub fn by_id(model_id: i64) -> Result<(String, String)> {
+    check_privilege("shopml.model", "SELECT")?;
+    match first_row(
+        "SELECT model_name, xmin::text || '/' || ctid::text FROM shopml.model WHERE model_id = $1",
+        &[Param::Int8(model_id)],
+    )?
+    .as_deref()
+    {
+        Some([Value::Text(name), Value::Text(ver)]) => Ok((name.clone(), ver.clone())),
+        _ => Err(no_such_id(model_id)),
+    }
+}
+
+/// A model's stored bytes.
+pub fn bytes(model_id: i64) -> Result<Vec<u8>> {
+    match first_row(
+        "SELECT model_bytes FROM shopml.model WHERE model_id = $1",
+        &[Param::Int8(model_id)],
+    )? {
+        Some(mut row) => match row.pop() {
+            Some(Value::Bytes(b)) => Ok(b),
+            _ => Err(no_such_id(model_id)),
+        },
+        None => Err(no_such_id(model_id)),
+    }
+}
+
+/// The model id to read for (name, optional version): the deployed one when version is NULL.
+pub fn resolve(model_name: &str, version: Option<i32>) -> Result<i64> {
+    match version {
+        None => deployed(model_name).map(|(id, _)| id),
+        Some(v) => match first_row(
+            "SELECT model_id FROM shopml.model WHERE model_name = $1 AND version = $2",
+            &[Param::Text(model_name), Param::Int4(v)],
+        )?
+        .as_deref()
+        {
+            Some([Value::Int(id)]) => Ok(*id),
+            _ => Err(Error::new(
+                ErrorKind::UndefinedObject,
+                format!("model \"{model_name}\" has no version {v}"),
+            )),
+        },
+    }
+}

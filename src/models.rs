@@ -1,0 +1,60 @@
+//! SQL functions that serve every kind of model through the model protocol:
+//! `feature_importance`, and `model_kinds`, the registry as a table.
+#![forbid(unsafe_code)]
+
+use pgrx::prelude::*;
+use shopml_core::model::REGISTRY;
+use shopml_core::Error;
+
+use crate::catalog::cache;
+use crate::pg::error::{required, OrRaise};
+
+/// How much each input column matters, summing to 1: for a logistic model the spread of its
+/// contribution to the score (|standardised coefficient| for a number), for a forest the mean
+/// decrease in impurity.
+#[pg_extern(stable, parallel_safe)]
+fn feature_importance(
+    model_name: Option<&str>,
+) -> TableIterator<'static, (name!(feature, String), name!(importance, f64))> {
+    let name = required(model_name, "model_name").or_raise();
+    let m = cache::deployed_in_statement(name).or_raise();
+    let rows = m.importance().ok_or_else(|| {
+        let kinds: Vec<&str> = REGISTRY
+            .iter()
+            .filter(|k| k.trainer == "train_logistic" || k.trainer == "train_forest")
+            .map(|k| k.trainer)
+            .collect();
+        Error::invalid(format!(
+            "model \"{name}\" is a {} model, not a classifier",
+            m.kind().algorithm
+        ))
+        .with_hint(format!("Train one with shopml.{}.", kinds.join(" or ")))
+    });
+    TableIterator::new(rows.or_raise())
+}
+
+/// The kinds of model this shopml stores and serves (the model registry).
+#[pg_extern(immutable, parallel_safe)]
+#[allow(clippy::type_complexity)]
+fn model_kinds() -> TableIterator<
+    'static,
+    (
+        name!(algorithm, String),
+        name!(task, String),
+        name!(format_version, i32),
+        name!(oldest_format, i32),
+        name!(trainer, String),
+        name!(serving, String),
+    ),
+> {
+    TableIterator::new(REGISTRY.iter().map(|k| {
+        (
+            k.algorithm.to_string(),
+            k.task.name().to_string(),
+            i32::from(k.format_version),
+            i32::from(k.oldest_format),
+            format!("shopml.{}", k.trainer),
+            k.serving.to_string(),
+        )
+    }))
+}

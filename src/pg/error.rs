@@ -1,0 +1,64 @@
+//! The one place where a shopml error becomes a Postgres ERROR with its SQLSTATE.
+
+use pgrx::pg_sys::panic::ErrorReport;
+use pgrx::{PgLogLevel, PgSqlErrorCode};
+use shopml_core::{Error, ErrorKind};
+
+fn code(kind: ErrorKind) -> PgSqlErrorCode {
+    match kind {
+        ErrorKind::UndefinedObject => PgSqlErrorCode::ERRCODE_UNDEFINED_OBJECT,
+        ErrorKind::UndefinedColumn => PgSqlErrorCode::ERRCODE_UNDEFINED_COLUMN,
+        ErrorKind::UndefinedTable => PgSqlErrorCode::ERRCODE_UNDEFINED_TABLE,
+        ErrorKind::DatatypeMismatch => PgSqlErrorCode::ERRCODE_DATATYPE_MISMATCH,
+        ErrorKind::InvalidParameter => PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
+        ErrorKind::DataException => PgSqlErrorCode::ERRCODE_DATA_EXCEPTION,
+        ErrorKind::DataCorrupted => PgSqlErrorCode::ERRCODE_DATA_CORRUPTED,
+        ErrorKind::OutOfMemory => PgSqlErrorCode::ERRCODE_OUT_OF_MEMORY,
+        ErrorKind::InsufficientPrivilege => PgSqlErrorCode::ERRCODE_INSUFFICIENT_PRIVILEGE,
+        ErrorKind::ReadOnly => PgSqlErrorCode::ERRCODE_READ_ONLY_SQL_TRANSACTION,
+        ErrorKind::Internal => PgSqlErrorCode::ERRCODE_INTERNAL_ERROR,
+    }
+}
+
+/// Raises `e` as a Postgres ERROR (does not return).
+pub fn raise(e: Error) -> ! {
+    let mut report = ErrorReport::new(code(e.kind), e.message, "shopml");
+    if let Some(d) = e.detail {
+        report = report.set_detail(d);
+    }
+    if let Some(h) = e.hint {
+        report = report.set_hint(h);
+    }
+    report.report(PgLogLevel::ERROR);
+    unreachable!("ERROR does not return")
+}
+
+/// A required argument: its value, or 22023 naming it when it is NULL.
+pub fn required<T>(value: Option<T>, what: &str) -> Result<T, Error> {
+    value.ok_or_else(|| Error::invalid(format!("{what} must not be NULL")))
+}
+
+/// `result.or_raise()`: the value, or the error raised as a Postgres ERROR.
+pub trait OrRaise<T> {
+    fn or_raise(self) -> T;
+}
+
+impl<T> OrRaise<T> for Result<T, Error> {
+    #[inline]
+    fn or_raise(self) -> T {
+        match self {
+            Ok(v) => v,
+            Err(e) => raise(e),
+        }
+    }
+}
+
+impl<T> OrRaise<T> for Result<T, pgrx::spi::Error> {
+    #[inline]
+    fn or_raise(self) -> T {
+        match self {
+            Ok(v) => v,
+            Err(e) => raise(Error::internal(format!("SPI: {e}"))),
+        }
+    }
+}

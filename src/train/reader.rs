@@ -1,0 +1,162 @@
+//! The one reader of training rows: a relation's target and feature columns, read through the
+//! executor's `DestReceiver` (see [`crate::pg::spi`]), with the held-out split, the rows
+//! skipped for missing values, progress and the memory limit in one place.
+//!
+//! Each row's side of the split comes from a key that does not depend on its values (see
+//! [`shopml_core::data::split`]): for tables the row's physical position (its `ctid`);
+//! for views its position in a serial scan; with `split_column` the value of that column.
+
+use shopml_core::data::cell::Cell;
+use shopml_core::data::prep::RawTable;
+use shopml_core::data::split::{position_key, tid_key, Split};
+use shopml_core::{Error, Result};
+
+use crate::pg::datum::tid_parts;
+use crate::pg::spi::{scan, Plan};
+use crate::train::budget::Budget;
+use crate::train::progress::Progress;
+use crate::train::relation::{Column, Relation};
+
+/// How the rows of a relation are keyed for the split.
+pub struct SplitKeys {
+    /// Select-list expressions of the key (none: the scan position).
+    pub exprs: Vec<String>,
+    pub plan: Plan,
+}
+
+impl SplitKeys {
+    /// The key columns of `rel` under `split` (42703 for an unknown split column).
+    pub fn of(rel: &Relation, split: &Split) -> Result<SplitKeys> {
+        Ok(match &split.split_column {
+            Some(c) => SplitKeys {
+                exprs: vec![rel.column(c)?.ident()],
+                plan: Plan::Serial,
+            },
+            None if rel.is_table => SplitKeys {
+                exprs: vec!["ctid".into()],
+                plan: Plan::Serial,
+            },
+            None => SplitKeys {
+                exprs: Vec::new(),
+                plan: Plan::Serial,
+            },
+        })
+    }
+
+    /// The split key of a row from its key cells (`position` counts rows from 0).
+    pub fn key(&self, cells: &[Cell], position: u64) -> u64 {
+        match cells {
+            [] => position_key(position),
+            [Cell::Int(tid)] if self.exprs[0] == "ctid" => {
+                let (block, offset) = tid_parts(*tid);
+                tid_key(block, offset)
+            }
+            [value, ..] => value.value_hash(),
+        }
+    }
+}
+
+/// What a trainer reads.
+pub struct Spec<'a> {
+    pub rel: &'a Relation,
+    pub target: Option<&'a Column>,
+    pub features: &'a [Column],
+    pub split: &'a Split,
+    /// Leave out rows with a missing feature (`impute` is `skip`).
+    pub skip_missing: bool,
+    /// Bytes held per row kept, for the memory limit.
+    pub bytes_per_row: usize,
+}
+
+/// The rows read: the features in a [`RawTable`] split into training and test parts, the
+/// targets of each part, and the counts.
+pub struct Rows<Y> {
+    pub raw: RawTable,
+    pub y_train: Vec<Y>,
+    pub y_test: Vec<Y>,
+    pub read: u64,
+    pub skipped: u64,
+}
+
+impl<Y> Rows<Y> {
+    /// 22000 when no row is left to train on, with the counts and the imputation rule.
+    pub fn require_training_rows(
+        &self,
+        model_name: &str,
+        rel: &Relation,
+        impute: &str,
+    ) -> Result<()> {
+        if self.y_train.is_empty() {
+            return Err(Error::data(format!(
+                "no usable rows to train \"{model_name}\" on {}",
+                rel.sql_name
+            ))
+            .with_detail(format!(
+                "{} rows read, {} skipped for a NULL target or a NULL, NaN or infinite feature (impute is '{impute}').",
+                self.read, self.skipped
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// Reads `spec`'s rows. `target` turns a row's target cell into its label: `Ok(None)` skips
+/// the row (counted), an error stops the training. Without a target column every row gets
+/// `target(&Cell::Null)`.
+pub fn read<Y>(
+    spec: &Spec,
+    budget: &Budget,
+    progress: &mut Progress,
+    mut target: impl FnMut(&Cell) -> Result<Option<Y>>,
+) -> Result<Rows<Y>> {
+    let keys = SplitKeys::of(spec.rel, spec.split)?;
+    let k = keys.exprs.len();
+    let t = usize::from(spec.target.is_some());
+    let mut select: Vec<String> = keys.exprs.clone();
+    select.extend(spec.target.map(|c| c.ident()));
+    select.extend(spec.features.iter().map(|c| c.ident()));
+    let query = format!("SELECT {} FROM {}", select.join(", "), spec.rel.sql_name);
+    let names: Vec<String> = spec.features.iter().map(|f| f.name.clone()).collect();
+    let kinds: Vec<_> = spec.features.iter().filter_map(|f| f.kind()).collect();
+    let mut rows = Rows {
+        raw: RawTable::new(names, &kinds),
+        y_train: Vec::new(),
+        y_test: Vec::new(),
+        read: 0,
+        skipped: 0,
+    };
+    let split = spec.split;
+    scan(&query, &[], keys.plan, 0, |cells| {
+        let position = rows.read;
+        rows.read += 1;
+        if rows.read.is_multiple_of(16384) {
+            progress.rows_read(rows.read);
+            budget.check(
+                rows.read as usize * spec.bytes_per_row,
+                "the rows read so far",
+            )?;
+        }
+        let (key_cells, rest) = cells.split_at(k);
+        let (target_cell, features) = rest.split_at(t);
+        let y = match target(target_cell.first().unwrap_or(&Cell::Null))? {
+            Some(y) => y,
+            None => {
+                rows.skipped += 1;
+                return Ok(());
+            }
+        };
+        if spec.skip_missing && RawTable::has_null(features) {
+            rows.skipped += 1;
+            return Ok(());
+        }
+        let test = split.is_test(keys.key(key_cells, position));
+        rows.raw.push(features, test);
+        if test {
+            rows.y_test.push(y);
+        } else {
+            rows.y_train.push(y);
+        }
+        Ok(())
+    })?;
+    Ok(rows)
+}

@@ -1,0 +1,283 @@
+//! The relation a model trains on: its columns, their types, and its key columns.
+//!
+//! Names reach SQL only as quoted identifiers or as the relation's regclass text, never pasted
+//! from user input.
+
+use pgrx::pg_sys;
+use pgrx::spi::quote_identifier;
+use pgrx::PgRelation;
+use shopml_core::data::prep::ColumnKind;
+use shopml_core::{Error, ErrorKind, Result};
+
+use crate::pg::datum::Conv;
+use crate::pg::spi::{scan, Param, Plan};
+
+/// A column of the training relation.
+#[derive(Clone, Debug)]
+pub struct Column {
+    pub name: String,
+    /// `format_type` of the column's type, for messages.
+    pub type_name: String,
+    pub type_oid: pg_sys::Oid,
+    /// How its values are read (the datum table's entry for its type).
+    pub conv: Conv,
+}
+
+impl Column {
+    /// The column as a quoted SQL identifier.
+    pub fn ident(&self) -> String {
+        quote_identifier(&self.name)
+    }
+
+    /// How the column enters a model (None: it cannot).
+    pub fn kind(&self) -> Option<ColumnKind> {
+        self.conv.column_kind(self.type_oid)
+    }
+
+    /// Whether its values are numbers (integers, floats, numeric, booleans).
+    pub fn is_number(&self) -> bool {
+        self.conv.is_number()
+    }
+}
+
+/// The relation's name as SQL text (schema-qualified when needed, quoted), its columns and
+/// what identifies its rows.
+pub struct Relation {
+    pub sql_name: String,
+    pub columns: Vec<Column>,
+    /// A table (plain, partitioned or materialised view), whose rows have a ctid.
+    pub is_table: bool,
+    /// Its primary-key and unique single columns.
+    pub keys: Vec<String>,
+}
+
+/// The oid of a `regclass` argument of a trainer (22023 when it is NULL). The relation is
+/// released at once: training reads it through SPI like any query.
+pub fn relation_oid(relation: Option<PgRelation>) -> pg_sys::Oid {
+    match relation {
+        Some(r) => r.oid(),
+        None => crate::pg::error::raise(Error::invalid("relation must not be NULL")),
+    }
+}
+
+impl Relation {
+    pub fn open(oid: pg_sys::Oid) -> Result<Relation> {
+        let oid_arg = i64::from(u32::from(oid));
+        let mut head: Option<(String, bool)> = None;
+        scan(
+            "SELECT c.oid::regclass::text, c.relkind IN ('r', 'p', 'm') \
+             FROM pg_catalog.pg_class c WHERE c.oid = $1::oid",
+            &[Param::Int8(oid_arg)],
+            Plan::Serial,
+            1,
+            |cells| {
+                let name = cells[0].category().unwrap_or_default().into_owned();
+                head = Some((name, cells[1].number() == Some(1.0)));
+                Ok(())
+            },
+        )?;
+        let (sql_name, is_table) = head
+            .ok_or_else(|| Error::new(ErrorKind::UndefinedTable, "the relation does not exist"))?;
+        let mut columns = Vec::new();
+        scan(
+            "SELECT a.attname::text, format_type(a.atttypid, NULL), a.atttypid \
+             FROM pg_catalog.pg_attribute a \
+             WHERE a.attrelid = $1::oid AND a.attnum > 0 AND NOT a.attisdropped \
+             ORDER BY a.attnum",
+            &[Param::Int8(oid_arg)],
+            Plan::Serial,
+            0,
+            |cells| {
+                let type_oid = pg_sys::Oid::from(cells[2].number().unwrap_or(0.0) as u32);
+                columns.push(Column {
+                    name: cells[0].category().unwrap_or_default().into_owned(),
+                    type_name: cells[1].category().unwrap_or_default().into_owned(),
+                    type_oid,
+                    conv: Conv::of(type_oid),
+                });
+                Ok(())
+            },
+        )?;
+        let mut keys = Vec::new();
+        scan(
+            "SELECT a.attname::text FROM pg_catalog.pg_index i \
+             JOIN pg_catalog.pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0] \
+             WHERE i.indrelid = $1::oid AND (i.indisprimary OR i.indisunique) AND i.indnkeyatts = 1 \
+             AND i.indexprs IS NULL AND i.indpred IS NULL ORDER BY a.attnum",
+            &[Param::Int8(oid_arg)],
+            Plan::Serial,
+            0,
+            |cells| {
+                let k = cells[0].category().unwrap_or_default().into_owned();
+                if !keys.contains(&k) {
+                    keys.push(k);
+                }
+                Ok(())
+            },
+        )?;
+        Ok(Relation {
+            sql_name,
+            columns,
+            is_table,
+            keys,
+        })
+    }
+
+    /// A column by exact name (42703 naming the table when it is missing).
+    pub fn column(&self, name: &str) -> Result<&Column> {
+        self.columns.iter().find(|c| c.name == name).ok_or_else(|| {
+            let mut known: Vec<&str> = self.columns.iter().map(|c| c.name.as_str()).collect();
+            known.truncate(20);
+            Error::new(
+                ErrorKind::UndefinedColumn,
+                format!(
+                    "column \"{}\" does not exist in {}",
+                    name.escape_debug(),
+                    self.sql_name
+                ),
+            )
+            .with_hint(format!(
+                "Columns of {}: {}.",
+                self.sql_name,
+                known.join(", ")
+            ))
+        })
+    }
+
+    /// A column that must be numeric (42804 otherwise); `role` says what it is for.
+    pub fn numeric_column(&self, name: &str, role: &str) -> Result<&Column> {
+        let c = self.column(name)?;
+        if !c.is_number() {
+            return Err(Error::new(
+                ErrorKind::DatatypeMismatch,
+                format!(
+                    "{role} column \"{}\" of {} is of type {}, not a number",
+                    c.name, self.sql_name, c.type_name
+                ),
+            )
+            .with_hint(
+                "Use a numeric column, or a view that converts it (e.g. a CASE for booleans).",
+            ));
+        }
+        Ok(c)
+    }
+
+    /// The features of a model of `target`: as [`Relation::features`] with the target (and
+    /// `exclude`) left out of the default, and the target refused when it is listed.
+    pub fn target_features(
+        &self,
+        features: Option<Vec<Option<String>>>,
+        target: &str,
+        exclude: &[&str],
+        options_exclude: &[String],
+    ) -> Result<Features> {
+        let mut all = vec![target];
+        all.extend_from_slice(exclude);
+        let feats = self.features(features, &all, options_exclude)?;
+        if feats.columns.iter().any(|f| f.name == target) {
+            return Err(Error::invalid(format!(
+                "the target \"{target}\" cannot also be a feature"
+            )));
+        }
+        Ok(feats)
+    }
+
+    /// The features to use: the given names (numbers, booleans, dates, timestamps or
+    /// categories), or when `features` is NULL every numeric or boolean column that is not in
+    /// `exclude` or the `exclude` option and is not a key (primary key or unique single
+    /// column: an id would leak row order or identity). Text columns are used only when named,
+    /// so a free-text or id column never enters a model by accident.
+    pub fn features(
+        &self,
+        features: Option<Vec<Option<String>>>,
+        exclude: &[&str],
+        options_exclude: &[String],
+    ) -> Result<Features> {
+        for e in options_exclude {
+            self.column(e)?;
+        }
+        match features {
+            Some(list) => {
+                if list.is_empty() {
+                    return Err(Error::invalid("features must not be an empty array")
+                        .with_hint("Pass NULL to use every numeric column but the target."));
+                }
+                let mut out: Vec<Column> = Vec::with_capacity(list.len());
+                for f in list {
+                    let f = f.ok_or_else(|| Error::invalid("features must not contain NULL"))?;
+                    if out.iter().any(|c| c.name == f) {
+                        return Err(Error::invalid(format!("feature \"{f}\" is listed twice")));
+                    }
+                    let c = self.column(&f)?;
+                    if c.kind().is_none() {
+                        return Err(Error::new(
+                            ErrorKind::DatatypeMismatch,
+                            format!(
+                                "feature \"{}\" of {} is of type {}, which a model cannot take",
+                                c.name, self.sql_name, c.type_name
+                            ),
+                        )
+                        .with_hint("Features are numbers, booleans, dates, timestamps, text, enums or uuids; convert others in a view (e.g. amount::numeric for money)."));
+                    }
+                    out.push(c.clone());
+                }
+                Ok(Features {
+                    columns: out,
+                    left_out_keys: Vec::new(),
+                })
+            }
+            None => {
+                let mut left_out_keys = Vec::new();
+                let out: Vec<Column> = self
+                    .columns
+                    .iter()
+                    .filter(|c| {
+                        c.kind() == Some(ColumnKind::Numeric)
+                            && !exclude.contains(&c.name.as_str())
+                            && !options_exclude.contains(&c.name)
+                    })
+                    .filter(|c| {
+                        let key = self.keys.contains(&c.name);
+                        if key {
+                            left_out_keys.push(c.name.clone());
+                        }
+                        !key
+                    })
+                    .cloned()
+                    .collect();
+                if out.is_empty() {
+                    return Err(Error::data(format!(
+                        "{} has no numeric columns to use as features",
+                        self.sql_name
+                    )));
+                }
+                Ok(Features {
+                    columns: out,
+                    left_out_keys,
+                })
+            }
+        }
+    }
+}
+
+/// The features chosen, and the key columns `features => NULL` left out.
+pub struct Features {
+    pub columns: Vec<Column>,
+    pub left_out_keys: Vec<String>,
+}
+
+impl Features {
+    pub fn names(&self) -> Vec<String> {
+        self.columns.iter().map(|c| c.name.clone()).collect()
+    }
+
+    /// Says which key columns were left out (a NOTICE), so nobody wonders where the id went.
+    pub fn notice_keys(&self, model_name: &str) {
+        if !self.left_out_keys.is_empty() {
+            pgrx::notice!(
+                "shopml: training \"{model_name}\": key columns left out of the features: {} (list them in features to use them)",
+                self.left_out_keys.join(", ")
+            );
+        }
+    }
+}
