@@ -14,7 +14,7 @@ use crate::data::prep::{Cell, Encoding, Prep, PrepOptions, RawTable};
 use crate::error::{Error, Result};
 use crate::linear::owlqn::SparseParams;
 use crate::math::csr::Csr;
-use crate::math::linalg::invert_spd;
+use crate::math::linalg::Spd;
 use crate::math::moments::standardize;
 use crate::math::sigmoid;
 use crate::metrics::classification::{class_metrics, ClassMetrics};
@@ -407,13 +407,13 @@ fn newton_from(
         for a in 0..d {
             h[a * d + a] += 1e-12;
         }
-        let inv = invert_spd(&h, d).ok_or_else(|| {
+        // Only non-positive pivots refuse (ratio 0): with the jitter above a nearly singular
+        // Hessian still factors, and the step halving copes with its step.
+        let spd = Spd::factor_with(&h, d, 0.0).ok_or_else(|| {
             Error::data("the features are collinear or the classes are perfectly separated")
                 .with_hint("Add l2 regularisation (e.g. {\"l2\": 1}) or drop redundant features.")
         })?;
-        let step: Vec<f64> = (0..d)
-            .map(|a| (0..d).map(|b| inv[a * d + b] * g[b]).sum())
-            .collect();
+        let step = spd.solve(&g);
         // The Newton decrement gᵀH⁻¹g / 2 estimates how far the objective is above its
         // minimum; when that is negligible the current point is the answer, and the pass that
         // would only confirm it is saved.

@@ -528,7 +528,7 @@ pub fn fit(
 mod tests {
     use super::*;
     use crate::hash::mix64;
-    use crate::math::linalg::invert_spd;
+    use crate::math::linalg::Spd;
     use crate::math::sigmoid;
     use crate::metrics::classification::class_metrics;
     use crate::monitor::Quiet;
@@ -651,9 +651,9 @@ mod tests {
                 g[a] += l2 * beta[a];
                 h[a * d + a] += l2;
             }
-            let inv = invert_spd(&h, d).unwrap();
+            let step = Spd::factor(&h, d).unwrap().solve(&g);
             for a in 0..d {
-                beta[a] -= (0..d).map(|b| inv[a * d + b] * g[b]).sum::<f64>();
+                beta[a] -= step[a];
             }
         }
         let newton_obj: f64 = (0..n)

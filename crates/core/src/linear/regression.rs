@@ -18,7 +18,7 @@ use crate::data::sketch::BottomK;
 use crate::error::{Error, Result};
 use crate::hash::mix64;
 use crate::math::distributions::student_t_two_sided_p;
-use crate::math::linalg::invert_spd;
+use crate::math::linalg::Spd;
 use crate::model::{self, ensure, Answer, Kind, Model, Row, Stored, Task, Want};
 use crate::options::{pipeline, prep_options, Options, Pipeline};
 
@@ -262,7 +262,7 @@ pub fn fit(stats: &LinearStats, opts: &FitOptions) -> Result<LinearModel> {
             m[r * k + c] = v / (scale[i] * scale[j]);
         }
     }
-    let m_inv = invert_spd(&m, k)
+    let spd = Spd::factor(&m, k)
         .ok_or_else(|| Error::data("the features are too collinear to fit a model"))?;
     let b: Vec<f64> = kept
         .iter()
@@ -275,9 +275,7 @@ pub fn fit(stats: &LinearStats, opts: &FitOptions) -> Result<LinearModel> {
             v / scale[i]
         })
         .collect();
-    let beta_scaled: Vec<f64> = (0..k)
-        .map(|r| (0..k).map(|c| m_inv[r * k + c] * b[c]).sum())
-        .collect();
+    let beta_scaled = spd.solve(&b);
     let mut weights = vec![0.0; p];
     for (r, &i) in kept.iter().enumerate() {
         weights[i] = beta_scaled[r] / scale[i];
@@ -296,9 +294,12 @@ pub fn fit(stats: &LinearStats, opts: &FitOptions) -> Result<LinearModel> {
     } else {
         f64::NAN
     };
-    // Covariance of the scaled coefficients: σ² M⁻¹ (OLS) or the ridge sandwich σ² M⁻¹ R M⁻¹.
-    let cov_scaled: Vec<f64> = if opts.l2 == 0.0 {
-        m_inv.iter().map(|v| v * sigma2).collect()
+    // Covariance of the scaled coefficients, σ² M⁻¹ (OLS) or the ridge sandwich σ² M⁻¹ R M⁻¹:
+    // only its diagonal and the quadratic form x̄ᵀ Cov x̄ (for the intercept) are needed, so
+    // they come from solves with the factor, not from an inverse.
+    let xs: Vec<f64> = kept.iter().map(|&i| stats.mean[i] / scale[i]).collect();
+    let (var_scaled, quad): (Vec<f64>, f64) = if opts.l2 == 0.0 {
+        (spd.inverse_diag(), spd.inv_quad(&xs))
     } else {
         let mut rmat = vec![0.0; k * k];
         for (r, &i) in kept.iter().enumerate() {
@@ -306,11 +307,22 @@ pub fn fit(stats: &LinearStats, opts: &FitOptions) -> Result<LinearModel> {
                 rmat[r * k + c] = a(i, j) / (scale[i] * scale[j]);
             }
         }
-        let t = matmul(&m_inv, &rmat, k);
-        matmul(&t, &m_inv, k)
-            .into_iter()
-            .map(|v| v * sigma2)
-            .collect()
+        // Z = M⁻¹R, then M⁻¹Zᵀ = M⁻¹RM⁻¹ (R and M are symmetric).
+        let z = spd.solve_mat(&rmat, k);
+        let mut zt = vec![0.0; k * k];
+        for r in 0..k {
+            for c in 0..k {
+                zt[c * k + r] = z[r * k + c];
+            }
+        }
+        let cm = spd.solve_mat(&zt, k);
+        let mut q = 0.0;
+        for r in 0..k {
+            for c in 0..k {
+                q += xs[r] * cm[r * k + c] * xs[c];
+            }
+        }
+        ((0..k).map(|r| cm[r * k + r]).collect(), q)
     };
     let mut coefficients = vec![None; p];
     let mut std_errors = vec![None; p];
@@ -318,7 +330,7 @@ pub fn fit(stats: &LinearStats, opts: &FitOptions) -> Result<LinearModel> {
     let mut p_values = vec![None; p];
     for (r, &i) in kept.iter().enumerate() {
         coefficients[i] = Some(weights[i]);
-        let se = cov_scaled[r * k + r].max(0.0).sqrt() / scale[i];
+        let se = (var_scaled[r] * sigma2).max(0.0).sqrt() / scale[i];
         if se.is_finite() {
             std_errors[i] = Some(se);
             if se > 0.0 {
@@ -331,14 +343,7 @@ pub fn fit(stats: &LinearStats, opts: &FitOptions) -> Result<LinearModel> {
     let (mut intercept_std_error, mut intercept_t_stat, mut intercept_p_value) = (None, None, None);
     if opts.fit_intercept && sigma2.is_finite() {
         // Var(b0) = σ²/n + x̄ᵀ Cov(β) x̄
-        let xs: Vec<f64> = kept.iter().map(|&i| stats.mean[i] / scale[i]).collect();
-        let mut q = 0.0;
-        for r in 0..k {
-            for c in 0..k {
-                q += xs[r] * cov_scaled[r * k + c] * xs[c];
-            }
-        }
-        let se = (sigma2 / n + q).max(0.0).sqrt();
+        let se = (sigma2 / n + sigma2 * quad).max(0.0).sqrt();
         intercept_std_error = Some(se);
         if se > 0.0 {
             let t = intercept / se;
@@ -425,19 +430,6 @@ impl LinearModel {
             .sum::<f64>()
             / rows.len() as f64
     }
-}
-
-fn matmul(a: &[f64], b: &[f64], k: usize) -> Vec<f64> {
-    let mut c = vec![0.0; k * k];
-    for i in 0..k {
-        for t in 0..k {
-            let v = a[i * k + t];
-            for j in 0..k {
-                c[i * k + j] += v * b[t * k + j];
-            }
-        }
-    }
-    c
 }
 
 /// Rows kept per split for the mean absolute error (exact below this many rows).

@@ -7,23 +7,18 @@
 //! computed *directly* in the tail rather than as `1 - cdf`, so tiny p-values
 //! keep their relative accuracy.
 //!
-//! Contents:
-//!
-//! * [`ln_gamma`] — `ln |Γ(x)|` (Lanczos approximation, reflection for `x < 0.5`,
-//!   Taylor series next to the zeros at 1 and 2).
-//! * [`ln_beta`] — `ln B(a, b)`, with a Stirling-based form that avoids
-//!   cancellation when an argument is large.
-//! * [`regularized_incomplete_beta`] — `I_x(a, b)` by a continued fraction
-//!   evaluated with the modified Lentz method, and for large `a` with `b <= 1`
-//!   (Student's t with many degrees of freedom) by the asymptotic expansion of
-//!   DiDonato & Morris.
-//! * [`regularized_gamma_p`] / [`regularized_gamma_q`] — the regularized
-//!   incomplete gamma functions (power series / continued fraction).
-//! * [`erfc`] — complementary error function (W. J. Cody's rational
-//!   approximations).
-//! * [`normal_cdf`], [`normal_sf`], [`normal_two_sided_p`].
-//! * [`student_t_cdf`], [`student_t_two_sided_p`].
-//! * [`chi2_sf`] — upper tail of the chi-squared distribution.
+//! What shopml uses: [`student_t_two_sided_p`] (p-values of linear coefficients) and
+//! [`normal_two_sided_p`] (z-tests, e.g. of logistic coefficients). They rest on `ln Γ`
+//! (Lanczos, with reflection and Taylor series next to the zeros at 1 and 2), `ln B` (a
+//! Stirling-based form for large arguments), the regularized incomplete beta function (a
+//! modified-Lentz continued fraction, and DiDonato & Morris's expansion for the large-df t),
+//! the incomplete gamma function, and Cody's rational approximations of `erfc`. The public
+//! functions that used to expose those pieces were unused and are now test-only: the
+//! SciPy/mpmath reference tables at the end check the pieces through them.
+//! They are written here rather than taken from `statrs` because statrs's t p-value is off
+//! by up to 1e-5 relative at 10⁹ degrees of freedom and meaningless beyond 10¹⁵ (shopml's df
+//! is a table's row count), while these stay within 1.1e-13 on every table row
+//! (docs/decisions.md).
 //!
 //! Invalid arguments (negative degrees of freedom, `x` outside a domain, …)
 //! give `NaN` rather than panicking.
@@ -77,7 +72,7 @@ const LANCZOS_COEF: [f64; 9] = [
 ///
 /// Returns `+inf` at the poles (`x = 0, -1, -2, …`) and for `x = ±inf`,
 /// `NaN` for `NaN`.
-pub fn ln_gamma(x: f64) -> f64 {
+fn ln_gamma(x: f64) -> f64 {
     if x.is_nan() {
         return f64::NAN;
     }
@@ -213,7 +208,7 @@ fn stirling_remainder(x: f64) -> f64 {
 /// combined analytically (Stirling's formula plus its remainder) so the
 /// result does not suffer from cancellation between huge `ln Γ` values.
 /// Returns `NaN` for non-positive or `NaN` arguments.
-pub fn ln_beta(a: f64, b: f64) -> f64 {
+fn ln_beta(a: f64, b: f64) -> f64 {
     if a.is_nan() || b.is_nan() || a <= 0.0 || b <= 0.0 {
         return f64::NAN;
     }
@@ -237,36 +232,6 @@ pub fn ln_beta(a: f64, b: f64) -> f64 {
 // ---------------------------------------------------------------------------
 // Regularized incomplete beta
 // ---------------------------------------------------------------------------
-
-/// Regularized incomplete beta function
-/// `I_x(a, b) = B(x; a, b) / B(a, b)` for `a, b > 0` and `0 <= x <= 1`.
-///
-/// Evaluated through the classical continued fraction for the incomplete
-/// beta function (or, for `a >= 50`, `b <= 1`, `x >= 1/2`, an asymptotic
-/// expansion in `1/a`), using the symmetry
-/// `I_x(a, b) = 1 - I_{1-x}(b, a)` so that the fraction is always evaluated
-/// on the side where it converges quickly and where the result is the
-/// smaller of the two tails.
-///
-/// Returns `NaN` for `NaN` inputs, non-positive `a` or `b`, or `x` outside
-/// `[0, 1]`.
-pub fn regularized_incomplete_beta(a: f64, b: f64, x: f64) -> f64 {
-    if a.is_nan() || b.is_nan() || x.is_nan() || a <= 0.0 || b <= 0.0 || !(0.0..=1.0).contains(&x) {
-        return f64::NAN;
-    }
-    if x == 0.0 {
-        return 0.0;
-    }
-    if x == 1.0 {
-        return 1.0;
-    }
-    if a.is_infinite() || b.is_infinite() {
-        return f64::NAN;
-    }
-    let y = 1.0 - x; // correctly rounded; the logs below use ln_1p for accuracy
-    let (lower, _upper) = ibeta_both(a, b, x, y, x.ln(), (-x).ln_1p());
-    lower
-}
 
 /// Computes one of the two tails `I_x(a, b)` / `1 - I_x(a, b) = I_y(b, a)`
 /// accurately and returns `(lower, upper)` where exactly one of the two is
@@ -455,51 +420,6 @@ fn ln_gamma_prefactor(a: f64, x: f64) -> f64 {
     }
 }
 
-/// Regularized lower incomplete gamma function
-/// `P(a, x) = γ(a, x) / Γ(a)` for `a > 0`, `x >= 0`.
-///
-/// Power series for `x < a + 1`, otherwise `1 - Q(a, x)` with `Q` from its
-/// continued fraction. Returns `NaN` for invalid arguments.
-pub fn regularized_gamma_p(a: f64, x: f64) -> f64 {
-    match gamma_pq(a, x) {
-        Some((p, _)) => p,
-        None => f64::NAN,
-    }
-}
-
-/// Regularized upper incomplete gamma function
-/// `Q(a, x) = Γ(a, x) / Γ(a) = 1 - P(a, x)` for `a > 0`, `x >= 0`.
-///
-/// Continued fraction for `x >= a + 1` (so small upper tails keep their
-/// relative accuracy), otherwise `1 - P(a, x)` with `P` from its power
-/// series. Returns `NaN` for invalid arguments.
-pub fn regularized_gamma_q(a: f64, x: f64) -> f64 {
-    match gamma_pq(a, x) {
-        Some((_, q)) => q,
-        None => f64::NAN,
-    }
-}
-
-/// Both `P(a, x)` and `Q(a, x)`; the smaller-tail one is computed directly.
-fn gamma_pq(a: f64, x: f64) -> Option<(f64, f64)> {
-    if a.is_nan() || x.is_nan() || a <= 0.0 || x < 0.0 || a.is_infinite() {
-        return None;
-    }
-    if x == 0.0 {
-        return Some((0.0, 1.0));
-    }
-    if x.is_infinite() {
-        return Some((1.0, 0.0));
-    }
-    if x < a + 1.0 {
-        let p = gamma_p_series(a, x);
-        Some((p, 1.0 - p))
-    } else {
-        let q = gamma_q_continued_fraction(a, x);
-        Some((1.0 - q, q))
-    }
-}
-
 /// `P(a, x) = x^a e^{-x} / Γ(a + 1) · Σ_{n>=0} x^n / ((a+1)(a+2)…(a+n))`.
 fn gamma_p_series(a: f64, x: f64) -> f64 {
     let front = (ln_gamma_prefactor(a, x)).exp() / a;
@@ -518,16 +438,6 @@ fn gamma_p_series(a: f64, x: f64) -> f64 {
         }
     }
     front * sum
-}
-
-/// `Q(a, x)` for `x >= a + 1`: the prefactor `x^a e^{-x} / Γ(a)` times
-/// [`gamma_q_continued_fraction_core`].
-fn gamma_q_continued_fraction(a: f64, x: f64) -> f64 {
-    let front = ln_gamma_prefactor(a, x).exp();
-    if front == 0.0 {
-        return 0.0;
-    }
-    front * gamma_q_continued_fraction_core(a, x)
 }
 
 /// The continued fraction part of `Q(a, x)`,
@@ -685,57 +595,6 @@ fn exp_neg_half_square(v: f64) -> f64 {
     (-0.5 * hi * hi).exp() * (-0.5 * del).exp()
 }
 
-/// `exp(-v²)`, see [`exp_neg_half_square`].
-fn exp_neg_square(v: f64) -> f64 {
-    let hi = (v * 16.0).trunc() / 16.0;
-    let del = (v - hi) * (v + hi);
-    (-hi * hi).exp() * (-del).exp()
-}
-
-/// Complementary error function `erfc(x) = 1 - erf(x)`.
-///
-/// Uses W. J. Cody's rational Chebyshev approximations (relative error about
-/// 1e-16 in the rational parts); `exp(-x²)` is evaluated with a split
-/// argument so that large `x` keep full relative accuracy down to underflow
-/// (`erfc(x) = 0` for `x > ~26.55`). `erfc(-inf) = 2`, `erfc(inf) = 0`.
-pub fn erfc(x: f64) -> f64 {
-    if x.is_nan() {
-        return f64::NAN;
-    }
-    let y = x.abs();
-    if y <= ERF_SMALL {
-        return 1.0 - x * erf_small_ratio(x);
-    }
-    // Beyond ~26.6 the result underflows; avoid 0 * inf style issues.
-    let tail = if y > 27.0 {
-        0.0
-    } else {
-        exp_neg_square(y) * erfc_scaled_tail(y)
-    };
-    if x > 0.0 {
-        tail
-    } else {
-        2.0 - tail
-    }
-}
-
-/// Error function `erf(x)`; see [`erfc`].
-pub fn erf(x: f64) -> f64 {
-    if x.is_nan() {
-        return f64::NAN;
-    }
-    let y = x.abs();
-    if y <= ERF_SMALL {
-        return x * erf_small_ratio(x);
-    }
-    let e = 1.0 - erfc(y);
-    if x < 0.0 {
-        -e
-    } else {
-        e
-    }
-}
-
 /// Upper tail `P(Z > |z|)` of the standard normal for `|z| / sqrt(2) > 0.46875`,
 /// i.e. `erfc(|z| / sqrt 2) / 2`, with the exponential taken of `z` itself so
 /// that no rounding error of `z / sqrt 2` is amplified.
@@ -745,36 +604,6 @@ fn normal_upper_tail_abs(z: f64) -> f64 {
         return 0.0;
     }
     0.5 * exp_neg_half_square(v) * erfc_scaled_tail(v * std::f64::consts::FRAC_1_SQRT_2)
-}
-
-/// Standard normal cumulative distribution function `Φ(z) = P(Z <= z)`.
-///
-/// Computed through `erfc` (Cody's approximations) with about 1e-15 relative
-/// accuracy, including the far lower tail down to underflow
-/// (`Φ(-37.5) ≈ 4.6e-308`). `Φ(-inf) = 0`, `Φ(inf) = 1`, `Φ(NaN) = NaN`.
-pub fn normal_cdf(z: f64) -> f64 {
-    if z.is_nan() {
-        return f64::NAN;
-    }
-    let u = z * std::f64::consts::FRAC_1_SQRT_2;
-    if u.abs() <= ERF_SMALL {
-        return 0.5 + 0.5 * u * erf_small_ratio(u);
-    }
-    let tail = normal_upper_tail_abs(z);
-    if z < 0.0 {
-        tail
-    } else {
-        1.0 - tail
-    }
-}
-
-/// Standard normal survival function `1 - Φ(z) = P(Z > z)`, accurate in the
-/// upper tail.
-pub fn normal_sf(z: f64) -> f64 {
-    if z.is_nan() {
-        return f64::NAN;
-    }
-    normal_cdf(-z)
 }
 
 /// Two-sided normal p-value `P(|Z| > |z|) = erfc(|z| / sqrt 2)`.
@@ -846,13 +675,197 @@ pub fn student_t_two_sided_p(t: f64, df: f64) -> f64 {
     p.clamp(0.0, 1.0)
 }
 
+// ---------------------------------------------------------------------------
+// Chi-squared
+// ---------------------------------------------------------------------------
+
+// Functions nothing in shopml calls any more, kept for the tests only: the SciPy/mpmath
+// reference tables below check, through them, the routines the t and normal p-values use.
+
+#[cfg(test)]
+/// Regularized incomplete beta function
+/// `I_x(a, b) = B(x; a, b) / B(a, b)` for `a, b > 0` and `0 <= x <= 1`.
+///
+/// Evaluated through the classical continued fraction for the incomplete
+/// beta function (or, for `a >= 50`, `b <= 1`, `x >= 1/2`, an asymptotic
+/// expansion in `1/a`), using the symmetry
+/// `I_x(a, b) = 1 - I_{1-x}(b, a)` so that the fraction is always evaluated
+/// on the side where it converges quickly and where the result is the
+/// smaller of the two tails.
+///
+/// Returns `NaN` for `NaN` inputs, non-positive `a` or `b`, or `x` outside
+/// `[0, 1]`.
+fn regularized_incomplete_beta(a: f64, b: f64, x: f64) -> f64 {
+    if a.is_nan() || b.is_nan() || x.is_nan() || a <= 0.0 || b <= 0.0 || !(0.0..=1.0).contains(&x) {
+        return f64::NAN;
+    }
+    if x == 0.0 {
+        return 0.0;
+    }
+    if x == 1.0 {
+        return 1.0;
+    }
+    if a.is_infinite() || b.is_infinite() {
+        return f64::NAN;
+    }
+    let y = 1.0 - x; // correctly rounded; the logs below use ln_1p for accuracy
+    let (lower, _upper) = ibeta_both(a, b, x, y, x.ln(), (-x).ln_1p());
+    lower
+}
+
+#[cfg(test)]
+/// Regularized lower incomplete gamma function
+/// `P(a, x) = γ(a, x) / Γ(a)` for `a > 0`, `x >= 0`.
+///
+/// Power series for `x < a + 1`, otherwise `1 - Q(a, x)` with `Q` from its
+/// continued fraction. Returns `NaN` for invalid arguments.
+fn regularized_gamma_p(a: f64, x: f64) -> f64 {
+    match gamma_pq(a, x) {
+        Some((p, _)) => p,
+        None => f64::NAN,
+    }
+}
+
+#[cfg(test)]
+/// Regularized upper incomplete gamma function
+/// `Q(a, x) = Γ(a, x) / Γ(a) = 1 - P(a, x)` for `a > 0`, `x >= 0`.
+///
+/// Continued fraction for `x >= a + 1` (so small upper tails keep their
+/// relative accuracy), otherwise `1 - P(a, x)` with `P` from its power
+/// series. Returns `NaN` for invalid arguments.
+fn regularized_gamma_q(a: f64, x: f64) -> f64 {
+    match gamma_pq(a, x) {
+        Some((_, q)) => q,
+        None => f64::NAN,
+    }
+}
+
+#[cfg(test)]
+/// Both `P(a, x)` and `Q(a, x)`; the smaller-tail one is computed directly.
+fn gamma_pq(a: f64, x: f64) -> Option<(f64, f64)> {
+    if a.is_nan() || x.is_nan() || a <= 0.0 || x < 0.0 || a.is_infinite() {
+        return None;
+    }
+    if x == 0.0 {
+        return Some((0.0, 1.0));
+    }
+    if x.is_infinite() {
+        return Some((1.0, 0.0));
+    }
+    if x < a + 1.0 {
+        let p = gamma_p_series(a, x);
+        Some((p, 1.0 - p))
+    } else {
+        let q = gamma_q_continued_fraction(a, x);
+        Some((1.0 - q, q))
+    }
+}
+
+#[cfg(test)]
+/// `Q(a, x)` for `x >= a + 1`: the prefactor `x^a e^{-x} / Γ(a)` times
+/// [`gamma_q_continued_fraction_core`].
+fn gamma_q_continued_fraction(a: f64, x: f64) -> f64 {
+    let front = ln_gamma_prefactor(a, x).exp();
+    if front == 0.0 {
+        return 0.0;
+    }
+    front * gamma_q_continued_fraction_core(a, x)
+}
+
+#[cfg(test)]
+/// `exp(-v²)`, see [`exp_neg_half_square`].
+fn exp_neg_square(v: f64) -> f64 {
+    let hi = (v * 16.0).trunc() / 16.0;
+    let del = (v - hi) * (v + hi);
+    (-hi * hi).exp() * (-del).exp()
+}
+
+#[cfg(test)]
+/// Complementary error function `erfc(x) = 1 - erf(x)`.
+///
+/// Uses W. J. Cody's rational Chebyshev approximations (relative error about
+/// 1e-16 in the rational parts); `exp(-x²)` is evaluated with a split
+/// argument so that large `x` keep full relative accuracy down to underflow
+/// (`erfc(x) = 0` for `x > ~26.55`). `erfc(-inf) = 2`, `erfc(inf) = 0`.
+fn erfc(x: f64) -> f64 {
+    if x.is_nan() {
+        return f64::NAN;
+    }
+    let y = x.abs();
+    if y <= ERF_SMALL {
+        return 1.0 - x * erf_small_ratio(x);
+    }
+    // Beyond ~26.6 the result underflows; avoid 0 * inf style issues.
+    let tail = if y > 27.0 {
+        0.0
+    } else {
+        exp_neg_square(y) * erfc_scaled_tail(y)
+    };
+    if x > 0.0 {
+        tail
+    } else {
+        2.0 - tail
+    }
+}
+
+#[cfg(test)]
+/// Error function `erf(x)`; see [`erfc`].
+fn erf(x: f64) -> f64 {
+    if x.is_nan() {
+        return f64::NAN;
+    }
+    let y = x.abs();
+    if y <= ERF_SMALL {
+        return x * erf_small_ratio(x);
+    }
+    let e = 1.0 - erfc(y);
+    if x < 0.0 {
+        -e
+    } else {
+        e
+    }
+}
+
+#[cfg(test)]
+/// Standard normal cumulative distribution function `Φ(z) = P(Z <= z)`.
+///
+/// Computed through `erfc` (Cody's approximations) with about 1e-15 relative
+/// accuracy, including the far lower tail down to underflow
+/// (`Φ(-37.5) ≈ 4.6e-308`). `Φ(-inf) = 0`, `Φ(inf) = 1`, `Φ(NaN) = NaN`.
+fn normal_cdf(z: f64) -> f64 {
+    if z.is_nan() {
+        return f64::NAN;
+    }
+    let u = z * std::f64::consts::FRAC_1_SQRT_2;
+    if u.abs() <= ERF_SMALL {
+        return 0.5 + 0.5 * u * erf_small_ratio(u);
+    }
+    let tail = normal_upper_tail_abs(z);
+    if z < 0.0 {
+        tail
+    } else {
+        1.0 - tail
+    }
+}
+
+#[cfg(test)]
+/// Standard normal survival function `1 - Φ(z) = P(Z > z)`, accurate in the
+/// upper tail.
+fn normal_sf(z: f64) -> f64 {
+    if z.is_nan() {
+        return f64::NAN;
+    }
+    normal_cdf(-z)
+}
+
+#[cfg(test)]
 /// Cumulative distribution function of Student's t, `P(T <= t)`, with `df`
 /// degrees of freedom (`df > 0`).
 ///
 /// The lower tail (`t < 0`) is computed directly and keeps its relative
 /// accuracy when tiny. `t = -inf` → `0`, `t = inf` → `1`; `NaN` or
 /// `df <= 0` → `NaN`; `df = inf` → the normal CDF.
-pub fn student_t_cdf(t: f64, df: f64) -> f64 {
+fn student_t_cdf(t: f64, df: f64) -> f64 {
     if t.is_nan() || df.is_nan() || df <= 0.0 {
         return f64::NAN;
     }
@@ -867,15 +880,12 @@ pub fn student_t_cdf(t: f64, df: f64) -> f64 {
     }
 }
 
-// ---------------------------------------------------------------------------
-// Chi-squared
-// ---------------------------------------------------------------------------
-
+#[cfg(test)]
 /// Survival function (upper tail) of the chi-squared distribution with `k`
 /// degrees of freedom, `P(X > x) = Q(k/2, x/2)`.
 ///
 /// `x <= 0` → `1`, `x = inf` → `0`; `NaN` arguments or `k <= 0` → `NaN`.
-pub fn chi2_sf(x: f64, k: f64) -> f64 {
+fn chi2_sf(x: f64, k: f64) -> f64 {
     if x.is_nan() || k.is_nan() || k <= 0.0 || k.is_infinite() {
         return f64::NAN;
     }

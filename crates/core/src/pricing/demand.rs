@@ -27,7 +27,7 @@ use serde::{Deserialize, Serialize};
 use crate::data::keys::{Keys, RawKeys};
 use crate::error::{Error, Result};
 use crate::math::dot;
-use crate::math::linalg::invert_spd;
+use crate::math::linalg::Spd;
 use crate::model::{self, ensure, Kind, Model, Stored, Task};
 use crate::monitor::Monitor;
 use crate::options::Options;
@@ -235,9 +235,10 @@ impl Layout {
     }
 }
 
-/// Per-product Newton pieces.
+/// Per-product Newton pieces: the factored block of the product's own parameters, its
+/// coupling to the shared controls and its gradient.
 struct Block {
-    hpp_inv: Vec<f64>,
+    hpp: Spd,
     hps: Vec<f64>,
     gp: Vec<f64>,
 }
@@ -246,7 +247,8 @@ struct Fit {
     theta: Vec<Vec<f64>>,
     shared: Vec<f64>,
     blocks: Vec<Option<Block>>,
-    s_inv: Vec<f64>,
+    /// The factored Schur complement of the shared controls (None without controls).
+    schur: Option<Spd>,
     iterations: usize,
 }
 
@@ -351,7 +353,8 @@ fn newton(
                     hpp[a * b + c] = hpp[c * b + a];
                 }
             }
-            let hpp_inv = invert_spd(&hpp, b).ok_or_else(|| {
+            // Only non-positive pivots refuse (as the inverse this replaced did).
+            let hpp_f = Spd::factor_with(&hpp, b, 0.0).ok_or_else(|| {
                 Error::data(format!(
                     "the demand of product number {p} cannot be estimated (no information in its rows)"
                 ))
@@ -359,15 +362,8 @@ fn newton(
             })?;
             // Schur complement pieces: S −= Hsp Hpp⁻¹ Hps, r −= Hsp Hpp⁻¹ gp.
             if s > 0 {
-                let mut t = vec![0.0; b * s]; // Hpp⁻¹ Hps
-                for a in 0..b {
-                    for c in 0..s {
-                        t[a * s + c] = (0..b).map(|m| hpp_inv[a * b + m] * hps[m * s + c]).sum();
-                    }
-                }
-                let hg: Vec<f64> = (0..b)
-                    .map(|a| dot(&hpp_inv[a * b..(a + 1) * b], &gp))
-                    .collect();
+                let t = hpp_f.solve_mat(&hps, s); // Hpp⁻¹ Hps
+                let hg = hpp_f.solve(&gp);
                 for a in 0..s {
                     r[a] -= (0..b).map(|m| hps[m * s + a] * hg[m]).sum::<f64>();
                     for c in a..s {
@@ -376,24 +372,26 @@ fn newton(
                     }
                 }
             }
-            blocks.push(Some(Block { hpp_inv, hps, gp }));
+            blocks.push(Some(Block {
+                hpp: hpp_f,
+                hps,
+                gp,
+            }));
         }
         for a in 0..s {
             for c in 0..a {
                 s_mat[a * s + c] = s_mat[c * s + a];
             }
         }
-        let s_inv = if s > 0 {
-            invert_spd(&s_mat, s).ok_or_else(|| {
+        let schur = if s > 0 {
+            Some(Spd::factor_with(&s_mat, s, 0.0).ok_or_else(|| {
                 Error::data("the controls are collinear (or constant) over the rows")
                     .with_hint("Drop a control that is constant or a combination of others.")
-            })?
+            })?)
         } else {
-            Vec::new()
+            None
         };
-        let d_shared: Vec<f64> = (0..s)
-            .map(|a| dot(&s_inv[a * s..(a + 1) * s], &r))
-            .collect();
+        let d_shared: Vec<f64> = schur.as_ref().map(|f| f.solve(&r)).unwrap_or_default();
         let mut d_theta: Vec<Vec<f64>> = Vec::with_capacity(np);
         let mut max_step = d_shared.iter().fold(0.0f64, |m, v| m.max(v.abs()));
         for blk in &blocks {
@@ -403,9 +401,7 @@ fn newton(
                     let rhs: Vec<f64> = (0..b)
                         .map(|a| blk.gp[a] - dot(&blk.hps[a * s..(a + 1) * s], &d_shared))
                         .collect();
-                    let d: Vec<f64> = (0..b)
-                        .map(|a| dot(&blk.hpp_inv[a * b..(a + 1) * b], &rhs))
-                        .collect();
+                    let d = blk.hpp.solve(&rhs);
                     max_step = d.iter().fold(max_step, |m, v| m.max(v.abs()));
                     d_theta.push(d);
                 }
@@ -444,7 +440,7 @@ fn newton(
                 theta,
                 shared,
                 blocks,
-                s_inv,
+                schur,
                 iterations,
             });
         }
@@ -452,28 +448,24 @@ fn newton(
 }
 
 /// Covariance of a product's block: Hpp⁻¹ + Hpp⁻¹ Hps S⁻¹ Hsp Hpp⁻¹.
-fn block_cov(blk: &Block, s_inv: &[f64], b: usize, s: usize) -> Vec<f64> {
-    let mut cov = blk.hpp_inv.clone();
-    if s == 0 {
+/// The covariance of a product's own parameters: Hpp⁻¹ + T S⁻¹ Tᵀ with T = Hpp⁻¹ Hps (the
+/// inverse of the joint Hessian's block, by the Schur complement).
+fn block_cov(blk: &Block, schur: Option<&Spd>, b: usize, s: usize) -> Vec<f64> {
+    let mut cov = blk.hpp.inverse();
+    let Some(schur) = schur else {
         return cov;
-    }
-    let mut t = vec![0.0; b * s]; // Hpp⁻¹ Hps
+    };
+    let t = blk.hpp.solve_mat(&blk.hps, s);
+    let mut tt = vec![0.0; s * b];
     for a in 0..b {
         for c in 0..s {
-            t[a * s + c] = (0..b)
-                .map(|m| blk.hpp_inv[a * b + m] * blk.hps[m * s + c])
-                .sum();
+            tt[c * b + a] = t[a * s + c];
         }
     }
+    let st = schur.solve_mat(&tt, b); // S⁻¹ Tᵀ, s × b
     for a in 0..b {
         for c in 0..b {
-            let mut v = 0.0;
-            for i in 0..s {
-                for j in 0..s {
-                    v += t[a * s + i] * s_inv[i * s + j] * t[c * s + j];
-                }
-            }
-            cov[a * b + c] += v;
+            cov[a * b + c] += (0..s).map(|i| t[a * s + i] * st[i * b + c]).sum::<f64>();
         }
     }
     cov
@@ -660,14 +652,21 @@ pub fn fit(
         .zip(&fit2.theta)
         .map(|(blk, theta)| {
             blk.as_ref().map(|blk| {
-                let cov = block_cov(blk, &fit2.s_inv, b, s);
+                let cov = block_cov(blk, fit2.schur.as_ref(), b, s);
                 (theta[1], (cov[b + 1] * scale).sqrt())
             })
         })
         .collect();
-    let shared_se: Vec<f64> = (0..s)
-        .map(|j| (fit2.s_inv[j * s + j] * scale).sqrt())
-        .collect();
+    let shared_se: Vec<f64> = fit2
+        .schur
+        .as_ref()
+        .map(|f| {
+            f.inverse_diag()
+                .iter()
+                .map(|v| (v * scale).sqrt())
+                .collect()
+        })
+        .unwrap_or_default();
 
     // Groups: each product's most frequent label.
     let group_of: Vec<Option<String>> = match &input.groups {
