@@ -4,6 +4,14 @@
 -- objects this release no longer has
 DROP AGGREGATE IF EXISTS shopml._linear_stats(float8, int8, VARIADIC "any");
 DROP FUNCTION IF EXISTS shopml._linear_stats_trans(internal, float8, int8, VARIADIC "any");
+DROP FUNCTION IF EXISTS shopml._sample_ads(bigint);
+DROP FUNCTION IF EXISTS shopml._sample_impressions(bigint);
+DROP FUNCTION IF EXISTS shopml._sample_categories(bigint);
+DROP FUNCTION IF EXISTS shopml._sample_products(bigint);
+DROP FUNCTION IF EXISTS shopml._sample_customers(bigint);
+DROP FUNCTION IF EXISTS shopml._sample_orders(bigint);
+DROP FUNCTION IF EXISTS shopml._sample_order_items(bigint);
+DROP FUNCTION IF EXISTS shopml._sample_weekly_sales(bigint);
 
 -- sql/catalog_versions.sql
 -- The last version number given to each model name (shopml 0.3): versions are never reused,
@@ -255,6 +263,63 @@ CREATE OR REPLACE FUNCTION "split"(
 STABLE PARALLEL SAFE
 LANGUAGE c /* Rust */
 AS 'MODULE_PATHNAME', 'split_wrapper';
+
+-- shopml::forest::train_forest
+CREATE OR REPLACE FUNCTION "train_forest"(
+	"model_name" TEXT, /* Option < & str > */
+	"relation" regclass, /* Option < pgrx :: PgRelation > */
+	"target" TEXT, /* Option < & str > */
+	"features" TEXT[] DEFAULT NULL, /* :: std :: option :: Option < Vec < Option < String > > > */
+	"options" jsonb DEFAULT '{}' /* Option < pgrx :: JsonB > */
+) RETURNS TABLE (
+	"model_id" bigint,  /* i64 */
+	"model_name" TEXT,  /* String */
+	"version" INT,  /* i32 */
+	"n_train" bigint,  /* i64 */
+	"n_test" bigint,  /* i64 */
+	"metrics" jsonb  /* pgrx :: JsonB */
+)
+VOLATILE PARALLEL UNSAFE
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'train_forest_wrapper';
+
+-- shopml::linear::train_linear
+CREATE OR REPLACE FUNCTION "train_linear"(
+	"model_name" TEXT, /* Option < & str > */
+	"relation" regclass, /* Option < pgrx :: PgRelation > */
+	"target" TEXT, /* Option < & str > */
+	"features" TEXT[] DEFAULT NULL, /* :: std :: option :: Option < Vec < Option < String > > > */
+	"options" jsonb DEFAULT '{}' /* Option < pgrx :: JsonB > */
+) RETURNS TABLE (
+	"model_id" bigint,  /* i64 */
+	"model_name" TEXT,  /* String */
+	"version" INT,  /* i32 */
+	"n_train" bigint,  /* i64 */
+	"n_test" bigint,  /* i64 */
+	"metrics" jsonb  /* pgrx :: JsonB */
+)
+VOLATILE PARALLEL UNSAFE
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'train_linear_wrapper';
+
+-- shopml::logistic::train_logistic
+CREATE OR REPLACE FUNCTION "train_logistic"(
+	"model_name" TEXT, /* Option < & str > */
+	"relation" regclass, /* Option < pgrx :: PgRelation > */
+	"target" TEXT, /* Option < & str > */
+	"features" TEXT[] DEFAULT NULL, /* :: std :: option :: Option < Vec < Option < String > > > */
+	"options" jsonb DEFAULT '{}' /* Option < pgrx :: JsonB > */
+) RETURNS TABLE (
+	"model_id" bigint,  /* i64 */
+	"model_name" TEXT,  /* String */
+	"version" INT,  /* i32 */
+	"n_train" bigint,  /* i64 */
+	"n_test" bigint,  /* i64 */
+	"metrics" jsonb  /* pgrx :: JsonB */
+)
+VOLATILE PARALLEL UNSAFE
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'train_logistic_wrapper';
 
 -- sql/comments.sql
 -- COMMENT ON for the functions pgrx generates (so \df+ documents every public object).

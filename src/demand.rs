@@ -15,13 +15,14 @@ use shopml_core::samples::demand::{generate, DemandSampleConfig};
 use shopml_core::{Error, ErrorKind, Result};
 
 use crate::catalog::cache::{self, Typed};
+use crate::catalog::Outcome;
 use crate::pg::error::{required, OrRaise};
 use crate::pg::spi::{scan, Plan};
 use crate::serve::keys::{check_kind, key_column, Key};
+use crate::train;
 use crate::train::budget::Budget;
 use crate::train::progress::Progress;
 use crate::train::relation::relation_oid;
-use crate::train::{self, Record};
 
 #[derive(Default)]
 struct Skipped {
@@ -51,13 +52,27 @@ struct Trained {
     metrics: Value,
 }
 
-#[allow(clippy::too_many_arguments)]
+type TrainedRow = (i64, String, i32, i64, i64, JsonB);
+
+impl Trained {
+    fn row(self, model_name: Option<&str>) -> TrainedRow {
+        let name = model_name.unwrap_or_default().to_string();
+        let (products, obs) = (self.n_products, self.n_obs);
+        (
+            self.model_id,
+            name,
+            self.version,
+            products,
+            obs,
+            JsonB(self.metrics),
+        )
+    }
+}
+
 fn train_inner(
     model_name: Option<&str>,
     relation: pg_sys::Oid,
-    product_column: Option<&str>,
-    price_column: Option<&str>,
-    quantity_column: Option<&str>,
+    (product_column, price_column, quantity_column): (Option<&str>, Option<&str>, Option<&str>),
     features: Option<Vec<Option<String>>>,
     options: Option<Value>,
 ) -> Result<Trained> {
@@ -218,20 +233,14 @@ fn train_inner(
     let n_obs = model.n_obs as i64;
     let mut features = vec![price_column.clone()];
     features.extend(model.control_names.iter().cloned());
-    let saved = train::save(
-        &model,
-        Record {
-            model_name,
-            rel: &rel,
-            target: Some(quantity_column),
-            features,
-            params,
-            metrics,
-            n_train: n_obs,
-            n_test: 0,
-            deploy: opts.deploy,
-        },
-    )?;
+    let record = train::record(
+        model_name,
+        &rel,
+        Some(&quantity_column),
+        features,
+        opts.deploy,
+    );
+    let saved = train::save(&model, record, Outcome::new(params, metrics, n_obs, 0))?;
     Ok(Trained {
         model_id: saved.model_id,
         version: saved.version,
@@ -324,25 +333,13 @@ fn train_demand(
         name!(metrics, JsonB),
     ),
 > {
-    let oid = relation_oid(relation);
-    let t = train_inner(
-        model_name,
-        oid,
-        product_column,
-        price_column,
-        quantity_column,
-        features,
-        options.map(|j| j.0),
+    let (oid, options) = (relation_oid(relation), options.map(|j| j.0));
+    let columns = (product_column, price_column, quantity_column);
+    TableIterator::once(
+        train_inner(model_name, oid, columns, features, options)
+            .or_raise()
+            .row(model_name),
     )
-    .or_raise();
-    TableIterator::once((
-        t.model_id,
-        model_name.unwrap_or_default().to_string(),
-        t.version,
-        t.n_products,
-        t.n_obs,
-        JsonB(t.metrics),
-    ))
 }
 
 /// The deployed demand model of a name, checked for kind and key type.

@@ -3,7 +3,6 @@
 #![forbid(unsafe_code)]
 
 use pgrx::prelude::*;
-use pgrx::{JsonB, PgRelation};
 use serde_json::{json, Value};
 use shopml_core::data::cell::Cell;
 use shopml_core::data::labels::LabelEncoder;
@@ -11,27 +10,25 @@ use shopml_core::data::prep::{ColumnKind, Impute};
 use shopml_core::trees::model::{train, ForestOptions};
 use shopml_core::{Error, ErrorKind, Result};
 
+use crate::catalog::Outcome;
 use crate::pg::datum::Conv;
-use crate::pg::error::{required, OrRaise};
 use crate::train::budget::Budget;
 use crate::train::pool;
 use crate::train::progress::Progress;
 use crate::train::reader::{read, Spec};
-use crate::train::relation::relation_oid;
-use crate::train::{self, json, with, Record, Trained};
+use crate::train::relation::Relation;
+use crate::train::{self, json, with, Trained};
 
 /// Most classes a forest may have: more looks like a continuous target.
 const MAX_CLASSES: usize = 1000;
 
 fn train_inner(
-    model_name: Option<&str>,
-    relation: pg_sys::Oid,
-    target: Option<&str>,
+    model_name: &str,
+    rel: Relation,
+    target: &str,
     features: Option<Vec<Option<String>>>,
     options: Option<Value>,
 ) -> Result<Trained> {
-    let (model_name, rel) = train::begin(model_name, relation)?;
-    let target = required(target, "target")?;
     let opts = ForestOptions::parse(options.as_ref())?;
     let t = rel.column(target)?.clone();
     let boolean = t.conv == Conv::Bool;
@@ -125,43 +122,21 @@ fn train_inner(
                "labels": model.labels.iter().take(50).collect::<Vec<_>>(),
                "preparation": model.prep.describe()}),
     );
+    let record = train::record(
+        model_name,
+        &rel,
+        Some(target),
+        feats.names(),
+        opts.pipeline.deploy,
+    );
     train::save(
         model,
-        Record {
-            model_name,
-            rel: &rel,
-            target: Some(target.to_string()),
-            features: feats.names(),
-            params,
-            metrics,
-            n_train,
-            n_test,
-            deploy: opts.pipeline.deploy,
-        },
+        record,
+        Outcome::new(params, metrics, n_train, n_test),
     )
 }
 
-/// Trains a random-forest classifier (CART trees on bootstrap samples) in place.
-#[pg_extern(volatile, parallel_unsafe)]
-#[allow(clippy::type_complexity)]
-fn train_forest(
-    model_name: Option<&str>,
-    relation: Option<PgRelation>,
-    target: Option<&str>,
-    features: default!(Option<Vec<Option<String>>>, "NULL"),
-    options: default!(Option<JsonB>, "'{}'"),
-) -> TableIterator<
-    'static,
-    (
-        name!(model_id, i64),
-        name!(model_name, String),
-        name!(version, i32),
-        name!(n_train, i64),
-        name!(n_test, i64),
-        name!(metrics, JsonB),
-    ),
-> {
-    let oid = relation_oid(relation);
-    let t = train_inner(model_name, oid, target, features, options.map(|j| j.0)).or_raise();
-    TableIterator::once(t.row(model_name))
+train::supervised_trainer! {
+    /// Trains a random-forest classifier (CART trees on bootstrap samples) in place.
+    train_forest => train_inner
 }

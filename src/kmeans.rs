@@ -9,13 +9,14 @@ use shopml_core::segments::kmeans::{fit, KMeansModel, KMeansOptions, KMeansParam
 use shopml_core::{Error, Result};
 
 use crate::catalog::cache;
+use crate::catalog::Outcome;
 use crate::pg::error::{required, OrRaise};
 use crate::train::budget::Budget;
 use crate::train::pool;
 use crate::train::progress::Progress;
 use crate::train::reader::{read, Spec};
 use crate::train::relation::relation_oid;
-use crate::train::{self, Record, Trained};
+use crate::train::{self, Trained};
 
 fn train_inner(
     model_name: Option<&str>,
@@ -104,20 +105,8 @@ fn train_inner(
     });
     let params = json!({"k": k, "n_init": opts.n_init, "max_iter": opts.max_iter, "tol": opts.tol,
                         "seed": opts.seed, "preparation": model.prep.describe()});
-    train::save(
-        &model,
-        Record {
-            model_name,
-            rel: &rel,
-            target: None,
-            features: feats.names(),
-            params,
-            metrics,
-            n_train: n as i64,
-            n_test: 0,
-            deploy: opts.pipeline.deploy,
-        },
-    )
+    let record = train::record(model_name, &rel, None, feats.names(), opts.pipeline.deploy);
+    train::save(&model, record, Outcome::new(params, metrics, n as i64, 0))
 }
 
 /// Segments the rows of a table or view into k groups by k-means.
@@ -141,13 +130,8 @@ fn train_kmeans(
 > {
     let oid = relation_oid(relation);
     let t = train_inner(model_name, oid, features, k, options.map(|j| j.0)).or_raise();
-    TableIterator::once((
-        t.model_id,
-        model_name.unwrap_or_default().to_string(),
-        t.version,
-        t.n_train,
-        JsonB(t.metrics),
-    ))
+    let (model_id, name, version, n_train, _, metrics) = t.row(model_name);
+    TableIterator::once((model_id, name, version, n_train, metrics))
 }
 
 /// One row per segment and feature: the segment's size and centroid in the original units.

@@ -12,7 +12,6 @@
 
 use pgrx::pg_sys;
 use pgrx::prelude::*;
-use pgrx::{JsonB, PgRelation};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 use shopml_core::data::cell::Cell;
@@ -25,6 +24,7 @@ use shopml_core::linear::regression::{
 use shopml_core::{Error, ErrorKind, Result};
 
 use crate::catalog::cache;
+use crate::catalog::Outcome;
 use crate::pg::aggregate::{self, AggState};
 use crate::pg::datum::{tid_parts, Conv};
 use crate::pg::error::{raise, required, OrRaise};
@@ -32,8 +32,8 @@ use crate::pg::fcinfo::Call;
 use crate::pg::row::RowType;
 use crate::pg::spi::{scan, Param, Plan};
 use crate::train::progress::Progress;
-use crate::train::relation::{relation_oid, Column, Relation};
-use crate::train::{self, Record, Trained};
+use crate::train::relation::{Column, Relation};
+use crate::train::{self, Trained};
 
 // ---------------------------------------------------------------------------------------------
 // The row aggregates: _prep_stats and _linear_stats (bytea config, VARIADIC "any" (key, y,
@@ -164,7 +164,7 @@ fn with_row<R>(call: &Call, reader: &mut Reader, position: u64, f: impl FnOnce(&
 
 /// The state of `_prep_stats`: the preparation learnt from the training rows so far.
 #[derive(Clone, Serialize, Deserialize)]
-struct PrepState {
+pub(crate) struct PrepState {
     learner: PrepLearner,
     position: u64,
     #[serde(skip)]
@@ -204,21 +204,9 @@ pub fn prep_trans(call: &Call) -> pg_sys::Datum {
     ret
 }
 
-pub fn prep_combine(call: &Call) -> pg_sys::Datum {
-    aggregate::combine::<PrepState>(call)
-}
-
-pub fn prep_serialize(call: &Call) -> pg_sys::Datum {
-    aggregate::serialize::<PrepState>(call)
-}
-
-pub fn prep_deserialize(call: &Call) -> pg_sys::Datum {
-    aggregate::deserialize::<PrepState>(call)
-}
-
 /// The state of `_linear_stats`.
 #[derive(Clone, Serialize, Deserialize)]
-struct StatsState {
+pub(crate) struct StatsState {
     acc: SplitAccumulator,
     position: u64,
     #[serde(skip)]
@@ -299,18 +287,6 @@ pub fn stats_trans(call: &Call) -> pg_sys::Datum {
     ret
 }
 
-pub fn stats_combine(call: &Call) -> pg_sys::Datum {
-    aggregate::combine::<StatsState>(call)
-}
-
-pub fn stats_serialize(call: &Call) -> pg_sys::Datum {
-    aggregate::serialize::<StatsState>(call)
-}
-
-pub fn stats_deserialize(call: &Call) -> pg_sys::Datum {
-    aggregate::deserialize::<StatsState>(call)
-}
-
 /// Internal: the configuration `train_linear` gives `_linear_stats` for `n_inputs` numeric
 /// inputs used as they are, split by row position in the table (for tests of the aggregate).
 #[pg_extern(immutable, parallel_safe)]
@@ -340,7 +316,7 @@ fn _linear_scan_config(n_inputs: i32, test_fraction: default!(f64, 0.2)) -> Vec<
 // ---------------------------------------------------------------------------------------------
 
 #[derive(Clone, Serialize, Deserialize)]
-struct FitState {
+pub(crate) struct FitState {
     stats: Option<LinearStats>,
     skipped: u64,
 }
@@ -394,18 +370,6 @@ pub fn fit_trans(call: &Call) -> pg_sys::Datum {
         _ => st.skipped += 1,
     }
     ret
-}
-
-pub fn fit_combine(call: &Call) -> pg_sys::Datum {
-    aggregate::combine::<FitState>(call)
-}
-
-pub fn fit_serialize(call: &Call) -> pg_sys::Datum {
-    aggregate::serialize::<FitState>(call)
-}
-
-pub fn fit_deserialize(call: &Call) -> pg_sys::Datum {
-    aggregate::deserialize::<FitState>(call)
 }
 
 fn num(v: f64) -> Value {
@@ -619,14 +583,12 @@ fn learn_prep(
 }
 
 fn train_linear_inner(
-    model_name: Option<&str>,
-    relation: pg_sys::Oid,
-    target: Option<&str>,
+    model_name: &str,
+    rel: Relation,
+    target: &str,
     features: Option<Vec<Option<String>>>,
     options: Option<Value>,
 ) -> Result<Trained> {
-    let (model_name, rel) = train::begin(model_name, relation)?;
-    let target = required(target, "target")?;
     let opts = LinearOptions::parse(options.as_ref())?;
     let mut progress = Progress::new(model_name);
     let y = rel.numeric_column(target, "target")?.clone();
@@ -761,45 +723,20 @@ fn train_linear_inner(
         "group_by": opts.group_by,
         "preparation": bundle.prep.describe(),
     });
-    train::save(
-        &bundle,
-        Record {
-            model_name,
-            rel: &rel,
-            target: Some(target.to_string()),
-            features: feats.names(),
-            params,
-            metrics: Value::Object(metrics),
-            n_train,
-            n_test,
-            deploy: opts.pipeline.deploy,
-        },
-    )
+    let record = train::record(
+        model_name,
+        &rel,
+        Some(target),
+        feats.names(),
+        opts.pipeline.deploy,
+    );
+    let outcome = Outcome::new(params, Value::Object(metrics), n_train, n_test);
+    train::save(&bundle, record, outcome)
 }
 
-/// Trains a linear (OLS or ridge) regression on a table or view in place.
-#[pg_extern(volatile, parallel_unsafe)]
-#[allow(clippy::type_complexity)]
-fn train_linear(
-    model_name: Option<&str>,
-    relation: Option<PgRelation>,
-    target: Option<&str>,
-    features: default!(Option<Vec<Option<String>>>, "NULL"),
-    options: default!(Option<JsonB>, "'{}'"),
-) -> TableIterator<
-    'static,
-    (
-        name!(model_id, i64),
-        name!(model_name, String),
-        name!(version, i32),
-        name!(n_train, i64),
-        name!(n_test, i64),
-        name!(metrics, JsonB),
-    ),
-> {
-    let oid = relation_oid(relation);
-    let t = train_linear_inner(model_name, oid, target, features, options.map(|j| j.0)).or_raise();
-    TableIterator::once(t.row(model_name))
+train::supervised_trainer! {
+    /// Trains a linear (OLS or ridge) regression on a table or view in place.
+    train_linear => train_linear_inner
 }
 
 /// Coefficients with standard errors, t statistics and p-values.

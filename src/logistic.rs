@@ -3,30 +3,27 @@
 #![forbid(unsafe_code)]
 
 use pgrx::prelude::*;
-use pgrx::{JsonB, PgRelation};
 use serde_json::{json, Value};
 use shopml_core::data::cell::Cell;
 use shopml_core::data::prep::Impute;
 use shopml_core::linear::logistic::{train, LogisticModel, LogisticOptions};
 use shopml_core::{Error, ErrorKind, Result};
 
-use crate::pg::error::{required, OrRaise};
+use crate::catalog::Outcome;
 use crate::train::budget::Budget;
 use crate::train::pool;
 use crate::train::progress::Progress;
 use crate::train::reader::{read, Spec};
-use crate::train::relation::relation_oid;
-use crate::train::{self, json, with, Record, Trained};
+use crate::train::relation::Relation;
+use crate::train::{self, json, with, Trained};
 
 fn train_inner(
-    model_name: Option<&str>,
-    relation: pg_sys::Oid,
-    target: Option<&str>,
+    model_name: &str,
+    rel: Relation,
+    target: &str,
     features: Option<Vec<Option<String>>>,
     options: Option<Value>,
 ) -> Result<Trained> {
-    let (model_name, rel) = train::begin(model_name, relation)?;
-    let target = required(target, "target")?;
     let opts = LogisticOptions::parse(options.as_ref())?;
     let t = rel.column(target)?;
     let labels = if t.conv == crate::pg::datum::Conv::Bool {
@@ -119,43 +116,21 @@ fn train_inner(
                         "test_fraction": split.test_fraction, "split_column": split.split_column,
                         "split_seed": split.split_seed, "max_iter": opts.max_iter,
                         "preparation": model.prep.describe()});
+    let record = train::record(
+        model_name,
+        &rel,
+        Some(target),
+        feats.names(),
+        opts.pipeline.deploy,
+    );
     train::save(
         model,
-        Record {
-            model_name,
-            rel: &rel,
-            target: Some(target.to_string()),
-            features: feats.names(),
-            params,
-            metrics,
-            n_train,
-            n_test,
-            deploy: opts.pipeline.deploy,
-        },
+        record,
+        Outcome::new(params, metrics, n_train, n_test),
     )
 }
 
-/// Trains a binary logistic regression (L2, optional balanced class weights) in place.
-#[pg_extern(volatile, parallel_unsafe)]
-#[allow(clippy::type_complexity)]
-fn train_logistic(
-    model_name: Option<&str>,
-    relation: Option<PgRelation>,
-    target: Option<&str>,
-    features: default!(Option<Vec<Option<String>>>, "NULL"),
-    options: default!(Option<JsonB>, "'{}'"),
-) -> TableIterator<
-    'static,
-    (
-        name!(model_id, i64),
-        name!(model_name, String),
-        name!(version, i32),
-        name!(n_train, i64),
-        name!(n_test, i64),
-        name!(metrics, JsonB),
-    ),
-> {
-    let oid = relation_oid(relation);
-    let t = train_inner(model_name, oid, target, features, options.map(|j| j.0)).or_raise();
-    TableIterator::once(t.row(model_name))
+train::supervised_trainer! {
+    /// Trains a binary logistic regression (L2, optional balanced class weights) in place.
+    train_logistic => train_inner
 }

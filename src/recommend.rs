@@ -17,15 +17,16 @@ use shopml_core::recommend::model::{train, MethodParams, Recommender, Recommende
 use shopml_core::{Error, ErrorKind, Result};
 
 use crate::catalog::cache::{self, Typed};
+use crate::catalog::Outcome;
 use crate::pg::datum::Conv;
 use crate::pg::error::{required, OrRaise};
 use crate::pg::spi::{scan, Plan};
 use crate::serve::keys::{check_kind, key_column, Key};
+use crate::train;
 use crate::train::budget::Budget;
 use crate::train::pool;
 use crate::train::progress::Progress;
 use crate::train::relation::{relation_oid, Column, Relation};
-use crate::train::{self, Record};
 
 /// The SQL expression giving a time column as float8 (larger = later).
 fn time_expr(c: &Column, rel: &Relation) -> Result<String> {
@@ -189,6 +190,7 @@ fn ranking_json(m: &RankingMetrics) -> Map<String, Value> {
     o
 }
 
+/// What train_recommender returns.
 struct Trained {
     model_id: i64,
     version: i32,
@@ -196,6 +198,24 @@ struct Trained {
     n_items: i64,
     n_interactions: i64,
     metrics: Value,
+}
+
+type TrainedRow = (i64, String, i32, i64, i64, i64, JsonB);
+
+impl Trained {
+    fn row(self, model_name: Option<&str>) -> TrainedRow {
+        let name = model_name.unwrap_or_default().to_string();
+        let (u, i, n) = (self.n_users, self.n_items, self.n_interactions);
+        (
+            self.model_id,
+            name,
+            self.version,
+            u,
+            i,
+            n,
+            JsonB(self.metrics),
+        )
+    }
 }
 
 fn train_inner(
@@ -358,23 +378,14 @@ fn train_inner(
         o.insert("neighbors".into(), json!(opts.neighbors));
     }
     let n_pairs = data.by_user.nnz() as i64;
+    let columns = [Some(user_column), Some(item_column), weight_column];
+    let columns = columns.into_iter().flatten().map(String::from).collect();
+    let record = train::record(model_name, &rel, None, columns, opts.deploy);
+    let (n_test, metrics) = (t.n_test_pairs as i64, Value::Object(metrics));
     let saved = train::save(
         &t.model,
-        Record {
-            model_name,
-            rel: &rel,
-            target: None,
-            features: [Some(user_column), Some(item_column), weight_column]
-                .into_iter()
-                .flatten()
-                .map(String::from)
-                .collect(),
-            params,
-            metrics: Value::Object(metrics),
-            n_train: n_pairs - t.n_test_pairs as i64,
-            n_test: t.n_test_pairs as i64,
-            deploy: opts.deploy,
-        },
+        record,
+        Outcome::new(params, metrics, n_pairs - n_test, n_test),
     )?;
     Ok(Trained {
         model_id: saved.model_id,
@@ -408,25 +419,16 @@ fn train_recommender(
         name!(metrics, JsonB),
     ),
 > {
-    let oid = relation_oid(relation);
+    let (oid, options) = (relation_oid(relation), options.map(|j| j.0));
     let t = train_inner(
         model_name,
         oid,
         user_column,
         item_column,
         weight_column,
-        options.map(|j| j.0),
-    )
-    .or_raise();
-    TableIterator::once((
-        t.model_id,
-        model_name.unwrap_or_default().to_string(),
-        t.version,
-        t.n_users,
-        t.n_items,
-        t.n_interactions,
-        JsonB(t.metrics),
-    ))
+        options,
+    );
+    TableIterator::once(t.or_raise().row(model_name))
 }
 
 /// The deployed recommender of a name, checked for kind and key type.

@@ -1,239 +1,171 @@
 //! `shopml.load_sample_shop`: the bundled, deterministic sample shop as ordinary tables.
 //!
-//! The generator lives in `shopml_core::sample_shop`; this module only turns its rows into
-//! tables. The same seed gives the same shop on every machine.
+//! The generator lives in `shopml_core::samples`; this module only turns its rows into tables,
+//! passing each table's columns as array parameters of one `CREATE TABLE ... AS SELECT FROM
+//! unnest(...)`. The same seed gives the same shop on every machine.
 #![forbid(unsafe_code)]
 
-use std::cell::RefCell;
-use std::rc::Rc;
-
+use pgrx::datum::DatumWithOid;
 use pgrx::prelude::*;
 use pgrx::spi::quote_identifier;
-use shopml_core::samples::shop::{generate, SampleShop, SampleShopConfig};
+use shopml_core::samples::ads;
+use shopml_core::samples::shop::{generate, SampleShopConfig};
 
 use crate::pg::error::OrRaise;
 
-thread_local! {
-    static SHOP: RefCell<Option<(i64, Rc<SampleShop>)>> = const { RefCell::new(None) };
+/// One column of a table: its name, the SQL that turns the array element into the column
+/// (e.g. a date from a day number), the array's type and the values.
+struct Column<'a> {
+    name: &'static str,
+    expr: &'static str,
+    array_type: &'static str,
+    rows: usize,
+    values: DatumWithOid<'a>,
 }
 
-/// The shop for a seed, generated once per backend.
-fn shop(seed: i64) -> Rc<SampleShop> {
-    SHOP.with(|s| {
-        let mut s = s.borrow_mut();
-        if let Some((k, shop)) = s.as_ref() {
-            if *k == seed {
-                return shop.clone();
-            }
-        }
-        let shop = Rc::new(generate(&SampleShopConfig {
-            seed: seed as u64,
-            ..SampleShopConfig::default()
-        }));
-        *s = Some((seed, shop.clone()));
-        shop
-    })
+fn col<'a, T: IntoDatum + 'a>(
+    name: &'static str,
+    array_type: &'static str,
+    values: Vec<T>,
+) -> Column<'a> {
+    col_as(name, "$", array_type, values)
 }
 
-#[pg_extern(immutable, parallel_safe)]
-#[allow(clippy::type_complexity)]
-fn _sample_ads(
-    seed: i64,
-) -> TableIterator<
-    'static,
-    (
-        name!(ad_id, i64),
-        name!(product_id, i64),
-        name!(bid, f64),
-        name!(quality, f64),
-    ),
-> {
-    let (ads, _) = shopml_core::samples::ads::generate(&shop(seed), seed as u64);
-    TableIterator::new(
-        ads.into_iter()
-            .map(|a| (a.ad_id, a.product_id, a.bid, a.quality))
-            .collect::<Vec<_>>(),
-    )
+/// A column whose value is `expr` with `$` standing for the array element.
+fn col_as<'a, T: IntoDatum + 'a>(
+    name: &'static str,
+    expr: &'static str,
+    array_type: &'static str,
+    values: Vec<T>,
+) -> Column<'a> {
+    Column {
+        name,
+        expr,
+        array_type,
+        rows: values.len(),
+        values: values.into(),
+    }
 }
 
-#[pg_extern(immutable, parallel_safe)]
-#[allow(clippy::type_complexity)]
-fn _sample_impressions(
-    seed: i64,
-) -> TableIterator<
-    'static,
-    (
-        name!(impression_id, i64),
-        name!(customer_id, i64),
-        name!(ad_id, i64),
-        name!(position, i32),
-        name!(is_mobile, i32),
-        name!(affinity, f64),
-        name!(clicked, bool),
-    ),
-> {
-    let (_, imps) = shopml_core::samples::ads::generate(&shop(seed), seed as u64);
-    TableIterator::new(
-        imps.into_iter()
-            .map(|i| {
-                (
-                    i.impression_id,
-                    i.customer_id,
-                    i.ad_id,
-                    i.position,
-                    i.is_mobile,
-                    i.affinity,
-                    i.clicked,
-                )
-            })
-            .collect::<Vec<_>>(),
-    )
+/// A table of the shop: name, columns, primary key, comment.
+struct Table<'a> {
+    name: &'static str,
+    columns: Vec<Column<'a>>,
+    key: &'static str,
+    comment: Option<&'static str>,
 }
 
-#[pg_extern(immutable, parallel_safe)]
-fn _sample_categories(
-    seed: i64,
-) -> TableIterator<'static, (name!(category_id, i64), name!(name, String))> {
-    let s = shop(seed);
-    TableIterator::new(
-        s.categories
-            .iter()
-            .map(|c| (c.category_id, c.name.clone()))
-            .collect::<Vec<_>>(),
-    )
-}
-
-#[pg_extern(immutable, parallel_safe)]
-#[allow(clippy::type_complexity)]
-fn _sample_products(
-    seed: i64,
-) -> TableIterator<
-    'static,
-    (
-        name!(product_id, i64),
-        name!(name, String),
-        name!(category_id, i64),
-        name!(list_price, f64),
-        name!(unit_cost, f64),
-        name!(true_elasticity, f64),
-        name!(base_weekly_units, f64),
-    ),
-> {
-    let s = shop(seed);
-    TableIterator::new(
-        s.products
-            .iter()
-            .map(|p| {
-                (
-                    p.product_id,
-                    p.name.clone(),
-                    p.category_id,
-                    p.list_price,
-                    p.unit_cost,
-                    p.true_elasticity,
-                    p.base_weekly_units,
-                )
-            })
-            .collect::<Vec<_>>(),
-    )
-}
-
-#[pg_extern(immutable, parallel_safe)]
-#[allow(clippy::type_complexity)]
-fn _sample_customers(
-    seed: i64,
-) -> TableIterator<
-    'static,
-    (
-        name!(customer_id, i64),
-        name!(region, String),
-        name!(signup_day, i32),
-        name!(segment, String),
-    ),
-> {
-    let s = shop(seed);
-    TableIterator::new(
-        s.customers
-            .iter()
-            .map(|c| {
-                (
-                    c.customer_id,
-                    c.region.clone(),
-                    c.signup_date,
-                    c.segment.clone(),
-                )
-            })
-            .collect::<Vec<_>>(),
-    )
-}
-
-#[pg_extern(immutable, parallel_safe)]
-#[allow(clippy::type_complexity)]
-fn _sample_orders(
-    seed: i64,
-) -> TableIterator<
-    'static,
-    (
-        name!(order_id, i64),
-        name!(customer_id, i64),
-        name!(order_day, i32),
-        name!(n_items, i32),
-        name!(total, f64),
-    ),
-> {
-    let s = shop(seed);
-    TableIterator::new(
-        s.orders
-            .iter()
-            .map(|o| (o.order_id, o.customer_id, o.order_date, o.n_items, o.total))
-            .collect::<Vec<_>>(),
-    )
-}
-
-#[pg_extern(immutable, parallel_safe)]
-#[allow(clippy::type_complexity)]
-fn _sample_order_items(
-    seed: i64,
-) -> TableIterator<
-    'static,
-    (
-        name!(order_id, i64),
-        name!(product_id, i64),
-        name!(quantity, i32),
-        name!(unit_price, f64),
-        name!(promo, bool),
-    ),
-> {
-    let s = shop(seed);
-    TableIterator::new(
-        s.order_lines
-            .iter()
-            .map(|l| (l.order_id, l.product_id, l.quantity, l.unit_price, l.promo))
-            .collect::<Vec<_>>(),
-    )
-}
-
-#[pg_extern(immutable, parallel_safe)]
-#[allow(clippy::type_complexity)]
-fn _sample_weekly_sales(
-    seed: i64,
-) -> TableIterator<
-    'static,
-    (
-        name!(product_id, i64),
-        name!(week_day, i32),
-        name!(price, f64),
-        name!(promo, bool),
-        name!(units, i64),
-    ),
-> {
-    let s = shop(seed);
-    TableIterator::new(
-        s.weekly_sales
-            .iter()
-            .map(|w| (w.product_id, w.week_start, w.price, w.promo, w.units))
-            .collect::<Vec<_>>(),
-    )
+fn tables(seed: i64) -> Vec<Table<'static>> {
+    let shop = generate(&SampleShopConfig {
+        seed: seed as u64,
+        ..SampleShopConfig::default()
+    });
+    let (ad_rows, imps) = ads::generate(&shop, seed as u64);
+    let day = "DATE '2000-01-01' + $";
+    let money = "$::numeric(10,2)";
+    let cats = &shop.categories;
+    let prods = &shop.products;
+    let custs = &shop.customers;
+    let orders = &shop.orders;
+    let lines = &shop.order_lines;
+    let weeks = &shop.weekly_sales;
+    vec![
+        Table {
+            name: "categories",
+            columns: vec![
+                col("category_id", "int8", cats.iter().map(|c| c.category_id).collect()),
+                col("name", "text", cats.iter().map(|c| c.name.clone()).collect()),
+            ],
+            key: "category_id",
+            comment: None,
+        },
+        Table {
+            name: "products",
+            columns: vec![
+                col("product_id", "int8", prods.iter().map(|p| p.product_id).collect()),
+                col("name", "text", prods.iter().map(|p| p.name.clone()).collect()),
+                col("category_id", "int8", prods.iter().map(|p| p.category_id).collect()),
+                col_as("list_price", money, "float8", prods.iter().map(|p| p.list_price).collect()),
+                col_as("unit_cost", money, "float8", prods.iter().map(|p| p.unit_cost).collect()),
+                col("true_elasticity", "float8", prods.iter().map(|p| p.true_elasticity).collect()),
+                col("base_weekly_units", "float8", prods.iter().map(|p| p.base_weekly_units).collect()),
+            ],
+            key: "product_id",
+            comment: Some("shopml sample shop: products; true_elasticity and base_weekly_units are the generator''s hidden truth"),
+        },
+        Table {
+            name: "customers",
+            columns: vec![
+                col("customer_id", "int8", custs.iter().map(|c| c.customer_id).collect()),
+                col("region", "text", custs.iter().map(|c| c.region.clone()).collect()),
+                col_as("signup_date", day, "int4", custs.iter().map(|c| c.signup_date).collect()),
+                col("true_segment", "text", custs.iter().map(|c| c.segment.clone()).collect()),
+            ],
+            key: "customer_id",
+            comment: Some("shopml sample shop: customers; true_segment is the generator''s hidden truth"),
+        },
+        Table {
+            name: "orders",
+            columns: vec![
+                col("order_id", "int8", orders.iter().map(|o| o.order_id).collect()),
+                col("customer_id", "int8", orders.iter().map(|o| o.customer_id).collect()),
+                col_as("order_date", day, "int4", orders.iter().map(|o| o.order_date).collect()),
+                col("n_items", "int4", orders.iter().map(|o| o.n_items).collect()),
+                col_as("total", "$::numeric(12,2)", "float8", orders.iter().map(|o| o.total).collect()),
+            ],
+            key: "order_id",
+            comment: None,
+        },
+        Table {
+            name: "order_items",
+            columns: vec![
+                col("order_id", "int8", lines.iter().map(|l| l.order_id).collect()),
+                col("product_id", "int8", lines.iter().map(|l| l.product_id).collect()),
+                col("quantity", "int4", lines.iter().map(|l| l.quantity).collect()),
+                col_as("unit_price", money, "float8", lines.iter().map(|l| l.unit_price).collect()),
+                col("promo", "bool", lines.iter().map(|l| l.promo).collect()),
+            ],
+            key: "order_id, product_id",
+            comment: None,
+        },
+        Table {
+            name: "weekly_sales",
+            columns: vec![
+                col("product_id", "int8", weeks.iter().map(|w| w.product_id).collect()),
+                col_as("week_start", day, "int4", weeks.iter().map(|w| w.week_start).collect()),
+                col_as("price", money, "float8", weeks.iter().map(|w| w.price).collect()),
+                col("promo", "bool", weeks.iter().map(|w| w.promo).collect()),
+                col("units", "int8", weeks.iter().map(|w| w.units).collect()),
+            ],
+            key: "product_id, week_start",
+            comment: Some("shopml sample shop: units sold per product and week (zero-unit weeks included)"),
+        },
+        Table {
+            name: "ads",
+            columns: vec![
+                col("ad_id", "int8", ad_rows.iter().map(|a| a.ad_id).collect()),
+                col("product_id", "int8", ad_rows.iter().map(|a| a.product_id).collect()),
+                col_as("bid", "$::numeric(6,2)", "float8", ad_rows.iter().map(|a| a.bid).collect()),
+                col("quality", "float8", ad_rows.iter().map(|a| a.quality).collect()),
+            ],
+            key: "ad_id",
+            comment: None,
+        },
+        Table {
+            name: "impressions",
+            columns: vec![
+                col("impression_id", "int8", imps.iter().map(|i| i.impression_id).collect()),
+                col("customer_id", "int8", imps.iter().map(|i| i.customer_id).collect()),
+                col("ad_id", "int8", imps.iter().map(|i| i.ad_id).collect()),
+                col_as("position", "$::smallint", "int4", imps.iter().map(|i| i.position).collect()),
+                col_as("is_mobile", "$::smallint", "int4", imps.iter().map(|i| i.is_mobile).collect()),
+                col("affinity", "float8", imps.iter().map(|i| i.affinity).collect()),
+                col("clicked", "bool", imps.iter().map(|i| i.clicked).collect()),
+            ],
+            key: "impression_id",
+            comment: Some("shopml sample shop: ads shown to customers; clicked ~ Bernoulli(sigmoid(-3 + 4*affinity - 0.4*(position-1) + 0.3*is_mobile + quality)), affinity = the customer''s share of order lines in the ad''s category"),
+        },
+    ]
 }
 
 /// Creates (or re-creates) the sample shop's tables in a schema and reports their sizes.
@@ -246,66 +178,8 @@ fn load_sample_shop(
         crate::pg::error::raise(shopml_core::Error::invalid("schema_name must not be empty"));
     }
     let s = quote_identifier(schema_name);
-    let statements = [
-        format!(
-            "CREATE TABLE {s}.categories AS SELECT category_id, name FROM shopml._sample_categories($1)"
-        ),
-        format!(
-            "CREATE TABLE {s}.products AS SELECT product_id, name, category_id, \
-             list_price::numeric(10,2) AS list_price, unit_cost::numeric(10,2) AS unit_cost, \
-             true_elasticity, base_weekly_units FROM shopml._sample_products($1)"
-        ),
-        format!(
-            "CREATE TABLE {s}.customers AS SELECT customer_id, region, \
-             DATE '2000-01-01' + signup_day AS signup_date, segment AS true_segment \
-             FROM shopml._sample_customers($1)"
-        ),
-        format!(
-            "CREATE TABLE {s}.orders AS SELECT order_id, customer_id, \
-             DATE '2000-01-01' + order_day AS order_date, n_items, total::numeric(12,2) AS total \
-             FROM shopml._sample_orders($1)"
-        ),
-        format!(
-            "CREATE TABLE {s}.order_items AS SELECT order_id, product_id, quantity, \
-             unit_price::numeric(10,2) AS unit_price, promo FROM shopml._sample_order_items($1)"
-        ),
-        format!(
-            "CREATE TABLE {s}.weekly_sales AS SELECT product_id, DATE '2000-01-01' + week_day AS week_start, \
-             price::numeric(10,2) AS price, promo, units FROM shopml._sample_weekly_sales($1)"
-        ),
-        format!(
-            "CREATE TABLE {s}.ads AS SELECT ad_id, product_id, bid::numeric(6,2) AS bid, quality \
-             FROM shopml._sample_ads($1)"
-        ),
-        format!(
-            "CREATE TABLE {s}.impressions AS SELECT impression_id, customer_id, ad_id, \
-             position::smallint AS position, is_mobile::smallint AS is_mobile, affinity, clicked \
-             FROM shopml._sample_impressions($1)"
-        ),
-        format!("ALTER TABLE {s}.categories ADD PRIMARY KEY (category_id)"),
-        format!("ALTER TABLE {s}.ads ADD PRIMARY KEY (ad_id)"),
-        format!("ALTER TABLE {s}.impressions ADD PRIMARY KEY (impression_id)"),
-        format!("COMMENT ON TABLE {s}.impressions IS 'shopml sample shop: ads shown to customers; clicked ~ Bernoulli(sigmoid(-3 + 4*affinity - 0.4*(position-1) + 0.3*is_mobile + quality)), affinity = the customer''s share of order lines in the ad''s category'"),
-        format!("ALTER TABLE {s}.products ADD PRIMARY KEY (product_id)"),
-        format!("ALTER TABLE {s}.customers ADD PRIMARY KEY (customer_id)"),
-        format!("ALTER TABLE {s}.orders ADD PRIMARY KEY (order_id)"),
-        format!("ALTER TABLE {s}.order_items ADD PRIMARY KEY (order_id, product_id)"),
-        format!("ALTER TABLE {s}.weekly_sales ADD PRIMARY KEY (product_id, week_start)"),
-        format!("COMMENT ON TABLE {s}.products IS 'shopml sample shop: products; true_elasticity and base_weekly_units are the generator''s hidden truth'"),
-        format!("COMMENT ON TABLE {s}.customers IS 'shopml sample shop: customers; true_segment is the generator''s hidden truth'"),
-        format!("COMMENT ON TABLE {s}.weekly_sales IS 'shopml sample shop: units sold per product and week (zero-unit weeks included)'"),
-    ];
-    let tables = [
-        "categories",
-        "products",
-        "customers",
-        "orders",
-        "order_items",
-        "weekly_sales",
-        "ads",
-        "impressions",
-    ];
-    Spi::connect_mut(|client| {
+    let tables = tables(seed);
+    let counts = Spi::connect_mut(|client| {
         let has_schema = client
             .select(
                 "SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = $1)",
@@ -319,17 +193,17 @@ fn load_sample_shop(
             .unwrap_or(false);
         if !has_schema {
             client
-                .update(format!("CREATE SCHEMA {s}").as_str(), None, &[])
+                .update(&format!("CREATE SCHEMA {s}"), None, &[])
                 .or_raise();
         }
-        // Drop an earlier load (only tables that exist, so no NOTICEs).
+        // Drop an earlier load, newest table first (only tables that exist: no NOTICEs).
         for t in tables.iter().rev() {
-            let q = format!(
-                "SELECT to_regclass({}) IS NOT NULL",
-                pgrx::spi::quote_literal(format!("{s}.{t}"))
-            );
             let exists = client
-                .select(q.as_str(), None, &[])
+                .select(
+                    "SELECT to_regclass($1) IS NOT NULL",
+                    None,
+                    &[format!("{s}.{}", t.name).into()],
+                )
                 .or_raise()
                 .first()
                 .get_one::<bool>()
@@ -337,22 +211,54 @@ fn load_sample_shop(
                 .unwrap_or(false);
             if exists {
                 client
-                    .update(format!("DROP TABLE {s}.{t} CASCADE").as_str(), None, &[])
+                    .update(&format!("DROP TABLE {s}.{} CASCADE", t.name), None, &[])
                     .or_raise();
             }
         }
-        for q in &statements {
-            client.update(q.as_str(), None, &[seed.into()]).or_raise();
+        let mut counts = Vec::with_capacity(tables.len());
+        for t in tables {
+            let arrays: Vec<String> = t
+                .columns
+                .iter()
+                .enumerate()
+                .map(|(i, c)| format!("${}::{}[]", i + 1, c.array_type))
+                .collect();
+            let select: Vec<String> = t
+                .columns
+                .iter()
+                .enumerate()
+                .map(|(i, c)| format!("{} AS {}", c.expr.replace('$', &format!("c{i}")), c.name))
+                .collect();
+            let aliases: Vec<String> = (0..t.columns.len()).map(|i| format!("c{i}")).collect();
+            let query = format!(
+                "CREATE TABLE {s}.{name} AS SELECT {} FROM unnest({}) AS u({})",
+                select.join(", "),
+                arrays.join(", "),
+                aliases.join(", "),
+                name = t.name,
+            );
+            let n = t.columns.first().map_or(0, |c| c.rows);
+            let args: Vec<DatumWithOid> = t.columns.into_iter().map(|c| c.values).collect();
+            client.update(&query, None, &args).or_raise();
+            client
+                .update(
+                    &format!("ALTER TABLE {s}.{} ADD PRIMARY KEY ({})", t.name, t.key),
+                    None,
+                    &[],
+                )
+                .or_raise();
+            if let Some(comment) = t.comment {
+                client
+                    .update(
+                        &format!("COMMENT ON TABLE {s}.{} IS '{comment}'", t.name),
+                        None,
+                        &[],
+                    )
+                    .or_raise();
+            }
+            counts.push((t.name.to_string(), n as i64));
         }
+        counts
     });
-    let counts: Vec<(String, i64)> = tables
-        .iter()
-        .map(|t| {
-            let n = Spi::get_one::<i64>(&format!("SELECT count(*) FROM {s}.{t}"))
-                .or_raise()
-                .unwrap_or(0);
-            (t.to_string(), n)
-        })
-        .collect();
     TableIterator::new(counts)
 }

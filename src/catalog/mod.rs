@@ -10,25 +10,45 @@ pub mod cache;
 
 use pgrx::prelude::*;
 use pgrx::JsonB;
+use shopml_core::model::Kind;
 use shopml_core::{Error, ErrorKind, Result};
 
 use crate::pg::error::OrRaise;
 use crate::pg::spi::{first_row, Param, Value};
 
-/// What a trainer hands over to be stored.
-pub struct NewModel<'a> {
-    pub model_name: &'a str,
-    pub algorithm: &'a str,
-    pub task: &'a str,
+/// Who and what a model was trained from.
+pub struct Record {
+    pub model_name: String,
+    /// The relation, as SQL text.
     pub source: String,
     pub target: Option<String>,
+    /// The input columns.
     pub features: Vec<String>,
+    pub deploy: bool,
+}
+
+/// What a training found: its parameters and metrics (jsonb) and the rows it used.
+pub struct Outcome {
     pub params: serde_json::Value,
     pub metrics: serde_json::Value,
     pub n_train: i64,
     pub n_test: i64,
-    pub bytes: Vec<u8>,
-    pub deploy: bool,
+}
+
+impl Outcome {
+    pub fn new(
+        params: serde_json::Value,
+        metrics: serde_json::Value,
+        n_train: i64,
+        n_test: i64,
+    ) -> Outcome {
+        Outcome {
+            params,
+            metrics,
+            n_train,
+            n_test,
+        }
+    }
 }
 
 /// A model as stored: its id and version.
@@ -38,26 +58,26 @@ pub struct Saved {
     pub version: i32,
 }
 
-/// Stores the model as the next version of its name.
-pub fn save(m: NewModel<'_>) -> Saved {
+/// Stores the bytes of a model of `kind` as the next version of its name.
+pub fn save(kind: &Kind, r: &Record, o: &Outcome, bytes: Vec<u8>) -> Saved {
     Spi::connect_mut(|client| {
         let row = client
             .update(
                 "SELECT model_id, version FROM shopml._save_model($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
                 None,
                 &[
-                    m.model_name.into(),
-                    m.algorithm.into(),
-                    m.task.into(),
-                    m.source.into(),
-                    m.target.into(),
-                    m.features.into(),
-                    JsonB(m.params).into(),
-                    JsonB(m.metrics).into(),
-                    m.n_train.into(),
-                    m.n_test.into(),
-                    m.bytes.into(),
-                    m.deploy.into(),
+                    r.model_name.as_str().into(),
+                    kind.algorithm.into(),
+                    kind.task.name().into(),
+                    r.source.as_str().into(),
+                    r.target.clone().into(),
+                    r.features.clone().into(),
+                    JsonB(o.params.clone()).into(),
+                    JsonB(o.metrics.clone()).into(),
+                    o.n_train.into(),
+                    o.n_test.into(),
+                    bytes.into(),
+                    r.deploy.into(),
                 ],
             )
             .or_raise()

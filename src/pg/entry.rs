@@ -5,6 +5,8 @@
 use pgrx::pg_sys;
 use pgrx::prelude::*;
 
+use crate::linear::{self, FitState, PrepState, StatsState};
+use crate::pg::aggregate::{combine, deserialize, serialize};
 use crate::pg::fcinfo::Call;
 use crate::serve::predict::{self, By};
 use shopml_core::model::Want;
@@ -60,21 +62,45 @@ v1! {
     pg_finfo_shopml_predict_support shopml_predict_support =>
         crate::pg::planner::simplify_predict;
 
-    pg_finfo_shopml_linear_stats_trans shopml_linear_stats_trans => crate::linear::stats_trans;
-    pg_finfo_shopml_linear_stats_combine shopml_linear_stats_combine => crate::linear::stats_combine;
-    pg_finfo_shopml_linear_stats_serialize shopml_linear_stats_serialize => crate::linear::stats_serialize;
-    pg_finfo_shopml_linear_stats_deserialize shopml_linear_stats_deserialize => crate::linear::stats_deserialize;
-    pg_finfo_shopml_linear_stats_final shopml_linear_stats_final => crate::linear::stats_serialize;
+    pg_finfo_shopml_linear_stats_trans shopml_linear_stats_trans => linear::stats_trans;
+    pg_finfo_shopml_linear_stats_combine shopml_linear_stats_combine => combine::<StatsState>;
+    pg_finfo_shopml_linear_stats_serialize shopml_linear_stats_serialize => serialize::<StatsState>;
+    pg_finfo_shopml_linear_stats_deserialize shopml_linear_stats_deserialize => deserialize::<StatsState>;
+    pg_finfo_shopml_linear_stats_final shopml_linear_stats_final => serialize::<StatsState>;
 
-    pg_finfo_shopml_prep_stats_trans shopml_prep_stats_trans => crate::linear::prep_trans;
-    pg_finfo_shopml_prep_stats_combine shopml_prep_stats_combine => crate::linear::prep_combine;
-    pg_finfo_shopml_prep_stats_serialize shopml_prep_stats_serialize => crate::linear::prep_serialize;
-    pg_finfo_shopml_prep_stats_deserialize shopml_prep_stats_deserialize => crate::linear::prep_deserialize;
-    pg_finfo_shopml_prep_stats_final shopml_prep_stats_final => crate::linear::prep_serialize;
+    pg_finfo_shopml_prep_stats_trans shopml_prep_stats_trans => linear::prep_trans;
+    pg_finfo_shopml_prep_stats_combine shopml_prep_stats_combine => combine::<PrepState>;
+    pg_finfo_shopml_prep_stats_serialize shopml_prep_stats_serialize => serialize::<PrepState>;
+    pg_finfo_shopml_prep_stats_deserialize shopml_prep_stats_deserialize => deserialize::<PrepState>;
+    pg_finfo_shopml_prep_stats_final shopml_prep_stats_final => serialize::<PrepState>;
 
-    pg_finfo_shopml_linear_fit_trans shopml_linear_fit_trans => crate::linear::fit_trans;
-    pg_finfo_shopml_linear_fit_combine shopml_linear_fit_combine => crate::linear::fit_combine;
-    pg_finfo_shopml_linear_fit_serialize shopml_linear_fit_serialize => crate::linear::fit_serialize;
-    pg_finfo_shopml_linear_fit_deserialize shopml_linear_fit_deserialize => crate::linear::fit_deserialize;
-    pg_finfo_shopml_linear_fit_final shopml_linear_fit_final => crate::linear::fit_final;
+    pg_finfo_shopml_linear_fit_trans shopml_linear_fit_trans => linear::fit_trans;
+    pg_finfo_shopml_linear_fit_combine shopml_linear_fit_combine => combine::<FitState>;
+    pg_finfo_shopml_linear_fit_serialize shopml_linear_fit_serialize => serialize::<FitState>;
+    pg_finfo_shopml_linear_fit_deserialize shopml_linear_fit_deserialize => deserialize::<FitState>;
+    pg_finfo_shopml_linear_fit_final shopml_linear_fit_final => linear::fit_final;
+}
+
+/// Entry points that 0.3.0 retired. Their symbols stay so that the install script of a released
+/// version still loads against this library (`CREATE EXTENSION shopml VERSION '0.2.0'`, then
+/// `ALTER EXTENSION shopml UPDATE`); a call before the update gets 0A000 naming the fix.
+fn retired(_: &Call) -> pg_sys::Datum {
+    crate::pg::error::raise(
+        shopml_core::Error::new(
+            shopml_core::ErrorKind::Unsupported,
+            "this shopml function was retired in 0.3.0",
+        )
+        .with_hint("Run ALTER EXTENSION shopml UPDATE."),
+    )
+}
+
+v1! {
+    pg_finfo__sample_ads_wrapper _sample_ads_wrapper => retired;
+    pg_finfo__sample_categories_wrapper _sample_categories_wrapper => retired;
+    pg_finfo__sample_customers_wrapper _sample_customers_wrapper => retired;
+    pg_finfo__sample_impressions_wrapper _sample_impressions_wrapper => retired;
+    pg_finfo__sample_order_items_wrapper _sample_order_items_wrapper => retired;
+    pg_finfo__sample_orders_wrapper _sample_orders_wrapper => retired;
+    pg_finfo__sample_products_wrapper _sample_products_wrapper => retired;
+    pg_finfo__sample_weekly_sales_wrapper _sample_weekly_sales_wrapper => retired;
 }

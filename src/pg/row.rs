@@ -87,40 +87,35 @@ impl RowType {
         &self.all
     }
 
-    fn read_columns(&self) -> Vec<Column> {
-        // SAFETY: as for `columns`.
+    /// The descriptor's attributes (dropped ones included).
+    fn attributes(&self) -> &[pg_sys::FormData_pg_attribute] {
+        // SAFETY: the descriptor copy holds natts attributes and lives as long as `self`.
         unsafe {
             let natts = (*self.desc).natts as usize;
-            (*self.desc)
-                .attrs
-                .as_slice(natts)
-                .iter()
-                .filter(|a| !a.attisdropped)
-                .map(|a| Column {
-                    attnum: a.attnum,
-                    conv: Conv::of(a.atttypid),
-                })
-                .collect()
+            (*self.desc).attrs.as_slice(natts)
         }
+    }
+
+    fn read_columns(&self) -> Vec<Column> {
+        self.attributes()
+            .iter()
+            .filter(|a| !a.attisdropped)
+            .map(|a| Column {
+                attnum: a.attnum,
+                conv: Conv::of(a.atttypid),
+            })
+            .collect()
     }
 
     /// The column called `name`.
     pub fn column(&self, name: &str) -> Option<Column> {
-        // SAFETY: as for `columns`.
-        unsafe {
-            let natts = (*self.desc).natts as usize;
-            (*self.desc)
-                .attrs
-                .as_slice(natts)
-                .iter()
-                .find(|a| {
-                    !a.attisdropped && CStr::from_ptr(a.attname.data.as_ptr()).to_str() == Ok(name)
-                })
-                .map(|a| Column {
-                    attnum: a.attnum,
-                    conv: Conv::of(a.atttypid),
-                })
-        }
+        let position = self.attributes().iter().position(|a| {
+            // SAFETY: attname is a NUL-terminated NameData.
+            !a.attisdropped
+                && unsafe { CStr::from_ptr(a.attname.data.as_ptr()) }.to_str() == Ok(name)
+        })?;
+        let attnum = self.attributes()[position].attnum;
+        self.all.iter().find(|c| c.attnum == attnum).copied()
     }
 
     /// The cell of column `c` of `record` (which must be of this type).

@@ -12,10 +12,10 @@ pub mod relation;
 use pgrx::pg_sys;
 use pgrx::JsonB;
 use serde::Serialize;
-use shopml_core::model::{self, Stored};
+use shopml_core::model::{self, Model, Stored};
 use shopml_core::{Error, ErrorKind, Result};
 
-use crate::catalog::{self, NewModel};
+use crate::catalog::{self, Outcome, Record};
 use crate::pg::error::required;
 use crate::pg::system::in_recovery;
 use relation::Relation;
@@ -52,17 +52,21 @@ pub fn with(mut base: serde_json::Value, extra: serde_json::Value) -> serde_json
     base
 }
 
-/// What a training stores besides the model bytes.
-pub struct Record<'a> {
-    pub model_name: &'a str,
-    pub rel: &'a Relation,
-    pub target: Option<String>,
-    pub features: Vec<String>,
-    pub params: serde_json::Value,
-    pub metrics: serde_json::Value,
-    pub n_train: i64,
-    pub n_test: i64,
-    pub deploy: bool,
+/// The record of a training on `rel`.
+pub fn record(
+    model_name: &str,
+    rel: &Relation,
+    target: Option<&str>,
+    features: Vec<String>,
+    deploy: bool,
+) -> Record {
+    Record {
+        model_name: model_name.to_string(),
+        source: rel.sql_name.clone(),
+        target: target.map(String::from),
+        features,
+        deploy,
+    }
 }
 
 /// A stored training, as the trainers return it to SQL.
@@ -89,29 +93,15 @@ impl Trained {
 }
 
 /// Encodes `model` and stores it as the next version of its name.
-pub fn save<T: Stored>(model: &T, r: Record<'_>) -> Result<Trained> {
+pub fn save<T: Stored + Model>(model: &T, r: Record, o: Outcome) -> Result<Trained> {
     let bytes = model::encode(model)?;
-    let (n_train, n_test, metrics) = (r.n_train, r.n_test, r.metrics.clone());
-    let saved = catalog::save(NewModel {
-        model_name: r.model_name,
-        algorithm: T::KIND.algorithm,
-        task: T::KIND.task.name(),
-        source: r.rel.sql_name.clone(),
-        target: r.target,
-        features: r.features,
-        params: r.params,
-        metrics: r.metrics,
-        n_train: r.n_train,
-        n_test: r.n_test,
-        bytes,
-        deploy: r.deploy,
-    });
+    let saved = catalog::save(T::KIND, &r, &o, bytes);
     Ok(Trained {
         model_id: saved.model_id,
         version: saved.version,
-        n_train,
-        n_test,
-        metrics,
+        n_train: o.n_train,
+        n_test: o.n_test,
+        metrics: o.metrics,
     })
 }
 
@@ -126,3 +116,42 @@ pub fn about(model_name: &str, rel: &Relation) -> impl Fn(Error) -> Error {
         e
     }
 }
+
+/// Declares the SQL function of a trainer of `target` on `features` (train_linear,
+/// train_logistic, train_forest): the standard arguments `(model_name, relation, target,
+/// features DEFAULT NULL, options DEFAULT '{}')` and result row `(model_id, model_name, version,
+/// n_train, n_test, metrics)`. It runs [`begin`] and calls `inner(model_name, relation,
+/// target, features, options)`.
+macro_rules! supervised_trainer {
+    ($(#[$doc:meta])* $name:ident => $inner:path) => {
+        $(#[$doc])*
+        #[pg_extern(volatile, parallel_unsafe)]
+        #[allow(clippy::type_complexity)]
+        fn $name(
+            model_name: Option<&str>,
+            relation: Option<pgrx::PgRelation>,
+            target: Option<&str>,
+            features: default!(Option<Vec<Option<String>>>, "NULL"),
+            options: default!(Option<pgrx::JsonB>, "'{}'"),
+        ) -> TableIterator<
+            'static,
+            (
+                name!(model_id, i64),
+                name!(model_name, String),
+                name!(version, i32),
+                name!(n_train, i64),
+                name!(n_test, i64),
+                name!(metrics, pgrx::JsonB),
+            ),
+        > {
+            use $crate::pg::error::OrRaise;
+            let oid = $crate::train::relation::relation_oid(relation);
+            let t = $crate::train::begin(model_name, oid).and_then(|(name, rel)| {
+                let target = $crate::pg::error::required(target, "target")?;
+                $inner(name, rel, target, features, options.map(|j| j.0))
+            });
+            TableIterator::once(t.or_raise().row(model_name))
+        }
+    };
+}
+pub(crate) use supervised_trainer;

@@ -7,6 +7,7 @@ release, then served through SQL by the new one and compared with what the old c
 import json
 from pathlib import Path
 
+import psycopg
 import pytest
 
 from conftest import connect, recreate
@@ -124,6 +125,12 @@ def test_update_keeps_models_and_matches_a_fresh_install(old):
         assert c.execute("SELECT extversion FROM pg_extension WHERE extname = 'shopml'").fetchone()[0] == old
         for name, data, meta in stored:
             store(c, name, data, meta)
+        if old == "0.2.0":
+            # The old script loads against the new library; a function 0.3.0 retired says so.
+            with pytest.raises(psycopg.errors.FeatureNotSupported, match="retired") as e:
+                with c.transaction():
+                    c.execute("SELECT * FROM shopml._sample_ads(1)")
+            assert e.value.diag.message_hint == "Run ALTER EXTENSION shopml UPDATE."
         c.execute("ALTER EXTENSION shopml UPDATE")
         assert c.execute("SELECT extversion FROM pg_extension WHERE extname = 'shopml'").fetchone()[0] == NEW
     # A new session (the new library): every stored model answers as the release that wrote it.

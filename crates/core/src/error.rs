@@ -28,6 +28,8 @@ pub enum ErrorKind {
     ReadOnly,
     /// XX000: a bug; should never reach a user.
     Internal,
+    /// 0A000: a feature this version does not offer (a retired function).
+    Unsupported,
 }
 
 impl ErrorKind {
@@ -45,6 +47,7 @@ impl ErrorKind {
             ErrorKind::InsufficientPrivilege => "42501",
             ErrorKind::ReadOnly => "25006",
             ErrorKind::Internal => "XX000",
+            ErrorKind::Unsupported => "0A000",
         }
     }
 }

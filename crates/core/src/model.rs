@@ -113,11 +113,26 @@ pub enum Answer<'a> {
     Text(Cow<'a, str>),
 }
 
-/// The protocol every stored model implements.
-pub trait Model: Any + Send + Sync {
+/// What a stored model type gets from its registry entry (implemented for every [`Stored`]
+/// type).
+pub trait Described: Any + Send + Sync {
     /// Its registry entry.
     fn kind(&self) -> &'static Kind;
+    /// The model as `Any`, for [`downcast`].
+    fn as_any(&self) -> &dyn Any;
+}
 
+impl<T: Stored> Described for T {
+    fn kind(&self) -> &'static Kind {
+        T::KIND
+    }
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+}
+
+/// The protocol every stored model implements.
+pub trait Model: Described {
     /// Checks sizes and indices after decoding, so that serving cannot index out of bounds
     /// or loop (XX001 otherwise).
     fn validate(&self) -> Result<()>;
@@ -160,14 +175,47 @@ pub trait Model: Any + Send + Sync {
     fn updatable(&self) -> bool {
         false
     }
-
-    /// The model as `Any`, for [`downcast`].
-    fn as_any(&self) -> &dyn Any;
 }
 
-/// A model type with its registry entry (for [`encode`] and [`downcast`]).
-pub trait Stored: Model + Serialize + Sized {
+/// A model type with its registry entry (for [`encode`] and [`downcast`]); declare it with
+/// [`stored!`](crate::stored).
+pub trait Stored: Serialize + Sized + Send + Sync + 'static {
     const KIND: &'static Kind;
+}
+
+/// `stored!(Type, KIND)`: `Type` is stored as the kind `KIND`.
+#[macro_export]
+macro_rules! stored {
+    ($t:ty, $kind:path) => {
+        impl $crate::model::Stored for $t {
+            const KIND: &'static $crate::model::Kind = &$kind;
+        }
+    };
+}
+
+impl Kind {
+    /// A kind whose bodies of format 1 (shopml 0.1) to `format_version` are read.
+    #[allow(clippy::too_many_arguments)]
+    pub const fn new(
+        algorithm: &'static str,
+        task: Task,
+        format_version: u16,
+        noun: &'static str,
+        trainer: &'static str,
+        serving: &'static str,
+        decode: Decoder,
+    ) -> Kind {
+        Kind {
+            algorithm,
+            format_version,
+            oldest_format: 1,
+            task,
+            noun,
+            trainer,
+            serving,
+            decode,
+        }
+    }
 }
 
 /// The error of a predict function called on a kind it does not serve.
@@ -177,6 +225,12 @@ fn not_predictable(model_name: &str, kind: &Kind) -> Error {
         kind.algorithm
     ))
     .with_hint(format!("Serve it with {}.", kind.serving))
+}
+
+/// Per input column of `prep`, its value in `values` (one per input, e.g. importances).
+pub fn per_input(prep: &Prep, values: &[f64]) -> Vec<(String, f64)> {
+    let names = prep.inputs.iter().map(|i| i.name.clone());
+    names.zip(values.iter().copied()).collect()
 }
 
 /// The error of `predict_proba` on a model that gives no probabilities.
@@ -198,7 +252,7 @@ pub fn no_label(model_name: &str, kind: &Kind) -> Error {
 }
 
 /// The bytes a model is stored as.
-pub fn encode<T: Stored>(model: &T) -> Result<Vec<u8>> {
+pub fn encode<T: Stored + Model>(model: &T) -> Result<Vec<u8>> {
     envelope::encode(T::KIND.algorithm, T::KIND.format_version, model)
 }
 
@@ -241,7 +295,7 @@ pub fn decode_body<T: DeserializeOwned>(body: &[u8]) -> Result<T> {
 }
 
 /// [`Kind::decode`] for kinds whose every readable version has the same body.
-pub fn decode_boxed<T: Stored + DeserializeOwned>(
+pub fn decode_boxed<T: Model + DeserializeOwned>(
     _version: u16,
     body: &[u8],
 ) -> Result<Box<dyn Model>> {

@@ -22,3 +22,12 @@ pub trait Monitor {
 /// A monitor that does nothing.
 pub struct Quiet;
 impl Monitor for Quiet {}
+
+/// A compute pool of `threads` threads, for the tests of the model families.
+#[cfg(test)]
+pub(crate) fn test_pool(threads: usize) -> rayon::ThreadPool {
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .expect("a test pool")
+}

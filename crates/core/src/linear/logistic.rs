@@ -18,31 +18,18 @@ use crate::math::linalg::Spd;
 use crate::math::moments::standardize;
 use crate::math::sigmoid;
 use crate::metrics::classification::{class_metrics, ClassMetrics};
-use crate::model::{self, ensure, Answer, Kind, Model, Row, Stored, Task, Want};
+use crate::model::{self, ensure, Answer, Kind, Model, Row, Task, Want};
 use crate::monitor::Monitor;
 use crate::options::{pipeline, prep_options, Options, Pipeline};
 
 /// Logistic models in the registry (format 1 and 2 bodies are the same).
-pub static KIND: Kind = Kind {
-    algorithm: "logistic",
-    format_version: 2,
-    oldest_format: 1,
-    task: Task::Classification,
-    noun: "a logistic model",
-    trainer: "train_logistic",
-    serving: "shopml.predict_proba, shopml.predict_label and shopml.predict",
-    decode: model::decode_boxed::<LogisticModel>,
-};
+#[rustfmt::skip]
+pub static KIND: Kind = Kind::new("logistic", Task::Classification, 2, "a logistic model", "train_logistic",
+    "shopml.predict_proba, shopml.predict_label and shopml.predict", model::decode_boxed::<LogisticModel>);
 
-impl Stored for LogisticModel {
-    const KIND: &'static Kind = &KIND;
-}
+crate::stored!(LogisticModel, KIND);
 
 impl Model for LogisticModel {
-    fn kind(&self) -> &'static Kind {
-        &KIND
-    }
-
     fn validate(&self) -> Result<()> {
         self.prep.validate(&KIND)?;
         ensure(
@@ -79,20 +66,11 @@ impl Model for LogisticModel {
     }
 
     fn importance(&self) -> Option<Vec<(String, f64)>> {
-        Some(
-            self.inputs()
-                .into_iter()
-                .zip(self.importance.clone())
-                .collect(),
-        )
+        Some(model::per_input(&self.prep, &self.importance))
     }
 
     fn memory_bytes(&self) -> usize {
         self.prep.memory_bytes() + 8 * self.dense.len() + 16 * self.hashed.len() + 256
-    }
-
-    fn as_any(&self) -> &dyn std::any::Any {
-        self
     }
 }
 
@@ -476,11 +454,6 @@ pub struct LogisticModel {
 }
 
 impl LogisticModel {
-    /// The input columns, in order.
-    pub fn inputs(&self) -> Vec<String> {
-        self.prep.inputs.iter().map(|i| i.name.clone()).collect()
-    }
-
     #[inline]
     fn hashed_coef(&self, b: u32) -> f64 {
         self.hashed
@@ -795,10 +768,7 @@ mod tests {
     use crate::rng::Rng;
 
     fn pool() -> ThreadPool {
-        rayon::ThreadPoolBuilder::new()
-            .num_threads(2)
-            .build()
-            .unwrap()
+        crate::monitor::test_pool(2)
     }
 
     #[test]

@@ -544,12 +544,7 @@ mod tests {
     use crate::rng::Rng;
     use crate::ErrorKind;
 
-    fn pool(threads: usize) -> ThreadPool {
-        rayon::ThreadPoolBuilder::new()
-            .num_threads(threads)
-            .build()
-            .unwrap()
-    }
+    use crate::monitor::test_pool as pool;
 
     fn tight(l1: f64, l2: f64) -> SparseParams {
         SparseParams {

@@ -19,7 +19,7 @@ use crate::error::{Error, Result};
 use crate::hash::mix64;
 use crate::math::distributions::student_t_two_sided_p;
 use crate::math::linalg::Spd;
-use crate::model::{self, ensure, Answer, Kind, Model, Row, Stored, Task, Want};
+use crate::model::{self, ensure, Answer, Kind, Model, Row, Task, Want};
 use crate::options::{pipeline, prep_options, Options, Pipeline};
 
 /// Relative tolerance below which a column counts as collinear with earlier ones (1 − R²).
@@ -676,16 +676,9 @@ struct LinearBundleV1 {
 }
 
 /// Linear models in the registry. Format 1 (shopml 0.1) had no stored preparation.
-pub static KIND: Kind = Kind {
-    algorithm: "linear",
-    format_version: 2,
-    oldest_format: 1,
-    task: Task::Regression,
-    noun: "a linear model",
-    trainer: "train_linear",
-    serving: "shopml.predict and shopml.coefficients",
-    decode: decode_bundle,
-};
+#[rustfmt::skip]
+pub static KIND: Kind = Kind::new("linear", Task::Regression, 2, "a linear model", "train_linear",
+    "shopml.predict and shopml.coefficients", decode_bundle);
 
 fn decode_bundle(version: u16, body: &[u8]) -> Result<Box<dyn Model>> {
     let mut bundle = if version == 1 {
@@ -706,15 +699,9 @@ fn decode_bundle(version: u16, body: &[u8]) -> Result<Box<dyn Model>> {
     Ok(Box::new(bundle))
 }
 
-impl Stored for LinearBundle {
-    const KIND: &'static Kind = &KIND;
-}
+crate::stored!(LinearBundle, KIND);
 
 impl Model for LinearBundle {
-    fn kind(&self) -> &'static Kind {
-        &KIND
-    }
-
     fn validate(&self) -> Result<()> {
         self.prep.validate(&KIND)?;
         let p = self.prep.dense_width;
@@ -772,10 +759,6 @@ impl Model for LinearBundle {
     fn memory_bytes(&self) -> usize {
         let per_group = 5 * 16 * self.features.len() + 128;
         self.groups.len() * per_group + self.prep.memory_bytes()
-    }
-
-    fn as_any(&self) -> &dyn std::any::Any {
-        self
     }
 }
 

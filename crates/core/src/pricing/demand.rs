@@ -28,31 +28,18 @@ use crate::data::keys::{Keys, RawKeys};
 use crate::error::{Error, Result};
 use crate::math::dot;
 use crate::math::linalg::Spd;
-use crate::model::{self, ensure, Kind, Model, Stored, Task};
+use crate::model::{self, ensure, Kind, Model, Task};
 use crate::monitor::Monitor;
 use crate::options::Options;
 
 /// Demand models in the registry (format 1 and 2 bodies are the same).
-pub static KIND: Kind = Kind {
-    algorithm: "demand",
-    format_version: 2,
-    oldest_format: 1,
-    task: Task::Demand,
-    noun: "a demand model",
-    trainer: "train_demand",
-    serving: "shopml.optimal_price, shopml.price_curve or shopml.demand_elasticities",
-    decode: model::decode_boxed::<DemandModel>,
-};
+#[rustfmt::skip]
+pub static KIND: Kind = Kind::new("demand", Task::Demand, 2, "a demand model", "train_demand",
+    "shopml.optimal_price, shopml.price_curve or shopml.demand_elasticities", model::decode_boxed::<DemandModel>);
 
-impl Stored for DemandModel {
-    const KIND: &'static Kind = &KIND;
-}
+crate::stored!(DemandModel, KIND);
 
 impl Model for DemandModel {
-    fn kind(&self) -> &'static Kind {
-        &KIND
-    }
-
     fn validate(&self) -> Result<()> {
         let q = self.control_names.len();
         let shared = if self.per_product_controls { 0 } else { q };
@@ -76,10 +63,6 @@ impl Model for DemandModel {
     fn memory_bytes(&self) -> usize {
         let q = self.control_names.len();
         self.products.len() * (160 + 16 * q) + 16 * self.product_keys.len() + 256
-    }
-
-    fn as_any(&self) -> &dyn std::any::Any {
-        self
     }
 }
 

@@ -303,12 +303,7 @@ mod tests {
     use crate::monitor::Quiet;
     use crate::recommend::interactions::Interactions;
 
-    fn pool(n: usize) -> ThreadPool {
-        rayon::ThreadPoolBuilder::new()
-            .num_threads(n)
-            .build()
-            .unwrap()
-    }
+    use crate::monitor::test_pool as pool;
 
     /// Two blocks of users who each like one block of items.
     fn blocks() -> Interactions {

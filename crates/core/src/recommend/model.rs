@@ -17,23 +17,16 @@ use crate::error::Result;
 use crate::math::csr::Csr;
 use crate::math::dot;
 use crate::metrics::ranking::{evaluate, RankingMetrics};
-use crate::model::{self, ensure, Kind, Model, Stored, Task};
+use crate::model::{self, ensure, Kind, Model, Task};
 use crate::monitor::Monitor;
 use crate::options::Options;
 use crate::recommend::als::{self, AlsParams, Factors};
 use crate::recommend::interactions::{holdout, popularity, Interactions};
 
 /// Recommenders in the registry (format 1 and 2 bodies are the same).
-pub static KIND: Kind = Kind {
-    algorithm: "recommender",
-    format_version: 2,
-    oldest_format: 1,
-    task: Task::Recommendation,
-    noun: "a recommender",
-    trainer: "train_recommender",
-    serving: "shopml.recommend_for_user or shopml.similar_items",
-    decode: decode_recommender,
-};
+#[rustfmt::skip]
+pub static KIND: Kind = Kind::new("recommender", Task::Recommendation, 2, "a recommender", "train_recommender",
+    "shopml.recommend_for_user or shopml.similar_items", decode_recommender);
 
 fn decode_recommender(_version: u16, body: &[u8]) -> Result<Box<dyn Model>> {
     let r: Recommender = model::decode_body(body)?;
@@ -43,15 +36,9 @@ fn decode_recommender(_version: u16, body: &[u8]) -> Result<Box<dyn Model>> {
     Ok(Box::new(r))
 }
 
-impl Stored for Recommender {
-    const KIND: &'static Kind = &KIND;
-}
+crate::stored!(Recommender, KIND);
 
 impl Model for Recommender {
-    fn kind(&self) -> &'static Kind {
-        &KIND
-    }
-
     fn validate(&self) -> Result<()> {
         let (users, items) = (self.user_keys.len(), self.item_keys.len());
         let method_ok = match &self.method {
@@ -82,10 +69,6 @@ impl Model for Recommender {
             Method::ItemKnn { neighbors } => 8 * neighbors.nnz(),
         };
         method + 8 * self.seen.nnz() + 12 * self.item_keys.len() + 16 * self.user_keys.len()
-    }
-
-    fn as_any(&self) -> &dyn std::any::Any {
-        self
     }
 }
 

@@ -11,32 +11,19 @@ use crate::data::prep::Prep;
 use crate::data::prep::PrepOptions;
 use crate::error::{Error, Result};
 use crate::math::moments::{column_moments, standardize};
-use crate::model::{self, ensure, Answer, Kind, Model, Row, Stored, Task, Want};
+use crate::model::{self, ensure, Answer, Kind, Model, Row, Task, Want};
 use crate::monitor::Monitor;
 use crate::options::{pipeline, prep_options, Options, Pipeline};
 use crate::rng::Rng;
 
 /// k-means models in the registry (format 1 and 2 bodies are the same).
-pub static KIND: Kind = Kind {
-    algorithm: "kmeans",
-    format_version: 2,
-    oldest_format: 1,
-    task: Task::Segmentation,
-    noun: "a k-means model",
-    trainer: "train_kmeans",
-    serving: "shopml.predict, shopml.predict_label and shopml.segments",
-    decode: model::decode_boxed::<KMeansModel>,
-};
+#[rustfmt::skip]
+pub static KIND: Kind = Kind::new("kmeans", Task::Segmentation, 2, "a k-means model", "train_kmeans",
+    "shopml.predict, shopml.predict_label and shopml.segments", model::decode_boxed::<KMeansModel>);
 
-impl Stored for KMeansModel {
-    const KIND: &'static Kind = &KIND;
-}
+crate::stored!(KMeansModel, KIND);
 
 impl Model for KMeansModel {
-    fn kind(&self) -> &'static Kind {
-        &KIND
-    }
-
     fn validate(&self) -> Result<()> {
         self.prep.validate(&KIND)?;
         let p = self.features.len();
@@ -68,10 +55,6 @@ impl Model for KMeansModel {
 
     fn memory_bytes(&self) -> usize {
         self.prep.memory_bytes() + 8 * (self.centroids.len() + 3 * self.features.len()) + 256
-    }
-
-    fn as_any(&self) -> &dyn std::any::Any {
-        self
     }
 }
 
@@ -363,10 +346,7 @@ mod tests {
     use crate::monitor::Quiet;
 
     fn pool() -> ThreadPool {
-        rayon::ThreadPoolBuilder::new()
-            .num_threads(2)
-            .build()
-            .unwrap()
+        crate::monitor::test_pool(2)
     }
 
     /// Three tight blobs far apart: the optimum is known (the blob means).

@@ -964,12 +964,7 @@ mod tests {
     use crate::monitor::Quiet;
     use std::time::Instant;
 
-    fn pool(threads: usize) -> ThreadPool {
-        rayon::ThreadPoolBuilder::new()
-            .num_threads(threads)
-            .build()
-            .unwrap()
-    }
+    use crate::monitor::test_pool as pool;
 
     fn single_tree() -> ForestParams {
         ForestParams {

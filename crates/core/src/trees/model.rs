@@ -8,23 +8,16 @@ use serde::{Deserialize, Serialize};
 use crate::data::prep::{Cell, Prep, PrepOptions, RawTable};
 use crate::error::{Error, Result};
 use crate::metrics::classification::{class_metrics, multi_metrics, PartMetrics};
-use crate::model::{self, ensure, Answer, Kind, Model, Row, Stored, Task, Want};
+use crate::model::{self, ensure, Answer, Kind, Model, Row, Task, Want};
 use crate::monitor::Monitor;
 use crate::options::{pipeline, prep_options, Options, Pipeline};
 use crate::trees::forest::MaxFeatures;
 use crate::trees::forest::{fit, Forest, ForestParams};
 
 /// Random forests in the registry (format 1 and 2 bodies are the same).
-pub static KIND: Kind = Kind {
-    algorithm: "random_forest",
-    format_version: 2,
-    oldest_format: 1,
-    task: Task::Classification,
-    noun: "a random forest",
-    trainer: "train_forest",
-    serving: "shopml.predict_label, shopml.predict_proba and shopml.predict",
-    decode: model::decode_boxed::<ForestModel>,
-};
+#[rustfmt::skip]
+pub static KIND: Kind = Kind::new("random_forest", Task::Classification, 2, "a random forest", "train_forest",
+    "shopml.predict_label, shopml.predict_proba and shopml.predict", model::decode_boxed::<ForestModel>);
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct ForestModel {
@@ -38,15 +31,9 @@ pub struct ForestModel {
     pub importance: Vec<f64>,
 }
 
-impl Stored for ForestModel {
-    const KIND: &'static Kind = &KIND;
-}
+crate::stored!(ForestModel, KIND);
 
 impl Model for ForestModel {
-    fn kind(&self) -> &'static Kind {
-        &KIND
-    }
-
     fn validate(&self) -> Result<()> {
         self.prep.validate(&KIND)?;
         // Trees whose links were damaged could loop or index out of bounds.
@@ -87,12 +74,7 @@ impl Model for ForestModel {
     }
 
     fn importance(&self) -> Option<Vec<(String, f64)>> {
-        Some(
-            self.inputs()
-                .into_iter()
-                .zip(self.importance.clone())
-                .collect(),
-        )
+        Some(model::per_input(&self.prep, &self.importance))
     }
 
     fn memory_bytes(&self) -> usize {
@@ -105,17 +87,9 @@ impl Model for ForestModel {
         let nodes: usize = self.forest.shapes().iter().map(|t| t.nodes).sum();
         self.prep.memory_bytes() + nodes * per_node + 256
     }
-
-    fn as_any(&self) -> &dyn std::any::Any {
-        self
-    }
 }
 
 impl ForestModel {
-    pub fn inputs(&self) -> Vec<String> {
-        self.prep.inputs.iter().map(|i| i.name.clone()).collect()
-    }
-
     /// The class a row of prepared values falls in.
     pub fn class_of(&self, dense: &[f64]) -> usize {
         self.forest.predict_class(dense)
