@@ -9,12 +9,7 @@
 #   speed    train_forest (100 trees, 100k x 20) and predict over those rows vs a scan of them;
 #            train_logistic on 5M rows x 8 features vs the nine-sum scan of the same table, and
 #            vs scikit-learn's fit on the same rows already in memory
-set -euo pipefail
-PORT="${1:-5499}"
-HERE="$(cd "$(dirname "$0")" && pwd)"
-WORK="${TMPDIR:-/tmp}/shopml-bench-classify"
-mkdir -p "$WORK"
-PSQL=(psql -X -q -h localhost -p "$PORT" -U postgres -d shopml_bench -v ON_ERROR_STOP=1)
+. "$(dirname "$0")/common.sh" classify "${1:-5499}"
 python3 -m pip install -q --disable-pip-version-check --root-user-action=ignore scikit-learn==1.9.1 >/dev/null
 
 "${PSQL[@]}" <<SQL
@@ -57,27 +52,14 @@ VACUUM ANALYZE ctr_all, km_data, big_logit, forest_data;
 \copy (SELECT x1, x2, x3, x4, x5, x6, x7, x8, y::int FROM big_logit) TO '$WORK/big.csv' CSV
 SQL
 
-q() { "${PSQL[@]}" -At -c "SET client_min_messages = warning" -c "$1"; }
-ms() { "${PSQL[@]}" -c '\timing on' -c "SET client_min_messages = warning" -c "$1" | sed -n 's/^Time: \([0-9.]*\) ms.*/\1/p' | tail -1; }
-best() { local b=""; for _ in 1 2 3; do local t; t=$(ms "$1"); if [ -z "$b" ] || awk "BEGIN{exit !($t < $b)}"; then b=$t; fi; done; echo "$b"; }
-
 q "SELECT version FROM shopml.train_logistic('cls_ctr', 'ctr_train', 'clicked', options => '{\"test_fraction\": 0, \"l2\": 1}')" >/dev/null
-auc=$(q "WITH s AS (SELECT clicked::int AS y, shopml.predict_proba('cls_ctr', ARRAY[affinity, position, is_mobile, quality]) AS p FROM ctr_all WHERE is_test),
-             r AS (SELECT y, rank() OVER (ORDER BY p) + (count(*) OVER (PARTITION BY p) - 1) / 2.0 AS r FROM s)
-         SELECT round(((sum(r) FILTER (WHERE y = 1) - count(*) FILTER (WHERE y = 1) * (count(*) FILTER (WHERE y = 1) + 1) / 2.0)
-                / (count(*) FILTER (WHERE y = 1) * count(*) FILTER (WHERE y = 0)))::numeric, 5) FROM r")
+auc=$(auc "clicked" "shopml.predict_proba('cls_ctr', ARRAY[affinity, position, is_mobile, quality])" "ctr_all WHERE is_test")
 q "SELECT version FROM shopml.train_logistic('cls_ctr_cat', 'ctr_cat_train', 'clicked', ARRAY['ad', 'customer', 'affinity', 'position', 'is_mobile'], '{\"test_fraction\": 0, \"l2\": 1}')" >/dev/null
 hashed=$(q "SELECT concat_ws(' ', params->'preparation'->'inputs'->0->>'encoding', params->'preparation'->'inputs'->1->>'encoding') FROM shopml.models WHERE model_name = 'cls_ctr_cat' ORDER BY version DESC LIMIT 1")
-auc_cat=$(q "WITH s AS (SELECT clicked::int AS y, shopml.predict_proba('cls_ctr_cat', c) AS p FROM ctr_cat c WHERE is_test),
-             r AS (SELECT y, rank() OVER (ORDER BY p) + (count(*) OVER (PARTITION BY p) - 1) / 2.0 AS r FROM s)
-         SELECT round(((sum(r) FILTER (WHERE y = 1) - count(*) FILTER (WHERE y = 1) * (count(*) FILTER (WHERE y = 1) + 1) / 2.0)
-                / (count(*) FILTER (WHERE y = 1) * count(*) FILTER (WHERE y = 0)))::numeric, 5) FROM r")
+auc_cat=$(auc "clicked" "shopml.predict_proba('cls_ctr_cat', c)" "ctr_cat c WHERE is_test")
 inertia=$(q "SELECT (metrics->>'inertia')::float8 FROM shopml.train_kmeans('cls_km', 'km_data', NULL, 4, '{\"n_init\": 4}')")
 q "SELECT version FROM shopml.train_forest('cls_forest', 'forest_train', 'y', options => '{\"test_fraction\": 0}')" >/dev/null
-auc_forest=$(q "WITH s AS (SELECT y::int AS y, shopml.predict_proba('cls_forest', f) AS p FROM forest_data f WHERE id % 5 = 0),
-             r AS (SELECT y, rank() OVER (ORDER BY p) + (count(*) OVER (PARTITION BY p) - 1) / 2.0 AS r FROM s)
-         SELECT round(((sum(r) FILTER (WHERE y = 1) - count(*) FILTER (WHERE y = 1) * (count(*) FILTER (WHERE y = 1) + 1) / 2.0)
-                / (count(*) FILTER (WHERE y = 1) * count(*) FILTER (WHERE y = 0)))::numeric, 5) FROM r")
+auc_forest=$(auc "y" "shopml.predict_proba('cls_forest', f)" "forest_data f WHERE id % 5 = 0")
 forest_train=$(best "SELECT n_train FROM shopml.train_forest('cls_forest_all', 'forest_data', 'y', ARRAY['f1','f2','f3','f4','f5','f6','f7','f8','f9','f10','f11','f12','f13','f14','f15','f16','f17','f18','f19','f20'], '{\"test_fraction\": 0}')")
 forest_scan=$(best "SELECT sum(f1)+sum(f2)+sum(f3)+sum(f4)+sum(f5)+sum(f6)+sum(f7)+sum(f8)+sum(f9)+sum(f10)+sum(f11)+sum(f12)+sum(f13)+sum(f14)+sum(f15)+sum(f16)+sum(f17)+sum(f18)+sum(f19)+sum(f20) FROM forest_data")
 forest_predict=$(best "SELECT sum(shopml.predict_proba('cls_forest_all', f)) FROM forest_data f")
@@ -89,10 +71,7 @@ q "SELECT 1 FROM shopml.train_forest('cls_forest_stump', 'forest_data', 'y', $FE
 forest_stump=$(best "SELECT sum(shopml.predict_proba('cls_forest_stump', f)) FROM forest_data f")
 q "SELECT 1 FROM shopml.train_forest('cls_forest_d8', 'forest_train', 'y', $FEATURES, '{\"test_fraction\": 0, \"max_depth\": 8}')" >/dev/null
 forest_d8=$(best "SELECT sum(shopml.predict_proba('cls_forest_d8', f)) FROM forest_data f")
-auc_d8=$(q "WITH s AS (SELECT y::int AS y, shopml.predict_proba('cls_forest_d8', f) AS p FROM forest_data f WHERE id % 5 = 0),
-             r AS (SELECT y, rank() OVER (ORDER BY p) + (count(*) OVER (PARTITION BY p) - 1) / 2.0 AS r FROM s)
-         SELECT round(((sum(r) FILTER (WHERE y = 1) - count(*) FILTER (WHERE y = 1) * (count(*) FILTER (WHERE y = 1) + 1) / 2.0)
-                / (count(*) FILTER (WHERE y = 1) * count(*) FILTER (WHERE y = 0)))::numeric, 5) FROM r")
+auc_d8=$(auc "y" "shopml.predict_proba('cls_forest_d8', f)" "forest_data f WHERE id % 5 = 0")
 d8_size=$(q "SELECT pg_size_pretty(size_bytes) FROM shopml.models WHERE model_name = 'cls_forest_d8' ORDER BY version DESC LIMIT 1")
 scan=$(best "SELECT sum(x1)+sum(x2)+sum(x3)+sum(x4)+sum(x5)+sum(x6)+sum(x7)+sum(x8)+sum(y::int) FROM big_logit")
 train=$(best "SELECT n_train FROM shopml.train_logistic('cls_big', 'big_logit', 'y', options => '{\"test_fraction\": 0, \"deploy\": false}')")

@@ -4,11 +4,8 @@
 #   train_linear                         vs  SELECT sum(y)+sum(x1)+...+sum(x8)  (one parallel scan)
 #   sum(shopml.predict('m', ARRAY[..]))  vs  the same linear formula written out in SQL
 # Each query runs REPS times (default 3); the fastest run counts.
-set -euo pipefail
-PORT="${1:-5499}"
+. "$(dirname "$0")/common.sh" linear "${1:-5499}"
 ROWS="${ROWS:-5000000}"
-REPS="${REPS:-3}"
-PSQL=(psql -X -q -h localhost -p "$PORT" -U postgres -d shopml_bench -v ON_ERROR_STOP=1)
 
 "${PSQL[@]}" <<SQL
 CREATE EXTENSION IF NOT EXISTS shopml;
@@ -23,26 +20,15 @@ VACUUM ANALYZE bench_linear;
 SELECT version FROM shopml.train_linear('bench_linear', 'bench_linear', 'y');
 SQL
 
-# time_query LABEL SQL: fastest of REPS runs, in ms
-time_query() {
-  local sql="$2" best=""
-  for _ in $(seq "$REPS"); do
-    local ms
-    ms=$("${PSQL[@]}" -c '\timing on' -c "$sql" | sed -n 's/^Time: \([0-9.]*\) ms.*/\1/p' | tail -1)
-    if [ -z "$best" ] || awk "BEGIN{exit !($ms < $best)}"; then best=$ms; fi
-  done
-  echo "$best"
-}
-
 SUMS="SELECT sum(y)+sum(x1)+sum(x2)+sum(x3)+sum(x4)+sum(x5)+sum(x6)+sum(x7)+sum(x8) FROM bench_linear"
 TRAIN="SELECT n_train FROM shopml.train_linear('bench_linear', 'bench_linear', 'y', options => '{\"deploy\": false}')"
 FORMULA="SELECT sum(1.5 + 1.0*x1 - 2.0*x2 + 0.5*x3 + 3.0*x4 - 1.0*x5 + 0.25*x6 + 2.0*x7 - 0.75*x8) FROM bench_linear"
 PREDICT="SELECT sum(shopml.predict('bench_linear', ARRAY[x1,x2,x3,x4,x5,x6,x7,x8])) FROM bench_linear"
 
-scan=$(time_query scan "$SUMS")
-train=$(time_query train "$TRAIN")
-formula=$(time_query formula "$FORMULA")
-predict=$(time_query predict "$PREDICT")
+scan=$(best "$SUMS")
+train=$(best "$TRAIN")
+formula=$(best "$FORMULA")
+predict=$(best "$PREDICT")
 
 echo
 echo "shopml linear benchmark: $ROWS rows x 8 features, fastest of $REPS runs"

@@ -7,9 +7,7 @@
 #   speed     train_demand on 100k products x 26 weeks vs a scan of the table, and pricing the
 #             100k-product catalogue with one LATERAL query (products/s) vs the closed form
 #             written in SQL over the same rows
-set -euo pipefail
-PORT="${1:-5499}"
-PSQL=(psql -X -q -h localhost -p "$PORT" -U postgres -d shopml_bench -v ON_ERROR_STOP=1)
+. "$(dirname "$0")/common.sh" pricing "${1:-5499}"
 
 "${PSQL[@]}" <<'SQL'
 SET client_min_messages = warning;
@@ -27,8 +25,6 @@ VACUUM ANALYZE demand_sales, catalogue_sales, catalogue;
 SELECT count(*) FROM shopml.load_sample_shop('bench_shop', 42) \g /dev/null
 SQL
 
-ms() { "${PSQL[@]}" -c '\timing on' -c "SET client_min_messages = warning" -c "$1" | sed -n 's/^Time: \([0-9.]*\) ms.*/\1/p' | tail -1; }
-best() { local b=""; for _ in 1 2 3; do local t; t=$(ms "$1"); if [ -z "$b" ] || awk "BEGIN{exit !($t < $b)}"; then b=$t; fi; done; echo "$b"; }
 
 accuracy() { # MODEL TRUTH_QUERY -> lines "weeks products median_err pooled_err shrunk_share"
   "${PSQL[@]}" -At -F' ' <<SQL

@@ -7,12 +7,7 @@
 #            iterations) vs implicit on the same data, and vs a plain scan of the same table
 #   serving  recommend_for_user on a 100k-item, 64-factor model: p50/p99 per call from one
 #            connection (pgbench, after warm-up)
-set -euo pipefail
-PORT="${1:-5499}"
-HERE="$(cd "$(dirname "$0")" && pwd)"
-WORK="${TMPDIR:-/tmp}/shopml-bench-reco"
-mkdir -p "$WORK"
-PSQL=(psql -X -q -h localhost -p "$PORT" -U postgres -d shopml_bench -v ON_ERROR_STOP=1)
+. "$(dirname "$0")/common.sh" reco "${1:-5499}"
 
 python3 -m pip install -q --disable-pip-version-check --root-user-action=ignore implicit==0.7.3 >/dev/null
 python3 "$HERE/reco_data.py" "$WORK/ml100k.csv" >/dev/null
@@ -34,10 +29,6 @@ SELECT (random() * 50000)::bigint AS user_id, floor(100000 * random() ^ 2)::bigi
 FROM generate_series(1, 1000000);
 VACUUM ANALYZE ml100k, syn1m, big_catalog;
 SQL
-
-# ms QUERY: wall time of one run, in ms
-ms() { "${PSQL[@]}" -c '\timing on' -c "SET client_min_messages = warning" -c "$1" | sed -n 's/^Time: \([0-9.]*\) ms.*/\1/p' | tail -1; }
-best() { local b=""; for _ in 1 2 3; do local t; t=$(ms "$1"); if [ -z "$b" ] || awk "BEGIN{exit !($t < $b)}"; then b=$t; fi; done; echo "$b"; }
 
 # Quality, default options (regularization chosen on a validation split inside the training part).
 "${PSQL[@]}" -c "SET client_min_messages = warning" -c "CREATE TEMP TABLE q AS SELECT metrics FROM shopml.train_recommender('ml100k', 'ml100k', 'user_id', 'item_id', options => '{\"time_column\": \"ts\"}')" \

@@ -249,6 +249,45 @@ IMMUTABLE STRICT PARALLEL SAFE
 LANGUAGE c /* Rust */
 AS 'MODULE_PATHNAME', 'model_kinds_wrapper';
 
+-- shopml::demand::optimal_price
+CREATE OR REPLACE FUNCTION "optimal_price"(
+	"model_name" TEXT, /* Option < & str > */
+	"product_id" bigint, /* Option < i64 > */
+	"unit_cost" double precision, /* Option < f64 > */
+	"min_price" double precision DEFAULT NULL, /* Option < f64 > */
+	"max_price" double precision DEFAULT NULL, /* Option < f64 > */
+	"options" jsonb DEFAULT '{}' /* Option < JsonB > */
+) RETURNS TABLE (
+	"price" double precision,  /* f64 */
+	"expected_quantity" double precision,  /* f64 */
+	"expected_revenue" double precision,  /* f64 */
+	"expected_profit" double precision,  /* Option < f64 > */
+	"elasticity" double precision,  /* f64 */
+	"binding" TEXT  /* Option < String > */
+)
+STABLE PARALLEL SAFE 
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'optimal_price_wrapper';
+
+-- shopml::demand::price_curve
+CREATE OR REPLACE FUNCTION "price_curve"(
+	"model_name" TEXT, /* Option < & str > */
+	"product_id" bigint, /* Option < i64 > */
+	"unit_cost" double precision, /* Option < f64 > */
+	"from_price" double precision, /* Option < f64 > */
+	"to_price" double precision, /* Option < f64 > */
+	"steps" INT DEFAULT 20, /* Option < i32 > */
+	"options" jsonb DEFAULT '{}' /* Option < JsonB > */
+) RETURNS TABLE (
+	"price" double precision,  /* f64 */
+	"expected_quantity" double precision,  /* f64 */
+	"expected_revenue" double precision,  /* f64 */
+	"expected_profit" double precision  /* Option < f64 > */
+)
+STABLE PARALLEL SAFE 
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'price_curve_wrapper';
+
 -- shopml::split::split
 CREATE OR REPLACE FUNCTION "split"(
 	"relation" regclass, /* Option < PgRelation > */
@@ -263,6 +302,27 @@ CREATE OR REPLACE FUNCTION "split"(
 STABLE PARALLEL SAFE
 LANGUAGE c /* Rust */
 AS 'MODULE_PATHNAME', 'split_wrapper';
+
+-- shopml::demand::train_demand
+CREATE OR REPLACE FUNCTION "train_demand"(
+	"model_name" TEXT, /* Option < & str > */
+	"relation" regclass, /* Option < pgrx :: PgRelation > */
+	"product_column" TEXT, /* Option < & str > */
+	"price_column" TEXT, /* Option < & str > */
+	"quantity_column" TEXT, /* Option < & str > */
+	"features" TEXT[] DEFAULT '{}', /* :: std :: option :: Option < Vec < Option < String > > > */
+	"options" jsonb DEFAULT '{}' /* Option < pgrx :: JsonB > */
+) RETURNS TABLE (
+	"model_id" bigint,  /* i64 */
+	"model_name" TEXT,  /* String */
+	"version" INT,  /* i32 */
+	"n_products" bigint,  /* i64 */
+	"n_obs" bigint,  /* i64 */
+	"metrics" jsonb  /* pgrx :: JsonB */
+)
+VOLATILE PARALLEL UNSAFE
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'train_demand_wrapper';
 
 -- shopml::forest::train_forest
 CREATE OR REPLACE FUNCTION "train_forest"(
@@ -282,6 +342,24 @@ CREATE OR REPLACE FUNCTION "train_forest"(
 VOLATILE PARALLEL UNSAFE
 LANGUAGE c /* Rust */
 AS 'MODULE_PATHNAME', 'train_forest_wrapper';
+
+-- shopml::kmeans::train_kmeans
+CREATE OR REPLACE FUNCTION "train_kmeans"(
+	"model_name" TEXT, /* Option < & str > */
+	"relation" regclass, /* Option < pgrx :: PgRelation > */
+	"features" TEXT[], /* :: std :: option :: Option < Vec < Option < String > > > */
+	"k" INT, /* Option < i32 > */
+	"options" jsonb DEFAULT '{}' /* Option < pgrx :: JsonB > */
+) RETURNS TABLE (
+	"model_id" bigint,  /* i64 */
+	"model_name" TEXT,  /* String */
+	"version" INT,  /* i32 */
+	"n_train" bigint,  /* i64 */
+	"metrics" jsonb  /* pgrx :: JsonB */
+)
+VOLATILE PARALLEL UNSAFE
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'train_kmeans_wrapper';
 
 -- shopml::linear::train_linear
 CREATE OR REPLACE FUNCTION "train_linear"(
@@ -320,6 +398,27 @@ CREATE OR REPLACE FUNCTION "train_logistic"(
 VOLATILE PARALLEL UNSAFE
 LANGUAGE c /* Rust */
 AS 'MODULE_PATHNAME', 'train_logistic_wrapper';
+
+-- shopml::recommend::train_recommender
+CREATE OR REPLACE FUNCTION "train_recommender"(
+	"model_name" TEXT, /* Option < & str > */
+	"relation" regclass, /* Option < pgrx :: PgRelation > */
+	"user_column" TEXT, /* Option < & str > */
+	"item_column" TEXT, /* Option < & str > */
+	"weight_column" TEXT DEFAULT NULL, /* Option < & str > */
+	"options" jsonb DEFAULT '{}' /* Option < pgrx :: JsonB > */
+) RETURNS TABLE (
+	"model_id" bigint,  /* i64 */
+	"model_name" TEXT,  /* String */
+	"version" INT,  /* i32 */
+	"n_users" bigint,  /* i64 */
+	"n_items" bigint,  /* i64 */
+	"n_interactions" bigint,  /* i64 */
+	"metrics" jsonb  /* pgrx :: JsonB */
+)
+VOLATILE PARALLEL UNSAFE
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'train_recommender_wrapper';
 
 -- sql/comments.sql
 -- COMMENT ON for the functions pgrx generates (so \df+ documents every public object).

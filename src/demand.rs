@@ -3,7 +3,7 @@
 #![forbid(unsafe_code)]
 
 use pgrx::prelude::*;
-use pgrx::{JsonB, PgRelation};
+use pgrx::JsonB;
 use serde_json::{json, Map, Value};
 use shopml_core::data::cell::Cell;
 use shopml_core::data::keys::{KeyKind, RawKeys};
@@ -22,7 +22,8 @@ use crate::serve::keys::{check_kind, key_column, Key};
 use crate::train;
 use crate::train::budget::Budget;
 use crate::train::progress::Progress;
-use crate::train::relation::relation_oid;
+use crate::train::relation::FeatureList;
+use crate::train::{Request, Trained};
 
 #[derive(Default)]
 struct Skipped {
@@ -44,44 +45,19 @@ impl Skipped {
     }
 }
 
-struct Trained {
-    model_id: i64,
-    version: i32,
-    n_products: i64,
-    n_obs: i64,
-    metrics: Value,
-}
-
-type TrainedRow = (i64, String, i32, i64, i64, JsonB);
-
-impl Trained {
-    fn row(self, model_name: Option<&str>) -> TrainedRow {
-        let name = model_name.unwrap_or_default().to_string();
-        let (products, obs) = (self.n_products, self.n_obs);
-        (
-            self.model_id,
-            name,
-            self.version,
-            products,
-            obs,
-            JsonB(self.metrics),
-        )
-    }
-}
-
 fn train_inner(
-    model_name: Option<&str>,
-    relation: pg_sys::Oid,
-    (product_column, price_column, quantity_column): (Option<&str>, Option<&str>, Option<&str>),
-    features: Option<Vec<Option<String>>>,
-    options: Option<Value>,
+    req: Request,
+    product_column: Option<&str>,
+    price_column: Option<&str>,
+    quantity_column: Option<&str>,
+    features: FeatureList,
 ) -> Result<Trained> {
-    let (model_name, rel) = train::begin(model_name, relation)?;
+    let (model_name, rel) = (req.model_name, &req.rel);
     let product_column = required(product_column, "product_column")?.to_string();
     let price_column = required(price_column, "price_column")?.to_string();
     let quantity_column = required(quantity_column, "quantity_column")?.to_string();
-    let opts = DemandTrainOptions::parse(options.as_ref())?;
-    let (key_kind, product_expr) = key_column(&rel, &product_column, "product")?;
+    let opts = DemandTrainOptions::parse(req.options.as_ref())?;
+    let (key_kind, product_expr) = key_column(rel, &product_column, "product")?;
     let price = rel.numeric_column(&price_column, "price")?;
     let quantity = rel.numeric_column(&quantity_column, "quantity")?;
     let mut controls = Vec::new();
@@ -99,13 +75,10 @@ fn train_inner(
         let expr = if c.is_number() {
             c.ident()
         } else {
-            return Err(Error::new(
-                ErrorKind::DatatypeMismatch,
-                format!(
-                    "control \"{}\" of {} is of type {}, not a number or boolean",
-                    c.name, rel.sql_name, c.type_name
-                ),
-            ));
+            return Err(Error::mismatch(format!(
+                "control \"{}\" of {} is of type {}, not a number or boolean",
+                c.name, rel.sql_name, c.type_name
+            )));
         };
         controls.push((f, expr));
     }
@@ -233,21 +206,12 @@ fn train_inner(
     let n_obs = model.n_obs as i64;
     let mut features = vec![price_column.clone()];
     features.extend(model.control_names.iter().cloned());
-    let record = train::record(
-        model_name,
-        &rel,
-        Some(&quantity_column),
-        features,
-        opts.deploy,
-    );
-    let saved = train::save(&model, record, Outcome::new(params, metrics, n_obs, 0))?;
-    Ok(Trained {
-        model_id: saved.model_id,
-        version: saved.version,
-        n_products: model.products.len() as i64,
-        n_obs,
-        metrics: saved.metrics,
-    })
+    let outcome = Outcome::new(params, metrics, (n_obs, 0), opts.deploy);
+    let saved = req.save(&model, Some(&quantity_column), features, outcome)?;
+    Ok(saved.showing(&[
+        ("n_products", model.products.len() as i64),
+        ("n_obs", n_obs),
+    ]))
 }
 
 fn metrics_json(m: &DemandModel, skipped: &Skipped) -> Value {
@@ -311,35 +275,15 @@ fn metrics_json(m: &DemandModel, skipped: &Skipped) -> Value {
     Value::Object(o)
 }
 
-/// Fits per-product constant-elasticity demand on a table or view of sales.
-#[pg_extern(volatile, parallel_unsafe)]
-#[allow(clippy::type_complexity)]
-fn train_demand(
-    model_name: Option<&str>,
-    relation: Option<PgRelation>,
-    product_column: Option<&str>,
-    price_column: Option<&str>,
-    quantity_column: Option<&str>,
-    features: default!(Option<Vec<Option<String>>>, "'{}'"),
-    options: default!(Option<JsonB>, "'{}'"),
-) -> TableIterator<
-    'static,
-    (
-        name!(model_id, i64),
-        name!(model_name, String),
-        name!(version, i32),
-        name!(n_products, i64),
-        name!(n_obs, i64),
-        name!(metrics, JsonB),
-    ),
-> {
-    let (oid, options) = (relation_oid(relation), options.map(|j| j.0));
-    let columns = (product_column, price_column, quantity_column);
-    TableIterator::once(
-        train_inner(model_name, oid, columns, features, options)
-            .or_raise()
-            .row(model_name),
-    )
+train::trainer! {
+    /// Fits per-product constant-elasticity demand on a table or view of sales.
+    fn train_demand(
+        product_column: Option<&str>,
+        price_column: Option<&str>,
+        quantity_column: Option<&str>,
+        features: default!(Option<Vec<Option<String>>>, "'{}'"),
+    ) -> (n_products, n_obs)
+        = train_inner(product_column, price_column, quantity_column, features)
 }
 
 /// The deployed demand model of a name, checked for kind and key type.
@@ -423,9 +367,7 @@ fn product_and_controls<K: Key + std::fmt::Display>(
 ) -> Result<(usize, Option<Vec<f64>>)> {
     let product_id = required(product_id, "product_id")?;
     let p = K::find(&d.product_keys, &product_id).ok_or_else(|| {
-        Error::new(
-            ErrorKind::UndefinedObject,
-            format!("product {product_id} is not in demand model \"{model_name}\""),
+        Error::new(ErrorKind::UndefinedObject, format!("product {product_id} is not in demand model \"{model_name}\""),
         )
         .with_hint(format!(
             "Price only products the model knows, e.g. WHERE product_id::text IN (SELECT product_id FROM shopml.demand_elasticities('{model_name}'))."
@@ -451,6 +393,31 @@ fn product_and_controls<K: Key + std::fmt::Display>(
     Ok((p, Some(x)))
 }
 
+/// Declares a function of one product twice, as overloads of one SQL name: for models keyed
+/// by bigint (`product_id bigint`) and by text or uuid (`product_id text`). `rows(model_name,
+/// product_id, <arguments>)` gives the result rows for either key type.
+macro_rules! by_product_key {
+    ($(#[$doc:meta])* $sql:literal: $int:ident, $text:ident($($arg:ident: [$($ty:tt)*]),*)
+        -> ($($col:ident: [$($cty:tt)*]),*) = $rows:ident) => {
+        $(#[$doc])*
+        #[pg_extern(stable, parallel_safe, name = $sql)]
+        #[allow(clippy::type_complexity, clippy::too_many_arguments)]
+        fn $int(model_name: Option<&str>, product_id: Option<i64>, $($arg: $($ty)*),*)
+            -> TableIterator<'static, ($(name!($col, $($cty)*),)*)> {
+            TableIterator::new($rows(model_name, product_id, $($arg),*).or_raise())
+        }
+
+        $(#[$doc])*
+        #[pg_extern(stable, parallel_safe, name = $sql)]
+        #[allow(clippy::type_complexity, clippy::too_many_arguments)]
+        fn $text(model_name: Option<&str>, product_id: Option<&str>, $($arg: $($ty)*),*)
+            -> TableIterator<'static, ($(name!($col, $($cty)*),)*)> {
+            let product_id = product_id.map(String::from);
+            TableIterator::new($rows(model_name, product_id, $($arg),*).or_raise())
+        }
+    };
+}
+
 type PriceRow = (f64, f64, f64, Option<f64>, f64, Option<String>);
 
 #[allow(clippy::too_many_arguments)]
@@ -460,8 +427,9 @@ fn optimal_rows<K: Key + std::fmt::Display>(
     unit_cost: Option<f64>,
     min_price: Option<f64>,
     max_price: Option<f64>,
-    options: Option<Value>,
+    options: Option<JsonB>,
 ) -> Result<Vec<PriceRow>> {
+    let options = options.map(|j| j.0);
     let opts = PriceOptions::parse("optimal_price", options.as_ref(), true)?;
     let rules = Rules {
         min_price,
@@ -504,72 +472,17 @@ fn optimal_rows<K: Key + std::fmt::Display>(
     )])
 }
 
-/// The profit- (or revenue-) maximising price for a product of a bigint-keyed demand model.
-#[pg_extern(stable, parallel_safe)]
-#[allow(clippy::type_complexity)]
-fn optimal_price(
-    model_name: Option<&str>,
-    product_id: Option<i64>,
-    unit_cost: Option<f64>,
-    min_price: default!(Option<f64>, "NULL"),
-    max_price: default!(Option<f64>, "NULL"),
-    options: default!(Option<JsonB>, "'{}'"),
-) -> TableIterator<
-    'static,
-    (
-        name!(price, f64),
-        name!(expected_quantity, f64),
-        name!(expected_revenue, f64),
-        name!(expected_profit, Option<f64>),
-        name!(elasticity, f64),
-        name!(binding, Option<String>),
-    ),
-> {
-    TableIterator::new(
-        optimal_rows(
-            model_name,
-            product_id,
-            unit_cost,
-            min_price,
-            max_price,
-            options.map(|j| j.0),
-        )
-        .or_raise(),
-    )
-}
-
-/// The same for a text- or uuid-keyed demand model.
-#[pg_extern(stable, parallel_safe, name = "optimal_price")]
-#[allow(clippy::type_complexity)]
-fn optimal_price_text(
-    model_name: Option<&str>,
-    product_id: Option<&str>,
-    unit_cost: Option<f64>,
-    min_price: default!(Option<f64>, "NULL"),
-    max_price: default!(Option<f64>, "NULL"),
-    options: default!(Option<JsonB>, "'{}'"),
-) -> TableIterator<
-    'static,
-    (
-        name!(price, f64),
-        name!(expected_quantity, f64),
-        name!(expected_revenue, f64),
-        name!(expected_profit, Option<f64>),
-        name!(elasticity, f64),
-        name!(binding, Option<String>),
-    ),
-> {
-    TableIterator::new(
-        optimal_rows(
-            model_name,
-            product_id.map(String::from),
-            unit_cost,
-            min_price,
-            max_price,
-            options.map(|j| j.0),
-        )
-        .or_raise(),
-    )
+by_product_key! {
+    /// The profit- (or revenue-) maximising price for a product.
+    "optimal_price": optimal_price, optimal_price_text(
+        unit_cost: [Option<f64>],
+        min_price: [default!(Option<f64>, "NULL")],
+        max_price: [default!(Option<f64>, "NULL")],
+        options: [default!(Option<JsonB>, "'{}'")]
+    ) -> (
+        price: [f64], expected_quantity: [f64], expected_revenue: [f64],
+        expected_profit: [Option<f64>], elasticity: [f64], binding: [Option<String>]
+    ) = optimal_rows
 }
 
 type CurveRow = (f64, f64, f64, Option<f64>);
@@ -581,8 +494,9 @@ fn curve_rows<K: Key + std::fmt::Display>(
     from_price: Option<f64>,
     to_price: Option<f64>,
     steps: Option<i32>,
-    options: Option<Value>,
+    options: Option<JsonB>,
 ) -> Result<Vec<CurveRow>> {
+    let options = options.map(|j| j.0);
     let opts = PriceOptions::parse("price_curve", options.as_ref(), false)?;
     Rules::default().check(unit_cost)?;
     let (from, to) = match (from_price, to_price) {
@@ -616,72 +530,18 @@ fn curve_rows<K: Key + std::fmt::Display>(
         .collect())
 }
 
-/// Expected quantity, revenue and profit at `steps` evenly spaced prices (bigint keys).
-#[pg_extern(stable, parallel_safe)]
-#[allow(clippy::type_complexity, clippy::too_many_arguments)]
-fn price_curve(
-    model_name: Option<&str>,
-    product_id: Option<i64>,
-    unit_cost: Option<f64>,
-    from_price: Option<f64>,
-    to_price: Option<f64>,
-    steps: default!(Option<i32>, 20),
-    options: default!(Option<JsonB>, "'{}'"),
-) -> TableIterator<
-    'static,
-    (
-        name!(price, f64),
-        name!(expected_quantity, f64),
-        name!(expected_revenue, f64),
-        name!(expected_profit, Option<f64>),
-    ),
-> {
-    TableIterator::new(
-        curve_rows(
-            model_name,
-            product_id,
-            unit_cost,
-            from_price,
-            to_price,
-            steps,
-            options.map(|j| j.0),
-        )
-        .or_raise(),
-    )
-}
-
-/// The same for text- or uuid-keyed demand models.
-#[pg_extern(stable, parallel_safe, name = "price_curve")]
-#[allow(clippy::type_complexity, clippy::too_many_arguments)]
-fn price_curve_text(
-    model_name: Option<&str>,
-    product_id: Option<&str>,
-    unit_cost: Option<f64>,
-    from_price: Option<f64>,
-    to_price: Option<f64>,
-    steps: default!(Option<i32>, 20),
-    options: default!(Option<JsonB>, "'{}'"),
-) -> TableIterator<
-    'static,
-    (
-        name!(price, f64),
-        name!(expected_quantity, f64),
-        name!(expected_revenue, f64),
-        name!(expected_profit, Option<f64>),
-    ),
-> {
-    TableIterator::new(
-        curve_rows(
-            model_name,
-            product_id.map(String::from),
-            unit_cost,
-            from_price,
-            to_price,
-            steps,
-            options.map(|j| j.0),
-        )
-        .or_raise(),
-    )
+by_product_key! {
+    /// Expected quantity, revenue and profit at `steps` evenly spaced prices.
+    "price_curve": price_curve, price_curve_text(
+        unit_cost: [Option<f64>],
+        from_price: [Option<f64>],
+        to_price: [Option<f64>],
+        steps: [default!(Option<i32>, 20)],
+        options: [default!(Option<JsonB>, "'{}'")]
+    ) -> (
+        price: [f64], expected_quantity: [f64], expected_revenue: [f64],
+        expected_profit: [Option<f64>]
+    ) = curve_rows
 }
 
 /// Weekly sales generated from known constant-elasticity demand (for tests and benchmarks).

@@ -3,58 +3,50 @@
 #![forbid(unsafe_code)]
 
 use pgrx::prelude::*;
-use serde_json::{json, Value};
+use serde_json::json;
 use shopml_core::data::cell::Cell;
 use shopml_core::data::labels::LabelEncoder;
 use shopml_core::data::prep::{ColumnKind, Impute};
 use shopml_core::trees::model::{train, ForestOptions};
-use shopml_core::{Error, ErrorKind, Result};
+use shopml_core::{Error, Result};
 
 use crate::catalog::Outcome;
 use crate::pg::datum::Conv;
+use crate::pg::error::required;
 use crate::train::budget::Budget;
 use crate::train::pool;
 use crate::train::progress::Progress;
 use crate::train::reader::{read, Spec};
-use crate::train::relation::Relation;
-use crate::train::{self, json, with, Trained};
+use crate::train::relation::FeatureList;
+use crate::train::{self, json, with, Request, Trained};
 
 /// Most classes a forest may have: more looks like a continuous target.
 const MAX_CLASSES: usize = 1000;
 
-fn train_inner(
-    model_name: &str,
-    rel: Relation,
-    target: &str,
-    features: Option<Vec<Option<String>>>,
-    options: Option<Value>,
-) -> Result<Trained> {
-    let opts = ForestOptions::parse(options.as_ref())?;
+fn train_inner(req: Request, target: Option<&str>, features: FeatureList) -> Result<Trained> {
+    let (model_name, rel, target) = (req.model_name, &req.rel, required(target, "target")?);
+    let opts = ForestOptions::parse(req.options.as_ref())?;
     let t = rel.column(target)?.clone();
     let boolean = t.conv == Conv::Bool;
     let numeric_labels = match t.kind() {
         Some(ColumnKind::Numeric) => true,
         Some(ColumnKind::Categorical) => false,
         _ => {
-            return Err(Error::new(
-                ErrorKind::DatatypeMismatch,
-                format!(
-                    "target column \"{}\" of {} is of type {}, which cannot be a class label",
-                    t.name, rel.sql_name, t.type_name
-                ),
-            )
+            return Err(Error::mismatch(format!(
+                "target column \"{}\" of {} is of type {}, which cannot be a class label",
+                t.name, rel.sql_name, t.type_name
+            ))
             .with_hint("Use a text, integer or boolean target (e.g. a CASE in a view)."))
         }
     };
     let split = &opts.pipeline.split;
-    let exclude: Vec<&str> = split.split_column.as_deref().into_iter().collect();
-    let feats = rel.target_features(features, target, &exclude, &opts.pipeline.exclude)?;
+    let feats = rel.target_features(features, target, &[], &opts.pipeline)?;
     feats.notice_keys(model_name);
     let budget = Budget::new(model_name);
     let mut progress = Progress::new(model_name);
     let mut labels = LabelEncoder::new(boolean, MAX_CLASSES);
     let spec = Spec {
-        rel: &rel,
+        rel,
         target: Some(&t),
         features: &feats.columns,
         split,
@@ -70,7 +62,7 @@ fn train_inner(
             .with_hint("For a continuous target use shopml.train_linear.")
         })
     })?;
-    rows.require_training_rows(model_name, &rel, opts.prep.impute.name())?;
+    rows.require_training_rows(model_name, rel, opts.prep.impute.name())?;
     let (labels, remap) = labels.finish();
     let renumber = |y: Vec<u32>| -> Vec<u32> { y.into_iter().map(|c| remap[c as usize]).collect() };
     let (ytr, yte) = (renumber(rows.y_train), renumber(rows.y_test));
@@ -98,18 +90,12 @@ fn train_inner(
         &pool,
         &mut progress,
     )
-    .map_err(train::about(model_name, &rel))?;
+    .map_err(train::about(model_name, rel))?;
     let model = &trained.model;
-    let head = trained.test.as_ref().unwrap_or(&trained.train);
-    let mut metrics = json(head);
-    if let Value::Object(o) = &mut metrics {
-        o.remove("n");
-    }
-    let metrics = with(
-        metrics,
+    let metrics = train::split_metrics(
+        &trained.train,
+        trained.test.as_ref(),
         json!({
-            "train": json(&trained.train),
-            "test": trained.test.as_ref().map(json),
             "classes": model.labels.len(),
             "skipped_rows": skipped,
             "trees": opts.forest.n_trees,
@@ -122,18 +108,8 @@ fn train_inner(
                "labels": model.labels.iter().take(50).collect::<Vec<_>>(),
                "preparation": model.prep.describe()}),
     );
-    let record = train::record(
-        model_name,
-        &rel,
-        Some(target),
-        feats.names(),
-        opts.pipeline.deploy,
-    );
-    train::save(
-        model,
-        record,
-        Outcome::new(params, metrics, n_train, n_test),
-    )
+    let outcome = Outcome::new(params, metrics, (n_train, n_test), opts.pipeline.deploy);
+    req.save(model, Some(target), feats.names(), outcome)
 }
 
 train::supervised_trainer! {

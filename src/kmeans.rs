@@ -2,8 +2,7 @@
 #![forbid(unsafe_code)]
 
 use pgrx::prelude::*;
-use pgrx::{JsonB, PgRelation};
-use serde_json::{json, Value};
+use serde_json::json;
 use shopml_core::data::prep::{Impute, Prep};
 use shopml_core::segments::kmeans::{fit, KMeansModel, KMeansOptions, KMeansParams};
 use shopml_core::{Error, Result};
@@ -15,17 +14,11 @@ use crate::train::budget::Budget;
 use crate::train::pool;
 use crate::train::progress::Progress;
 use crate::train::reader::{read, Spec};
-use crate::train::relation::relation_oid;
-use crate::train::{self, Trained};
+use crate::train::relation::FeatureList;
+use crate::train::{self, Request, Trained};
 
-fn train_inner(
-    model_name: Option<&str>,
-    relation: pg_sys::Oid,
-    features: Option<Vec<Option<String>>>,
-    k: Option<i32>,
-    options: Option<Value>,
-) -> Result<Trained> {
-    let (model_name, rel) = train::begin(model_name, relation)?;
+fn train_inner(req: Request, features: FeatureList, k: Option<i32>) -> Result<Trained> {
+    let (model_name, rel) = (req.model_name, &req.rel);
     let k = match k {
         Some(k) if (2..=10_000).contains(&k) => k as usize,
         other => {
@@ -35,14 +28,14 @@ fn train_inner(
             )))
         }
     };
-    let opts = KMeansOptions::parse(options.as_ref())?;
+    let opts = KMeansOptions::parse(req.options.as_ref())?;
     let feats = rel.features(features, &[], &opts.pipeline.exclude)?;
     feats.notice_keys(model_name);
     let budget = Budget::new(model_name);
     let mut progress = Progress::new(model_name);
     // The raw rows, their prepared copy and the distances of the seeding.
     let spec = Spec {
-        rel: &rel,
+        rel,
         target: None,
         features: &feats.columns,
         split: &opts.pipeline.split,
@@ -105,33 +98,14 @@ fn train_inner(
     });
     let params = json!({"k": k, "n_init": opts.n_init, "max_iter": opts.max_iter, "tol": opts.tol,
                         "seed": opts.seed, "preparation": model.prep.describe()});
-    let record = train::record(model_name, &rel, None, feats.names(), opts.pipeline.deploy);
-    train::save(&model, record, Outcome::new(params, metrics, n as i64, 0))
+    let outcome = Outcome::new(params, metrics, (n as i64, 0), opts.pipeline.deploy);
+    req.save(&model, None, feats.names(), outcome)
 }
 
-/// Segments the rows of a table or view into k groups by k-means.
-#[pg_extern(volatile, parallel_unsafe)]
-#[allow(clippy::type_complexity)]
-fn train_kmeans(
-    model_name: Option<&str>,
-    relation: Option<PgRelation>,
-    features: Option<Vec<Option<String>>>,
-    k: Option<i32>,
-    options: default!(Option<JsonB>, "'{}'"),
-) -> TableIterator<
-    'static,
-    (
-        name!(model_id, i64),
-        name!(model_name, String),
-        name!(version, i32),
-        name!(n_train, i64),
-        name!(metrics, JsonB),
-    ),
-> {
-    let oid = relation_oid(relation);
-    let t = train_inner(model_name, oid, features, k, options.map(|j| j.0)).or_raise();
-    let (model_id, name, version, n_train, _, metrics) = t.row(model_name);
-    TableIterator::once((model_id, name, version, n_train, metrics))
+train::trainer! {
+    /// Segments the rows of a table or view into k groups by k-means.
+    fn train_kmeans(features: Option<Vec<Option<String>>>, k: Option<i32>,)
+        -> (n_train) = train_inner(features, k)
 }
 
 /// One row per segment and feature: the segment's size and centroid in the original units.

@@ -10,6 +10,8 @@
 //! arrive as separate arguments (no array per row), or, beyond 90 of them, as one `ROW(...)`.
 #![forbid(unsafe_code)]
 
+use std::cell::RefCell;
+
 use pgrx::pg_sys;
 use pgrx::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -21,6 +23,7 @@ use shopml_core::linear::regression::{
     evaluate, fit, FitOptions, LinearBundle, LinearModel, LinearOptions, LinearStats,
     SplitAccumulator, SplitMetrics,
 };
+use shopml_core::monitor::Monitor;
 use shopml_core::{Error, ErrorKind, Result};
 
 use crate::catalog::cache;
@@ -31,9 +34,10 @@ use crate::pg::error::{raise, required, OrRaise};
 use crate::pg::fcinfo::Call;
 use crate::pg::row::RowType;
 use crate::pg::spi::{scan, Param, Plan};
+use crate::pg::system::is_parallel_worker;
 use crate::train::progress::Progress;
-use crate::train::relation::{Column, Relation};
-use crate::train::{self, Trained};
+use crate::train::relation::{Column, FeatureList, Relation};
+use crate::train::{self, Request, Trained};
 
 // ---------------------------------------------------------------------------------------------
 // The row aggregates: _prep_stats and _linear_stats (bytea config, VARIADIC "any" (key, y,
@@ -60,6 +64,68 @@ struct ScanConfig {
     prep: Option<Prep>,
     learner: Option<PrepLearner>,
     n_inputs: usize,
+    /// The training to report progress of (none for the test configuration).
+    training: Option<ScanTraining>,
+}
+
+/// Which training a scan is part of, for its progress NOTICEs.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+struct ScanTraining {
+    model_name: String,
+    /// When the training started ([`Progress::started_ms`]).
+    started_ms: u64,
+    /// Whether this process reads every row (a serial plan), so its count is the rows read.
+    serial: bool,
+}
+
+/// The progress of the current scan in this process: the leader reports once a second, with
+/// the rows read when the plan is serial; parallel workers stay silent (their NOTICEs would
+/// multiply). Per process rather than per aggregate state, so GROUP BY's many states report
+/// once.
+struct ScanProgress {
+    started_ms: u64,
+    rows: u64,
+    progress: Option<Progress>,
+}
+
+thread_local! {
+    static SCAN_PROGRESS: RefCell<Option<ScanProgress>> = const { RefCell::new(None) };
+}
+
+/// Counts a row of the scan and sends the progress NOTICE when one is due.
+fn count_row(config: &ScanConfig) {
+    let Some(t) = &config.training else {
+        return;
+    };
+    SCAN_PROGRESS.with_borrow_mut(|current| {
+        let p = match current {
+            Some(p) if p.started_ms == t.started_ms => p,
+            _ => {
+                let stage = if config.learner.is_some() {
+                    "learning the preparation"
+                } else {
+                    "accumulating statistics"
+                };
+                current.insert(ScanProgress {
+                    started_ms: t.started_ms,
+                    rows: 0,
+                    progress: (!is_parallel_worker())
+                        .then(|| Progress::resume(&t.model_name, t.started_ms, stage)),
+                })
+            }
+        };
+        p.rows += 1;
+        if p.rows % 1024 != 0 {
+            return;
+        }
+        match &mut p.progress {
+            Some(progress) if t.serial => progress.rows_read(p.rows),
+            Some(progress) => {
+                let _ = progress.tick();
+            }
+            None => {}
+        }
+    });
 }
 
 /// Per aggregate state: the decoded config and how to read the arguments (not serialised:
@@ -147,6 +213,7 @@ fn with_row<R>(call: &Call, reader: &mut Reader, position: u64, f: impl FnOnce(&
                 config.n_inputs
             )));
         }
+        count_row(config);
         let key = reader.key(&cells[0], position);
         let inputs = &cells[2..];
         f(&AggRow {
@@ -308,6 +375,7 @@ fn _linear_scan_config(n_inputs: i32, test_fraction: default!(f64, 0.2)) -> Vec<
         prep: Some(Prep::identity(&names)),
         learner: None,
         n_inputs: names.len(),
+        training: None,
     })
 }
 
@@ -533,6 +601,7 @@ fn learn_prep(
     feats: &[Column],
     opts: &LinearOptions,
     args: &ScanArgs,
+    training: &ScanTraining,
 ) -> Result<Prep> {
     let kinds: Vec<ColumnKind> = feats.iter().filter_map(|f| f.kind()).collect();
     let names: Vec<String> = feats.iter().map(|f| f.name.clone()).collect();
@@ -548,6 +617,7 @@ fn learn_prep(
         prep: None,
         learner: Some(PrepLearner::new(names, kinds, p)),
         n_inputs: feats.len(),
+        training: Some(training.clone()),
     };
     let query = format!(
         "SELECT shopml._prep_stats($1, {}, {}, {}) FROM {}",
@@ -583,13 +653,12 @@ fn learn_prep(
 }
 
 fn train_linear_inner(
-    model_name: &str,
-    rel: Relation,
-    target: &str,
-    features: Option<Vec<Option<String>>>,
-    options: Option<Value>,
+    req: Request,
+    target: Option<&str>,
+    features: FeatureList,
 ) -> Result<Trained> {
-    let opts = LinearOptions::parse(options.as_ref())?;
+    let (model_name, rel, target) = (req.model_name, &req.rel, required(target, "target")?);
+    let opts = LinearOptions::parse(req.options.as_ref())?;
     let mut progress = Progress::new(model_name);
     let y = rel.numeric_column(target, "target")?.clone();
     let group = match &opts.group_by {
@@ -597,13 +666,16 @@ fn train_linear_inner(
         None => None,
     };
     let split = &opts.pipeline.split;
-    let mut exclude: Vec<&str> = Vec::new();
-    exclude.extend(opts.group_by.as_deref());
-    exclude.extend(split.split_column.as_deref());
-    let feats = rel.target_features(features, target, &exclude, &opts.pipeline.exclude)?;
+    let group_column: Vec<&str> = opts.group_by.as_deref().into_iter().collect();
+    let feats = rel.target_features(features, target, &group_column, &opts.pipeline)?;
     feats.notice_keys(model_name);
-    let args = scan_args(&rel, split, &feats.columns)?;
-    let prep = learn_prep(&rel, &y, &feats.columns, &opts, &args)?;
+    let args = scan_args(rel, split, &feats.columns)?;
+    let training = ScanTraining {
+        model_name: model_name.to_string(),
+        started_ms: progress.started_ms(),
+        serial: args.plan == Plan::Serial,
+    };
+    let prep = learn_prep(rel, &y, &feats.columns, &opts, &args, &training)?;
     progress.stage("accumulating statistics", None);
     let group_expr = group
         .as_ref()
@@ -616,6 +688,7 @@ fn train_linear_inner(
         prep: Some(prep.clone()),
         learner: None,
         n_inputs: feats.columns.len(),
+        training: Some(training),
     };
     let query = format!(
         "SELECT {group_expr}, shopml._linear_stats($1, {}, {}, {}) FROM {} {}",
@@ -723,15 +796,9 @@ fn train_linear_inner(
         "group_by": opts.group_by,
         "preparation": bundle.prep.describe(),
     });
-    let record = train::record(
-        model_name,
-        &rel,
-        Some(target),
-        feats.names(),
-        opts.pipeline.deploy,
-    );
-    let outcome = Outcome::new(params, Value::Object(metrics), n_train, n_test);
-    train::save(&bundle, record, outcome)
+    let (metrics, deploy) = (Value::Object(metrics), opts.pipeline.deploy);
+    let outcome = Outcome::new(params, metrics, (n_train, n_test), deploy);
+    req.save(&bundle, Some(target), feats.names(), outcome)
 }
 
 train::supervised_trainer! {

@@ -3,37 +3,31 @@
 #![forbid(unsafe_code)]
 
 use pgrx::prelude::*;
-use serde_json::{json, Value};
+use serde_json::json;
 use shopml_core::data::cell::Cell;
 use shopml_core::data::prep::Impute;
 use shopml_core::linear::logistic::{train, LogisticModel, LogisticOptions};
-use shopml_core::{Error, ErrorKind, Result};
+use shopml_core::{Error, Result};
 
 use crate::catalog::Outcome;
+use crate::pg::error::required;
 use crate::train::budget::Budget;
 use crate::train::pool;
 use crate::train::progress::Progress;
 use crate::train::reader::{read, Spec};
-use crate::train::relation::Relation;
-use crate::train::{self, json, with, Trained};
+use crate::train::relation::FeatureList;
+use crate::train::{self, Request, Trained};
 
-fn train_inner(
-    model_name: &str,
-    rel: Relation,
-    target: &str,
-    features: Option<Vec<Option<String>>>,
-    options: Option<Value>,
-) -> Result<Trained> {
-    let opts = LogisticOptions::parse(options.as_ref())?;
+fn train_inner(req: Request, target: Option<&str>, features: FeatureList) -> Result<Trained> {
+    let (model_name, rel, target) = (req.model_name, &req.rel, required(target, "target")?);
+    let opts = LogisticOptions::parse(req.options.as_ref())?;
     let t = rel.column(target)?;
     let labels = if t.conv == crate::pg::datum::Conv::Bool {
         ["false", "true"]
     } else if t.is_number() {
         ["0", "1"]
     } else {
-        return Err(Error::new(
-            ErrorKind::DatatypeMismatch,
-            format!(
+        return Err(Error::mismatch(format!(
                 "target column \"{}\" of {} is of type {}; logistic regression takes a boolean or 0/1 target",
                 t.name, rel.sql_name, t.type_name
             ),
@@ -41,14 +35,13 @@ fn train_inner(
         .with_hint("For text labels or more than two classes use shopml.train_forest."));
     };
     let split = &opts.pipeline.split;
-    let exclude: Vec<&str> = split.split_column.as_deref().into_iter().collect();
-    let feats = rel.target_features(features, target, &exclude, &opts.pipeline.exclude)?;
+    let feats = rel.target_features(features, target, &[], &opts.pipeline)?;
     feats.notice_keys(model_name);
     let budget = Budget::new(model_name);
     let mut progress = Progress::new(model_name);
     let mut other_values: Vec<f64> = Vec::new();
     let spec = Spec {
-        rel: &rel,
+        rel,
         target: Some(t),
         features: &feats.columns,
         split,
@@ -76,7 +69,7 @@ fn train_inner(
         ))
         .with_hint("Use shopml.train_forest for more than two classes, or map the target to 0/1 in a view."));
     }
-    rows.require_training_rows(model_name, &rel, opts.prep.impute.name())?;
+    rows.require_training_rows(model_name, rel, opts.prep.impute.name())?;
     let (n_train, n_test) = (rows.y_train.len() as i64, rows.y_test.len() as i64);
     let skipped = rows.skipped;
     let pool = pool::get()?;
@@ -91,18 +84,12 @@ fn train_inner(
         &pool,
         &mut progress,
     )
-    .map_err(train::about(model_name, &rel))?;
+    .map_err(train::about(model_name, rel))?;
     let model: &LogisticModel = &trained.model;
-    let head = trained.test.as_ref().unwrap_or(&trained.train);
-    let mut metrics = json(head);
-    if let Value::Object(o) = &mut metrics {
-        o.remove("n");
-    }
-    let metrics = with(
-        metrics,
+    let metrics = train::split_metrics(
+        &trained.train,
+        trained.test.as_ref(),
         json!({
-            "train": json(&trained.train),
-            "test": trained.test.as_ref().map(json),
             "positive_rate": trained.positive_rate,
             "skipped_rows": skipped,
             "iterations": model.iterations,
@@ -116,18 +103,8 @@ fn train_inner(
                         "test_fraction": split.test_fraction, "split_column": split.split_column,
                         "split_seed": split.split_seed, "max_iter": opts.max_iter,
                         "preparation": model.prep.describe()});
-    let record = train::record(
-        model_name,
-        &rel,
-        Some(target),
-        feats.names(),
-        opts.pipeline.deploy,
-    );
-    train::save(
-        model,
-        record,
-        Outcome::new(params, metrics, n_train, n_test),
-    )
+    let outcome = Outcome::new(params, metrics, (n_train, n_test), opts.pipeline.deploy);
+    req.save(model, Some(target), feats.names(), outcome)
 }
 
 train::supervised_trainer! {

@@ -6,7 +6,6 @@
 #![forbid(unsafe_code)]
 
 use pgrx::prelude::*;
-use pgrx::{JsonB, PgRelation};
 use serde_json::{json, Map, Value};
 use shopml_core::data::cell::Cell;
 use shopml_core::data::keys::{KeyKind, Keys, RawKeys};
@@ -14,7 +13,7 @@ use shopml_core::metrics::ranking::RankingMetrics;
 use shopml_core::recommend::als::AlsParams;
 use shopml_core::recommend::interactions::Interactions;
 use shopml_core::recommend::model::{train, MethodParams, Recommender, RecommenderOptions};
-use shopml_core::{Error, ErrorKind, Result};
+use shopml_core::{Error, Result};
 
 use crate::catalog::cache::{self, Typed};
 use crate::catalog::Outcome;
@@ -26,7 +25,8 @@ use crate::train;
 use crate::train::budget::Budget;
 use crate::train::pool;
 use crate::train::progress::Progress;
-use crate::train::relation::{relation_oid, Column, Relation};
+use crate::train::relation::{Column, Relation};
+use crate::train::{Request, Trained};
 
 /// The SQL expression giving a time column as float8 (larger = later).
 fn time_expr(c: &Column, rel: &Relation) -> Result<String> {
@@ -38,13 +38,10 @@ fn time_expr(c: &Column, rel: &Relation) -> Result<String> {
     } else if c.is_number() {
         Ok(format!("({})::float8", c.ident()))
     } else {
-        Err(Error::new(
-            ErrorKind::DatatypeMismatch,
-            format!(
-                "time column \"{}\" of {} is of type {}, not a date, timestamp or number",
-                c.name, rel.sql_name, t
-            ),
-        ))
+        Err(Error::mismatch(format!(
+            "time column \"{}\" of {} is of type {}, not a date, timestamp or number",
+            c.name, rel.sql_name, t
+        )))
     }
 }
 
@@ -190,48 +187,18 @@ fn ranking_json(m: &RankingMetrics) -> Map<String, Value> {
     o
 }
 
-/// What train_recommender returns.
-struct Trained {
-    model_id: i64,
-    version: i32,
-    n_users: i64,
-    n_items: i64,
-    n_interactions: i64,
-    metrics: Value,
-}
-
-type TrainedRow = (i64, String, i32, i64, i64, i64, JsonB);
-
-impl Trained {
-    fn row(self, model_name: Option<&str>) -> TrainedRow {
-        let name = model_name.unwrap_or_default().to_string();
-        let (u, i, n) = (self.n_users, self.n_items, self.n_interactions);
-        (
-            self.model_id,
-            name,
-            self.version,
-            u,
-            i,
-            n,
-            JsonB(self.metrics),
-        )
-    }
-}
-
 fn train_inner(
-    model_name: Option<&str>,
-    relation: pg_sys::Oid,
+    req: Request,
     user_column: Option<&str>,
     item_column: Option<&str>,
     weight_column: Option<&str>,
-    options: Option<Value>,
 ) -> Result<Trained> {
-    let (model_name, rel) = train::begin(model_name, relation)?;
+    let (model_name, rel) = (req.model_name, &req.rel);
     let user_column = required(user_column, "user_column")?;
     let item_column = required(item_column, "item_column")?;
-    let opts = RecommenderOptions::parse(options.as_ref())?;
-    let user = key_column(&rel, user_column, "user")?;
-    let item = key_column(&rel, item_column, "item")?;
+    let opts = RecommenderOptions::parse(req.options.as_ref())?;
+    let user = key_column(rel, user_column, "user")?;
+    let item = key_column(rel, item_column, "item")?;
     if user.0 != item.0 {
         return Err(Error::invalid(format!(
             "user column \"{user_column}\" and item column \"{item_column}\" must both be integers or both be text"
@@ -248,14 +215,14 @@ fn train_inner(
         None => None,
     };
     let time = match &opts.time_column {
-        Some(t) => Some(time_expr(rel.column(t)?, &rel)?),
+        Some(t) => Some(time_expr(rel.column(t)?, rel)?),
         None => None,
     };
     let key_kind = user.0;
     let budget = Budget::new(model_name);
     let mut progress = Progress::new(model_name);
     let read = read_interactions(
-        &rel,
+        rel,
         user,
         item,
         weight.as_ref(),
@@ -380,55 +347,26 @@ fn train_inner(
     let n_pairs = data.by_user.nnz() as i64;
     let columns = [Some(user_column), Some(item_column), weight_column];
     let columns = columns.into_iter().flatten().map(String::from).collect();
-    let record = train::record(model_name, &rel, None, columns, opts.deploy);
     let (n_test, metrics) = (t.n_test_pairs as i64, Value::Object(metrics));
-    let saved = train::save(
-        &t.model,
-        record,
-        Outcome::new(params, metrics, n_pairs - n_test, n_test),
-    )?;
-    Ok(Trained {
-        model_id: saved.model_id,
-        version: saved.version,
-        n_users: data.n_users() as i64,
-        n_items: data.n_items() as i64,
-        n_interactions: used as i64,
-        metrics: saved.metrics,
-    })
+    let outcome = Outcome::new(params, metrics, (n_pairs - n_test, n_test), opts.deploy);
+    let saved = req.save(&t.model, None, columns, outcome)?;
+    let (n_users, n_items) = (data.n_users() as i64, data.n_items() as i64);
+    let counts = [
+        ("n_users", n_users),
+        ("n_items", n_items),
+        ("n_interactions", used as i64),
+    ];
+    Ok(saved.showing(&counts))
 }
 
-/// Trains an implicit-feedback recommender on a table or view of interactions.
-#[pg_extern(volatile, parallel_unsafe)]
-#[allow(clippy::type_complexity)]
-fn train_recommender(
-    model_name: Option<&str>,
-    relation: Option<PgRelation>,
-    user_column: Option<&str>,
-    item_column: Option<&str>,
-    weight_column: default!(Option<&str>, "NULL"),
-    options: default!(Option<JsonB>, "'{}'"),
-) -> TableIterator<
-    'static,
-    (
-        name!(model_id, i64),
-        name!(model_name, String),
-        name!(version, i32),
-        name!(n_users, i64),
-        name!(n_items, i64),
-        name!(n_interactions, i64),
-        name!(metrics, JsonB),
-    ),
-> {
-    let (oid, options) = (relation_oid(relation), options.map(|j| j.0));
-    let t = train_inner(
-        model_name,
-        oid,
-        user_column,
-        item_column,
-        weight_column,
-        options,
-    );
-    TableIterator::once(t.or_raise().row(model_name))
+train::trainer! {
+    /// Trains an implicit-feedback recommender on a table or view of interactions.
+    fn train_recommender(
+        user_column: Option<&str>,
+        item_column: Option<&str>,
+        weight_column: default!(Option<&str>, "NULL"),
+    ) -> (n_users, n_items, n_interactions)
+        = train_inner(user_column, item_column, weight_column)
 }
 
 /// The deployed recommender of a name, checked for kind and key type.

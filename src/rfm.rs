@@ -5,7 +5,7 @@ use pgrx::prelude::*;
 use pgrx::{JsonB, PgRelation};
 use serde_json::Value;
 use shopml_core::segments::rfm::{quintile_scores, segment, RfmOptions};
-use shopml_core::{Error, ErrorKind, Result};
+use shopml_core::{Error, Result};
 
 use crate::pg::datum::Conv;
 use crate::pg::error::{required, OrRaise};
@@ -34,13 +34,10 @@ fn rfm_rows(
     let c = rel.column(&customer)?;
     let d = rel.column(&date)?;
     if !matches!(d.conv, Conv::Date | Conv::Timestamp) {
-        return Err(Error::new(
-            ErrorKind::DatatypeMismatch,
-            format!(
-                "date column \"{}\" of {} is of type {}, not a date or timestamp",
-                d.name, rel.sql_name, d.type_name
-            ),
-        ));
+        return Err(Error::mismatch(format!(
+            "date column \"{}\" of {} is of type {}, not a date or timestamp",
+            d.name, rel.sql_name, d.type_name
+        )));
     }
     let a = rel.numeric_column(&amount, "amount")?;
     let frequency = match &opts.order_column {

@@ -24,29 +24,31 @@ pub struct Record {
     pub target: Option<String>,
     /// The input columns.
     pub features: Vec<String>,
-    pub deploy: bool,
 }
 
-/// What a training found: its parameters and metrics (jsonb) and the rows it used.
+/// What a training found (its parameters and metrics as jsonb, and the training and test rows
+/// it used) and whether to deploy it.
 pub struct Outcome {
     pub params: serde_json::Value,
     pub metrics: serde_json::Value,
     pub n_train: i64,
     pub n_test: i64,
+    pub deploy: bool,
 }
 
 impl Outcome {
     pub fn new(
         params: serde_json::Value,
         metrics: serde_json::Value,
-        n_train: i64,
-        n_test: i64,
+        (n_train, n_test): (i64, i64),
+        deploy: bool,
     ) -> Outcome {
         Outcome {
             params,
             metrics,
             n_train,
             n_test,
+            deploy,
         }
     }
 }
@@ -77,7 +79,7 @@ pub fn save(kind: &Kind, r: &Record, o: &Outcome, bytes: Vec<u8>) -> Saved {
                     o.n_train.into(),
                     o.n_test.into(),
                     bytes.into(),
-                    r.deploy.into(),
+                    o.deploy.into(),
                 ],
             )
             .or_raise()

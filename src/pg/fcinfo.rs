@@ -5,7 +5,7 @@ use std::any::TypeId;
 
 use pgrx::pg_sys;
 use pgrx::PgMemoryContexts;
-use shopml_core::{Error, ErrorKind, Result};
+use shopml_core::{Error, Result};
 
 use crate::pg::datum::{self, Conv};
 use crate::pg::error::raise;
@@ -112,10 +112,7 @@ impl Call {
             let v = pg_sys::pg_detoast_datum(self.datum(i).cast_mut_ptr());
             let arr = pgrx::array::RawArray::from_ptr(std::ptr::NonNull::new_unchecked(v.cast()));
             if arr.oid() != pg_sys::FLOAT8OID {
-                return Err(Error::new(
-                    ErrorKind::DatatypeMismatch,
-                    "expected a float8[] array",
-                ));
+                return Err(Error::mismatch("expected a float8[] array"));
             }
             if arr.dims().len() > 1 {
                 return Err(Error::invalid("expected a one-dimensional array"));

@@ -48,3 +48,9 @@ pub fn in_recovery() -> bool {
     // SAFETY: reads shared recovery state.
     unsafe { pg_sys::RecoveryInProgress() }
 }
+
+/// Whether this process is a parallel worker (not the backend the client talks to).
+pub fn is_parallel_worker() -> bool {
+    // SAFETY: reads a process-local global that Postgres sets when a worker starts.
+    unsafe { pg_sys::ParallelWorkerNumber >= 0 }
+}

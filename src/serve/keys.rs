@@ -3,7 +3,7 @@
 
 use pgrx::pg_sys;
 use shopml_core::data::keys::{KeyKind, Keys};
-use shopml_core::{Error, ErrorKind, Result};
+use shopml_core::{Error, Result};
 
 use crate::pg::datum::{base_type, Conv};
 use crate::train::relation::Relation;
@@ -18,13 +18,10 @@ pub fn key_column(rel: &Relation, name: &str, role: &str) -> Result<(KeyKind, St
     } else if matches!(c.conv, Conv::Text | Conv::BpChar) || uuid {
         Ok((KeyKind::Text, format!("({})::text", c.ident())))
     } else {
-        Err(Error::new(
-            ErrorKind::DatatypeMismatch,
-            format!(
-                "{role} column \"{}\" of {} is of type {}; keys must be integers, text or uuid",
-                c.name, rel.sql_name, c.type_name
-            ),
-        )
+        Err(Error::mismatch(format!(
+            "{role} column \"{}\" of {} is of type {}; keys must be integers, text or uuid",
+            c.name, rel.sql_name, c.type_name
+        ))
         .with_hint("Cast the key in a view, e.g. CREATE VIEW v AS SELECT id::bigint ..."))
     }
 }

@@ -186,24 +186,18 @@ impl Slot {
             match row_type.column(&input.name) {
                 Some(c) => {
                     if matches!(input.encoding, Encoding::Numeric { .. }) && !c.conv.is_number() {
-                        return Err(Error::new(
-                            ErrorKind::DatatypeMismatch,
-                            format!(
-                                "column \"{}\" of the row is not numeric (model \"{}\")",
-                                input.name, self.model_name
-                            ),
-                        ));
+                        return Err(Error::mismatch(format!(
+                            "column \"{}\" of the row is not numeric (model \"{}\")",
+                            input.name, self.model_name
+                        )));
                     }
                     if matches!(input.encoding, Encoding::Time { .. })
                         && !matches!(c.conv, Conv::Date | Conv::Timestamp)
                     {
-                        return Err(Error::new(
-                            ErrorKind::DatatypeMismatch,
-                            format!(
-                                "column \"{}\" of the row is not a date or timestamp (model \"{}\")",
-                                input.name, self.model_name
-                            ),
-                        ));
+                        return Err(Error::mismatch(format!(
+                            "column \"{}\" of the row is not a date or timestamp (model \"{}\")",
+                            input.name, self.model_name
+                        )));
                     }
                     inputs.push(c);
                 }
@@ -278,13 +272,10 @@ pub fn args(call: &Call, by: By) -> pg_sys::Datum {
         let n = call.nargs() - 1;
         if let Some(i) = (1..=n).find(|&i| call.arg_type(i) != pg_sys::FLOAT8OID) {
             raise(
-                Error::new(
-                    ErrorKind::DatatypeMismatch,
-                    format!(
+                Error::mismatch(format!(
                     "shopml._predict_args takes float8 features; argument {} is of another type",
                     i + 1
-                ),
-                )
+                ))
                 .with_hint("Call shopml.predict(model, ARRAY[x1, ...]) instead."),
             );
         }

@@ -10,7 +10,6 @@ pub mod reader;
 pub mod relation;
 
 use pgrx::pg_sys;
-use pgrx::JsonB;
 use serde::Serialize;
 use shopml_core::model::{self, Model, Stored};
 use shopml_core::{Error, ErrorKind, Result};
@@ -52,57 +51,78 @@ pub fn with(mut base: serde_json::Value, extra: serde_json::Value) -> serde_json
     base
 }
 
-/// The record of a training on `rel`.
-pub fn record(
-    model_name: &str,
-    rel: &Relation,
-    target: Option<&str>,
-    features: Vec<String>,
-    deploy: bool,
-) -> Record {
-    Record {
-        model_name: model_name.to_string(),
-        source: rel.sql_name.clone(),
-        target: target.map(String::from),
-        features,
-        deploy,
+/// The metrics of a training with a held-out split: the held-out rows' metrics at the top level
+/// (the training rows' when nothing was held out), both sets under `train` and `test`, and
+/// the kind's `extra` fields.
+pub fn split_metrics<T: Serialize>(
+    train: &T,
+    test: Option<&T>,
+    extra: serde_json::Value,
+) -> serde_json::Value {
+    let mut metrics = json(test.unwrap_or(train));
+    if let serde_json::Value::Object(o) = &mut metrics {
+        o.remove("n");
+    }
+    let sets = serde_json::json!({"train": json(train), "test": test.map(json)});
+    with(with(metrics, sets), extra)
+}
+
+/// A training as its SQL function received it: the model's name, the relation opened by
+/// [`begin`], and the options object.
+pub struct Request<'a> {
+    pub model_name: &'a str,
+    pub rel: Relation,
+    pub options: Option<serde_json::Value>,
+}
+
+impl Request<'_> {
+    /// Encodes `model` and stores it as the next version of its name, with what it was
+    /// trained from and found; the result row shows `n_train` and `n_test`.
+    pub fn save<T: Stored + Model>(
+        &self,
+        model: &T,
+        target: Option<&str>,
+        features: Vec<String>,
+        o: Outcome,
+    ) -> Result<Trained> {
+        let record = Record {
+            model_name: self.model_name.to_string(),
+            source: self.rel.sql_name.clone(),
+            target: target.map(String::from),
+            features,
+        };
+        let bytes = model::encode(model)?;
+        let saved = catalog::save(T::KIND, &record, &o, bytes);
+        Ok(Trained {
+            model_id: saved.model_id,
+            version: saved.version,
+            counts: vec![("n_train", o.n_train), ("n_test", o.n_test)],
+            metrics: o.metrics,
+        })
     }
 }
 
-/// A stored training, as the trainers return it to SQL.
+/// A stored training, as a trainer returns it to SQL.
 pub struct Trained {
     pub model_id: i64,
     pub version: i32,
-    pub n_train: i64,
-    pub n_test: i64,
+    /// The counts of the result row, by column.
+    pub counts: Vec<(&'static str, i64)>,
     pub metrics: serde_json::Value,
 }
 
 impl Trained {
-    /// The row `(model_id, model_name, version, n_train, n_test, metrics)` of a trainer.
-    pub fn row(self, model_name: Option<&str>) -> (i64, String, i32, i64, i64, JsonB) {
-        (
-            self.model_id,
-            model_name.unwrap_or_default().to_string(),
-            self.version,
-            self.n_train,
-            self.n_test,
-            JsonB(self.metrics),
-        )
+    /// The result row shows these counts instead of `n_train` and `n_test`.
+    pub fn showing(mut self, counts: &[(&'static str, i64)]) -> Trained {
+        self.counts = counts.to_vec();
+        self
     }
-}
 
-/// Encodes `model` and stores it as the next version of its name.
-pub fn save<T: Stored + Model>(model: &T, r: Record, o: Outcome) -> Result<Trained> {
-    let bytes = model::encode(model)?;
-    let saved = catalog::save(T::KIND, &r, &o, bytes);
-    Ok(Trained {
-        model_id: saved.model_id,
-        version: saved.version,
-        n_train: o.n_train,
-        n_test: o.n_test,
-        metrics: o.metrics,
-    })
+    /// The count of a result column.
+    pub fn count(&self, column: &str) -> i64 {
+        let found = self.counts.iter().find(|(c, _)| *c == column);
+        found.map_or(0, |&(_, n)| n)
+    }
 }
 
 /// Names the model and relation in a training error about the data (22000, 22023).
@@ -117,21 +137,27 @@ pub fn about(model_name: &str, rel: &Relation) -> impl Fn(Error) -> Error {
     }
 }
 
-/// Declares the SQL function of a trainer of `target` on `features` (train_linear,
-/// train_logistic, train_forest): the standard arguments `(model_name, relation, target,
-/// features DEFAULT NULL, options DEFAULT '{}')` and result row `(model_id, model_name, version,
-/// n_train, n_test, metrics)`. It runs [`begin`] and calls `inner(model_name, relation,
-/// target, features, options)`.
-macro_rules! supervised_trainer {
-    ($(#[$doc:meta])* $name:ident => $inner:path) => {
+/// Declares the SQL function of a trainer: `(model_name, relation, <the kind's arguments>,
+/// options DEFAULT '{}')` returning `(model_id, model_name, version, <the kind's counts>,
+/// metrics)`. It runs [`begin`] and calls `inner(Request, <arguments>)`:
+///
+/// ```ignore
+/// train::trainer! {
+///     /// Trains ... (the COMMENT ON text)
+///     fn train_x(target: Option<&str>, features: default!(Option<Vec<Option<String>>>, "NULL"),)
+///         -> (n_train, n_test) = train_inner(target, features)
+/// }
+/// ```
+macro_rules! trainer {
+    ($(#[$doc:meta])* fn $name:ident($($args:tt)*) -> ($($count:ident),*)
+        = $inner:ident($($pass:ident),*)) => {
         $(#[$doc])*
         #[pg_extern(volatile, parallel_unsafe)]
         #[allow(clippy::type_complexity)]
         fn $name(
             model_name: Option<&str>,
             relation: Option<pgrx::PgRelation>,
-            target: Option<&str>,
-            features: default!(Option<Vec<Option<String>>>, "NULL"),
+            $($args)*
             options: default!(Option<pgrx::JsonB>, "'{}'"),
         ) -> TableIterator<
             'static,
@@ -139,18 +165,34 @@ macro_rules! supervised_trainer {
                 name!(model_id, i64),
                 name!(model_name, String),
                 name!(version, i32),
-                name!(n_train, i64),
-                name!(n_test, i64),
+                $(name!($count, i64),)*
                 name!(metrics, pgrx::JsonB),
             ),
         > {
             use $crate::pg::error::OrRaise;
             let oid = $crate::train::relation::relation_oid(relation);
-            let t = $crate::train::begin(model_name, oid).and_then(|(name, rel)| {
-                let target = $crate::pg::error::required(target, "target")?;
-                $inner(name, rel, target, features, options.map(|j| j.0))
+            let t = $crate::train::begin(model_name, oid).and_then(|(model_name, rel)| {
+                let options = options.map(|j| j.0);
+                $inner($crate::train::Request { model_name, rel, options }, $($pass),*)
             });
-            TableIterator::once(t.or_raise().row(model_name))
+            let t = t.or_raise();
+            let name = model_name.unwrap_or_default().to_string();
+            TableIterator::once((t.model_id, name, t.version, $(t.count(stringify!($count)),)* pgrx::JsonB(t.metrics)))
+        }
+    };
+}
+pub(crate) use trainer;
+
+/// A trainer of `target` on `features` (train_linear, train_logistic, train_forest):
+/// `(model_name, relation, target, features DEFAULT NULL, options DEFAULT '{}')` returning
+/// `(model_id, model_name, version, n_train, n_test, metrics)`; calls `inner(Request, target,
+/// features)`.
+macro_rules! supervised_trainer {
+    ($(#[$doc:meta])* $name:ident => $inner:ident) => {
+        $crate::train::trainer! {
+            $(#[$doc])*
+            fn $name(target: Option<&str>, features: default!(Option<Vec<Option<String>>>, "NULL"),)
+                -> (n_train, n_test) = $inner(target, features)
         }
     };
 }

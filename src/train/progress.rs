@@ -1,7 +1,7 @@
 //! What a long training tells its caller: a NOTICE at most once a second (stage, rows read
 //! or iteration, elapsed time), and cancellation between blocks of work.
 
-use std::time::Instant;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use shopml_core::monitor::Monitor;
 use shopml_core::Result;
@@ -9,8 +9,8 @@ use shopml_core::Result;
 use crate::pg::interrupts::Interrupts;
 
 /// Reports progress of one training and lets Postgres cancel it. Lives on the main thread.
-pub struct Progress<'a> {
-    model_name: &'a str,
+pub struct Progress {
+    model_name: String,
     start: Instant,
     last_notice: Option<Instant>,
     stage: &'static str,
@@ -19,16 +19,44 @@ pub struct Progress<'a> {
     interrupts: Interrupts,
 }
 
-impl<'a> Progress<'a> {
-    pub fn new(model_name: &'a str) -> Progress<'a> {
+impl Progress {
+    pub fn new(model_name: &str) -> Progress {
+        Progress::since(model_name, Instant::now())
+    }
+
+    /// The progress of a training that started at `start`.
+    fn since(model_name: &str, start: Instant) -> Progress {
         Progress {
-            model_name,
-            start: Instant::now(),
+            model_name: model_name.to_string(),
+            start,
             last_notice: None,
             stage: "reading rows",
             iterations: None,
             interrupts: Interrupts::here(),
         }
+    }
+
+    /// When the training started, as milliseconds since 1970 (to hand to another process,
+    /// e.g. a parallel aggregate's workers, with [`Progress::resume`]).
+    pub fn started_ms(&self) -> u64 {
+        let ago = self.start.elapsed();
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default();
+        now.saturating_sub(ago).as_millis() as u64
+    }
+
+    /// The progress of a training that started at `started_ms` (of [`Progress::started_ms`]),
+    /// in stage `stage`.
+    pub fn resume(model_name: &str, started_ms: u64, stage: &'static str) -> Progress {
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default();
+        let ago = now.saturating_sub(Duration::from_millis(started_ms));
+        let start = Instant::now().checked_sub(ago).unwrap_or_else(Instant::now);
+        let mut p = Progress::since(model_name, start);
+        p.stage(stage, None);
+        p
     }
 
     /// Starts a stage ("fitting", "evaluating", …) that runs at most `iterations` iterations.
@@ -63,7 +91,7 @@ impl<'a> Progress<'a> {
     }
 }
 
-impl Monitor for Progress<'_> {
+impl Monitor for Progress {
     fn tick(&mut self) -> Result<()> {
         self.interrupts.check();
         if self.due() {

@@ -7,6 +7,7 @@ use pgrx::pg_sys;
 use pgrx::spi::quote_identifier;
 use pgrx::PgRelation;
 use shopml_core::data::prep::ColumnKind;
+use shopml_core::options::Pipeline;
 use shopml_core::{Error, ErrorKind, Result};
 
 use crate::pg::datum::Conv;
@@ -148,13 +149,10 @@ impl Relation {
     pub fn numeric_column(&self, name: &str, role: &str) -> Result<&Column> {
         let c = self.column(name)?;
         if !c.is_number() {
-            return Err(Error::new(
-                ErrorKind::DatatypeMismatch,
-                format!(
-                    "{role} column \"{}\" of {} is of type {}, not a number",
-                    c.name, self.sql_name, c.type_name
-                ),
-            )
+            return Err(Error::mismatch(format!(
+                "{role} column \"{}\" of {} is of type {}, not a number",
+                c.name, self.sql_name, c.type_name
+            ))
             .with_hint(
                 "Use a numeric column, or a view that converts it (e.g. a CASE for booleans).",
             ));
@@ -162,18 +160,20 @@ impl Relation {
         Ok(c)
     }
 
-    /// The features of a model of `target`: as [`Relation::features`] with the target (and
-    /// `exclude`) left out of the default, and the target refused when it is listed.
+    /// The features of a model of `target`: as [`Relation::features`] with the target, the
+    /// split column and `exclude` left out of the default, and the target refused when it is
+    /// listed.
     pub fn target_features(
         &self,
-        features: Option<Vec<Option<String>>>,
+        features: FeatureList,
         target: &str,
         exclude: &[&str],
-        options_exclude: &[String],
+        pipeline: &Pipeline,
     ) -> Result<Features> {
         let mut all = vec![target];
         all.extend_from_slice(exclude);
-        let feats = self.features(features, &all, options_exclude)?;
+        all.extend(pipeline.split.split_column.as_deref());
+        let feats = self.features(features, &all, &pipeline.exclude)?;
         if feats.columns.iter().any(|f| f.name == target) {
             return Err(Error::invalid(format!(
                 "the target \"{target}\" cannot also be a feature"
@@ -210,9 +210,7 @@ impl Relation {
                     }
                     let c = self.column(&f)?;
                     if c.kind().is_none() {
-                        return Err(Error::new(
-                            ErrorKind::DatatypeMismatch,
-                            format!(
+                        return Err(Error::mismatch(format!(
                                 "feature \"{}\" of {} is of type {}, which a model cannot take",
                                 c.name, self.sql_name, c.type_name
                             ),
@@ -261,6 +259,9 @@ impl Relation {
 }
 
 /// The features chosen, and the key columns `features => NULL` left out.
+/// The `features` argument of a trainer: column names, or NULL for every usable column.
+pub type FeatureList = Option<Vec<Option<String>>>;
+
 pub struct Features {
     pub columns: Vec<Column>,
     pub left_out_keys: Vec<String>,

@@ -89,6 +89,10 @@ impl Error {
     pub fn data(message: impl Into<String>) -> Self {
         Self::new(ErrorKind::DataException, message)
     }
+    /// 42804: a column or value of the wrong type.
+    pub fn mismatch(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::DatatypeMismatch, message)
+    }
     /// XX001: damaged or unreadable model bytes.
     pub fn corrupted(message: impl Into<String>) -> Self {
         Self::new(ErrorKind::DataCorrupted, message)

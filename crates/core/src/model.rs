@@ -5,7 +5,7 @@
 //! decodes bytes with [`decode`], every predict form calls [`Model::predict`],
 //! `feature_importance` calls [`Model::importance`], and the functions that serve one family
 //! (recommendations, prices, segments, coefficients) ask for it with [`downcast`]. Adding a
-//! kind is one module implementing the protocol plus one line in [`REGISTRY`].
+//! kind is one module implementing the protocol plus one line in the registry below.
 //!
 //! Bytes are an [`envelope`] (magic, the kind's own format version, algorithm name, checksum,
 //! postcard body). Decoding checks the version against the kind, decodes the body of that
@@ -67,15 +67,39 @@ pub struct Kind {
     pub decode: Decoder,
 }
 
-/// Every kind of stored model. A new kind is one line here.
-pub static REGISTRY: &[&Kind] = &[
-    &crate::linear::regression::KIND,
-    &crate::linear::logistic::KIND,
-    &crate::trees::model::KIND,
-    &crate::segments::kmeans::KIND,
-    &crate::recommend::model::KIND,
-    &crate::pricing::demand::KIND,
-];
+/// Declares the kinds: for each a static [`Kind`] and its [`Stored`] impl, and [`REGISTRY`].
+macro_rules! registry {
+    ($($name:ident: $t:ty = $alg:literal, $task:ident, format $v:literal, $noun:literal,
+       $trainer:literal, $serving:literal, $decode:expr;)*) => {
+        $(
+            pub static $name: Kind = Kind::new($alg, Task::$task, $v, $noun, $trainer, $serving, $decode);
+            impl Stored for $t {
+                const KIND: &'static Kind = &$name;
+            }
+        )*
+        /// Every kind of stored model.
+        pub static REGISTRY: &[&Kind] = &[$(&$name),*];
+    };
+}
+
+use crate::linear::logistic::LogisticModel;
+use crate::linear::regression::LinearBundle;
+use crate::pricing::demand::DemandModel;
+use crate::recommend::model::Recommender;
+use crate::segments::kmeans::KMeansModel;
+use crate::trees::model::ForestModel;
+
+// The registry: one line a kind (its type, algorithm name, task, the body format this build
+// writes, how errors name it, its trainer, the functions that serve it, and its decoder).
+#[rustfmt::skip]
+registry! {
+    LINEAR: LinearBundle = "linear", Regression, format 2, "a linear model", "train_linear", "shopml.predict and shopml.coefficients", crate::linear::regression::decode_bundle;
+    LOGISTIC: LogisticModel = "logistic", Classification, format 2, "a logistic model", "train_logistic", "shopml.predict_proba, shopml.predict_label and shopml.predict", decode_boxed::<LogisticModel>;
+    FOREST: ForestModel = "random_forest", Classification, format 2, "a random forest", "train_forest", "shopml.predict_label, shopml.predict_proba and shopml.predict", decode_boxed::<ForestModel>;
+    KMEANS: KMeansModel = "kmeans", Segmentation, format 2, "a k-means model", "train_kmeans", "shopml.predict, shopml.predict_label and shopml.segments", decode_boxed::<KMeansModel>;
+    RECOMMENDER: Recommender = "recommender", Recommendation, format 2, "a recommender", "train_recommender", "shopml.recommend_for_user or shopml.similar_items", crate::recommend::model::decode_recommender;
+    DEMAND: DemandModel = "demand", Demand, format 2, "a demand model", "train_demand", "shopml.optimal_price, shopml.price_curve or shopml.demand_elasticities", decode_boxed::<DemandModel>;
+}
 
 /// The kind stored under an algorithm name.
 pub fn kind(algorithm: &str) -> Option<&'static Kind> {
@@ -134,7 +158,7 @@ impl<T: Stored> Described for T {
 /// The protocol every stored model implements.
 pub trait Model: Described {
     /// Checks sizes and indices after decoding, so that serving cannot index out of bounds
-    /// or loop (XX001 otherwise).
+    /// or loop (XX001 otherwise). The preparation is checked before, by [`decode`].
     fn validate(&self) -> Result<()>;
 
     /// How input columns become the model's inputs, for models predicted from rows.
@@ -177,20 +201,10 @@ pub trait Model: Described {
     }
 }
 
-/// A model type with its registry entry (for [`encode`] and [`downcast`]); declare it with
-/// [`stored!`](crate::stored).
+/// A model type with its registry entry (for [`encode`] and [`downcast`]); implemented by the
+/// registry's line for the type.
 pub trait Stored: Serialize + Sized + Send + Sync + 'static {
     const KIND: &'static Kind;
-}
-
-/// `stored!(Type, KIND)`: `Type` is stored as the kind `KIND`.
-#[macro_export]
-macro_rules! stored {
-    ($t:ty, $kind:path) => {
-        impl $crate::model::Stored for $t {
-            const KIND: &'static $crate::model::Kind = &$kind;
-        }
-    };
 }
 
 impl Kind {
@@ -284,6 +298,9 @@ pub fn decode(bytes: &[u8]) -> Result<Box<dyn Model>> {
         .with_hint("Retrain the model."));
     }
     let model = (kind.decode)(header.format_version, body)?;
+    if let Some(prep) = model.prep() {
+        prep.validate(kind)?;
+    }
     model.validate()?;
     Ok(model)
 }

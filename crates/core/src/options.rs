@@ -9,6 +9,19 @@ use crate::data::prep::{Impute, PrepOptions};
 use crate::data::split::Split;
 use crate::error::{Error, Result};
 
+/// Reads the options object of `function` with `read` (every key with its default) and
+/// refuses the keys `read` did not ask for.
+pub fn parse<T>(
+    function: &str,
+    value: Option<&Value>,
+    read: impl FnOnce(&mut Options) -> Result<T>,
+) -> Result<T> {
+    let mut o = Options::new(function, value)?;
+    let parsed = read(&mut o)?;
+    o.finish()?;
+    Ok(parsed)
+}
+
 /// A view over an options object that remembers which keys were read.
 pub struct Options<'a> {
     function: &'a str,

@@ -827,6 +827,45 @@ impl Prep {
         v.is_finite().then(|| (v - center) / scale)
     }
 
+    /// The outputs of a numeric or time input in a prepared row, given the position `d` after
+    /// the inputs before it (moved past this input's outputs).
+    #[inline]
+    fn outputs<'o>(e: &Encoding, row: &'o mut [f64], d: &mut usize) -> &'o mut [f64] {
+        let (start, width) = match e {
+            Encoding::Time { offset, fill, .. } => (*offset, fill.len()),
+            _ => (*d, 1),
+        };
+        *d = start + width;
+        &mut row[start..start + width]
+    }
+
+    /// The prepared outputs of a numeric or time input for the number `x` (NaN for NULL)
+    /// into `out` (false: NULL under `skip`).
+    #[inline]
+    fn numbers(e: &Encoding, x: f64, out: &mut [f64]) -> bool {
+        match e {
+            Encoding::Numeric {
+                fill,
+                center,
+                scale,
+            } => match Self::numeric(x, *fill, *center, *scale) {
+                Some(v) => {
+                    out[0] = v;
+                    true
+                }
+                None => false,
+            },
+            Encoding::Time {
+                with_hour,
+                fill,
+                center,
+                scale,
+                ..
+            } => Self::time(x, *with_hour, fill, center, scale, out),
+            Encoding::OneHot { .. } | Encoding::Hashed => false,
+        }
+    }
+
     /// The prepared parts of a time into `out` (false: NULL under `skip`).
     #[inline]
     fn time(
@@ -860,31 +899,11 @@ impl Prep {
         let mut d = 0usize;
         for (input, cell) in self.inputs.iter().zip(cells) {
             match &input.encoding {
-                Encoding::Numeric {
-                    fill,
-                    center,
-                    scale,
-                } => {
-                    let x = cell.number().unwrap_or(f64::NAN);
-                    match Self::numeric(x, *fill, *center, *scale) {
-                        Some(v) => dense[d] = v,
-                        None => return false,
-                    }
-                    d += 1;
-                }
-                Encoding::Time {
-                    with_hour,
-                    offset,
-                    fill,
-                    center,
-                    scale,
-                } => {
-                    let days = cell.number().unwrap_or(f64::NAN);
-                    let out = &mut dense[*offset..*offset + fill.len()];
-                    if !Self::time(days, *with_hour, fill, center, scale, out) {
+                e @ (Encoding::Numeric { .. } | Encoding::Time { .. }) => {
+                    let out = Self::outputs(e, dense, &mut d);
+                    if !Self::numbers(e, cell.number().unwrap_or(f64::NAN), out) {
                         return false;
                     }
-                    d = offset + fill.len();
                 }
                 Encoding::OneHot { categories, offset } => {
                     match cell.category() {
@@ -969,26 +988,11 @@ impl Prep {
             let mut hk = 0usize;
             for ((input, &q), table) in self.inputs.iter().zip(&raw.slot).zip(&tables) {
                 match &input.encoding {
-                    Encoding::Numeric {
-                        fill,
-                        center,
-                        scale,
-                    } => {
-                        out[d] = Self::numeric(num[q], *fill, *center, *scale).unwrap_or(0.0);
-                        d += 1;
-                    }
-                    Encoding::Time {
-                        with_hour,
-                        offset,
-                        fill,
-                        center,
-                        scale,
-                    } => {
-                        let o = &mut out[*offset..*offset + fill.len()];
-                        if !Self::time(num[q], *with_hour, fill, center, scale, o) {
+                    e @ (Encoding::Numeric { .. } | Encoding::Time { .. }) => {
+                        let o = Self::outputs(e, out, &mut d);
+                        if !Self::numbers(e, num[q], o) {
                             o.fill(0.0);
                         }
-                        d = offset + fill.len();
                     }
                     Encoding::OneHot { categories, offset } => {
                         let c = codes[q];

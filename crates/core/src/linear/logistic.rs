@@ -18,20 +18,15 @@ use crate::math::linalg::Spd;
 use crate::math::moments::standardize;
 use crate::math::sigmoid;
 use crate::metrics::classification::{class_metrics, ClassMetrics};
-use crate::model::{self, ensure, Answer, Kind, Model, Row, Task, Want};
+use crate::model::{self, ensure, Answer, Model, Row, Want};
 use crate::monitor::Monitor;
-use crate::options::{pipeline, prep_options, Options, Pipeline};
+use crate::options::{pipeline, prep_options, Pipeline};
 
 /// Logistic models in the registry (format 1 and 2 bodies are the same).
-#[rustfmt::skip]
-pub static KIND: Kind = Kind::new("logistic", Task::Classification, 2, "a logistic model", "train_logistic",
-    "shopml.predict_proba, shopml.predict_label and shopml.predict", model::decode_boxed::<LogisticModel>);
-
-crate::stored!(LogisticModel, KIND);
+pub use crate::model::LOGISTIC as KIND;
 
 impl Model for LogisticModel {
     fn validate(&self) -> Result<()> {
-        self.prep.validate(&KIND)?;
         ensure(
             &KIND,
             self.dense.len() == self.prep.dense_width,
@@ -186,31 +181,29 @@ fn row_terms(t: f64, y: f64, w: Option<(f64, f64)>) -> (f64, f64, f64) {
     (loss, wk * (y - mu), wk * mu * (1.0 - mu))
 }
 
-/// Objective, gradient and Hessian of one block of rows starting at row `k0`, for `D` − 1
+/// What one block of rows sums to: objective, gradient, Hessian.
+type BlockSums = (f64, Vec<f64>, Vec<f64>);
+/// Class weights (of the negatives, of the positives), or None for unweighted.
+type Weights = Option<(f64, f64)>;
+
+/// Objective, gradient and Hessian of one block of rows (targets `y`), for `D` − 1
 /// features known at compile time (so the loops unroll and vectorise). The Hessian is the
 /// full D × D matrix.
-fn block_fixed<const D: usize>(
-    block: &[f64],
-    y: &[f64],
-    w: Option<(f64, f64)>,
-    beta: &[f64],
-    k0: usize,
-) -> (f64, Vec<f64>, Vec<f64>) {
+fn block_fixed<const D: usize>(block: &[f64], y: &[f64], w: Weights, beta: &[f64]) -> BlockSums {
     let p = D - 1;
     let mut b = [0.0; D];
     b.copy_from_slice(beta);
     let mut g = [0.0; D];
     let mut h = [[0.0; D]; D];
     let mut f = 0.0;
-    for (i, r) in block.chunks_exact(p).enumerate() {
-        let k = k0 + i;
+    for (r, &yk) in block.chunks_exact(p).zip(y) {
         let mut z = [1.0; D];
         z[1..].copy_from_slice(r);
         let mut t = 0.0;
         for a in 0..D {
             t += z[a] * b[a];
         }
-        let (loss, res, wt) = row_terms(t, y[k], w);
+        let (loss, res, wt) = row_terms(t, yk, w);
         f += loss;
         for a in 0..D {
             g[a] += res * z[a];
@@ -224,24 +217,17 @@ fn block_fixed<const D: usize>(
 }
 
 /// The same for any number of features.
-fn block_any(
-    block: &[f64],
-    y: &[f64],
-    w: Option<(f64, f64)>,
-    beta: &[f64],
-    k0: usize,
-) -> (f64, Vec<f64>, Vec<f64>) {
+fn block_any(block: &[f64], y: &[f64], w: Weights, beta: &[f64]) -> BlockSums {
     let d = beta.len();
     let p = d - 1;
     let mut f = 0.0;
     let mut g = vec![0.0; d];
     let mut h = vec![0.0; d * d];
     let mut zi = vec![1.0; d];
-    for (i, r) in block.chunks_exact(p).enumerate() {
-        let k = k0 + i;
+    for (r, &yk) in block.chunks_exact(p).zip(y) {
         zi[1..].copy_from_slice(r);
         let t: f64 = zi.iter().zip(beta).map(|(a, b)| a * b).sum();
-        let (loss, res, wt) = row_terms(t, y[k], w);
+        let (loss, res, wt) = row_terms(t, yk, w);
         f += loss;
         for (a, &za) in zi.iter().enumerate() {
             g[a] += res * za;
@@ -254,9 +240,7 @@ fn block_any(
     (f, g, h)
 }
 
-/// What one block of rows sums to: objective, gradient, Hessian.
-type BlockSums = (f64, Vec<f64>, Vec<f64>);
-type BlockFn = fn(&[f64], &[f64], Option<(f64, f64)>, &[f64], usize) -> BlockSums;
+type BlockFn = fn(&[f64], &[f64], Weights, &[f64]) -> BlockSums;
 
 /// Objective, gradient and Hessian (full matrix) at `beta` in one pass over the rows.
 fn pass(
@@ -289,7 +273,7 @@ fn pass(
     let parts: Vec<(f64, Vec<f64>, Vec<f64>)> = pool.install(|| {
         x.par_chunks(CHUNK * p)
             .enumerate()
-            .map(|(c, rows)| block(rows, y, w, beta, c * CHUNK))
+            .map(|(c, rows)| block(rows, &y[c * CHUNK..], w, beta))
             .collect()
     });
     let mut f = 0.0;
@@ -737,17 +721,16 @@ pub struct LogisticOptions {
 
 impl LogisticOptions {
     pub fn parse(value: Option<&serde_json::Value>) -> Result<Self> {
-        let mut o = Options::new("train_logistic", value)?;
-        let parsed = LogisticOptions {
-            l1: o.number("l1", 0.0, (0.0, true), (1e12, true))?,
-            l2: o.number("l2", 1.0, (0.0, true), (1e12, true))?,
-            prep: prep_options(&mut o, true)?,
-            balanced: o.choice("class_weight", "none", &["none", "balanced"])? == "balanced",
-            max_iter: o.integer("max_iter", 100, 1, 10_000)? as usize,
-            pipeline: pipeline(&mut o, Some(0.2))?,
-        };
-        o.finish()?;
-        Ok(parsed)
+        crate::options::parse("train_logistic", value, |o| {
+            Ok(LogisticOptions {
+                l1: o.number("l1", 0.0, (0.0, true), (1e12, true))?,
+                l2: o.number("l2", 1.0, (0.0, true), (1e12, true))?,
+                prep: prep_options(o, true)?,
+                balanced: o.choice("class_weight", "none", &["none", "balanced"])? == "balanced",
+                max_iter: o.integer("max_iter", 100, 1, 10_000)? as usize,
+                pipeline: pipeline(o, Some(0.2))?,
+            })
+        })
     }
 
     /// The fit's parameters besides the preparation.

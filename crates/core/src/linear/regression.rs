@@ -19,8 +19,8 @@ use crate::error::{Error, Result};
 use crate::hash::mix64;
 use crate::math::distributions::student_t_two_sided_p;
 use crate::math::linalg::Spd;
-use crate::model::{self, ensure, Answer, Kind, Model, Row, Task, Want};
-use crate::options::{pipeline, prep_options, Options, Pipeline};
+use crate::model::{self, ensure, Answer, Model, Row, Want};
+use crate::options::{pipeline, prep_options, Pipeline};
 
 /// Relative tolerance below which a column counts as collinear with earlier ones (1 − R²).
 const ALIAS_TOLERANCE: f64 = 1e-9;
@@ -504,16 +504,15 @@ pub struct LinearOptions {
 
 impl LinearOptions {
     pub fn parse(value: Option<&serde_json::Value>) -> Result<Self> {
-        let mut o = Options::new("train_linear", value)?;
-        let parsed = LinearOptions {
-            prep: prep_options(&mut o, false)?,
-            l2: o.number("l2", 0.0, (0.0, true), (f64::INFINITY, false))?,
-            fit_intercept: o.boolean("fit_intercept", true)?,
-            group_by: o.string("group_by")?,
-            pipeline: pipeline(&mut o, Some(0.2))?,
-        };
-        o.finish()?;
-        Ok(parsed)
+        crate::options::parse("train_linear", value, |o| {
+            Ok(LinearOptions {
+                prep: prep_options(o, false)?,
+                l2: o.number("l2", 0.0, (0.0, true), (f64::INFINITY, false))?,
+                fit_intercept: o.boolean("fit_intercept", true)?,
+                group_by: o.string("group_by")?,
+                pipeline: pipeline(o, Some(0.2))?,
+            })
+        })
     }
 }
 
@@ -676,11 +675,9 @@ struct LinearBundleV1 {
 }
 
 /// Linear models in the registry. Format 1 (shopml 0.1) had no stored preparation.
-#[rustfmt::skip]
-pub static KIND: Kind = Kind::new("linear", Task::Regression, 2, "a linear model", "train_linear",
-    "shopml.predict and shopml.coefficients", decode_bundle);
+pub use crate::model::LINEAR as KIND;
 
-fn decode_bundle(version: u16, body: &[u8]) -> Result<Box<dyn Model>> {
+pub(crate) fn decode_bundle(version: u16, body: &[u8]) -> Result<Box<dyn Model>> {
     let mut bundle = if version == 1 {
         let v1: LinearBundleV1 = model::decode_body(body)?;
         let prep = Prep::identity(&v1.features);
@@ -699,11 +696,8 @@ fn decode_bundle(version: u16, body: &[u8]) -> Result<Box<dyn Model>> {
     Ok(Box::new(bundle))
 }
 
-crate::stored!(LinearBundle, KIND);
-
 impl Model for LinearBundle {
     fn validate(&self) -> Result<()> {
-        self.prep.validate(&KIND)?;
         let p = self.prep.dense_width;
         ensure(
             &KIND,

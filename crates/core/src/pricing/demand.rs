@@ -28,16 +28,11 @@ use crate::data::keys::{Keys, RawKeys};
 use crate::error::{Error, Result};
 use crate::math::dot;
 use crate::math::linalg::Spd;
-use crate::model::{self, ensure, Kind, Model, Task};
+use crate::model::{ensure, Model};
 use crate::monitor::Monitor;
-use crate::options::Options;
 
 /// Demand models in the registry (format 1 and 2 bodies are the same).
-#[rustfmt::skip]
-pub static KIND: Kind = Kind::new("demand", Task::Demand, 2, "a demand model", "train_demand",
-    "shopml.optimal_price, shopml.price_curve or shopml.demand_elasticities", model::decode_boxed::<DemandModel>);
-
-crate::stored!(DemandModel, KIND);
+pub use crate::model::DEMAND as KIND;
 
 impl Model for DemandModel {
     fn validate(&self) -> Result<()> {
@@ -174,6 +169,11 @@ impl Rows {
     fn range(&self, p: usize) -> std::ops::Range<usize> {
         self.start[p]..self.start[p + 1]
     }
+    /// The product-block and shared-block features of row `i` under `layout`.
+    fn features(&self, layout: Layout, i: usize, zp: &mut [f64], zs: &mut [f64]) {
+        let controls = &self.x[i * self.q..(i + 1) * self.q];
+        layout.features(self.lpc[i], controls, zp, zs);
+    }
 }
 
 /// Which columns go into the per-product block and which into the shared block.
@@ -253,12 +253,7 @@ fn log_lik(
             continue;
         }
         for i in rows.range(p) {
-            layout.features(
-                rows.lpc[i],
-                &rows.x[i * rows.q..(i + 1) * rows.q],
-                &mut zp,
-                &mut zs,
-            );
+            rows.features(layout, i, &mut zp, &mut zs);
             let eta = dot(&zp, &theta[p]) + dot(&zs, shared);
             ll += rows.y[i] * eta - eta.exp();
         }
@@ -303,12 +298,7 @@ fn newton(
             let mut hps = vec![0.0; b * s];
             let mut gp = vec![0.0; b];
             for i in rows.range(p) {
-                layout.features(
-                    rows.lpc[i],
-                    &rows.x[i * rows.q..(i + 1) * rows.q],
-                    &mut zp,
-                    &mut zs,
-                );
+                rows.features(layout, i, &mut zp, &mut zs);
                 let mu = (dot(&zp, &theta[p]) + dot(&zs, &shared)).exp();
                 let res = rows.y[i] - mu;
                 for a in 0..b {
@@ -597,7 +587,7 @@ pub fn fit(
         for i in r {
             let yi = rows.y[i];
             let mu = if active[p] {
-                layout.features(rows.lpc[i], &rows.x[i * q..(i + 1) * q], &mut zp, &mut zs);
+                rows.features(layout, i, &mut zp, &mut zs);
                 (dot(&zp, &fit2.theta[p]) + dot(&zs, &fit2.shared)).exp()
             } else {
                 0.0
@@ -843,17 +833,16 @@ pub struct DemandTrainOptions {
 
 impl DemandTrainOptions {
     pub fn parse(value: Option<&serde_json::Value>) -> Result<Self> {
-        let mut o = Options::new("train_demand", value)?;
-        let parsed = DemandTrainOptions {
-            per_product_controls: o.choice("controls", "shared", &["shared", "per_product"])?
-                == "per_product",
-            group_by: o.string("group_by")?,
-            shrinkage: o.boolean("shrinkage", true)?,
-            max_iterations: o.integer("max_iterations", 100, 1, 1000)? as usize,
-            deploy: o.boolean("deploy", true)?,
-        };
-        o.finish()?;
-        Ok(parsed)
+        crate::options::parse("train_demand", value, |o| {
+            Ok(DemandTrainOptions {
+                per_product_controls: o.choice("controls", "shared", &["shared", "per_product"])?
+                    == "per_product",
+                group_by: o.string("group_by")?,
+                shrinkage: o.boolean("shrinkage", true)?,
+                max_iterations: o.integer("max_iterations", 100, 1, 1000)? as usize,
+                deploy: o.boolean("deploy", true)?,
+            })
+        })
     }
 }
 

@@ -17,26 +17,21 @@ use crate::error::Result;
 use crate::math::csr::Csr;
 use crate::math::dot;
 use crate::metrics::ranking::{evaluate, RankingMetrics};
-use crate::model::{self, ensure, Kind, Model, Task};
+use crate::model::{self, ensure, Model};
 use crate::monitor::Monitor;
-use crate::options::Options;
 use crate::recommend::als::{self, AlsParams, Factors};
 use crate::recommend::interactions::{holdout, popularity, Interactions};
 
 /// Recommenders in the registry (format 1 and 2 bodies are the same).
-#[rustfmt::skip]
-pub static KIND: Kind = Kind::new("recommender", Task::Recommendation, 2, "a recommender", "train_recommender",
-    "shopml.recommend_for_user or shopml.similar_items", decode_recommender);
+pub use crate::model::RECOMMENDER as KIND;
 
-fn decode_recommender(_version: u16, body: &[u8]) -> Result<Box<dyn Model>> {
+pub(crate) fn decode_recommender(_version: u16, body: &[u8]) -> Result<Box<dyn Model>> {
     let r: Recommender = model::decode_body(body)?;
     r.validate()?;
     let mut r = r;
     r.prepare();
     Ok(Box::new(r))
 }
-
-crate::stored!(Recommender, KIND);
 
 impl Model for Recommender {
     fn validate(&self) -> Result<()> {
@@ -285,19 +280,24 @@ impl Recommender {
         } else {
             &[]
         };
+        let ask = Ask {
+            n,
+            seen,
+            candidates,
+        };
         match &self.method {
             Method::Als { k, users, items } => {
                 let x = &users[u as usize * k..(u as usize + 1) * k];
                 match (pool, candidates) {
                     (Some(pool), None) if items.len() >= PARALLEL_SCORING => {
-                        score_dense_parallel(x, items, *k, n, seen, pool)
+                        score_dense_parallel(x, items, *k, ask, pool)
                     }
-                    _ => score_dense(x, items, *k, n, seen, candidates),
+                    _ => score_dense(x, items, *k, ask),
                 }
             }
             Method::ItemKnn { neighbors } => {
                 let history = self.seen.row(u as usize).0;
-                let got = knn_scores(neighbors, history, self.n_items(), n, seen, candidates);
+                let got = knn_scores(neighbors, history, self.n_items(), ask);
                 if got.is_empty() {
                     self.popular_items(n, seen, candidates)
                 } else {
@@ -353,18 +353,24 @@ impl Recommender {
     }
 }
 
-/// Top-n of x·y_i over items (all, or the candidates), skipping `seen` (sorted).
-fn score_dense(
-    x: &[f32],
-    items: &[f32],
-    k: usize,
+/// What one ranking asks for: the best `n` items, skipping `seen`, among `candidates` when
+/// given (both sorted).
+#[derive(Clone, Copy)]
+struct Ask<'a> {
     n: usize,
-    seen: &[u32],
-    candidates: Option<&[u32]>,
-) -> Vec<(u32, f32)> {
+    seen: &'a [u32],
+    candidates: Option<&'a [u32]>,
+}
+
+/// The asked-for top items by x·y_i over the items' factors (`k` per item).
+fn score_dense(x: &[f32], items: &[f32], k: usize, ask: Ask) -> Vec<(u32, f32)> {
+    let n = ask.n;
     let mut top = TopK::new(n);
-    let mut skip = SortedSkip { list: seen, at: 0 };
-    match candidates {
+    let mut skip = SortedSkip {
+        list: ask.seen,
+        at: 0,
+    };
+    match ask.candidates {
         Some(c) => {
             for &i in c {
                 if !skip.contains(i) {
@@ -392,15 +398,16 @@ fn score_dense(
 /// Factor values (items × k) from which scoring a user is split across threads.
 const PARALLEL_SCORING: usize = 1 << 20;
 
-/// [`score_dense`] over all items, in slices scored on the pool and merged (same result).
+/// [`score_dense`] over all items (no candidates), in slices scored on the pool and merged
+/// (same result).
 fn score_dense_parallel(
     x: &[f32],
     items: &[f32],
     k: usize,
-    n: usize,
-    seen: &[u32],
+    ask: Ask,
     pool: &ThreadPool,
 ) -> Vec<(u32, f32)> {
+    let n = ask.n;
     let n_items = items.len() / k;
     let slices = pool.current_num_threads().max(1) * 2;
     let rows = n_items.div_ceil(slices).max(1);
@@ -411,12 +418,18 @@ fn score_dense_parallel(
             .map(|(c, block)| {
                 let first = (c * rows) as u32;
                 let last = first + (block.len() / k) as u32;
-                let local: Vec<u32> = seen
+                let local: Vec<u32> = ask
+                    .seen
                     .iter()
                     .filter(|&&i| i >= first && i < last)
                     .map(|&i| i - first)
                     .collect();
-                let top = score_dense(x, block, k, n, &local, None);
+                let local = Ask {
+                    n,
+                    seen: &local,
+                    candidates: None,
+                };
+                let top = score_dense(x, block, k, local);
                 top.into_iter().map(|(i, s)| (i + first, s)).collect()
             })
             .collect()
@@ -428,15 +441,8 @@ fn score_dense_parallel(
     top.into_sorted()
 }
 
-/// Item-kNN scores: the sum of similarities to the user's items.
-fn knn_scores(
-    neighbors: &Csr,
-    history: &[u32],
-    n_items: usize,
-    n: usize,
-    seen: &[u32],
-    candidates: Option<&[u32]>,
-) -> Vec<(u32, f32)> {
+/// The asked-for top items by item-kNN score: the sum of similarities to the user's items.
+fn knn_scores(neighbors: &Csr, history: &[u32], n_items: usize, ask: Ask) -> Vec<(u32, f32)> {
     let mut acc: Vec<f32> = vec![0.0; n_items];
     let mut touched: Vec<u32> = Vec::new();
     for &h in history {
@@ -449,10 +455,13 @@ fn knn_scores(
         }
     }
     touched.sort_unstable();
-    let mut top = TopK::new(n);
-    let mut skip = SortedSkip { list: seen, at: 0 };
+    let mut top = TopK::new(ask.n);
+    let mut skip = SortedSkip {
+        list: ask.seen,
+        at: 0,
+    };
     for &j in &touched {
-        if skip.contains(j) || candidates.is_some_and(|c| c.binary_search(&j).is_err()) {
+        if skip.contains(j) || ask.candidates.is_some_and(|c| c.binary_search(&j).is_err()) {
             continue;
         }
         top.push(acc[j as usize], j);
@@ -660,23 +669,22 @@ pub struct RecommenderOptions {
 
 impl RecommenderOptions {
     pub fn parse(value: Option<&serde_json::Value>) -> Result<Self> {
-        let mut o = Options::new("train_recommender", value)?;
-        let parsed = RecommenderOptions {
-            method: o.choice("method", "als", &["als", "item_knn"])?,
-            factors: o.integer("factors", 64, 1, 1024)? as usize,
-            iterations: o.integer("iterations", 15, 1, 1000)? as usize,
-            regularization: o.number_or_auto("regularization", None, 0.0, 1e9)?,
-            alpha: o.number("alpha", 1.0, (0.0, true), (1e9, true))?,
-            cg_steps: o.integer("cg_steps", 3, 1, 64)? as usize,
-            seed: o.integer("seed", 42, 0, i64::MAX)? as u64,
-            neighbors: o.integer("neighbors", 100, 1, 10_000)? as usize,
-            test_fraction: o.number("test_fraction", 0.2, (0.0, true), (0.9, true))?,
-            k: o.integer("k", 10, 1, 1000)? as usize,
-            time_column: o.string("time_column")?,
-            deploy: o.boolean("deploy", true)?,
-        };
-        o.finish()?;
-        Ok(parsed)
+        crate::options::parse("train_recommender", value, |o| {
+            Ok(RecommenderOptions {
+                method: o.choice("method", "als", &["als", "item_knn"])?,
+                factors: o.integer("factors", 64, 1, 1024)? as usize,
+                iterations: o.integer("iterations", 15, 1, 1000)? as usize,
+                regularization: o.number_or_auto("regularization", None, 0.0, 1e9)?,
+                alpha: o.number("alpha", 1.0, (0.0, true), (1e9, true))?,
+                cg_steps: o.integer("cg_steps", 3, 1, 64)? as usize,
+                seed: o.integer("seed", 42, 0, i64::MAX)? as u64,
+                neighbors: o.integer("neighbors", 100, 1, 10_000)? as usize,
+                test_fraction: o.number("test_fraction", 0.2, (0.0, true), (0.9, true))?,
+                k: o.integer("k", 10, 1, 1000)? as usize,
+                time_column: o.string("time_column")?,
+                deploy: o.boolean("deploy", true)?,
+            })
+        })
     }
 }
 
@@ -698,9 +706,14 @@ mod tests {
         // Two factors; item i has factors (i, 1).
         let items: Vec<f32> = (0..6).flat_map(|i| [i as f32, 1.0]).collect();
         let x = [1.0f32, 0.0];
-        let got = score_dense(&x, &items, 2, 2, &[5], None);
+        let ask = |n, seen, candidates| Ask {
+            n,
+            seen,
+            candidates,
+        };
+        let got = score_dense(&x, &items, 2, ask(2, &[5], None));
         assert_eq!(got, vec![(4, 4.0), (3, 3.0)]);
-        let got = score_dense(&x, &items, 2, 5, &[], Some(&[0, 2]));
+        let got = score_dense(&x, &items, 2, ask(5, &[], Some(&[0, 2])));
         assert_eq!(got, vec![(2, 2.0), (0, 0.0)]);
     }
 }

@@ -11,21 +11,16 @@ use crate::data::prep::Prep;
 use crate::data::prep::PrepOptions;
 use crate::error::{Error, Result};
 use crate::math::moments::{column_moments, standardize};
-use crate::model::{self, ensure, Answer, Kind, Model, Row, Task, Want};
+use crate::model::{self, ensure, Answer, Model, Row, Want};
 use crate::monitor::Monitor;
-use crate::options::{pipeline, prep_options, Options, Pipeline};
+use crate::options::{pipeline, prep_options, Pipeline};
 use crate::rng::Rng;
 
 /// k-means models in the registry (format 1 and 2 bodies are the same).
-#[rustfmt::skip]
-pub static KIND: Kind = Kind::new("kmeans", Task::Segmentation, 2, "a k-means model", "train_kmeans",
-    "shopml.predict, shopml.predict_label and shopml.segments", model::decode_boxed::<KMeansModel>);
-
-crate::stored!(KMeansModel, KIND);
+pub use crate::model::KMEANS as KIND;
 
 impl Model for KMeansModel {
     fn validate(&self) -> Result<()> {
-        self.prep.validate(&KIND)?;
         let p = self.features.len();
         let k = self.sizes.len();
         ensure(
@@ -326,17 +321,16 @@ pub struct KMeansOptions {
 
 impl KMeansOptions {
     pub fn parse(value: Option<&serde_json::Value>) -> Result<Self> {
-        let mut o = Options::new("train_kmeans", value)?;
-        let parsed = KMeansOptions {
-            prep: prep_options(&mut o, true)?,
-            n_init: o.integer("n_init", 4, 1, 100)? as usize,
-            max_iter: o.integer("max_iter", 300, 1, 100_000)? as usize,
-            tol: o.number("tol", 1e-4, (0.0, true), (1.0, true))?,
-            seed: o.integer("seed", 42, 0, i64::MAX)? as u64,
-            pipeline: pipeline(&mut o, None)?,
-        };
-        o.finish()?;
-        Ok(parsed)
+        crate::options::parse("train_kmeans", value, |o| {
+            Ok(KMeansOptions {
+                prep: prep_options(o, true)?,
+                n_init: o.integer("n_init", 4, 1, 100)? as usize,
+                max_iter: o.integer("max_iter", 300, 1, 100_000)? as usize,
+                tol: o.number("tol", 1e-4, (0.0, true), (1.0, true))?,
+                seed: o.integer("seed", 42, 0, i64::MAX)? as u64,
+                pipeline: pipeline(o, None)?,
+            })
+        })
     }
 }
 

@@ -7,7 +7,6 @@
 //! scores (rounded half up), through the usual map (see [`segment`]).
 
 use crate::error::Result;
-use crate::options::Options;
 
 /// Scores 1–5 for `values` (any order), best = highest unless `lower_is_better`.
 pub fn quintile_scores(values: &[f64], lower_is_better: bool) -> Vec<u8> {
@@ -85,13 +84,12 @@ pub struct RfmOptions {
 
 impl RfmOptions {
     pub fn parse(value: Option<&serde_json::Value>) -> Result<Self> {
-        let mut o = Options::new("rfm", value)?;
-        let parsed = RfmOptions {
-            order_column: o.string("order_column")?,
-            average: o.choice("monetary", "total", &["total", "average"])? == "average",
-        };
-        o.finish()?;
-        Ok(parsed)
+        crate::options::parse("rfm", value, |o| {
+            Ok(RfmOptions {
+                order_column: o.string("order_column")?,
+                average: o.choice("monetary", "total", &["total", "average"])? == "average",
+            })
+        })
     }
 }
 

@@ -8,16 +8,14 @@ use serde::{Deserialize, Serialize};
 use crate::data::prep::{Cell, Prep, PrepOptions, RawTable};
 use crate::error::{Error, Result};
 use crate::metrics::classification::{class_metrics, multi_metrics, PartMetrics};
-use crate::model::{self, ensure, Answer, Kind, Model, Row, Task, Want};
+use crate::model::{self, ensure, Answer, Model, Row, Want};
 use crate::monitor::Monitor;
-use crate::options::{pipeline, prep_options, Options, Pipeline};
+use crate::options::{pipeline, prep_options, Pipeline};
 use crate::trees::forest::MaxFeatures;
 use crate::trees::forest::{fit, Forest, ForestParams};
 
 /// Random forests in the registry (format 1 and 2 bodies are the same).
-#[rustfmt::skip]
-pub static KIND: Kind = Kind::new("random_forest", Task::Classification, 2, "a random forest", "train_forest",
-    "shopml.predict_label, shopml.predict_proba and shopml.predict", model::decode_boxed::<ForestModel>);
+pub use crate::model::FOREST as KIND;
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct ForestModel {
@@ -31,11 +29,8 @@ pub struct ForestModel {
     pub importance: Vec<f64>,
 }
 
-crate::stored!(ForestModel, KIND);
-
 impl Model for ForestModel {
     fn validate(&self) -> Result<()> {
-        self.prep.validate(&KIND)?;
         // Trees whose links were damaged could loop or index out of bounds.
         self.forest.validate()?;
         ensure(
@@ -205,42 +200,42 @@ pub struct ForestOptions {
 
 impl ForestOptions {
     pub fn parse(value: Option<&serde_json::Value>) -> Result<Self> {
-        let mut o = Options::new("train_forest", value)?;
-        let max_features = match o.get("max_features").cloned() {
-            None => MaxFeatures::Sqrt,
-            Some(serde_json::Value::String(s)) if s == "sqrt" => MaxFeatures::Sqrt,
-            Some(serde_json::Value::String(s)) if s == "log2" => MaxFeatures::Log2,
-            Some(serde_json::Value::String(s)) if s == "all" => MaxFeatures::All,
-            Some(v) => match (v.as_u64(), v.as_f64()) {
-                (Some(k), _) if (1..=100_000).contains(&k) => MaxFeatures::Count(k as usize),
-                (None, Some(f)) if f > 0.0 && f <= 1.0 => MaxFeatures::Fraction(f),
-                _ => {
-                    return Err(o.bad(
-                        "max_features",
-                        "'sqrt', 'log2', 'all', a count of features or a fraction in (0, 1]",
-                        &v,
-                    ))
-                }
-            },
-        };
-        let parsed = ForestOptions {
-            prep: prep_options(&mut o, false)?,
-            forest: ForestParams {
-                n_trees: o.integer("n_trees", 100, 1, 10_000)? as usize,
-                max_depth: match o.get("max_depth").is_some() {
-                    true => Some(o.integer("max_depth", 0, 1, 1000)? as usize),
-                    false => None,
+        crate::options::parse("train_forest", value, |o| {
+            let max_features = match o.get("max_features").cloned() {
+                None => MaxFeatures::Sqrt,
+                Some(serde_json::Value::String(s)) if s == "sqrt" => MaxFeatures::Sqrt,
+                Some(serde_json::Value::String(s)) if s == "log2" => MaxFeatures::Log2,
+                Some(serde_json::Value::String(s)) if s == "all" => MaxFeatures::All,
+                Some(v) => match (v.as_u64(), v.as_f64()) {
+                    (Some(k), _) if (1..=100_000).contains(&k) => MaxFeatures::Count(k as usize),
+                    (None, Some(f)) if f > 0.0 && f <= 1.0 => MaxFeatures::Fraction(f),
+                    _ => {
+                        return Err(o.bad(
+                            "max_features",
+                            "'sqrt', 'log2', 'all', a count of features or a fraction in (0, 1]",
+                            &v,
+                        ))
+                    }
                 },
-                min_samples_leaf: o.integer("min_samples_leaf", 1, 1, 1_000_000)? as usize,
-                max_features,
-                bootstrap: o.boolean("bootstrap", true)?,
-                seed: o.integer("seed", 42, 0, i64::MAX)? as u64,
-                balanced: o.choice("class_weight", "none", &["none", "balanced"])? == "balanced",
-                max_bins: o.integer("max_bins", 255, 2, 255)? as usize,
-            },
-            pipeline: pipeline(&mut o, Some(0.2))?,
-        };
-        o.finish()?;
-        Ok(parsed)
+            };
+            Ok(ForestOptions {
+                prep: prep_options(o, false)?,
+                forest: ForestParams {
+                    n_trees: o.integer("n_trees", 100, 1, 10_000)? as usize,
+                    max_depth: match o.get("max_depth").is_some() {
+                        true => Some(o.integer("max_depth", 0, 1, 1000)? as usize),
+                        false => None,
+                    },
+                    min_samples_leaf: o.integer("min_samples_leaf", 1, 1, 1_000_000)? as usize,
+                    max_features,
+                    bootstrap: o.boolean("bootstrap", true)?,
+                    seed: o.integer("seed", 42, 0, i64::MAX)? as u64,
+                    balanced: o.choice("class_weight", "none", &["none", "balanced"])?
+                        == "balanced",
+                    max_bins: o.integer("max_bins", 255, 2, 255)? as usize,
+                },
+                pipeline: pipeline(o, Some(0.2))?,
+            })
+        })
     }
 }
