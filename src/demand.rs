@@ -22,28 +22,17 @@ use crate::serve::keys::{check_kind, key_column, Key};
 use crate::train;
 use crate::train::budget::Budget;
 use crate::train::progress::Progress;
+use crate::train::reader::Skipped;
 use crate::train::relation::FeatureList;
 use crate::train::{Request, Trained};
 
-#[derive(Default)]
-struct Skipped {
-    null_product: u64,
-    bad_price: u64,
-    bad_quantity: u64,
-    bad_control: u64,
-}
-
-impl Skipped {
-    fn total(&self) -> u64 {
-        self.null_product + self.bad_price + self.bad_quantity + self.bad_control
-    }
-    fn detail(&self) -> String {
-        format!(
-            "{} NULL product, {} NULL or non-positive price, {} NULL, negative or NaN quantity, {} NULL or NaN control",
-            self.null_product, self.bad_price, self.bad_quantity, self.bad_control
-        )
-    }
-}
+/// The reasons a row is skipped for.
+const SKIPPED: Skipped<4> = Skipped::new([
+    "NULL product",
+    "NULL or non-positive price",
+    "NULL, negative or NaN quantity",
+    "NULL or NaN control",
+]);
 
 fn train_inner(
     req: Request,
@@ -107,7 +96,7 @@ fn train_inner(
     let mut quantities = Vec::new();
     let mut xs = Vec::new();
     let mut groups = Vec::new();
-    let mut skipped = Skipped::default();
+    let mut skipped = SKIPPED;
     let mut rows = 0u64;
     let mut x = vec![0.0; q];
     let budget = Budget::new(model_name);
@@ -128,26 +117,26 @@ fn train_inner(
             }
         }
         if matches!(cells[0], Cell::Null) {
-            skipped.null_product += 1;
+            skipped.add("NULL product");
             return Ok(());
         }
         let Some(p) = cells[1].number().filter(|p| *p > 0.0) else {
-            skipped.bad_price += 1;
+            skipped.add("NULL or non-positive price");
             return Ok(());
         };
         let Some(y) = cells[2].number().filter(|y| *y >= 0.0) else {
-            skipped.bad_quantity += 1;
+            skipped.add("NULL, negative or NaN quantity");
             return Ok(());
         };
         if !ok_x {
-            skipped.bad_control += 1;
+            skipped.add("NULL or NaN control");
             return Ok(());
         }
         match (&mut keys, cells[0]) {
             (RawKeys::Int(v), Cell::Int(k)) => v.push(k),
             (RawKeys::Text(v), Cell::Text(k)) => v.push(k.to_string()),
             _ => {
-                skipped.null_product += 1;
+                skipped.add("NULL product");
                 return Ok(());
             }
         }
@@ -214,7 +203,7 @@ fn train_inner(
     ]))
 }
 
-fn metrics_json(m: &DemandModel, skipped: &Skipped) -> Value {
+fn metrics_json(m: &DemandModel, skipped: &Skipped<4>) -> Value {
     let mut e: Vec<f64> = m.products.iter().map(|p| p.elasticity).collect();
     e.sort_by(f64::total_cmp);
     let median = if e.is_empty() {

@@ -25,6 +25,7 @@ use crate::train;
 use crate::train::budget::Budget;
 use crate::train::pool;
 use crate::train::progress::Progress;
+use crate::train::reader::Skipped;
 use crate::train::relation::{Column, Relation};
 use crate::train::{Request, Trained};
 
@@ -45,25 +46,18 @@ fn time_expr(c: &Column, rel: &Relation) -> Result<String> {
     }
 }
 
-/// Rows skipped while reading, by reason.
-#[derive(Default)]
-struct Skipped {
-    null_key: u64,
-    bad_weight: u64,
-    zero_weight: u64,
-    null_time: u64,
-}
-
-impl Skipped {
-    fn total(&self) -> u64 {
-        self.null_key + self.bad_weight + self.zero_weight + self.null_time
-    }
-}
+/// The reasons a row is skipped for.
+const SKIPPED: Skipped<4> = Skipped::new([
+    "NULL user or item",
+    "NULL/NaN weight",
+    "zero weight",
+    "NULL time",
+]);
 
 struct Read {
     data: Interactions,
     rows: u64,
-    skipped: Skipped,
+    skipped: Skipped<4>,
 }
 
 fn read_interactions(
@@ -98,7 +92,7 @@ fn read_interactions(
     let mut items = new_keys(item.0);
     let mut weights: Vec<f32> = Vec::new();
     let mut times: Vec<f64> = Vec::new();
-    let mut skipped = Skipped::default();
+    let mut skipped = SKIPPED;
     let mut rows = 0u64;
     let mut negative: Option<f64> = None;
     let push = |keys: &mut RawKeys, c: &Cell| -> bool {
@@ -117,7 +111,7 @@ fn read_interactions(
         }
         let (w, t) = (cells[2].number(), cells[3].number());
         if matches!(cells[0], Cell::Null) || matches!(cells[1], Cell::Null) {
-            skipped.null_key += 1;
+            skipped.add("NULL user or item");
             return Ok(());
         }
         let keep = match w {
@@ -127,15 +121,15 @@ fn read_interactions(
                 return Err(Error::invalid("negative weight"));
             }
             None => {
-                skipped.bad_weight += 1;
+                skipped.add("NULL/NaN weight");
                 false
             }
             Some(0.0) => {
-                skipped.zero_weight += 1;
+                skipped.add("zero weight");
                 false
             }
             Some(_) if time.is_some() && t.is_none() => {
-                skipped.null_time += 1;
+                skipped.add("NULL time");
                 false
             }
             Some(_) => true,
@@ -143,7 +137,7 @@ fn read_interactions(
         if keep && push(&mut users, &cells[0]) {
             if !push(&mut items, &cells[1]) {
                 truncate(&mut users, weights.len());
-                skipped.null_key += 1;
+                skipped.add("NULL user or item");
                 return Ok(());
             }
             weights.push(w.unwrap_or_default() as f32);
@@ -238,13 +232,10 @@ fn train_inner(
             rel.sql_name
         ))
         .with_detail(format!(
-            "{} rows read, {} skipped ({} NULL user or item, {} NULL/NaN weight, {} zero weight, {} NULL time); {} users and {} items remain.",
+            "{} rows read, {} skipped ({}); {} users and {} items remain.",
             read.rows,
             read.skipped.total(),
-            read.skipped.null_key,
-            read.skipped.bad_weight,
-            read.skipped.zero_weight,
-            read.skipped.null_time,
+            read.skipped.detail(),
             data.n_users(),
             data.n_items()
         )));

@@ -160,3 +160,40 @@ pub fn read<Y>(
     })?;
     Ok(rows)
 }
+
+/// Rows a reader skipped, counted by reason: `reasons` name them as an error's detail line
+/// does ("3 NULL product, 0 NULL or non-positive price").
+pub struct Skipped<const N: usize> {
+    reasons: [&'static str; N],
+    counts: [u64; N],
+}
+
+impl<const N: usize> Skipped<N> {
+    pub const fn new(reasons: [&'static str; N]) -> Skipped<N> {
+        Skipped {
+            reasons,
+            counts: [0; N],
+        }
+    }
+
+    /// Counts a row skipped for `reason` (one of the reasons given to [`Skipped::new`]).
+    pub fn add(&mut self, reason: &str) {
+        let i = self.reasons.iter().position(|r| *r == reason);
+        debug_assert!(i.is_some(), "unknown reason {reason}");
+        if let Some(i) = i {
+            self.counts[i] += 1;
+        }
+    }
+
+    pub fn total(&self) -> u64 {
+        self.counts.iter().sum()
+    }
+
+    /// "3 NULL product, 0 NULL or non-positive price, ...".
+    pub fn detail(&self) -> String {
+        let each = self.reasons.iter().zip(&self.counts);
+        each.map(|(r, n)| format!("{n} {r}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}

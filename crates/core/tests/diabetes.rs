@@ -335,10 +335,17 @@ fn view(m: &LinearModel, skip: Option<usize>) -> OlsView {
     }
 }
 
+/// A reference fit: per feature its slope, standard error, t statistic and p-value, and R².
+type Reference<'a> = (&'a [f64], &'a [f64], &'a [f64], &'a [f64], f64);
+
+const NOINT: Reference = (&NOINT_BETA, &NOINT_SE, &NOINT_T, &NOINT_P, NOINT_R2);
+const SHIFT: Reference = (&SHIFT_BETA, &SHIFT_SE, &SHIFT_T, &SHIFT_P, SHIFT_R2);
+
 /// Checks the slopes, standard errors, t statistics and p-values of the ten
-/// features against reference arrays indexed like the features.
+/// features and R² against a reference.
 #[track_caller]
-fn check_features(v: &OlsView, beta: &[f64], se: &[f64], t: &[f64], p: &[f64], what: &str) {
+fn check_features(v: &OlsView, (beta, se, t, p, r2): Reference, what: &str) {
+    assert!((v.r2 - r2).abs() <= 1e-9, "{what}: r2 {} vs {r2}", v.r2);
     assert_eq!(
         v.coefficients.len(),
         N_FEATURES,
@@ -386,20 +393,14 @@ fn check_ols(v: &OlsView, what: &str) {
         1e-10,
         &format!("{what} intercept p-value"),
     );
-    check_features(
-        v,
+    let features = (
         &OLS_BETA[1..],
         &OLS_SE[1..],
         &OLS_T[1..],
         &OLS_P[1..],
-        what,
+        OLS_R2,
     );
-    assert!(
-        (v.r2 - OLS_R2).abs() <= 1e-9,
-        "{what}: r2 {} vs {}",
-        v.r2,
-        OLS_R2
-    );
+    check_features(v, features, what);
 }
 
 #[test]
@@ -473,20 +474,7 @@ fn ols_without_intercept_matches_textbook_reference() {
     assert_eq!(m.df_resid, 432.0);
     assert_eq!(m.intercept, 0.0);
     assert_eq!(m.intercept_std_error, None);
-    check_features(
-        &view(&m, None),
-        &NOINT_BETA,
-        &NOINT_SE,
-        &NOINT_T,
-        &NOINT_P,
-        "no intercept",
-    );
-    assert!(
-        (m.r2 - NOINT_R2).abs() <= 1e-9,
-        "r2 {} vs {}",
-        m.r2,
-        NOINT_R2
-    );
+    check_features(&view(&m, None), NOINT, "no intercept");
 }
 
 #[test]
@@ -498,20 +486,7 @@ fn ols_without_intercept_on_shifted_features_matches_textbook_reference() {
     let m = fit(&accumulate(N_FEATURES, &shifted), &OLS_NO_INTERCEPT).unwrap();
     assert_eq!(m.df_resid, 432.0);
     assert_eq!(m.intercept, 0.0);
-    check_features(
-        &view(&m, None),
-        &SHIFT_BETA,
-        &SHIFT_SE,
-        &SHIFT_T,
-        &SHIFT_P,
-        "shifted, no intercept",
-    );
-    assert!(
-        (m.r2 - SHIFT_R2).abs() <= 1e-9,
-        "r2 {} vs {}",
-        m.r2,
-        SHIFT_R2
-    );
+    check_features(&view(&m, None), SHIFT, "shifted, no intercept");
 }
 
 #[test]

@@ -41,18 +41,17 @@ pub struct Impression {
     pub clicked: bool,
 }
 
+/// Each product's category.
+fn product_categories(shop: &SampleShop) -> HashMap<i64, i64> {
+    let pairs = shop.products.iter().map(|p| (p.product_id, p.category_id));
+    pairs.collect()
+}
+
 /// Share of each customer's order lines per category.
 pub fn category_shares(shop: &SampleShop) -> HashMap<(i64, i64), f64> {
-    let category: HashMap<i64, i64> = shop
-        .products
-        .iter()
-        .map(|p| (p.product_id, p.category_id))
-        .collect();
-    let customer: HashMap<i64, i64> = shop
-        .orders
-        .iter()
-        .map(|o| (o.order_id, o.customer_id))
-        .collect();
+    let category = product_categories(shop);
+    let orders = shop.orders.iter().map(|o| (o.order_id, o.customer_id));
+    let customer: HashMap<i64, i64> = orders.collect();
     let mut counts: HashMap<(i64, i64), f64> = HashMap::new();
     let mut totals: HashMap<i64, f64> = HashMap::new();
     for l in &shop.order_lines {
@@ -82,11 +81,7 @@ pub fn generate(shop: &SampleShop, seed: u64) -> (Vec<Ad>, Vec<Impression>) {
             }
         })
         .collect();
-    let category: HashMap<i64, i64> = shop
-        .products
-        .iter()
-        .map(|p| (p.product_id, p.category_id))
-        .collect();
+    let category = product_categories(shop);
     let shares = category_shares(shop);
     let n_customers = shop.customers.len() as u64;
     let [b0, b_aff, b_pos, b_mob, b_q] = CLICK_MODEL;

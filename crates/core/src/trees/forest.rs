@@ -1211,27 +1211,29 @@ mod tests {
         }
     }
 
+    /// The default parameters with `n` trees.
+    fn trees(n: usize) -> ForestParams {
+        ForestParams {
+            n_trees: n,
+            ..ForestParams::default()
+        }
+    }
+
     #[test]
     fn forest_monitor_sees_batches_and_can_stop() {
         let (x, y, _) = logistic_data(500, 4, 13);
-        let params = ForestParams {
-            n_trees: 20,
-            ..ForestParams::default()
-        };
+        let params = trees(20);
         let one = pool(1);
-        let mut m = Counting {
+        let counting = |stop_after| Counting {
             ticks: 0,
             iterations: vec![],
-            stop_after: usize::MAX,
+            stop_after,
         };
+        let mut m = counting(usize::MAX);
         fit(&x, 4, &y, 2, &params, &one, &mut m).unwrap();
         assert_eq!(m.iterations, vec![8, 16, 20]);
         assert_eq!(m.ticks, 4);
-        let mut m = Counting {
-            ticks: 0,
-            iterations: vec![],
-            stop_after: 1,
-        };
+        let mut m = counting(1);
         let err = fit(&x, 4, &y, 2, &params, &one, &mut m).unwrap_err();
         assert_eq!(err.message, "cancelled");
     }
@@ -1239,10 +1241,7 @@ mod tests {
     #[test]
     fn forest_postcard_round_trip() {
         let (x, y, _) = logistic_data(2000, 5, 12);
-        let params = ForestParams {
-            n_trees: 10,
-            ..ForestParams::default()
-        };
+        let params = trees(10);
         let f = fit(&x, 5, &y, 2, &params, &pool(2), &mut Quiet).unwrap();
         let bytes = postcard::to_allocvec(&f).unwrap();
         let g: Forest = postcard::from_bytes(&bytes).unwrap();
