@@ -4,11 +4,11 @@
 
 use pgrx::prelude::*;
 use pgrx::JsonB;
-use serde_json::{json, Map, Value};
+use serde_json::json;
 use shopml_core::data::cell::Cell;
 use shopml_core::data::keys::{KeyKind, RawKeys};
 use shopml_core::pricing::demand::{
-    fit, DemandInput, DemandModel, DemandOptions, DemandTrainOptions,
+    self, fit, DemandInput, DemandModel, DemandOptions, DemandTrainOptions,
 };
 use shopml_core::pricing::optimal::{optimal_price as choose, Objective, PriceOptions, Rules};
 use shopml_core::samples::demand::{generate, DemandSampleConfig};
@@ -24,7 +24,7 @@ use crate::train::budget::Budget;
 use crate::train::progress::Progress;
 use crate::train::reader::Skipped;
 use crate::train::relation::FeatureList;
-use crate::train::{Request, Trained};
+use crate::train::{Request, TrainerRow};
 
 /// The reasons a row is skipped for.
 const SKIPPED: Skipped<4> = Skipped::new([
@@ -40,7 +40,7 @@ fn train_inner(
     price_column: Option<&str>,
     quantity_column: Option<&str>,
     features: FeatureList,
-) -> Result<Trained> {
+) -> Result<TrainerRow> {
     let (model_name, rel) = (req.model_name, &req.rel);
     let product_column = required(product_column, "product_column")?.to_string();
     let price_column = required(price_column, "price_column")?.to_string();
@@ -101,12 +101,11 @@ fn train_inner(
     let mut x = vec![0.0; q];
     let budget = Budget::new(model_name);
     let mut progress = Progress::new(model_name);
-    let per_row = 2 * (24 + 8 * q) + if key_kind == KeyKind::Int { 12 } else { 60 };
+    let per_row = demand::memory_per_row(q, key_kind == KeyKind::Int);
     scan(&query, &[], Plan::Serial, 0, |cells| {
         rows += 1;
         if rows.is_multiple_of(16384) {
             progress.rows_read(rows);
-            // Rows as read, and the sorted copies the fit makes of them.
             budget.check(prices.len() * per_row, "the sales rows read so far")?;
         }
         let mut ok_x = true;
@@ -182,7 +181,10 @@ fn train_inner(
         }
         e
     })?;
-    let metrics = metrics_json(&model, &skipped);
+    let metrics = train::with(
+        train::json(&model.metrics()),
+        json!({"skipped_rows": skipped.total()}),
+    );
     let params = json!({
         "product_column": product_column,
         "price_column": price_column,
@@ -201,67 +203,6 @@ fn train_inner(
         ("n_products", model.products.len() as i64),
         ("n_obs", n_obs),
     ]))
-}
-
-fn metrics_json(m: &DemandModel, skipped: &Skipped<4>) -> Value {
-    let mut e: Vec<f64> = m.products.iter().map(|p| p.elasticity).collect();
-    e.sort_by(f64::total_cmp);
-    let median = if e.is_empty() {
-        f64::NAN
-    } else {
-        e[e.len() / 2]
-    };
-    let mut o = Map::new();
-    o.insert("n_products".into(), json!(m.products.len()));
-    o.insert("n_obs".into(), json!(m.n_obs));
-    o.insert("skipped_rows".into(), json!(skipped.total()));
-    o.insert("pooled_elasticity".into(), json!(m.pools[0].mean));
-    o.insert("elasticity_spread".into(), json!(m.pools[0].tau));
-    o.insert("median_elasticity".into(), json!(median));
-    o.insert(
-        "shrunk_products".into(),
-        json!(m.products.iter().filter(|p| p.shrunk).count()),
-    );
-    o.insert(
-        "inelastic_products".into(),
-        json!(m.products.iter().filter(|p| p.elasticity >= -1.0).count()),
-    );
-    let mut controls = Map::new();
-    for (j, name) in m.control_names.iter().enumerate() {
-        if let (Some(c), Some(se)) = (m.shared_controls.get(j), m.shared_std_errors.get(j)) {
-            controls.insert(
-                name.clone(),
-                json!({"coefficient": c, "std_error": se, "multiplier": c.exp()}),
-            );
-        }
-    }
-    if !m.shared_controls.is_empty() {
-        o.insert("controls".into(), Value::Object(controls));
-    }
-    o.insert("dispersion".into(), json!(m.dispersion));
-    o.insert("deviance".into(), json!(m.deviance));
-    o.insert("null_deviance".into(), json!(m.null_deviance));
-    o.insert(
-        "deviance_explained".into(),
-        json!(if m.null_deviance > 0.0 {
-            1.0 - m.deviance / m.null_deviance
-        } else {
-            0.0
-        }),
-    );
-    o.insert("iterations".into(), json!(m.iterations));
-    if m.pools.len() > 1 {
-        o.insert(
-            "groups".into(),
-            Value::Array(
-                m.pools[1..]
-                    .iter()
-                    .map(|p| json!({"group": p.group, "elasticity": p.mean, "spread": p.tau, "products": p.n_products}))
-                    .collect(),
-            ),
-        );
-    }
-    Value::Object(o)
 }
 
 train::trainer! {

@@ -18,12 +18,12 @@ use crate::train::pool;
 use crate::train::progress::Progress;
 use crate::train::reader::{read, Spec};
 use crate::train::relation::FeatureList;
-use crate::train::{self, json, with, Request, Trained};
+use crate::train::{self, json, with, Request, TrainerRow};
 
 /// Most classes a forest may have: more looks like a continuous target.
 const MAX_CLASSES: usize = 1000;
 
-fn train_inner(req: Request, target: Option<&str>, features: FeatureList) -> Result<Trained> {
+fn train_inner(req: Request, target: Option<&str>, features: FeatureList) -> Result<TrainerRow> {
     let (model_name, rel, target) = (req.model_name, &req.rel, required(target, "target")?);
     let opts = ForestOptions::parse(req.options.as_ref())?;
     let t = rel.column(target)?.clone();
@@ -51,7 +51,7 @@ fn train_inner(req: Request, target: Option<&str>, features: FeatureList) -> Res
         features: &feats.columns,
         split,
         skip_missing: opts.prep.impute == Impute::Skip,
-        bytes_per_row: (feats.columns.len() + 1) * 8 * 3,
+        bytes_per_row: shopml_core::trees::model::memory_per_row(feats.columns.len()),
     };
     let rows = read(&spec, &budget, &mut progress, |c: &Cell| {
         labels.code(c).map_err(|_| {

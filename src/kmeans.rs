@@ -15,9 +15,9 @@ use crate::train::pool;
 use crate::train::progress::Progress;
 use crate::train::reader::{read, Spec};
 use crate::train::relation::FeatureList;
-use crate::train::{self, Request, Trained};
+use crate::train::{self, Request, TrainerRow};
 
-fn train_inner(req: Request, features: FeatureList, k: Option<i32>) -> Result<Trained> {
+fn train_inner(req: Request, features: FeatureList, k: Option<i32>) -> Result<TrainerRow> {
     let (model_name, rel) = (req.model_name, &req.rel);
     let k = match k {
         Some(k) if (2..=10_000).contains(&k) => k as usize,
@@ -33,14 +33,13 @@ fn train_inner(req: Request, features: FeatureList, k: Option<i32>) -> Result<Tr
     feats.notice_keys(model_name);
     let budget = Budget::new(model_name);
     let mut progress = Progress::new(model_name);
-    // The raw rows, their prepared copy and the distances of the seeding.
     let spec = Spec {
         rel,
         target: None,
         features: &feats.columns,
         split: &opts.pipeline.split,
         skip_missing: opts.prep.impute == Impute::Skip,
-        bytes_per_row: feats.columns.len() * 8 * 3 + 8,
+        bytes_per_row: shopml_core::segments::kmeans::memory_per_row(feats.columns.len()),
     };
     let mut rows = read(&spec, &budget, &mut progress, |_| Ok(Some(())))?;
     let n = rows.raw.rows() as u64;

@@ -37,7 +37,7 @@ use crate::pg::spi::{scan, Param, Plan};
 use crate::pg::system::is_parallel_worker;
 use crate::train::progress::Progress;
 use crate::train::relation::{Column, FeatureList, Relation};
-use crate::train::{self, Request, Trained};
+use crate::train::{self, Request, TrainerRow};
 
 // ---------------------------------------------------------------------------------------------
 // The row aggregates: _prep_stats and _linear_stats (bytea config, VARIADIC "any" (key, y,
@@ -140,6 +140,42 @@ struct Reader {
 /// First argument after the state and config.
 const FIRST: usize = 2;
 
+/// 42804 unless the target is a number and each feature argument is of the kind of column
+/// the configuration prepares (the features inside one `ROW(...)` are checked as they are read).
+fn check_types(call: &Call, convs: &[Option<Conv>], config: &ScanConfig) {
+    let mismatch = |what: String| raise(Error::mismatch(what));
+    if let Some(Some(y)) = convs.get(1) {
+        if !y.is_number() {
+            mismatch(format!(
+                "shopml's linear aggregates take a numeric target, got {}",
+                call.arg_type_name(FIRST + 1)
+            ));
+        }
+    }
+    let kinds = match (&config.prep, &config.learner) {
+        (Some(p), _) => p.input_kinds(),
+        (None, Some(l)) => l.kinds().to_vec(),
+        (None, None) => return,
+    };
+    for (j, (conv, want)) in convs.iter().skip(2).zip(&kinds).enumerate() {
+        let Some(conv) = conv else { continue };
+        let i = FIRST + 2 + j;
+        if conv.column_kind(call.arg_type(i)) != Some(*want) {
+            let want = match want {
+                ColumnKind::Numeric => "a number",
+                ColumnKind::Categorical => "a category",
+                ColumnKind::Time { with_hour: false } => "a date",
+                ColumnKind::Time { with_hour: true } => "a timestamp",
+            };
+            mismatch(format!(
+                "feature argument {} of shopml's linear aggregates is of type {}; the configuration prepares it as {want}",
+                j + 1,
+                call.arg_type_name(i)
+            ));
+        }
+    }
+}
+
 impl Reader {
     fn new(call: &Call) -> Reader {
         if call.is_null(1) {
@@ -151,7 +187,7 @@ impl Reader {
                 "shopml's linear aggregates take (config, key, target, features...)",
             ));
         }
-        let convs = (FIRST..call.nargs())
+        let convs: Vec<Option<Conv>> = (FIRST..call.nargs())
             .map(|i| {
                 let ty = call.arg_type(i);
                 if ty == pg_sys::RECORDOID && i > FIRST + 1 {
@@ -161,6 +197,7 @@ impl Reader {
                 }
             })
             .collect();
+        check_types(call, &convs, &config);
         Reader {
             config: Some(config),
             convs,
@@ -656,7 +693,7 @@ fn train_linear_inner(
     req: Request,
     target: Option<&str>,
     features: FeatureList,
-) -> Result<Trained> {
+) -> Result<TrainerRow> {
     let (model_name, rel, target) = (req.model_name, &req.rel, required(target, "target")?);
     let opts = LinearOptions::parse(req.options.as_ref())?;
     let mut progress = Progress::new(model_name);

@@ -6,7 +6,7 @@ use pgrx::prelude::*;
 use serde_json::json;
 use shopml_core::data::cell::Cell;
 use shopml_core::data::prep::Impute;
-use shopml_core::linear::logistic::{train, LogisticModel, LogisticOptions};
+use shopml_core::linear::logistic::{self, train, LogisticModel, LogisticOptions};
 use shopml_core::{Error, Result};
 
 use crate::catalog::Outcome;
@@ -16,9 +16,9 @@ use crate::train::pool;
 use crate::train::progress::Progress;
 use crate::train::reader::{read, Spec};
 use crate::train::relation::FeatureList;
-use crate::train::{self, Request, Trained};
+use crate::train::{self, Request, TrainerRow};
 
-fn train_inner(req: Request, target: Option<&str>, features: FeatureList) -> Result<Trained> {
+fn train_inner(req: Request, target: Option<&str>, features: FeatureList) -> Result<TrainerRow> {
     let (model_name, rel, target) = (req.model_name, &req.rel, required(target, "target")?);
     let opts = LogisticOptions::parse(req.options.as_ref())?;
     let t = rel.column(target)?;
@@ -46,7 +46,7 @@ fn train_inner(req: Request, target: Option<&str>, features: FeatureList) -> Res
         features: &feats.columns,
         split,
         skip_missing: opts.prep.impute == Impute::Skip,
-        bytes_per_row: (feats.columns.len() + 1) * 8 * 4 + 16,
+        bytes_per_row: logistic::memory_per_row(feats.columns.len()),
     };
     let rows = read(&spec, &budget, &mut progress, |c: &Cell| {
         Ok(match c.number() {

@@ -9,9 +9,8 @@ use pgrx::prelude::*;
 use serde_json::{json, Map, Value};
 use shopml_core::data::cell::Cell;
 use shopml_core::data::keys::{KeyKind, Keys, RawKeys};
-use shopml_core::metrics::ranking::RankingMetrics;
 use shopml_core::recommend::als::AlsParams;
-use shopml_core::recommend::interactions::Interactions;
+use shopml_core::recommend::interactions::{self, Interactions};
 use shopml_core::recommend::model::{train, MethodParams, Recommender, RecommenderOptions};
 use shopml_core::{Error, Result};
 
@@ -27,7 +26,7 @@ use crate::train::pool;
 use crate::train::progress::Progress;
 use crate::train::reader::Skipped;
 use crate::train::relation::{Column, Relation};
-use crate::train::{Request, Trained};
+use crate::train::{Request, TrainerRow};
 
 /// The SQL expression giving a time column as float8 (larger = later).
 fn time_expr(c: &Column, rel: &Relation) -> Result<String> {
@@ -69,11 +68,7 @@ fn read_interactions(
     budget: &Budget,
     progress: &mut Progress,
 ) -> Result<Read> {
-    // Bytes held per kept row while reading and aggregating (keys, weight, time, sort order).
-    let per_row = match user.0 {
-        KeyKind::Int => 64,
-        KeyKind::Text => 160,
-    };
+    let per_row = interactions::memory_per_row(user.0 == KeyKind::Int);
     let query = format!(
         "SELECT {}, {}, {}, {} FROM {}",
         user.1,
@@ -170,23 +165,12 @@ fn truncate(k: &mut RawKeys, n: usize) {
     }
 }
 
-fn ranking_json(m: &RankingMetrics) -> Map<String, Value> {
-    let k = m.k;
-    let mut o = Map::new();
-    o.insert(format!("precision@{k}"), json!(m.precision));
-    o.insert(format!("recall@{k}"), json!(m.recall));
-    o.insert(format!("ndcg@{k}"), json!(m.ndcg));
-    o.insert(format!("map@{k}"), json!(m.map));
-    o.insert("coverage".into(), json!(m.coverage));
-    o
-}
-
 fn train_inner(
     req: Request,
     user_column: Option<&str>,
     item_column: Option<&str>,
     weight_column: Option<&str>,
-) -> Result<Trained> {
+) -> Result<TrainerRow> {
     let (model_name, rel) = (req.model_name, &req.rel);
     let user_column = required(user_column, "user_column")?;
     let item_column = required(item_column, "item_column")?;
@@ -259,16 +243,7 @@ fn train_inner(
     };
     let pool = pool::get()?;
     let (users, items, nnz) = (data.n_users(), data.n_items(), data.by_user.nnz());
-    let model_bytes = match &method {
-        // Factors of the held-out, tuning and final fits, and the matrices with their copies.
-        MethodParams::Als { params, .. } => 3 * (users + items) * params.factors * 4 + nnz * 16 * 6,
-        // Neighbour lists, one dense accumulator per thread, the matrices.
-        MethodParams::ItemKnn { neighbors } => {
-            items * (*neighbors).min(items) * 16
-                + pool.current_num_threads() * items * 8
-                + nnz * 16 * 6
-        }
-    };
+    let model_bytes = method.memory_bytes(users, items, nnz, pool.current_num_threads());
     budget.check(model_bytes, "the model and its working copies")?;
     progress.stage("fitting", Some(opts.iterations));
     let t = train(
@@ -283,8 +258,8 @@ fn train_inner(
     let mut metrics = Map::new();
     metrics.insert("k".into(), json!(opts.k));
     if let Some((ours, base)) = &t.metrics {
-        metrics.extend(ranking_json(ours));
-        let mut b = ranking_json(base);
+        metrics.extend(ours.at_k());
+        let mut b = base.at_k();
         b.insert("method".into(), json!("popularity"));
         metrics.insert("baseline".into(), Value::Object(b));
         metrics.insert(

@@ -63,6 +63,15 @@ impl Call {
         unsafe { pg_sys::get_fn_expr_argtype((*self.fcinfo).flinfo, i as i32) }
     }
 
+    /// The SQL name of argument `i`'s type (for errors).
+    pub fn arg_type_name(&self, i: usize) -> String {
+        let ty = self.arg_type(i);
+        // SAFETY: format_type_be returns a palloc'd C string for any type oid (or "???").
+        unsafe { std::ffi::CStr::from_ptr(pg_sys::format_type_be(ty)) }
+            .to_string_lossy()
+            .into_owned()
+    }
+
     /// Whether argument `i` is the same for every row of the statement (a constant or a
     /// parameter).
     pub fn arg_is_stable(&self, i: usize) -> bool {

@@ -84,7 +84,7 @@ impl Request<'_> {
         target: Option<&str>,
         features: Vec<String>,
         o: Outcome,
-    ) -> Result<Trained> {
+    ) -> Result<TrainerRow> {
         let record = Record {
             model_name: self.model_name.to_string(),
             source: self.rel.sql_name.clone(),
@@ -93,7 +93,7 @@ impl Request<'_> {
         };
         let bytes = model::encode(model)?;
         let saved = catalog::save(T::KIND, &record, &o, bytes);
-        Ok(Trained {
+        Ok(TrainerRow {
             model_id: saved.model_id,
             version: saved.version,
             counts: vec![("n_train", o.n_train), ("n_test", o.n_test)],
@@ -103,7 +103,7 @@ impl Request<'_> {
 }
 
 /// A stored training, as a trainer returns it to SQL.
-pub struct Trained {
+pub struct TrainerRow {
     pub model_id: i64,
     pub version: i32,
     /// The counts of the result row, by column.
@@ -111,9 +111,9 @@ pub struct Trained {
     pub metrics: serde_json::Value,
 }
 
-impl Trained {
+impl TrainerRow {
     /// The result row shows these counts instead of `n_train` and `n_test`.
-    pub fn showing(mut self, counts: &[(&'static str, i64)]) -> Trained {
+    pub fn showing(mut self, counts: &[(&'static str, i64)]) -> TrainerRow {
         self.counts = counts.to_vec();
         self
     }

@@ -137,6 +137,10 @@ SELECT regress.err($$SELECT shopml._predict_args('pl_keys', 1, 2)$$) AS integer_
 SELECT regress.err($$SELECT shopml._predict_args('pl_keys', 'a'::text, 2.0::float8)$$) AS text_argument;
 SELECT regress.err($$SELECT shopml._predict_args('pl_types', 3.0::float8, 4.0::float8)$$) AS wrong_count;
 SELECT round(shopml._predict_args('pl_types', 3.0::float8)::numeric, 6) AS float_arguments;
+-- ... and so do the aggregates train_linear scans with (VARIADIC "any" as well).
+SELECT regress.err($$SELECT shopml._linear_stats(shopml._linear_scan_config(1), ctid, 'a'::text, 1.0::float8) FROM pl_types$$) AS text_target;
+SELECT regress.err($$SELECT shopml._linear_stats(shopml._linear_scan_config(1), ctid, y, 'a'::text) FROM pl_types$$) AS text_feature;
+SELECT regress.err($$SELECT shopml._linear_stats(shopml._linear_scan_config(1), ctid, y, x) FROM pl_types$$) AS numeric_feature;
 
 -- 8. Version numbers are never reused: after every version of a name is dropped, the next
 --    training is the next number.

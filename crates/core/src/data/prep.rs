@@ -406,6 +406,11 @@ pub struct PrepLearner {
 }
 
 impl PrepLearner {
+    /// The kind of each input column, in order.
+    pub fn kinds(&self) -> &[ColumnKind] {
+        &self.kinds
+    }
+
     pub fn new(names: Vec<String>, kinds: Vec<ColumnKind>, opts: &PrepOptions) -> PrepLearner {
         let n_num: usize = kinds.iter().map(|k| k.numbers()).sum();
         let n_cat = kinds
@@ -623,6 +628,18 @@ fn median(mut v: Vec<f64>) -> f64 {
 }
 
 impl Prep {
+    /// The kind of column each input was prepared from, in order.
+    pub fn input_kinds(&self) -> Vec<ColumnKind> {
+        let kind = |e: &Encoding| match e {
+            Encoding::Numeric { .. } => ColumnKind::Numeric,
+            Encoding::Time { with_hour, .. } => ColumnKind::Time {
+                with_hour: *with_hour,
+            },
+            Encoding::OneHot { .. } | Encoding::Hashed => ColumnKind::Categorical,
+        };
+        self.inputs.iter().map(|i| kind(&i.encoding)).collect()
+    }
+
     /// A preparation of numeric inputs that changes nothing (models trained before
     /// preparations were stored).
     pub fn identity(names: &[String]) -> Prep {

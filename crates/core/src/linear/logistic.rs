@@ -483,8 +483,14 @@ pub struct TrainParams {
     pub max_iter: usize,
 }
 
+/// Bytes a training holds per row of `n_inputs` input columns: the raw cells, the prepared
+/// rows, the probabilities and labels of both parts.
+pub fn memory_per_row(n_inputs: usize) -> usize {
+    (n_inputs + 1) * 8 * 4 + 16
+}
+
 /// A trained model with the probabilities it gives its training and test rows.
-pub struct Trained {
+pub struct TrainedLogistic {
     pub model: LogisticModel,
     pub train: ClassMetrics,
     pub test: Option<ClassMetrics>,
@@ -503,7 +509,7 @@ pub fn train(
     params: &TrainParams,
     pool: &ThreadPool,
     monitor: &mut dyn Monitor,
-) -> Result<Trained> {
+) -> Result<TrainedLogistic> {
     let prep = Prep::fit(&raw, prep_opts)?;
     let n = ytr.len();
     let positives = ytr.iter().filter(|&&v| v > 0.5).count();
@@ -647,7 +653,7 @@ pub fn train(
                 .then(|| class_metrics(&probs(&dte, &hte, yte.len()), &yte, model.threshold)),
         )
     });
-    Ok(Trained {
+    Ok(TrainedLogistic {
         model,
         train: train_m,
         test: test_m,

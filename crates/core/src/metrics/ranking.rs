@@ -17,6 +17,25 @@ pub struct RankingMetrics {
     pub coverage: f64,
 }
 
+impl RankingMetrics {
+    /// As `train_recommender` reports them: `precision@k`, `recall@k`, `ndcg@k`, `map@k` and
+    /// `coverage`.
+    pub fn at_k(&self) -> serde_json::Map<String, serde_json::Value> {
+        let k = self.k;
+        let named = [
+            (format!("precision@{k}"), self.precision),
+            (format!("recall@{k}"), self.recall),
+            (format!("ndcg@{k}"), self.ndcg),
+            (format!("map@{k}"), self.map),
+            ("coverage".to_string(), self.coverage),
+        ];
+        named
+            .into_iter()
+            .map(|(n, v)| (n, serde_json::json!(v)))
+            .collect()
+    }
+}
+
 /// Metrics of one list: (precision, recall, ndcg, average precision).
 pub type ListScores = (f64, f64, f64, f64);
 

@@ -22,6 +22,8 @@
 //! `(τ²·e_p + se_p²·μ) / (τ² + se_p²)`. Products whose own estimate carries less than half of
 //! that weight are flagged `shrunk` (few periods, little price variation, or none).
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
 use crate::data::keys::{Keys, RawKeys};
@@ -132,6 +134,12 @@ pub struct Pool {
     pub mean: f64,
     pub tau: f64,
     pub n_products: usize,
+}
+
+/// Bytes a training holds per sales row with `controls` control columns: the row as read and
+/// the sorted copy the fit makes, plus its product key (`int_keys`: bigint, else text).
+pub fn memory_per_row(controls: usize, int_keys: bool) -> usize {
+    2 * (24 + 8 * controls) + if int_keys { 12 } else { 60 }
 }
 
 /// A trained demand model.
@@ -806,7 +814,97 @@ pub fn fit(
     })
 }
 
+/// What `train_demand` reports of a fit (its `metrics`, less the reader's counts).
+#[derive(Clone, Debug, Serialize)]
+pub struct DemandMetrics {
+    pub n_products: usize,
+    pub n_obs: u64,
+    pub pooled_elasticity: f64,
+    pub elasticity_spread: f64,
+    pub median_elasticity: f64,
+    /// Products whose estimate leans on the pool more than on their own data.
+    pub shrunk_products: usize,
+    /// Products with elasticity ≥ −1, whose profit grows with price up to the bounds.
+    pub inelastic_products: usize,
+    /// The shared control effects, by control (with shared controls).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub controls: Option<BTreeMap<String, ControlEffect>>,
+    pub dispersion: f64,
+    pub deviance: f64,
+    pub null_deviance: f64,
+    pub deviance_explained: f64,
+    pub iterations: usize,
+    /// The groups' pools (with `group_by`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub groups: Vec<GroupPool>,
+}
+
+/// A shared control's effect on log demand.
+#[derive(Clone, Debug, Serialize)]
+pub struct ControlEffect {
+    pub coefficient: f64,
+    pub std_error: f64,
+    /// exp(coefficient): the demand multiplier of one unit of the control.
+    pub multiplier: f64,
+}
+
+/// A group's pooled elasticity.
+#[derive(Clone, Debug, Serialize)]
+pub struct GroupPool {
+    pub group: Option<String>,
+    pub elasticity: f64,
+    pub spread: f64,
+    pub products: usize,
+}
+
 impl DemandModel {
+    /// The fit's metrics.
+    pub fn metrics(&self) -> DemandMetrics {
+        let mut e: Vec<f64> = self.products.iter().map(|p| p.elasticity).collect();
+        e.sort_by(f64::total_cmp);
+        let controls = self.control_names.iter().zip(&self.shared_controls);
+        let controls = controls
+            .zip(&self.shared_std_errors)
+            .map(|((name, &c), &se)| {
+                let effect = ControlEffect {
+                    coefficient: c,
+                    std_error: se,
+                    multiplier: c.exp(),
+                };
+                (name.clone(), effect)
+            });
+        let groups = self.pools.iter().skip(1).map(|p| GroupPool {
+            group: p.group.clone(),
+            elasticity: p.mean,
+            spread: p.tau,
+            products: p.n_products,
+        });
+        DemandMetrics {
+            n_products: self.products.len(),
+            n_obs: self.n_obs,
+            pooled_elasticity: self.pools[0].mean,
+            elasticity_spread: self.pools[0].tau,
+            median_elasticity: e.get(e.len() / 2).copied().unwrap_or(f64::NAN),
+            shrunk_products: self.products.iter().filter(|p| p.shrunk).count(),
+            inelastic_products: self
+                .products
+                .iter()
+                .filter(|p| p.elasticity >= -1.0)
+                .count(),
+            controls: (!self.shared_controls.is_empty()).then(|| controls.collect()),
+            dispersion: self.dispersion,
+            deviance: self.deviance,
+            null_deviance: self.null_deviance,
+            deviance_explained: if self.null_deviance > 0.0 {
+                1.0 - self.deviance / self.null_deviance
+            } else {
+                0.0
+            },
+            iterations: self.iterations,
+            groups: groups.collect(),
+        }
+    }
+
     /// Expected units of product `p` at `price`, with controls at `at` (None: the product's
     /// means).
     pub fn expected_quantity(&self, p: usize, price: f64, at: Option<&[f64]>) -> f64 {

@@ -8,6 +8,16 @@ use crate::data::keys::{Keys, RawKeys};
 use crate::hash::mix64;
 use crate::math::csr::Csr;
 
+/// Bytes held per interaction row while reading and aggregating (keys, weight, time, sort
+/// order), for integer or text keys.
+pub fn memory_per_row(int_keys: bool) -> usize {
+    if int_keys {
+        64
+    } else {
+        160
+    }
+}
+
 /// Interactions aggregated per (user, item).
 pub struct Interactions {
     pub user_keys: Keys,

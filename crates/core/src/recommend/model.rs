@@ -483,11 +483,26 @@ pub enum MethodParams {
     },
 }
 
+impl MethodParams {
+    /// Bytes the fit holds for `users` × `items` with `nnz` interactions on `threads` threads:
+    /// ALS, the factors of the held-out, tuning and final fits; item-kNN, the neighbour lists
+    /// and one dense accumulator per thread; both, the matrices and their copies.
+    pub fn memory_bytes(&self, users: usize, items: usize, nnz: usize, threads: usize) -> usize {
+        let matrices = nnz * 16 * 6;
+        match self {
+            MethodParams::Als { params, .. } => 3 * (users + items) * params.factors * 4 + matrices,
+            MethodParams::ItemKnn { neighbors } => {
+                items * (*neighbors).min(items) * 16 + threads * items * 8 + matrices
+            }
+        }
+    }
+}
+
 /// The λ values tried when the regularization is chosen automatically.
 pub const REGULARIZATION_GRID: [f32; 5] = [1.0, 3.0, 10.0, 30.0, 100.0];
 
 /// A trained model with its held-out evaluation (when `test_fraction > 0`).
-pub struct Trained {
+pub struct TrainedRecommender {
     pub model: Recommender,
     pub metrics: Option<(RankingMetrics, RankingMetrics)>,
     pub n_test_pairs: usize,
@@ -582,7 +597,7 @@ pub fn train(
     k: usize,
     pool: &ThreadPool,
     monitor: &mut dyn Monitor,
-) -> Result<Trained> {
+) -> Result<TrainedRecommender> {
     let mut params = params.clone();
     let mut metrics = None;
     let mut tuning = Vec::new();
@@ -637,7 +652,7 @@ pub fn train(
         }
     }
     let method = fit_method(&data.by_user, data.n_items(), &params, pool, monitor)?;
-    Ok(Trained {
+    Ok(TrainedRecommender {
         model: assemble(data, data.by_user.clone(), method),
         metrics,
         n_test_pairs,

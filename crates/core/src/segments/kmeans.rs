@@ -234,6 +234,12 @@ fn assign_all(x: &[f64], p: usize, centroids: &[f64], pool: &ThreadPool) -> (Vec
     (counts, inertia)
 }
 
+/// Bytes a training holds per row of `n_inputs` input columns: the raw cells, their prepared
+/// copy and the distances of the seeding.
+pub fn memory_per_row(n_inputs: usize) -> usize {
+    n_inputs * 8 * 3 + 8
+}
+
 /// Fits k-means on `x` (row-major, `features.len()` values per row, no NaN).
 pub fn fit(
     mut x: Vec<f64>,

@@ -116,6 +116,12 @@ impl ForestModel {
     }
 }
 
+/// Bytes a training holds per row of `n_inputs` input columns: the raw cells, their binned
+/// copy and the labels.
+pub fn memory_per_row(n_inputs: usize) -> usize {
+    (n_inputs + 1) * 8 * 3
+}
+
 pub struct TrainedForest {
     pub model: ForestModel,
     pub train: PartMetrics,
