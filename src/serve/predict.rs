@@ -60,6 +60,8 @@ struct Slot {
     /// Buffers for the prepared row, reused for every row.
     dense: Vec<f64>,
     hashed: Vec<u32>,
+    /// The argument types of `_predict_args` were checked (they are fixed at a call site).
+    args_checked: bool,
 }
 
 impl Slot {
@@ -99,6 +101,7 @@ impl Slot {
             plain_linear,
             dense: vec![0.0; width],
             hashed: Vec::new(),
+            args_checked: false,
         })
     }
 
@@ -270,14 +273,17 @@ pub fn array(call: &Call, by: By, want: Want) -> pg_sys::Datum {
 pub fn args(call: &Call, by: By) -> pg_sys::Datum {
     with_slot(call, by, |s| {
         let n = call.nargs() - 1;
-        if let Some(i) = (1..=n).find(|&i| call.arg_type(i) != pg_sys::FLOAT8OID) {
-            raise(
-                Error::mismatch(format!(
-                    "shopml._predict_args takes float8 features; argument {} is of another type",
-                    i + 1
-                ))
-                .with_hint("Call shopml.predict(model, ARRAY[x1, ...]) instead."),
-            );
+        if !s.args_checked {
+            if let Some(i) = (1..=n).find(|&i| call.arg_type(i) != pg_sys::FLOAT8OID) {
+                raise(
+                    Error::mismatch(format!(
+                        "shopml._predict_args takes float8 features; argument {} is of another type",
+                        i + 1
+                    ))
+                    .with_hint("Call shopml.predict(model, ARRAY[x1, ...]) instead."),
+                );
+            }
+            s.args_checked = true;
         }
         if s.plain_linear && n == s.dense.len() {
             // The hot path: a dot product over the arguments, no copy.
