@@ -109,7 +109,11 @@ pub fn read<Y>(
     progress: &mut Progress,
     mut target: impl FnMut(&Cell) -> Result<Option<Y>>,
 ) -> Result<Rows<Y>> {
-    let keys = SplitKeys::of(spec.rel, spec.split)?;
+    let mut keys = SplitKeys::of(spec.rel, spec.split)?;
+    if spec.split.test_fraction == 0.0 {
+        // Nothing is held out: the key is not needed, so it is not read.
+        keys.exprs.clear();
+    }
     let k = keys.exprs.len();
     let t = usize::from(spec.target.is_some());
     let mut select: Vec<String> = keys.exprs.clone();

@@ -665,6 +665,19 @@ impl Prep {
     /// Learns the preparation from the training part of `raw`.
     pub fn fit(raw: &RawTable, opts: &PrepOptions) -> Result<Prep> {
         let mut learner = PrepLearner::new(raw.names.clone(), raw.kinds.clone(), opts);
+        if raw.kinds.iter().all(|k| *k == ColumnKind::Numeric) {
+            // Numbers only: straight from the row-major numbers, as `add` would see them.
+            let n_num = raw.n_num.max(1);
+            for r in raw.train.num.chunks_exact(n_num).take(raw.train.rows) {
+                learner.rows += 1;
+                for (s, &q) in learner.numbers.iter_mut().zip(&raw.slot) {
+                    if r[q].is_finite() {
+                        PrepLearner::observe(s, r[q]);
+                    }
+                }
+            }
+            return learner.finish();
+        }
         let mut cells = Vec::with_capacity(raw.kinds.len());
         for r in 0..raw.train.rows {
             raw.cells(&raw.train, r, &mut cells);
