@@ -7,13 +7,14 @@
 //!   limit, compute pool, saving);
 //! - [`serve`]: the predict functions of every model kind, and key types;
 //! - one thin module per SQL feature: [`linear`], [`logistic`], [`forest`], [`kmeans`],
-//!   [`recommend`], [`demand`], [`rfm`], [`models`], [`split`], [`sample_shop`].
+//!   [`recommend`], [`demand`], [`experiment`], [`rfm`], [`models`], [`split`], [`sample_shop`].
 #![deny(unsafe_code)]
 
 use pgrx::prelude::*;
 
 mod catalog;
 mod demand;
+mod experiment;
 mod forest;
 mod guc;
 mod kmeans;
@@ -54,6 +55,11 @@ extension_sql_file!(
     "../sql/views.sql",
     name = "views",
     requires = ["catalog_functions"]
+);
+extension_sql_file!(
+    "../sql/experiments.sql",
+    name = "experiments",
+    requires = ["views"]
 );
 
 #[cfg(test)]

@@ -54,6 +54,9 @@ pub enum Plan {
     Parallel,
     /// A serial plan: rows arrive in a fixed order (what a split by scan position needs).
     Serial,
+    /// A serial plan under a new snapshot: it sees what other sessions committed since the
+    /// statement began (for catalog reads after waiting on a row lock). Still a plain SELECT.
+    Latest,
 }
 
 struct State<'f> {
@@ -164,7 +167,7 @@ pub fn scan(
             }
             let options = match plan {
                 Plan::Parallel => pg_sys::CURSOR_OPT_PARALLEL_OK as i32,
-                Plan::Serial => 0,
+                Plan::Serial | Plan::Latest => 0,
             };
             let prepared = pg_sys::SPI_prepare_cursor(
                 sql.as_ptr(),
@@ -207,7 +210,8 @@ pub fn scan(
             };
             let exec = pg_sys::SPIExecuteOptions {
                 params: list,
-                read_only: true,
+                // read_only false makes SPI take a new snapshot for the query.
+                read_only: plan != Plan::Latest,
                 tcount: limit,
                 dest: &mut receiver.base,
                 ..Default::default()
@@ -252,8 +256,13 @@ impl Value {
 
 /// The first row of a read-only query (None when there is none).
 pub fn first_row(query: &str, params: &[Param]) -> Result<Option<Vec<Value>>> {
+    first_row_in(Plan::Parallel, query, params)
+}
+
+/// [`first_row`] planned as `plan` says.
+pub fn first_row_in(plan: Plan, query: &str, params: &[Param]) -> Result<Option<Vec<Value>>> {
     let mut out = None;
-    scan(query, params, Plan::Parallel, 1, |cells| {
+    scan(query, params, plan, 1, |cells| {
         out = Some(cells.iter().map(Value::of).collect());
         Ok(())
     })?;

@@ -193,6 +193,12 @@ impl<const N: usize> Skipped<N> {
         self.counts.iter().sum()
     }
 
+    /// The counts by reason, as a JSON object.
+    pub fn json(&self) -> serde_json::Value {
+        let each = self.reasons.iter().zip(&self.counts);
+        serde_json::Value::Object(each.map(|(r, n)| (r.to_string(), (*n).into())).collect())
+    }
+
     /// "3 NULL product, 0 NULL or non-positive price, ...".
     pub fn detail(&self) -> String {
         let each = self.reasons.iter().zip(&self.counts);

@@ -30,6 +30,8 @@ pub enum ErrorKind {
     Internal,
     /// 0A000: a feature this version does not offer (a retired function).
     Unsupported,
+    /// 42710: an object of that name already exists.
+    DuplicateObject,
 }
 
 impl ErrorKind {
@@ -48,6 +50,7 @@ impl ErrorKind {
             ErrorKind::ReadOnly => "25006",
             ErrorKind::Internal => "XX000",
             ErrorKind::Unsupported => "0A000",
+            ErrorKind::DuplicateObject => "42710",
         }
     }
 }

@@ -2,4 +2,6 @@
 //! and the optimal price under business rules.
 
 pub mod demand;
+pub mod experiment;
 pub mod optimal;
+pub mod simulate;
