@@ -652,3 +652,207 @@ pub fn check_ladder(key: i64, p: &Product, max_change: Option<f64>) -> Result<()
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn product(ladder: &[f64]) -> Product {
+        Product {
+            current_price: 10.0,
+            unit_cost: 5.0,
+            ladder: ladder.to_vec(),
+            prior: Prior {
+                level: 2.0,
+                level_sd: 1.0,
+                elasticity: -2.0,
+                elasticity_sd: 0.5,
+                pooled: false,
+            },
+        }
+    }
+
+    fn log_posterior(p: &Product, s: &Sales, a: f64, e: f64) -> f64 {
+        let pr = &p.prior;
+        let mut l = -0.5 * ((a - pr.level) / pr.level_sd).powi(2)
+            - 0.5 * ((e - pr.elasticity) / pr.elasticity_sd).powi(2);
+        for o in &s.obs {
+            let eta = a + e * (o.price / p.current_price).ln();
+            l += o.units * eta - o.periods * eta.exp();
+        }
+        l
+    }
+
+    #[test]
+    fn posterior_is_the_mode_and_curvature_of_the_exact_log_posterior() {
+        let p = product(&DEFAULT_LADDER.map(|f| 10.0 * f));
+        let mut s = Sales::default();
+        s.add(9.0, 12.0, 140.0);
+        s.add(10.0, 20.0, 150.0);
+        s.add(11.5, 7.0, 35.0);
+        s.add(10.0, 1.0, 9.0); // the same price again adds up
+        assert_eq!(s.obs.len(), 3);
+        let q = posterior(&p, &s);
+        // The gradient vanishes at the mode (central differences of the exact log posterior).
+        let h = 1e-5;
+        let ga = (log_posterior(&p, &s, q.level + h, q.elasticity)
+            - log_posterior(&p, &s, q.level - h, q.elasticity))
+            / (2.0 * h);
+        let ge = (log_posterior(&p, &s, q.level, q.elasticity + h)
+            - log_posterior(&p, &s, q.level, q.elasticity - h))
+            / (2.0 * h);
+        assert!(ga.abs() < 1e-4 && ge.abs() < 1e-4, "{ga} {ge}");
+        // No point of a grid around it is higher.
+        let best = log_posterior(&p, &s, q.level, q.elasticity);
+        for i in -20..=20 {
+            for j in -20..=20 {
+                let v = log_posterior(
+                    &p,
+                    &s,
+                    q.level + i as f64 * 0.01,
+                    q.elasticity + j as f64 * 0.02,
+                );
+                assert!(v <= best + 1e-9);
+            }
+        }
+        // The covariance is the inverse of the negative Hessian (finite differences).
+        let f = |a: f64, e: f64| log_posterior(&p, &s, a, e);
+        let (a, e, d) = (q.level, q.elasticity, 1e-4);
+        let haa = (f(a + d, e) - 2.0 * f(a, e) + f(a - d, e)) / (d * d);
+        let hee = (f(a, e + d) - 2.0 * f(a, e) + f(a, e - d)) / (d * d);
+        let hae =
+            (f(a + d, e + d) - f(a + d, e - d) - f(a - d, e + d) + f(a - d, e - d)) / (4.0 * d * d);
+        let det = haa * hee - hae * hae;
+        let close = |x: f64, y: f64| (x - y).abs() <= 1e-3 * y.abs().max(1e-6);
+        assert!(
+            close(q.var_level, -hee / det),
+            "{} {}",
+            q.var_level,
+            -hee / det
+        );
+        assert!(close(q.var_elasticity, -haa / det));
+        assert!(close(q.cov, hae / det));
+    }
+
+    #[test]
+    fn without_sales_the_posterior_is_the_prior() {
+        let p = product(&[9.0, 10.0, 11.0]);
+        let q = posterior(&p, &Sales::default());
+        assert!((q.level - 2.0).abs() < 1e-12 && (q.elasticity + 2.0).abs() < 1e-12);
+        assert!((q.var_elasticity - 0.25).abs() < 1e-12 && q.cov.abs() < 1e-12);
+    }
+
+    fn design(policy: Policy, p: Product) -> Design {
+        Design {
+            keys: vec![17],
+            products: vec![p],
+            policy,
+            seed: 3,
+            epsilon: 0.2,
+            ucb_scale: 1.0,
+            max_change: None,
+            revenue: false,
+        }
+    }
+
+    #[test]
+    fn propensities_are_the_frequencies_of_the_choices() {
+        let p = product(&DEFAULT_LADDER.map(|f| 10.0 * f));
+        let post = Posterior {
+            level: 2.0,
+            elasticity: -2.1,
+            var_level: 0.01,
+            cov: 0.0,
+            var_elasticity: 0.16,
+        };
+        for policy in [Policy::Thompson, Policy::EpsilonGreedy] {
+            let d = design(policy, p.clone());
+            let s = Situation {
+                product: &d.products[0],
+                posterior: &post,
+                previous: None,
+                periods_seen: 3.0,
+            };
+            let n = 200_000;
+            let mut count = vec![0usize; p.ladder.len()];
+            let mut said = vec![f64::NAN; p.ladder.len()];
+            for i in 0..n {
+                let pick = d.pick(&s, Rng::new(i));
+                count[pick.arm] += 1;
+                said[pick.arm] = pick.propensity;
+            }
+            let mut total = 0.0;
+            for k in 0..p.ladder.len() {
+                if count[k] > 0 {
+                    let freq = count[k] as f64 / n as f64;
+                    assert!(
+                        (freq - said[k]).abs() < 0.005,
+                        "{policy:?} arm {k}: {freq} vs {}",
+                        said[k]
+                    );
+                    total += said[k];
+                }
+            }
+            assert!((total - 1.0).abs() < 0.01, "{policy:?} {total}");
+        }
+        // The same (seed, product, period) always gives the same price.
+        let d = design(Policy::Thompson, p.clone());
+        let s = Situation {
+            product: &d.products[0],
+            posterior: &post,
+            previous: None,
+            periods_seen: 0.0,
+        };
+        let a: Vec<usize> = (0..50).map(|t| d.pick(&s, d.stream(0, t)).arm).collect();
+        let b: Vec<usize> = (0..50).map(|t| d.pick(&s, d.stream(0, t)).arm).collect();
+        assert_eq!(a, b);
+        assert!(a.iter().any(|&x| x != a[0]), "Thompson explores");
+    }
+
+    #[test]
+    fn rules_and_max_change_are_kept() {
+        let rules = LadderRules {
+            min_price: Some(8.6),
+            max_price: Some(11.2),
+            min_margin: Some(0.4),
+        };
+        let prices: Vec<f64> = DEFAULT_LADDER.iter().map(|f| f * 9.1).collect();
+        let ladder = rules.ladder(&prices, 5.0, 0.01);
+        // Rounded to cents (8.645 → 8.65); 7.74 and 8.19 are below min_price; the margin floor
+        // 5 / 0.6 = 8.33 keeps the rest.
+        assert_eq!(ladder, vec![8.65, 9.1, 9.56, 10.01, 10.47]);
+        let mut p = product(&[8.0, 9.0, 10.0, 11.0, 12.0]);
+        p.current_price = 10.0;
+        let mut d = design(Policy::Greedy, p.clone());
+        d.max_change = Some(0.1);
+        assert_eq!(d.allowed(&p, None), vec![1, 2, 3]); // ±10 % of 10, the ends included
+        assert_eq!(d.allowed(&p, Some(12.0)), vec![3, 4]);
+        assert!(check_ladder(
+            1,
+            &Product {
+                ladder: vec![],
+                ..p.clone()
+            },
+            None
+        )
+        .is_err());
+        let far = Product {
+            ladder: vec![20.0, 21.0],
+            ..p.clone()
+        };
+        assert!(check_ladder(1, &far, Some(0.1)).is_err());
+        // Every allowed price below cost: the highest, with a reason.
+        let mut cheap = p.clone();
+        cheap.unit_cost = 50.0;
+        let d = design(Policy::Thompson, cheap);
+        let post = posterior(&d.products[0], &Sales::default());
+        let s = Situation {
+            product: &d.products[0],
+            posterior: &post,
+            previous: None,
+            periods_seen: 0.0,
+        };
+        let pick = d.pick(&s, Rng::new(1));
+        assert_eq!((pick.arm, pick.reason), (4, Reason::BelowCost));
+    }
+}

@@ -221,12 +221,15 @@ fn market(cfg: &SimConfig, seed: u64) -> (Vec<Truth>, Vec<Product>, Vec<Product>
         let e = rng.uniform(cfg.elasticity.0, cfg.elasticity.1);
         let base = rng.uniform(cfg.base_units.0, cfg.base_units.1);
         let p0 = (rng.uniform(5.0, 50.0) * 100.0).round() / 100.0;
-        let cost = p0 * rng.uniform(cfg.cost_share.0, cfg.cost_share.1);
         let prices: Vec<f64> = cfg.ladder.iter().map(|f| f * p0).collect();
-        let mut ladder = rules.ladder(&prices, cost, 0.0);
-        if ladder.is_empty() {
-            ladder = vec![prices.iter().copied().fold(0.0, f64::max)];
+        let mut cost = p0 * rng.uniform(cfg.cost_share.0, cfg.cost_share.1);
+        if let Some(m) = cfg.min_margin {
+            // create_price_experiment refuses a product with no allowed price within reach of
+            // its current price: here its cost is lowered until the current price keeps the
+            // margin.
+            cost = cost.min(p0 * (1.0 - m) * 0.99);
         }
+        let ladder = rules.ladder(&prices, cost, 0.0);
         let (ze, za) = (rng.normal(), rng.normal());
         let product = |prior: Prior| Product {
             current_price: p0,
