@@ -145,6 +145,84 @@ FROM shopml.price_curve('prices', 17, (SELECT unit_cost::float8 FROM shop.produc
                         (SELECT list_price * 1.5 FROM shop.products WHERE product_id = 17)::float8, 9);
 
 \echo
+\echo 'Where the elasticity is uncertain, test prices while selling: a Thompson-sampling experiment on the'
+\echo '40 new products (10 weeks of history each), ladder list price -15 % .. +15 %, margin >= 30 %, 26 weeks:'
+CREATE TABLE shop.new_products AS
+SELECT p.product_id, p.list_price AS price, p.unit_cost
+FROM shop.products p
+WHERE p.product_id IN (SELECT product_id FROM shop.weekly_sales GROUP BY 1 HAVING count(*) <= 10);
+SELECT experiment_name, n_products, pooled_prior, policy, start_at::date AS first_week, period
+FROM shopml.create_price_experiment('new_products', 'prices', 'shop.new_products', 'product_id',
+                                    '{"start": "2026-01-05", "period": "1 week", "min_margin": 0.3, "seed": 1}');
+-- The market: the generator's demand (base units at the list price, true elasticity, Poisson).
+CREATE FUNCTION pg_temp.poisson(lambda float8) RETURNS int LANGUAGE plpgsql AS $$
+DECLARE k int := 0; p float8 := 1; l float8 := exp(-lambda);
+BEGIN
+  LOOP p := p * random(); EXIT WHEN p <= l; k := k + 1; END LOOP;
+  RETURN k;
+END $$;
+SELECT setseed(0.26) \g /dev/null
+CREATE TABLE shop.test_week (product_id bigint, week_start date, price float8, units int);
+CREATE TABLE shop.test_sales (LIKE shop.test_week);
+-- The weekly loop a pg_cron job runs: next_prices -> sell -> record_sales.
+DO $$
+BEGIN
+  FOR w IN 0..25 LOOP
+    TRUNCATE shop.test_week;
+    INSERT INTO shop.test_week
+    SELECT n.product_id, date '2026-01-05' + 7 * w, n.price,
+           pg_temp.poisson(p.base_weekly_units * (n.price / p.list_price) ^ p.true_elasticity)
+    FROM shopml.next_prices('new_products', date '2026-01-05' + 7 * w) n
+    JOIN shop.products p USING (product_id);
+    PERFORM shopml.record_sales('new_products', 'shop.test_week', 'product_id', 'week_start', 'price', 'units');
+    INSERT INTO shop.test_sales SELECT * FROM shop.test_week;
+  END LOOP;
+END $$;
+\echo 'Expected profit over the 26 weeks under the true demand, against the best ladder price (the oracle):'
+WITH truth AS (
+  SELECT p.product_id, p.unit_cost::float8 AS c, p.list_price::float8 AS p0, p.base_weekly_units AS b, p.true_elasticity AS e
+  FROM shop.products p JOIN shop.new_products USING (product_id)),
+profit AS (SELECT t.*, (SELECT max((q - t.c) * t.b * (q / t.p0) ^ t.e)
+                          FROM unnest(ARRAY[0.85, 0.9, 0.95, 1, 1.05, 1.1, 1.15]) f, LATERAL (SELECT round((f * t.p0)::numeric, 2)::float8 AS q) r
+                         WHERE q >= t.c / 0.7) AS best FROM truth t),
+strategies AS (
+  SELECT 'thompson experiment (prices it served)' AS strategy,
+         sum((s.price - t.c) * t.b * (s.price / t.p0) ^ t.e) AS profit, sum(t.best) AS oracle
+  FROM shop.test_sales s JOIN profit t USING (product_id)
+  UNION ALL
+  SELECT 'fixed list prices', 26 * sum((t.p0 - t.c) * t.b), 26 * sum(t.best) FROM profit t
+  UNION ALL
+  SELECT 'optimal_price alone (the estimates, no test)',
+         26 * sum((o.price - t.c) * t.b * (o.price / t.p0) ^ t.e), 26 * sum(t.best)
+  FROM profit t, LATERAL shopml.optimal_price('prices', t.product_id, t.c,
+                   options => jsonb_build_object('current_price', t.p0, 'max_change', 0.15, 'min_margin', 0.3)) o)
+SELECT strategy, round(profit::numeric) AS expected_profit, round((oracle - profit)::numeric) AS regret,
+       round((100 * profit / oracle)::numeric, 1) AS pct_of_oracle
+FROM strategies ORDER BY regret;
+\echo 'At 2-10 units a week the test costs a little profit while it learns; what it learnt, and the weekly'
+\echo 'expected profit from now on of the prices it would adopt against optimal_price''s:'
+WITH t AS (SELECT p.product_id, p.unit_cost::float8 AS c, p.list_price::float8 AS p0, p.base_weekly_units AS b, p.true_elasticity AS e
+           FROM shop.products p JOIN shop.new_products USING (product_id))
+SELECT round(percentile_cont(0.5) WITHIN GROUP (ORDER BY abs(d.elasticity - t.e))::numeric, 3) AS model_elasticity_error,
+       round(percentile_cont(0.5) WITHIN GROUP (ORDER BY abs(s.elasticity - t.e))::numeric, 3) AS posterior_elasticity_error,
+       round(sum((s.best_price - t.c) * t.b * (s.best_price / t.p0) ^ t.e)::numeric) AS adopted_weekly_profit,
+       round(sum((o.price - t.c) * t.b * (o.price / t.p0) ^ t.e)::numeric) AS optimal_price_weekly_profit
+FROM t JOIN shopml.experiment_status('new_products') s USING (product_id)
+JOIN shopml.demand_elasticities('prices') d ON d.product_id::bigint = t.product_id,
+LATERAL shopml.optimal_price('prices', t.product_id, t.c,
+          options => jsonb_build_object('current_price', t.p0, 'max_change', 0.15, 'min_margin', 0.3)) o;
+\echo 'What the experiment knows now (five products): best price, its probability of being best, elasticity:'
+SELECT s.product_id, s.current_price, s.best_price, round(s.prob_best::numeric, 2) AS prob_best,
+       round(s.elasticity::numeric, 2) AS elasticity, round(p.true_elasticity::numeric, 2) AS true_elasticity,
+       s.units::int AS units_sold
+FROM shopml.experiment_status('new_products') s JOIN shop.products p USING (product_id)
+ORDER BY s.product_id LIMIT 5;
+\echo 'Weekly report (first and last weeks): revenue, profit and the regret the posterior estimates:'
+SELECT period AS week, products_served, round(revenue::numeric) AS revenue, round(profit::numeric) AS profit,
+       round(regret::numeric, 1) AS estimated_regret
+FROM shopml.experiment_report('new_products') WHERE period < 3 OR period > 22 ORDER BY period;
+
+\echo
 \echo '== 7. Customer behaviour: RFM segments at the end of 2025 =='
 SELECT segment, count(*) AS customers, round(avg(recency_days)) AS avg_recency_days,
        round(avg(frequency), 1) AS avg_orders, round(avg(monetary)::numeric, 2) AS avg_spend

@@ -63,6 +63,13 @@ CREATE TABLE IF NOT EXISTS shopml.price_experiment_sales (
 COMMENT ON TABLE shopml.price_experiment_sales IS
   'Recorded sales of an experiment''s products aggregated by price (periods and units), the data of its posterior.';
 
+-- The bytes are already compact (and mostly floats): store them without compression, so
+-- reading and writing them costs no pglz pass.
+ALTER TABLE shopml.price_experiment ALTER COLUMN design SET STORAGE EXTERNAL;
+ALTER TABLE shopml.price_experiment_served ALTER COLUMN prices SET STORAGE EXTERNAL;
+ALTER TABLE shopml.price_experiment_period ALTER COLUMN recorded SET STORAGE EXTERNAL;
+ALTER TABLE shopml.price_experiment_sales ALTER COLUMN sales SET STORAGE EXTERNAL;
+
 SELECT pg_catalog.pg_extension_config_dump('shopml.price_experiment', '');
 SELECT pg_catalog.pg_extension_config_dump('shopml.price_experiment_experiment_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('shopml.price_experiment_served', '');

@@ -152,6 +152,162 @@ LANGUAGE sql STABLE PARALLEL SAFE AS $$
    WHERE d.model_name = p_model_name
 $$;
 
+-- sql/experiments.sql
+-- Price experiments (shopml 0.3): their design, the prices served each period and the sales
+-- recorded. Same privileges as models: every shopml_user reads them; the role that created an
+-- experiment (or a member of shopml_admin) serves new periods, records sales and stops it.
+-- Safe to run again (the update scripts do).
+
+CREATE TABLE IF NOT EXISTS shopml.price_experiment (
+    experiment_id   bigserial PRIMARY KEY,
+    experiment_name text        NOT NULL UNIQUE CHECK (experiment_name <> ''),
+    demand_model    text        NOT NULL,
+    demand_model_id bigint      REFERENCES shopml.model (model_id) ON DELETE SET NULL,
+    source          text        NOT NULL,
+    policy          text        NOT NULL,
+    period          interval    NOT NULL,
+    start_at        timestamptz NOT NULL,
+    options         jsonb       NOT NULL DEFAULT '{}',
+    n_products      int         NOT NULL,
+    status          text        NOT NULL DEFAULT 'running' CHECK (status IN ('running', 'stopped')),
+    created_at      timestamptz NOT NULL DEFAULT now(),
+    created_by      name        NOT NULL DEFAULT current_user,
+    stopped_at      timestamptz,
+    design          bytea       NOT NULL
+);
+COMMENT ON TABLE shopml.price_experiment IS
+  'Every price experiment: its products, ladders, rules, prior and policy (design, serialised), and whether it is running.';
+
+-- The prices served in one period: one ladder position, propensity and reason per product.
+CREATE TABLE IF NOT EXISTS shopml.price_experiment_served (
+    experiment_id bigint      NOT NULL REFERENCES shopml.price_experiment ON DELETE CASCADE,
+    period        int         NOT NULL CHECK (period >= 0),
+    period_start  timestamptz NOT NULL,
+    served_at     timestamptz NOT NULL DEFAULT now(),
+    served_by     name        NOT NULL DEFAULT current_user,
+    prices        bytea       NOT NULL,
+    PRIMARY KEY (experiment_id, period)
+);
+COMMENT ON TABLE shopml.price_experiment_served IS
+  'The prices shopml.next_prices served for each period of an experiment (written once per period; later calls read them).';
+
+-- Sales recorded for one period: which products (so recording again adds nothing) and totals.
+CREATE TABLE IF NOT EXISTS shopml.price_experiment_period (
+    experiment_id     bigint      NOT NULL REFERENCES shopml.price_experiment ON DELETE CASCADE,
+    period            int         NOT NULL CHECK (period >= 0),
+    period_start      timestamptz NOT NULL,
+    products          int         NOT NULL DEFAULT 0,
+    units             float8      NOT NULL DEFAULT 0,
+    revenue           float8      NOT NULL DEFAULT 0,
+    profit            float8      NOT NULL DEFAULT 0,
+    off_policy        int         NOT NULL DEFAULT 0,
+    recorded          bytea       NOT NULL,
+    updated_at        timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (experiment_id, period)
+);
+COMMENT ON TABLE shopml.price_experiment_period IS
+  'Sales recorded by shopml.record_sales per period of an experiment: totals and the set of products recorded.';
+
+-- Each product's sales aggregated by price (what the posterior needs), in chunks of products.
+CREATE TABLE IF NOT EXISTS shopml.price_experiment_sales (
+    experiment_id bigint NOT NULL REFERENCES shopml.price_experiment ON DELETE CASCADE,
+    chunk         int    NOT NULL CHECK (chunk >= 0),
+    sales         bytea  NOT NULL,
+    PRIMARY KEY (experiment_id, chunk)
+);
+COMMENT ON TABLE shopml.price_experiment_sales IS
+  'Recorded sales of an experiment''s products aggregated by price (periods and units), the data of its posterior.';
+
+-- The bytes are already compact (and mostly floats): store them without compression, so
+-- reading and writing them costs no pglz pass.
+ALTER TABLE shopml.price_experiment ALTER COLUMN design SET STORAGE EXTERNAL;
+ALTER TABLE shopml.price_experiment_served ALTER COLUMN prices SET STORAGE EXTERNAL;
+ALTER TABLE shopml.price_experiment_period ALTER COLUMN recorded SET STORAGE EXTERNAL;
+ALTER TABLE shopml.price_experiment_sales ALTER COLUMN sales SET STORAGE EXTERNAL;
+
+SELECT pg_catalog.pg_extension_config_dump('shopml.price_experiment', '');
+SELECT pg_catalog.pg_extension_config_dump('shopml.price_experiment_experiment_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('shopml.price_experiment_served', '');
+SELECT pg_catalog.pg_extension_config_dump('shopml.price_experiment_period', '');
+SELECT pg_catalog.pg_extension_config_dump('shopml.price_experiment_sales', '');
+
+-- May the current role serve, record or stop this experiment?
+CREATE OR REPLACE FUNCTION shopml._may_run_experiment(p_created_by name) RETURNS boolean
+LANGUAGE sql STABLE AS $$
+  SELECT p_created_by = current_user
+      OR pg_catalog.pg_has_role(current_user, 'shopml_admin', 'MEMBER')
+$$;
+COMMENT ON FUNCTION shopml._may_run_experiment(name) IS
+  'Whether the current role created this experiment or is a member of shopml_admin.';
+
+CREATE OR REPLACE FUNCTION shopml._may_run_experiment_id(p_experiment_id bigint) RETURNS boolean
+LANGUAGE sql STABLE AS $$
+  SELECT EXISTS (SELECT 1 FROM shopml.price_experiment e
+                  WHERE e.experiment_id = p_experiment_id
+                    AND shopml._may_run_experiment(e.created_by))
+$$;
+COMMENT ON FUNCTION shopml._may_run_experiment_id(bigint) IS
+  'Whether the current role may serve, record or stop the experiment with this id.';
+
+REVOKE ALL ON shopml.price_experiment, shopml.price_experiment_served,
+              shopml.price_experiment_period, shopml.price_experiment_sales FROM PUBLIC;
+GRANT SELECT, INSERT, UPDATE, DELETE ON shopml.price_experiment TO shopml_user;
+GRANT USAGE ON SEQUENCE shopml.price_experiment_experiment_id_seq TO shopml_user;
+GRANT SELECT, INSERT ON shopml.price_experiment_served TO shopml_user;
+GRANT SELECT, INSERT, UPDATE ON shopml.price_experiment_period, shopml.price_experiment_sales TO shopml_user;
+
+ALTER TABLE shopml.price_experiment ENABLE ROW LEVEL SECURITY;
+DROP POLICY IF EXISTS experiment_read ON shopml.price_experiment;
+CREATE POLICY experiment_read ON shopml.price_experiment FOR SELECT TO shopml_user USING (true);
+DROP POLICY IF EXISTS experiment_create ON shopml.price_experiment;
+CREATE POLICY experiment_create ON shopml.price_experiment FOR INSERT TO shopml_user
+  WITH CHECK (created_by = current_user);
+DROP POLICY IF EXISTS experiment_manage ON shopml.price_experiment;
+CREATE POLICY experiment_manage ON shopml.price_experiment FOR UPDATE TO shopml_user
+  USING (shopml._may_run_experiment(created_by)) WITH CHECK (shopml._may_run_experiment(created_by));
+DROP POLICY IF EXISTS experiment_drop ON shopml.price_experiment;
+CREATE POLICY experiment_drop ON shopml.price_experiment FOR DELETE TO shopml_user
+  USING (shopml._may_run_experiment(created_by));
+
+ALTER TABLE shopml.price_experiment_served ENABLE ROW LEVEL SECURITY;
+DROP POLICY IF EXISTS served_read ON shopml.price_experiment_served;
+CREATE POLICY served_read ON shopml.price_experiment_served FOR SELECT TO shopml_user USING (true);
+DROP POLICY IF EXISTS served_write ON shopml.price_experiment_served;
+CREATE POLICY served_write ON shopml.price_experiment_served FOR INSERT TO shopml_user
+  WITH CHECK (shopml._may_run_experiment_id(experiment_id));
+
+ALTER TABLE shopml.price_experiment_period ENABLE ROW LEVEL SECURITY;
+DROP POLICY IF EXISTS period_read ON shopml.price_experiment_period;
+CREATE POLICY period_read ON shopml.price_experiment_period FOR SELECT TO shopml_user USING (true);
+DROP POLICY IF EXISTS period_write ON shopml.price_experiment_period;
+CREATE POLICY period_write ON shopml.price_experiment_period FOR ALL TO shopml_user
+  USING (shopml._may_run_experiment_id(experiment_id))
+  WITH CHECK (shopml._may_run_experiment_id(experiment_id));
+-- FOR ALL covers SELECT too: keep reading open to every shopml_user.
+
+ALTER TABLE shopml.price_experiment_sales ENABLE ROW LEVEL SECURITY;
+DROP POLICY IF EXISTS sales_read ON shopml.price_experiment_sales;
+CREATE POLICY sales_read ON shopml.price_experiment_sales FOR SELECT TO shopml_user USING (true);
+DROP POLICY IF EXISTS sales_write ON shopml.price_experiment_sales;
+CREATE POLICY sales_write ON shopml.price_experiment_sales FOR ALL TO shopml_user
+  USING (shopml._may_run_experiment_id(experiment_id))
+  WITH CHECK (shopml._may_run_experiment_id(experiment_id));
+
+-- One row per experiment for BI tools.
+CREATE OR REPLACE VIEW shopml.price_experiments WITH (security_invoker = true) AS
+SELECT e.experiment_id, e.experiment_name, e.status, e.policy, e.demand_model, e.source,
+       e.n_products, e.period, e.start_at, e.created_at, e.created_by, e.stopped_at,
+       (SELECT count(*) FROM shopml.price_experiment_served s
+         WHERE s.experiment_id = e.experiment_id)::int AS periods_served,
+       (SELECT count(*) FROM shopml.price_experiment_period p
+         WHERE p.experiment_id = e.experiment_id)::int AS periods_recorded,
+       e.options
+FROM shopml.price_experiment e;
+COMMENT ON VIEW shopml.price_experiments IS
+  'One row per price experiment: status, policy, products, periods served and recorded.';
+REVOKE ALL ON shopml.price_experiments FROM PUBLIC;
+GRANT SELECT ON shopml.price_experiments TO shopml_user;
+
 -- requires:
 --   catalog
 
@@ -225,6 +381,68 @@ IMMUTABLE STRICT PARALLEL SAFE
 LANGUAGE c /* Rust */
 AS 'MODULE_PATHNAME', '_linear_scan_config_wrapper';
 
+-- shopml::experiment::create_price_experiment
+CREATE OR REPLACE FUNCTION "create_price_experiment"(
+	"experiment_name" TEXT, /* Option < & str > */
+	"demand_model" TEXT, /* Option < & str > */
+	"products" regclass, /* Option < PgRelation > */
+	"product_column" TEXT DEFAULT 'product_id', /* Option < & str > */
+	"options" jsonb DEFAULT '{}' /* Option < JsonB > */
+) RETURNS TABLE (
+	"experiment_id" bigint,  /* i64 */
+	"experiment_name" TEXT,  /* String */
+	"n_products" INT,  /* i32 */
+	"pooled_prior" INT,  /* i32 */
+	"policy" TEXT,  /* String */
+	"start_at" timestamp with time zone,  /* TimestampWithTimeZone */
+	"period" TEXT  /* String */
+)
+VOLATILE PARALLEL UNSAFE
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'create_price_experiment_wrapper';
+
+-- shopml::experiment::experiment_report
+CREATE OR REPLACE FUNCTION "experiment_report"(
+	"experiment_name" TEXT /* Option < & str > */
+) RETURNS TABLE (
+	"period" INT,  /* i32 */
+	"period_start" timestamp with time zone,  /* TimestampWithTimeZone */
+	"products_served" INT,  /* i32 */
+	"products_recorded" INT,  /* i32 */
+	"units" double precision,  /* f64 */
+	"revenue" double precision,  /* f64 */
+	"profit" double precision,  /* f64 */
+	"expected_profit" double precision,  /* Option < f64 > */
+	"best_expected_profit" double precision,  /* Option < f64 > */
+	"regret" double precision,  /* Option < f64 > */
+	"cumulative_regret" double precision,  /* Option < f64 > */
+	"off_policy" INT  /* i32 */
+)
+STABLE PARALLEL UNSAFE
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'experiment_report_wrapper';
+
+-- shopml::experiment::experiment_status
+CREATE OR REPLACE FUNCTION "experiment_status"(
+	"experiment_name" TEXT /* Option < & str > */
+) RETURNS TABLE (
+	"product_id" bigint,  /* i64 */
+	"current_price" double precision,  /* f64 */
+	"best_price" double precision,  /* f64 */
+	"prob_best" double precision,  /* f64 */
+	"expected_profit" double precision,  /* f64 */
+	"profit_low" double precision,  /* f64 */
+	"profit_high" double precision,  /* f64 */
+	"elasticity" double precision,  /* f64 */
+	"elasticity_sd" double precision,  /* f64 */
+	"periods" double precision,  /* f64 */
+	"units" double precision,  /* f64 */
+	"prior" TEXT  /* String */
+)
+STABLE PARALLEL UNSAFE
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'experiment_status_wrapper';
+
 -- shopml::models::feature_importance
 CREATE OR REPLACE FUNCTION "feature_importance"(
 	"model_name" TEXT /* Option < & str > */
@@ -248,6 +466,31 @@ CREATE OR REPLACE FUNCTION "model_kinds"() RETURNS TABLE (
 IMMUTABLE STRICT PARALLEL SAFE
 LANGUAGE c /* Rust */
 AS 'MODULE_PATHNAME', 'model_kinds_wrapper';
+
+-- shopml::experiment::next_price
+CREATE OR REPLACE FUNCTION "next_price"(
+	"experiment_name" TEXT, /* Option < & str > */
+	"product_id" bigint, /* Option < i64 > */
+	"period_start" timestamp with time zone DEFAULT now() /* Option < TimestampWithTimeZone > */
+) RETURNS double precision /* f64 */
+VOLATILE PARALLEL UNSAFE
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'next_price_wrapper';
+
+-- shopml::experiment::next_prices
+CREATE OR REPLACE FUNCTION "next_prices"(
+	"experiment_name" TEXT, /* Option < & str > */
+	"period_start" timestamp with time zone DEFAULT now() /* Option < TimestampWithTimeZone > */
+) RETURNS TABLE (
+	"product_id" bigint,  /* i64 */
+	"price" double precision,  /* f64 */
+	"arm" INT,  /* i32 */
+	"propensity" double precision,  /* f64 */
+	"reason" TEXT  /* String */
+)
+VOLATILE PARALLEL UNSAFE
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'next_prices_wrapper';
 
 -- shopml::demand::optimal_price
 CREATE OR REPLACE FUNCTION "optimal_price"(
@@ -288,6 +531,46 @@ STABLE PARALLEL SAFE
 LANGUAGE c /* Rust */
 AS 'MODULE_PATHNAME', 'price_curve_wrapper';
 
+-- shopml::experiment::record_sales
+CREATE OR REPLACE FUNCTION "record_sales"(
+	"experiment_name" TEXT, /* Option < & str > */
+	"relation" regclass, /* Option < PgRelation > */
+	"product_column" TEXT DEFAULT 'product_id', /* Option < & str > */
+	"period_column" TEXT DEFAULT 'period_start', /* Option < & str > */
+	"price_column" TEXT DEFAULT 'price', /* Option < & str > */
+	"units_column" TEXT DEFAULT 'units' /* Option < & str > */
+) RETURNS TABLE (
+	"product_periods" bigint,  /* i64 */
+	"units" double precision,  /* f64 */
+	"revenue" double precision,  /* f64 */
+	"profit" double precision,  /* f64 */
+	"off_policy" bigint,  /* i64 */
+	"off_policy_units" double precision,  /* f64 */
+	"already_recorded" bigint,  /* i64 */
+	"skipped_rows" bigint,  /* i64 */
+	"skipped" jsonb  /* JsonB */
+)
+VOLATILE PARALLEL UNSAFE
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'record_sales_wrapper';
+
+-- shopml::experiment::simulate_price_experiment
+CREATE OR REPLACE FUNCTION "simulate_price_experiment"(
+	"options" jsonb DEFAULT '{}' /* Option < JsonB > */
+) RETURNS TABLE (
+	"policy" TEXT,  /* String */
+	"prior" TEXT,  /* String */
+	"period" INT,  /* i32 */
+	"regret" double precision,  /* f64 */
+	"cumulative_regret" double precision,  /* f64 */
+	"profit" double precision,  /* f64 */
+	"oracle_profit" double precision,  /* f64 */
+	"violations" bigint  /* i64 */
+)
+IMMUTABLE PARALLEL SAFE
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'simulate_price_experiment_wrapper';
+
 -- shopml::split::split
 CREATE OR REPLACE FUNCTION "split"(
 	"relation" regclass, /* Option < PgRelation > */
@@ -302,6 +585,21 @@ CREATE OR REPLACE FUNCTION "split"(
 STABLE PARALLEL SAFE
 LANGUAGE c /* Rust */
 AS 'MODULE_PATHNAME', 'split_wrapper';
+
+-- shopml::experiment::stop_price_experiment
+CREATE OR REPLACE FUNCTION "stop_price_experiment"(
+	"experiment_name" TEXT, /* Option < & str > */
+	"adopt" TEXT DEFAULT 'posterior_best', /* Option < & str > */
+	"options" jsonb DEFAULT '{}' /* Option < JsonB > */
+) RETURNS TABLE (
+	"product_id" bigint,  /* i64 */
+	"price" double precision,  /* f64 */
+	"previous_price" double precision,  /* f64 */
+	"reason" TEXT  /* String */
+)
+VOLATILE PARALLEL UNSAFE
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'stop_price_experiment_wrapper';
 
 -- shopml::demand::train_demand
 CREATE OR REPLACE FUNCTION "train_demand"(
@@ -470,3 +768,19 @@ COMMENT ON FUNCTION shopml._linear_scan_config(int, float8) IS
   'Internal: the configuration train_linear passes to shopml._linear_stats for n_inputs numeric inputs used as they are (for tests of the aggregate).';
 COMMENT ON FUNCTION shopml.split(regclass, float8, text, bigint) IS
   'Which rows of a relation a training with these options holds out (the same rows for every trainer and feature list): row_number in the scan, row_ctid (for tables; join on ctid::text), held_out. The split uses the row''s ctid for tables, its position for views, or the split_column value, never the row''s values.';
+COMMENT ON FUNCTION shopml.create_price_experiment(text, text, regclass, text, jsonb) IS
+  'Creates a price experiment over the products of a table (bigint product ids, current price and unit cost from price_column and cost_column): a price ladder per product (ladder: fractions of the current price, default 0.85..1.15 in 0.05 steps, or ladder_column with explicit prices), the rules min_price, max_price, min_margin and max_change (from the previous period''s price), period (default ''1 week''), start, policy (thompson|ucb|greedy|epsilon_greedy|fixed), a prior per product from the demand model (its elasticity and standard error, the pooled estimate for products it does not know) scaled by prior_weight, objective (profit|revenue), epsilon, ucb_scale, level_sd and seed.';
+COMMENT ON FUNCTION shopml.next_prices(text, timestamptz) IS
+  'One ladder price per product for the period containing period_start (product_id, price, arm = ladder position from 0, propensity = its probability under the policy, reason). The first call of a period decides and stores it; every later or concurrent call returns the same prices. Refused (22023) once the experiment is stopped.';
+COMMENT ON FUNCTION shopml.next_price(text, bigint, timestamptz) IS
+  'The price of one product for the period containing period_start (as next_prices).';
+COMMENT ON FUNCTION shopml.record_sales(text, regclass, text, text, text, text) IS
+  'Adds the sales of ended periods to an experiment (rows: product, a date or timestamp within the period, price, units; several rows of a product and period add up). Idempotent per product and period: a product-period already recorded adds nothing. Sales at another price than the one served, or in a period never served, are counted as off-policy and still inform the posterior; unknown products, NULLs, non-positive prices, negative units and periods not yet over are skipped and counted.';
+COMMENT ON FUNCTION shopml.experiment_status(text) IS
+  'Per product: the best ladder price by posterior expected profit, its posterior probability of being the best, its expected profit per period with a 90 % interval, the posterior elasticity and its standard deviation, the periods and units recorded, and whether its prior came from the demand model or the pool.';
+COMMENT ON FUNCTION shopml.experiment_report(text) IS
+  'Per period: products served and recorded, units, revenue and profit recorded, the posterior expected profit of the prices served and of the posterior-best prices, and the estimated regret (their difference) with its running total.';
+COMMENT ON FUNCTION shopml.stop_price_experiment(text, text, jsonb) IS
+  'Stops an experiment and returns the price it adopts for each product: posterior_best (default), current or last (served). options: train_model (true: save a new version of the demand model whose experiment products carry the experiment''s posterior), model_name, deploy.';
+COMMENT ON FUNCTION shopml.simulate_price_experiment(jsonb) IS
+  'Runs policies against a simulated market with known elasticities and Poisson demand (the same ladder, rules and posterior as a live experiment) and returns the mean over seeds of regret, cumulative regret, profit and the oracle''s profit per policy, prior and period, and rule violations. options: n_products (200), periods (90), seeds (20), seed, policies, priors (model, flat), elasticity ([-3.5, -1.2]), base_units ([5, 40]), cost_share ([0.4, 0.7]), ladder, prior_sd (0.3), level_prior_sd (0.3), min_margin, max_change, epsilon, ucb_scale.';

@@ -886,6 +886,44 @@ const SKIPPED: Skipped<6> = Skipped::new([
 
 type RecordRow = (i64, f64, f64, f64, i64, f64, i64, i64, JsonB);
 
+/// Product id → index: a table when the ids are dense enough, else a binary search.
+enum KeyIndex {
+    Table { min: i64, index: Vec<u32> },
+    Search,
+}
+
+impl KeyIndex {
+    fn new(keys: &[i64]) -> KeyIndex {
+        match (keys.first(), keys.last()) {
+            (Some(&lo), Some(&hi))
+                if hi
+                    .checked_sub(lo)
+                    .is_some_and(|span| span < 4 * keys.len() as i64 + 1024) =>
+            {
+                let mut index = vec![u32::MAX; (hi - lo + 1) as usize];
+                for (i, &k) in keys.iter().enumerate() {
+                    index[(k - lo) as usize] = i as u32;
+                }
+                KeyIndex::Table { min: lo, index }
+            }
+            _ => KeyIndex::Search,
+        }
+    }
+
+    #[inline]
+    fn find(&self, keys: &[i64], key: i64) -> Option<usize> {
+        match self {
+            KeyIndex::Table { min, index } => key
+                .checked_sub(*min)
+                .and_then(|o| usize::try_from(o).ok())
+                .and_then(|o| index.get(o))
+                .filter(|&&i| i != u32::MAX)
+                .map(|&i| i as usize),
+            KeyIndex::Search => keys.binary_search(&key).ok(),
+        }
+    }
+}
+
 /// A period's recorded products, as bits.
 fn bit(bits: &[u8], i: usize) -> bool {
     bits.get(i / 8).is_some_and(|b| b & (1 << (i % 8)) != 0)
@@ -950,6 +988,7 @@ fn record_inner(
         rel.sql_name
     );
     let mut skipped = SKIPPED;
+    let lookup = KeyIndex::new(&d.keys);
     let mut rows: Vec<(u32, u32, f64, f64)> = Vec::new();
     let mut read = 0u64;
     let interrupts = Interrupts::here();
@@ -962,7 +1001,7 @@ fn record_inner(
             skipped.add("NULL product");
             return Ok(());
         };
-        let Ok(i) = d.keys.binary_search(&key) else {
+        let Some(i) = lookup.find(&d.keys, key) else {
             skipped.add("product not in the experiment");
             return Ok(());
         };
@@ -1031,58 +1070,69 @@ fn record_inner(
     let mut totals: HashMap<u32, Totals> = HashMap::new();
     let (mut product_periods, mut duplicates, mut off_policy) = (0i64, 0i64, 0i64);
     let (mut all_units, mut all_revenue, mut all_profit, mut off_units) = (0.0, 0.0, 0.0, 0.0);
+    // Rows are sorted by period, product and price: one pass per period, one group per product.
     let mut g = 0;
     while g < rows.len() {
-        let (k, i) = (rows[g].0, rows[g].1);
-        let mut h = g;
-        while h < rows.len() && rows[h].0 == k && rows[h].1 == i {
-            h += 1;
-        }
-        let group = &rows[g..h];
-        g = h;
+        let k = rows[g].0;
+        let end = g + rows[g..].partition_point(|r| r.0 == k);
         let bits = recorded
             .entry(k)
             .or_insert_with(|| vec![0u8; n.div_ceil(8)]);
-        if bit(bits, i as usize) {
-            duplicates += 1;
-            continue;
-        }
-        bits[i as usize / 8] |= 1 << (i as usize % 8);
-        let p = &d.products[i as usize];
-        let served_price = served
-            .get(&k)
-            .map(|s| p.ladder[s.arms[i as usize] as usize]);
-        // Distinct prices of the product in the period share its exposure equally.
-        let mut prices: Vec<(f64, f64)> = Vec::new();
-        for &(_, _, price, u) in group {
-            match prices.last_mut() {
-                Some(last) if (last.0 - price).abs() <= 1e-9 * price => last.1 += u,
-                _ => prices.push((price, u)),
+        let arms = served.get(&k).map(|s| &s.arms[..]);
+        let mut t = Totals::default();
+        let mut j = g;
+        while j < end {
+            let i = rows[j].1 as usize;
+            let mut h = j + 1;
+            while h < end && rows[h].1 as usize == i {
+                h += 1;
             }
-        }
-        let share = 1.0 / prices.len() as f64;
-        let t = totals.entry(k).or_default();
-        t.products += 1;
-        let mut off = false;
-        for &(price, u) in &prices {
-            sales[i as usize].add(price, share, u);
-            t.units += u;
-            t.revenue += price * u;
-            t.profit += (price - p.unit_cost) * u;
-            all_units += u;
-            all_revenue += price * u;
-            all_profit += (price - p.unit_cost) * u;
-            if served_price.is_none_or(|s| (s - price).abs() > 1e-6 * s) {
-                off = true;
-                off_units += u;
+            let group = &rows[j..h];
+            j = h;
+            if bit(bits, i) {
+                duplicates += 1;
+                continue;
             }
+            bits[i / 8] |= 1 << (i % 8);
+            let p = &d.products[i];
+            let served_price = arms.map(|a| p.ladder[a[i] as usize]);
+            let same = |a: f64, b: f64| (a - b).abs() <= 1e-9 * b;
+            // Distinct prices of the product in the period share its exposure equally.
+            let distinct = 1 + group.windows(2).filter(|w| !same(w[0].2, w[1].2)).count();
+            let share = 1.0 / distinct as f64;
+            let mut off = false;
+            let mut r = 0;
+            while r < group.len() {
+                let price = group[r].2;
+                let mut u = 0.0;
+                while r < group.len() && same(group[r].2, price) {
+                    u += group[r].3;
+                    r += 1;
+                }
+                sales[i].add(price, share, u);
+                t.units += u;
+                t.revenue += price * u;
+                t.profit += (price - p.unit_cost) * u;
+                if served_price.is_none_or(|s| (s - price).abs() > 1e-6 * s) {
+                    off = true;
+                    off_units += u;
+                }
+            }
+            t.products += 1;
+            if off {
+                t.off_policy += 1;
+            }
+            touched[i / CHUNK] = true;
         }
-        if off {
-            off_policy += 1;
-            t.off_policy += 1;
+        product_periods += t.products;
+        off_policy += t.off_policy;
+        all_units += t.units;
+        all_revenue += t.revenue;
+        all_profit += t.profit;
+        if t.products > 0 {
+            totals.insert(k, t);
         }
-        product_periods += 1;
-        touched[i as usize / CHUNK] = true;
+        g = end;
     }
     // Write the touched sales chunks and the periods' totals.
     let mut chunks = Vec::new();
