@@ -175,8 +175,6 @@ CREATE TABLE IF NOT EXISTS shopml.price_experiment (
     stopped_at      timestamptz,
     design          bytea       NOT NULL
 );
-COMMENT ON TABLE shopml.price_experiment IS
-  'Every price experiment: its products, ladders, rules, prior and policy (design, serialised), and whether it is running.';
 
 -- The prices served in one period: one ladder position, propensity and reason per product.
 CREATE TABLE IF NOT EXISTS shopml.price_experiment_served (
@@ -188,8 +186,6 @@ CREATE TABLE IF NOT EXISTS shopml.price_experiment_served (
     prices        bytea       NOT NULL,
     PRIMARY KEY (experiment_id, period)
 );
-COMMENT ON TABLE shopml.price_experiment_served IS
-  'The prices shopml.next_prices served for each period of an experiment (written once per period; later calls read them).';
 
 -- Sales recorded for one period: which products (so recording again adds nothing) and totals.
 CREATE TABLE IF NOT EXISTS shopml.price_experiment_period (
@@ -205,8 +201,6 @@ CREATE TABLE IF NOT EXISTS shopml.price_experiment_period (
     updated_at        timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (experiment_id, period)
 );
-COMMENT ON TABLE shopml.price_experiment_period IS
-  'Sales recorded by shopml.record_sales per period of an experiment: totals and the set of products recorded.';
 
 -- Each product's sales aggregated by price (what the posterior needs), in chunks of products.
 CREATE TABLE IF NOT EXISTS shopml.price_experiment_sales (
@@ -215,8 +209,6 @@ CREATE TABLE IF NOT EXISTS shopml.price_experiment_sales (
     sales         bytea  NOT NULL,
     PRIMARY KEY (experiment_id, chunk)
 );
-COMMENT ON TABLE shopml.price_experiment_sales IS
-  'Recorded sales of an experiment''s products aggregated by price (periods and units), the data of its posterior.';
 
 -- The bytes are already compact (and mostly floats): store them without compression, so
 -- reading and writing them costs no pglz pass.
@@ -269,29 +261,22 @@ DROP POLICY IF EXISTS experiment_drop ON shopml.price_experiment;
 CREATE POLICY experiment_drop ON shopml.price_experiment FOR DELETE TO shopml_user
   USING (shopml._may_run_experiment(created_by));
 
-ALTER TABLE shopml.price_experiment_served ENABLE ROW LEVEL SECURITY;
-DROP POLICY IF EXISTS served_read ON shopml.price_experiment_served;
-CREATE POLICY served_read ON shopml.price_experiment_served FOR SELECT TO shopml_user USING (true);
-DROP POLICY IF EXISTS served_write ON shopml.price_experiment_served;
-CREATE POLICY served_write ON shopml.price_experiment_served FOR INSERT TO shopml_user
-  WITH CHECK (shopml._may_run_experiment_id(experiment_id));
-
-ALTER TABLE shopml.price_experiment_period ENABLE ROW LEVEL SECURITY;
-DROP POLICY IF EXISTS period_read ON shopml.price_experiment_period;
-CREATE POLICY period_read ON shopml.price_experiment_period FOR SELECT TO shopml_user USING (true);
-DROP POLICY IF EXISTS period_write ON shopml.price_experiment_period;
-CREATE POLICY period_write ON shopml.price_experiment_period FOR ALL TO shopml_user
-  USING (shopml._may_run_experiment_id(experiment_id))
-  WITH CHECK (shopml._may_run_experiment_id(experiment_id));
--- FOR ALL covers SELECT too: keep reading open to every shopml_user.
-
-ALTER TABLE shopml.price_experiment_sales ENABLE ROW LEVEL SECURITY;
-DROP POLICY IF EXISTS sales_read ON shopml.price_experiment_sales;
-CREATE POLICY sales_read ON shopml.price_experiment_sales FOR SELECT TO shopml_user USING (true);
-DROP POLICY IF EXISTS sales_write ON shopml.price_experiment_sales;
-CREATE POLICY sales_write ON shopml.price_experiment_sales FOR ALL TO shopml_user
-  USING (shopml._may_run_experiment_id(experiment_id))
-  WITH CHECK (shopml._may_run_experiment_id(experiment_id));
+-- The prices served, the periods recorded and the sales: read by every shopml_user, written
+-- by whoever may run the experiment (only SELECT and INSERT are granted on the prices served).
+DO $$
+DECLARE t text;
+BEGIN
+  FOREACH t IN ARRAY ARRAY['price_experiment_served', 'price_experiment_period', 'price_experiment_sales'] LOOP
+    EXECUTE format('ALTER TABLE shopml.%I ENABLE ROW LEVEL SECURITY', t);
+    EXECUTE format('DROP POLICY IF EXISTS experiment_data_read ON shopml.%I', t);
+    EXECUTE format('CREATE POLICY experiment_data_read ON shopml.%I FOR SELECT TO shopml_user USING (true)', t);
+    EXECUTE format('DROP POLICY IF EXISTS experiment_data_write ON shopml.%I', t);
+    EXECUTE format('CREATE POLICY experiment_data_write ON shopml.%I FOR ALL TO shopml_user '
+                   'USING (shopml._may_run_experiment_id(experiment_id)) '
+                   'WITH CHECK (shopml._may_run_experiment_id(experiment_id))', t);
+  END LOOP;
+END
+$$;
 
 -- One row per experiment for BI tools.
 CREATE OR REPLACE VIEW shopml.price_experiments WITH (security_invoker = true) AS
@@ -307,6 +292,15 @@ COMMENT ON VIEW shopml.price_experiments IS
   'One row per price experiment: status, policy, products, periods served and recorded.';
 REVOKE ALL ON shopml.price_experiments FROM PUBLIC;
 GRANT SELECT ON shopml.price_experiments TO shopml_user;
+
+COMMENT ON TABLE shopml.price_experiment IS
+  'Every price experiment: its products, ladders, rules, prior and policy (design, serialised), and whether it is running.';
+COMMENT ON TABLE shopml.price_experiment_served IS
+  'The prices shopml.next_prices served for each period of an experiment (written once per period; later calls read them).';
+COMMENT ON TABLE shopml.price_experiment_period IS
+  'Sales recorded by shopml.record_sales per period of an experiment: totals and the set of products recorded.';
+COMMENT ON TABLE shopml.price_experiment_sales IS
+  'Recorded sales of an experiment''s products aggregated by price (periods and units), the data of its posterior.';
 
 -- requires:
 --   catalog

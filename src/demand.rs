@@ -19,6 +19,7 @@ use crate::catalog::Outcome;
 use crate::pg::error::{required, OrRaise};
 use crate::pg::spi::{scan, Plan};
 use crate::serve::keys::{check_kind, key_column, Key};
+use crate::serve::table_function;
 use crate::train;
 use crate::train::budget::Budget;
 use crate::train::progress::Progress;
@@ -236,30 +237,22 @@ fn load(
     Ok(d)
 }
 
-/// Per-product elasticities with standard errors; `shrunk` marks estimates that lean on the
-/// pool more than on the product's own data.
-#[pg_extern(stable, parallel_safe)]
-#[allow(clippy::type_complexity)]
-fn demand_elasticities(
-    model_name: Option<&str>,
-) -> TableIterator<
-    'static,
-    (
-        name!(product_id, String),
-        name!(elasticity, f64),
-        name!(std_error, f64),
-        name!(n_obs, i64),
-        name!(shrunk, bool),
-        name!(raw_elasticity, Option<f64>),
-        name!(raw_std_error, Option<f64>),
-        name!(total_units, f64),
-        name!(distinct_prices, i32),
-        name!(group_key, Option<String>),
-    ),
-> {
-    let d = load(model_name, None, "demand_elasticities").or_raise();
-    let rows: Vec<_> = d
-        .products
+type ElasticityRow = (
+    String,
+    f64,
+    f64,
+    i64,
+    bool,
+    Option<f64>,
+    Option<f64>,
+    f64,
+    i32,
+    Option<String>,
+);
+
+fn elasticity_rows(model_name: Option<&str>) -> Result<Vec<ElasticityRow>> {
+    let d = load(model_name, None, "demand_elasticities")?;
+    Ok(d.products
         .iter()
         .enumerate()
         .map(|(i, p)| {
@@ -284,8 +277,17 @@ fn demand_elasticities(
                 p.group.clone(),
             )
         })
-        .collect();
-    TableIterator::new(rows)
+        .collect())
+}
+
+table_function! {
+    /// Per-product elasticities with standard errors; `shrunk` marks estimates that lean on the
+    /// pool more than on the product's own data.
+    [stable, parallel_safe] fn demand_elasticities(model_name: [Option<&str>]) -> (
+        product_id: [String], elasticity: [f64], std_error: [f64], n_obs: [i64], shrunk: [bool],
+        raw_elasticity: [Option<f64>], raw_std_error: [Option<f64>], total_units: [f64],
+        distinct_prices: [i32], group_key: [Option<String>],
+    ) = elasticity_rows
 }
 
 /// A product's index and the control values to price at.
@@ -474,33 +476,15 @@ by_product_key! {
     ) = curve_rows
 }
 
-/// Weekly sales generated from known constant-elasticity demand (for tests and benchmarks).
-#[pg_extern(immutable, parallel_safe)]
-#[allow(clippy::type_complexity)]
-fn sample_demand(
-    n_products: default!(i32, 500),
-    n_new: default!(i32, 100),
-    weeks: default!(i32, 104),
-    seed: default!(i64, 42),
-) -> TableIterator<
-    'static,
-    (
-        name!(product_id, i64),
-        name!(week, i32),
-        name!(price, f64),
-        name!(promo, bool),
-        name!(units, i64),
-        name!(true_elasticity, f64),
-        name!(unit_cost, f64),
-        name!(list_price, f64),
-    ),
-> {
+type SampleRow = (i64, i32, f64, bool, i64, f64, f64, f64);
+
+fn sample_rows(n_products: i32, n_new: i32, weeks: i32, seed: i64) -> Result<Vec<SampleRow>> {
     if !(1..=1_000_000).contains(&n_products)
         || !(0..=n_products).contains(&n_new)
         || !(10..=520).contains(&weeks)
         || n_products as i64 * weeks as i64 > 20_000_000
     {
-        crate::pg::error::raise(Error::invalid(
+        return Err(Error::invalid(
             "sample_demand: n_products in 1..1000000, n_new in 0..n_products, weeks in 10..520, at most 20 million rows",
         ));
     }
@@ -511,7 +495,7 @@ fn sample_demand(
         new_weeks: 10,
         seed: seed as u64,
     });
-    let rows: Vec<_> = sales
+    Ok(sales
         .into_iter()
         .map(|w| {
             let p = &products[w.product_id as usize - 1];
@@ -526,6 +510,18 @@ fn sample_demand(
                 p.list_price,
             )
         })
-        .collect();
-    TableIterator::new(rows)
+        .collect())
+}
+
+table_function! {
+    /// Weekly sales generated from known constant-elasticity demand (for tests and benchmarks).
+    [immutable, parallel_safe] fn sample_demand(
+        n_products: [default!(i32, 500)],
+        n_new: [default!(i32, 100)],
+        weeks: [default!(i32, 104)],
+        seed: [default!(i64, 42)],
+    ) -> (
+        product_id: [i64], week: [i32], price: [f64], promo: [bool], units: [i64],
+        true_elasticity: [f64], unit_cost: [f64], list_price: [f64],
+    ) = sample_rows
 }

@@ -22,8 +22,8 @@ use shopml_core::model::decode_body;
 use shopml_core::options::{self, Options};
 use shopml_core::pricing::demand::DemandModel;
 use shopml_core::pricing::experiment::{
-    check_ladder, posterior, verdict, Design, LadderRules, Pick, Policy, Posterior, Prior, Product,
-    Reason, Sales, Situation,
+    check_ladder, posterior, verdict, Chooser, Design, LadderRules, Pick, Policy, Posterior, Prior,
+    Product, Reason, Sales, Situation,
 };
 use shopml_core::pricing::simulate::{ladder_fractions, simulate, SimConfig};
 use shopml_core::{Error, ErrorKind, Result};
@@ -33,6 +33,7 @@ use crate::pg::error::{required, OrRaise};
 use crate::pg::interrupts::Interrupts;
 use crate::pg::spi::{first_row, first_row_in, scan, Param, Plan, Value};
 use crate::serve::keys::key_column;
+use crate::serve::table_function;
 use crate::train::pool;
 use crate::train::reader::Skipped;
 use crate::train::relation::{relation_oid, Relation};
@@ -391,12 +392,9 @@ struct CreateOptions {
     max_change: Option<f64>,
     period: String,
     start: Option<String>,
-    policy: Policy,
-    epsilon: f64,
-    ucb_scale: f64,
+    chooser: Chooser,
     prior_weight: f64,
     level_sd: f64,
-    seed: u64,
     revenue: bool,
 }
 
@@ -430,12 +428,14 @@ fn create_options(value: Option<&serde_json::Value>) -> Result<CreateOptions> {
             max_change: o.optional_number("max_change", pos, (1.0, true))?,
             period: o.string("period")?.unwrap_or_else(|| "1 week".into()),
             start: o.string("start")?,
-            policy: Policy::parse(&policy).unwrap_or(Policy::Thompson),
-            epsilon: o.number("epsilon", 0.1, (0.0, true), (1.0, true))?,
-            ucb_scale: o.number("ucb_scale", 1.0, pos, inf)?,
+            chooser: Chooser {
+                policy: Policy::parse(&policy).unwrap_or(Policy::Thompson),
+                epsilon: o.number("epsilon", 0.1, (0.0, true), (1.0, true))?,
+                ucb_scale: o.number("ucb_scale", 1.0, pos, inf)?,
+                seed: o.integer("seed", 0, 0, i64::MAX)? as u64,
+            },
             prior_weight: o.number("prior_weight", 1.0, (0.0, true), inf)?,
             level_sd: o.number("level_sd", 1.0, pos, inf)?,
-            seed: o.integer("seed", 0, 0, i64::MAX)? as u64,
             revenue: o.choice("objective", "profit", &["profit", "revenue"])? == "revenue",
         })
     })
@@ -511,7 +511,7 @@ fn create_inner(
     products: Option<PgRelation>,
     product_column: Option<&str>,
     options: Option<JsonB>,
-) -> Result<CreatedRow> {
+) -> Result<Vec<CreatedRow>> {
     let name = required(experiment_name, "experiment_name")?;
     if name.trim().is_empty() {
         return Err(Error::invalid("experiment_name must not be empty"));
@@ -697,10 +697,7 @@ fn create_inner(
     let design = Design {
         keys: rows.iter().map(|r| r.key).collect(),
         products,
-        policy: o.policy,
-        seed: o.seed,
-        epsilon: o.epsilon,
-        ucb_scale: o.ucb_scale,
+        chooser: o.chooser,
         max_change: o.max_change,
         revenue: o.revenue,
     };
@@ -728,7 +725,7 @@ fn create_inner(
                     model_name.into(),
                     model_id.into(),
                     rel.sql_name.as_str().into(),
-                    o.policy.name().into(),
+                    o.chooser.policy.name().into(),
                     o.period.as_str().into(),
                     start.into(),
                     opts_json.into(),
@@ -742,48 +739,29 @@ fn create_inner(
             .map_err(|e| Error::internal(e.to_string()))?
             .ok_or_else(|| Error::internal("no experiment id"))
     })?;
-    Ok((
+    Ok(vec![(
         id,
         name.to_string(),
         n,
         pooled,
-        o.policy.name().to_string(),
+        o.chooser.policy.name().to_string(),
         timestamp_of(start),
         o.period.clone(),
-    ))
+    )])
 }
 
-/// Creates a price experiment over the products of a table.
-#[pg_extern(volatile, parallel_unsafe)]
-#[allow(clippy::type_complexity)]
-fn create_price_experiment(
-    experiment_name: Option<&str>,
-    demand_model: Option<&str>,
-    products: Option<PgRelation>,
-    product_column: default!(Option<&str>, "'product_id'"),
-    options: default!(Option<JsonB>, "'{}'"),
-) -> TableIterator<
-    'static,
-    (
-        name!(experiment_id, i64),
-        name!(experiment_name, String),
-        name!(n_products, i32),
-        name!(pooled_prior, i32),
-        name!(policy, String),
-        name!(start_at, TimestampWithTimeZone),
-        name!(period, String),
-    ),
-> {
-    TableIterator::once(
-        create_inner(
-            experiment_name,
-            demand_model,
-            products,
-            product_column,
-            options,
-        )
-        .or_raise(),
-    )
+table_function! {
+    /// Creates a price experiment over the products of a table.
+    [volatile, parallel_unsafe] fn create_price_experiment(
+        experiment_name: [Option<&str>],
+        demand_model: [Option<&str>],
+        products: [Option<PgRelation>],
+        product_column: [default!(Option<&str>, "'product_id'")],
+        options: [default!(Option<JsonB>, "'{}'")],
+    ) -> (
+        experiment_id: [i64], experiment_name: [String], n_products: [i32], pooled_prior: [i32],
+        policy: [String], start_at: [TimestampWithTimeZone], period: [String],
+    ) = create_inner
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -813,36 +791,29 @@ fn price_rows(e: &Experiment, s: &Served) -> Vec<PriceRow> {
                 p.ladder[s.arms[i] as usize],
                 s.arms[i] as i32,
                 s.propensity[i] as f64,
-                Reason::from_u8(s.reasons[i]).text(d.policy, p.prior.pooled),
+                Reason::from_u8(s.reasons[i]).text(d.chooser.policy, p.prior.pooled),
             )
         })
         .collect()
 }
 
-/// The price of every product of an experiment for the period containing `period_start`.
-#[pg_extern(volatile, parallel_unsafe)]
-#[allow(clippy::type_complexity)]
-fn next_prices(
+fn next_price_rows(
     experiment_name: Option<&str>,
-    period_start: default!(Option<TimestampWithTimeZone>, "now()"),
-) -> TableIterator<
-    'static,
-    (
-        name!(product_id, i64),
-        name!(price, f64),
-        name!(arm, i32),
-        name!(propensity, f64),
-        name!(reason, String),
-    ),
-> {
-    let rows = (|| -> Result<Vec<PriceRow>> {
-        let e = load(experiment_name)?;
-        let k = period_at(&e, period_start)?;
-        let s = e.prices(k)?;
-        Ok(price_rows(&e, &s))
-    })()
-    .or_raise();
-    TableIterator::new(rows)
+    period_start: Option<TimestampWithTimeZone>,
+) -> Result<Vec<PriceRow>> {
+    let e = load(experiment_name)?;
+    let k = period_at(&e, period_start)?;
+    let s = e.prices(k)?;
+    Ok(price_rows(&e, &s))
+}
+
+table_function! {
+    /// The price of every product of an experiment for the period containing `period_start`.
+    [volatile, parallel_unsafe] fn next_prices(
+        experiment_name: [Option<&str>],
+        period_start: [default!(Option<TimestampWithTimeZone>, "now()")],
+    ) -> (product_id: [i64], price: [f64], arm: [i32], propensity: [f64], reason: [String])
+        = next_price_rows
 }
 
 /// The price of one product for the period containing `period_start`.
@@ -936,7 +907,7 @@ fn record_inner(
     period_column: Option<&str>,
     price_column: Option<&str>,
     units_column: Option<&str>,
-) -> Result<RecordRow> {
+) -> Result<Vec<RecordRow>> {
     let e = load(experiment_name)?;
     if !e.may_run {
         return Err(not_owner(&e, "record its sales"));
@@ -1181,7 +1152,7 @@ fn record_inner(
         }
         Ok(())
     })?;
-    Ok((
+    Ok(vec![(
         product_periods,
         all_units,
         all_revenue,
@@ -1191,44 +1162,22 @@ fn record_inner(
         duplicates,
         skipped.total() as i64,
         JsonB(skipped.json()),
-    ))
+    )])
 }
 
-/// Records the sales of ended periods (idempotent per product and period).
-#[pg_extern(volatile, parallel_unsafe)]
-#[allow(clippy::type_complexity)]
-fn record_sales(
-    experiment_name: Option<&str>,
-    relation: Option<PgRelation>,
-    product_column: default!(Option<&str>, "'product_id'"),
-    period_column: default!(Option<&str>, "'period_start'"),
-    price_column: default!(Option<&str>, "'price'"),
-    units_column: default!(Option<&str>, "'units'"),
-) -> TableIterator<
-    'static,
-    (
-        name!(product_periods, i64),
-        name!(units, f64),
-        name!(revenue, f64),
-        name!(profit, f64),
-        name!(off_policy, i64),
-        name!(off_policy_units, f64),
-        name!(already_recorded, i64),
-        name!(skipped_rows, i64),
-        name!(skipped, JsonB),
-    ),
-> {
-    TableIterator::once(
-        record_inner(
-            experiment_name,
-            relation,
-            product_column,
-            period_column,
-            price_column,
-            units_column,
-        )
-        .or_raise(),
-    )
+table_function! {
+    /// Records the sales of ended periods (idempotent per product and period).
+    [volatile, parallel_unsafe] fn record_sales(
+        experiment_name: [Option<&str>],
+        relation: [Option<PgRelation>],
+        product_column: [default!(Option<&str>, "'product_id'")],
+        period_column: [default!(Option<&str>, "'period_start'")],
+        price_column: [default!(Option<&str>, "'price'")],
+        units_column: [default!(Option<&str>, "'units'")],
+    ) -> (
+        product_periods: [i64], units: [f64], revenue: [f64], profit: [f64], off_policy: [i64],
+        off_policy_units: [f64], already_recorded: [i64], skipped_rows: [i64], skipped: [JsonB],
+    ) = record_inner
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1290,29 +1239,13 @@ fn status_inner(experiment_name: Option<&str>) -> Result<Vec<StatusRow>> {
         .collect())
 }
 
-/// What the experiment knows of each product now.
-#[pg_extern(stable, parallel_unsafe)]
-#[allow(clippy::type_complexity)]
-fn experiment_status(
-    experiment_name: Option<&str>,
-) -> TableIterator<
-    'static,
-    (
-        name!(product_id, i64),
-        name!(current_price, f64),
-        name!(best_price, f64),
-        name!(prob_best, f64),
-        name!(expected_profit, f64),
-        name!(profit_low, f64),
-        name!(profit_high, f64),
-        name!(elasticity, f64),
-        name!(elasticity_sd, f64),
-        name!(periods, f64),
-        name!(units, f64),
-        name!(prior, String),
-    ),
-> {
-    TableIterator::new(status_inner(experiment_name).or_raise())
+table_function! {
+    /// What the experiment knows of each product now.
+    [stable, parallel_unsafe] fn experiment_status(experiment_name: [Option<&str>]) -> (
+        product_id: [i64], current_price: [f64], best_price: [f64], prob_best: [f64],
+        expected_profit: [f64], profit_low: [f64], profit_high: [f64], elasticity: [f64],
+        elasticity_sd: [f64], periods: [f64], units: [f64], prior: [String],
+    ) = status_inner
 }
 
 type ReportRow = (
@@ -1414,29 +1347,14 @@ fn report_inner(experiment_name: Option<&str>) -> Result<Vec<ReportRow>> {
     Ok(out)
 }
 
-/// One row per period: sales recorded and the estimated regret of the prices served.
-#[pg_extern(stable, parallel_unsafe)]
-#[allow(clippy::type_complexity)]
-fn experiment_report(
-    experiment_name: Option<&str>,
-) -> TableIterator<
-    'static,
-    (
-        name!(period, i32),
-        name!(period_start, TimestampWithTimeZone),
-        name!(products_served, i32),
-        name!(products_recorded, i32),
-        name!(units, f64),
-        name!(revenue, f64),
-        name!(profit, f64),
-        name!(expected_profit, Option<f64>),
-        name!(best_expected_profit, Option<f64>),
-        name!(regret, Option<f64>),
-        name!(cumulative_regret, Option<f64>),
-        name!(off_policy, i32),
-    ),
-> {
-    TableIterator::new(report_inner(experiment_name).or_raise())
+table_function! {
+    /// One row per period: sales recorded and the estimated regret of the prices served.
+    [stable, parallel_unsafe] fn experiment_report(experiment_name: [Option<&str>]) -> (
+        period: [i32], period_start: [TimestampWithTimeZone], products_served: [i32],
+        products_recorded: [i32], units: [f64], revenue: [f64], profit: [f64],
+        expected_profit: [Option<f64>], best_expected_profit: [Option<f64>], regret: [Option<f64>],
+        cumulative_regret: [Option<f64>], off_policy: [i32],
+    ) = report_inner
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1595,23 +1513,13 @@ fn save_demand_update(
     Ok(())
 }
 
-/// Stops an experiment and returns the prices it adopts.
-#[pg_extern(volatile, parallel_unsafe)]
-#[allow(clippy::type_complexity)]
-fn stop_price_experiment(
-    experiment_name: Option<&str>,
-    adopt: default!(Option<&str>, "'posterior_best'"),
-    options: default!(Option<JsonB>, "'{}'"),
-) -> TableIterator<
-    'static,
-    (
-        name!(product_id, i64),
-        name!(price, f64),
-        name!(previous_price, f64),
-        name!(reason, String),
-    ),
-> {
-    TableIterator::new(stop_inner(experiment_name, adopt, options).or_raise())
+table_function! {
+    /// Stops an experiment and returns the prices it adopts.
+    [volatile, parallel_unsafe] fn stop_price_experiment(
+        experiment_name: [Option<&str>],
+        adopt: [default!(Option<&str>, "'posterior_best'")],
+        options: [default!(Option<JsonB>, "'{}'")],
+    ) -> (product_id: [i64], price: [f64], previous_price: [f64], reason: [String]) = stop_inner
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1651,23 +1559,12 @@ fn simulate_inner(options: Option<JsonB>) -> Result<Vec<SimRow>> {
         .collect())
 }
 
-/// Every policy against a simulated market with known elasticities.
-#[pg_extern(immutable, parallel_safe)]
-#[allow(clippy::type_complexity)]
-fn simulate_price_experiment(
-    options: default!(Option<JsonB>, "'{}'"),
-) -> TableIterator<
-    'static,
-    (
-        name!(policy, String),
-        name!(prior, String),
-        name!(period, i32),
-        name!(regret, f64),
-        name!(cumulative_regret, f64),
-        name!(profit, f64),
-        name!(oracle_profit, f64),
-        name!(violations, i64),
-    ),
-> {
-    TableIterator::new(simulate_inner(options).or_raise())
+table_function! {
+    /// Every policy against a simulated market with known elasticities.
+    [immutable, parallel_safe] fn simulate_price_experiment(
+        options: [default!(Option<JsonB>, "'{}'")],
+    ) -> (
+        policy: [String], prior: [String], period: [i32], regret: [f64], cumulative_regret: [f64],
+        profit: [f64], oracle_profit: [f64], violations: [i64],
+    ) = simulate_inner
 }

@@ -9,7 +9,8 @@ use shopml_core::{Error, Result};
 
 use crate::catalog::cache;
 use crate::catalog::Outcome;
-use crate::pg::error::{required, OrRaise};
+use crate::pg::error::required;
+use crate::serve::table_function;
 use crate::train::budget::Budget;
 use crate::train::pool;
 use crate::train::progress::Progress;
@@ -107,23 +108,8 @@ train::trainer! {
         -> (n_train) = train_inner(features, k)
 }
 
-/// One row per segment and feature: the segment's size and centroid in the original units.
-#[pg_extern(stable, parallel_safe)]
-#[allow(clippy::type_complexity)]
-fn segments(
-    model_name: Option<&str>,
-) -> TableIterator<
-    'static,
-    (
-        name!(segment, i32),
-        name!(size, i64),
-        name!(feature, String),
-        name!(centroid, f64),
-    ),
-> {
-    let km = required(model_name, "model_name")
-        .and_then(cache::deployed_as::<KMeansModel>)
-        .or_raise();
+fn segment_rows(model_name: Option<&str>) -> Result<Vec<(i32, i64, String, f64)>> {
+    let km = required(model_name, "model_name").and_then(cache::deployed_as::<KMeansModel>)?;
     let mut rows = Vec::new();
     for j in 0..km.k() {
         let mut c = km.centroid(j);
@@ -132,5 +118,11 @@ fn segments(
             rows.push((j as i32, km.sizes[j] as i64, f.clone(), c));
         }
     }
-    TableIterator::new(rows)
+    Ok(rows)
+}
+
+table_function! {
+    /// One row per segment and feature: the segment's size and centroid in the original units.
+    [stable, parallel_safe] fn segments(model_name: [Option<&str>])
+        -> (segment: [i32], size: [i64], feature: [String], centroid: [f64]) = segment_rows
 }

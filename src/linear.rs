@@ -35,6 +35,7 @@ use crate::pg::fcinfo::Call;
 use crate::pg::row::RowType;
 use crate::pg::spi::{scan, Param, Plan};
 use crate::pg::system::is_parallel_worker;
+use crate::serve::table_function;
 use crate::train::progress::Progress;
 use crate::train::relation::{Column, FeatureList, Relation};
 use crate::train::{self, Request, TrainerRow};
@@ -893,26 +894,19 @@ train::supervised_trainer! {
     train_linear => train_linear_inner
 }
 
-/// Coefficients with standard errors, t statistics and p-values.
-#[pg_extern(stable, parallel_safe)]
-#[allow(clippy::type_complexity)]
-fn coefficients(
-    model_name: Option<&str>,
-    version: default!(Option<i32>, "NULL"),
-) -> TableIterator<
-    'static,
-    (
-        name!(group_key, Option<String>),
-        name!(feature, String),
-        name!(coefficient, Option<f64>),
-        name!(std_error, Option<f64>),
-        name!(t_stat, Option<f64>),
-        name!(p_value, Option<f64>),
-    ),
-> {
-    let model_name = required(model_name, "model_name").or_raise();
-    let m = cache::version(model_name, version).or_raise();
-    let b = shopml_core::model::downcast::<LinearBundle>(m.as_ref(), model_name).or_raise();
+type CoefficientRow = (
+    Option<String>,
+    String,
+    Option<f64>,
+    Option<f64>,
+    Option<f64>,
+    Option<f64>,
+);
+
+fn coefficient_rows(model_name: Option<&str>, version: Option<i32>) -> Result<Vec<CoefficientRow>> {
+    let model_name = required(model_name, "model_name")?;
+    let m = cache::version(model_name, version)?;
+    let b = shopml_core::model::downcast::<LinearBundle>(m.as_ref(), model_name)?;
     let mut rows = Vec::new();
     for (key, m) in &b.groups {
         if m.fit_intercept {
@@ -936,5 +930,16 @@ fn coefficients(
             ));
         }
     }
-    TableIterator::new(rows)
+    Ok(rows)
+}
+
+table_function! {
+    /// Coefficients with standard errors, t statistics and p-values.
+    [stable, parallel_safe] fn coefficients(
+        model_name: [Option<&str>],
+        version: [default!(Option<i32>, "NULL")],
+    ) -> (
+        group_key: [Option<String>], feature: [String], coefficient: [Option<f64>],
+        std_error: [Option<f64>], t_stat: [Option<f64>], p_value: [Option<f64>],
+    ) = coefficient_rows
 }

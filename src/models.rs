@@ -4,10 +4,11 @@
 
 use pgrx::prelude::*;
 use shopml_core::model::REGISTRY;
-use shopml_core::Error;
+use shopml_core::{Error, Result};
 
 use crate::catalog::cache;
 use crate::pg::error::{required, OrRaise};
+use crate::serve::table_function;
 
 /// How much each input column matters, summing to 1: for a logistic model the spread of its
 /// contribution to the score (|standardised coefficient| for a number), for a forest the mean
@@ -33,28 +34,28 @@ fn feature_importance(
     TableIterator::new(rows.or_raise())
 }
 
-/// The kinds of model this shopml stores and serves (the model registry).
-#[pg_extern(immutable, parallel_safe)]
-#[allow(clippy::type_complexity)]
-fn model_kinds() -> TableIterator<
-    'static,
-    (
-        name!(algorithm, String),
-        name!(task, String),
-        name!(format_version, i32),
-        name!(oldest_format, i32),
-        name!(trainer, String),
-        name!(serving, String),
-    ),
-> {
-    TableIterator::new(REGISTRY.iter().map(|k| {
-        (
-            k.algorithm.to_string(),
-            k.task.name().to_string(),
-            i32::from(k.format_version),
-            i32::from(k.oldest_format),
-            format!("shopml.{}", k.trainer),
-            k.serving.to_string(),
-        )
-    }))
+type KindRow = (String, String, i32, i32, String, String);
+
+fn kind_rows() -> Result<Vec<KindRow>> {
+    Ok(REGISTRY
+        .iter()
+        .map(|k| {
+            (
+                k.algorithm.to_string(),
+                k.task.name().to_string(),
+                i32::from(k.format_version),
+                i32::from(k.oldest_format),
+                format!("shopml.{}", k.trainer),
+                k.serving.to_string(),
+            )
+        })
+        .collect())
+}
+
+table_function! {
+    /// The kinds of model this shopml stores and serves (the model registry).
+    [immutable, parallel_safe] fn model_kinds() -> (
+        algorithm: [String], task: [String], format_version: [i32], oldest_format: [i32],
+        trainer: [String], serving: [String],
+    ) = kind_rows
 }

@@ -8,20 +8,23 @@ use shopml_core::segments::rfm::{quintile_scores, segment, RfmOptions};
 use shopml_core::{Error, Result};
 
 use crate::pg::datum::Conv;
-use crate::pg::error::{required, OrRaise};
+use crate::pg::error::required;
 use crate::pg::spi::{scan, Param, Plan};
+use crate::serve::table_function;
 use crate::train::relation::{relation_oid, Relation};
 
 type RfmRow = (String, i32, i64, f64, i32, i32, i32, String);
 
 fn rfm_rows(
-    relation: pg_sys::Oid,
+    relation: Option<PgRelation>,
     customer_column: Option<&str>,
     date_column: Option<&str>,
     amount_column: Option<&str>,
     as_of: Option<pgrx::datum::Date>,
-    options: Option<Value>,
+    options: Option<JsonB>,
 ) -> Result<Vec<RfmRow>> {
+    let relation = relation_oid(relation);
+    let options: Option<Value> = options.map(|j| j.0);
     let customer = required(customer_column, "customer_column")?.to_string();
     let date = required(date_column, "date_column")?.to_string();
     let amount = required(amount_column, "amount_column")?.to_string();
@@ -97,40 +100,18 @@ fn rfm_rows(
         .collect())
 }
 
-/// Recency, frequency and monetary value per customer as of a date, their 1–5 scores and the
-/// RFM segment.
-#[pg_extern(stable, parallel_safe)]
-#[allow(clippy::type_complexity)]
-fn rfm(
-    relation: Option<PgRelation>,
-    customer_column: Option<&str>,
-    date_column: Option<&str>,
-    amount_column: Option<&str>,
-    as_of: default!(Option<pgrx::datum::Date>, "current_date"),
-    options: default!(Option<JsonB>, "'{}'"),
-) -> TableIterator<
-    'static,
-    (
-        name!(customer_id, String),
-        name!(recency_days, i32),
-        name!(frequency, i64),
-        name!(monetary, f64),
-        name!(r_score, i32),
-        name!(f_score, i32),
-        name!(m_score, i32),
-        name!(segment, String),
-    ),
-> {
-    let oid = relation_oid(relation);
-    TableIterator::new(
-        rfm_rows(
-            oid,
-            customer_column,
-            date_column,
-            amount_column,
-            as_of,
-            options.map(|j| j.0),
-        )
-        .or_raise(),
-    )
+table_function! {
+    /// Recency, frequency and monetary value per customer as of a date, their 1–5 scores and
+    /// the RFM segment.
+    [stable, parallel_safe] fn rfm(
+        relation: [Option<PgRelation>],
+        customer_column: [Option<&str>],
+        date_column: [Option<&str>],
+        amount_column: [Option<&str>],
+        as_of: [default!(Option<pgrx::datum::Date>, "current_date")],
+        options: [default!(Option<JsonB>, "'{}'")],
+    ) -> (
+        customer_id: [String], recency_days: [i32], frequency: [i64], monetary: [f64],
+        r_score: [i32], f_score: [i32], m_score: [i32], segment: [String],
+    ) = rfm_rows
 }

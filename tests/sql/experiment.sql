@@ -98,23 +98,25 @@ CREATE TABLE ex_badprice AS SELECT * FROM ex_products;
 UPDATE ex_badprice SET price = 0 WHERE product_id = 4;
 CREATE TABLE ex_text (product_id bigint, sold_on text, price float8, units int);
 SELECT version FROM shopml.train_linear('ex_linear', 'ex_products', 'price', ARRAY['unit_cost']);
-SELECT regress.err($$SELECT shopml.create_price_experiment('ex2', 'no_such_model', 'ex_products', 'product_id')$$);
-SELECT regress.err($$SELECT shopml.create_price_experiment('ex2', 'ex_linear', 'ex_products', 'product_id')$$);
-SELECT regress.err($$SELECT shopml.create_price_experiment('ex2', 'ex_demand', 'ex_products', 'product_id', '{"ladder": []}')$$);
-SELECT regress.err($$SELECT shopml.create_price_experiment('ex2', 'ex_demand', 'ex_products', 'product_id', '{"min_price": 1000}')$$);
-SELECT regress.err($$SELECT shopml.create_price_experiment('ex2', 'ex_demand', 'ex_products', 'product_id', '{"max_change": 0.01, "ladder": [0.8, 1.2]}')$$);
-SELECT regress.err($$SELECT shopml.create_price_experiment('ex1', 'ex_demand', 'ex_products', 'product_id')$$);
-SELECT regress.err($$SELECT shopml.create_price_experiment('ex2', 'ex_demand', 'ex_dup', 'product_id')$$);
-SELECT regress.err($$SELECT shopml.create_price_experiment('ex2', 'ex_demand', 'ex_badprice', 'product_id')$$);
-SELECT regress.err($$SELECT shopml.create_price_experiment('ex2', 'ex_demand', 'ex_products', 'product_id', '{"policy": "random"}')$$);
-SELECT regress.err($$SELECT shopml.create_price_experiment('ex2', 'ex_demand', 'ex_products', 'product_id', '{"period": "1 month"}')$$);
-SELECT regress.err($$SELECT shopml.create_price_experiment('ex2', 'ex_demand', 'ex_products', 'product_id', '{"prior_wieght": 1}')$$);
-SELECT regress.err($$SELECT shopml.create_price_experiment('ex2', 'ex_demand', 'ex_products', 'no_such_column')$$);
-SELECT regress.err($$SELECT * FROM shopml.next_prices('no_such_experiment')$$);
-SELECT regress.err($$SELECT * FROM shopml.next_prices('ex1', '2020-12-31')$$);
-SELECT regress.err($$SELECT shopml.next_price('ex1', 12345, '2021-01-05')$$);
-SELECT regress.err($$SELECT * FROM shopml.record_sales('ex1', 'ex_text', 'product_id', 'sold_on', 'price', 'units')$$);
-SELECT regress.err($$SELECT * FROM shopml.record_sales('ex1', 'ex_sales', 'product_id', 'nope', 'price', 'units')$$);
+SELECT n, regress.err(q) FROM (VALUES
+  (1, $$SELECT shopml.create_price_experiment('ex2', 'no_such_model', 'ex_products', 'product_id')$$),
+  (2, $$SELECT shopml.create_price_experiment('ex2', 'ex_linear', 'ex_products', 'product_id')$$),
+  (3, $$SELECT shopml.create_price_experiment('ex2', 'ex_demand', 'ex_products', 'product_id', '{"ladder": []}')$$),
+  (4, $$SELECT shopml.create_price_experiment('ex2', 'ex_demand', 'ex_products', 'product_id', '{"min_price": 1000}')$$),
+  (5, $$SELECT shopml.create_price_experiment('ex2', 'ex_demand', 'ex_products', 'product_id', '{"max_change": 0.01, "ladder": [0.8, 1.2]}')$$),
+  (6, $$SELECT shopml.create_price_experiment('ex1', 'ex_demand', 'ex_products', 'product_id')$$),
+  (7, $$SELECT shopml.create_price_experiment('ex2', 'ex_demand', 'ex_dup', 'product_id')$$),
+  (8, $$SELECT shopml.create_price_experiment('ex2', 'ex_demand', 'ex_badprice', 'product_id')$$),
+  (9, $$SELECT shopml.create_price_experiment('ex2', 'ex_demand', 'ex_products', 'product_id', '{"policy": "random"}')$$),
+  (10, $$SELECT shopml.create_price_experiment('ex2', 'ex_demand', 'ex_products', 'product_id', '{"period": "1 month"}')$$),
+  (11, $$SELECT shopml.create_price_experiment('ex2', 'ex_demand', 'ex_products', 'product_id', '{"prior_wieght": 1}')$$),
+  (12, $$SELECT shopml.create_price_experiment('ex2', 'ex_demand', 'ex_products', 'no_such_column')$$),
+  (13, $$SELECT * FROM shopml.next_prices('no_such_experiment')$$),
+  (14, $$SELECT * FROM shopml.next_prices('ex1', '2020-12-31')$$),
+  (15, $$SELECT shopml.next_price('ex1', 12345, '2021-01-05')$$),
+  (16, $$SELECT * FROM shopml.record_sales('ex1', 'ex_text', 'product_id', 'sold_on', 'price', 'units')$$),
+  (17, $$SELECT * FROM shopml.record_sales('ex1', 'ex_sales', 'product_id', 'nope', 'price', 'units')$$)
+) c(n, q) ORDER BY n;
 SELECT count(*) AS experiments FROM shopml.price_experiment;
 
 -- Privileges: another shopml_user reads the experiment and the periods already served, but

@@ -101,20 +101,26 @@ impl Product {
     }
 }
 
-/// The fixed part of an experiment: its products and how it chooses.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Design {
-    /// Product keys, ascending (bigint), parallel to `products`.
-    pub keys: Vec<i64>,
-    pub products: Vec<Product>,
+/// How an experiment chooses among the allowed prices.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Chooser {
     pub policy: Policy,
     pub seed: u64,
+    /// Exploration probability of `epsilon_greedy`.
     pub epsilon: f64,
     /// Multiplier of the UCB radius sqrt(4 ln t) (the 2-parameter confidence ellipsoid).
     pub ucb_scale: f64,
-    /// Largest relative change from the previous period's price.
+}
+
+/// The fixed part of an experiment: its products (keys ascending, bigint, parallel to
+/// `products`), how it chooses, the largest relative change from the previous period's price,
+/// and whether it maximises revenue instead of profit.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Design {
+    pub keys: Vec<i64>,
+    pub products: Vec<Product>,
+    pub chooser: Chooser,
     pub max_change: Option<f64>,
-    /// Maximise revenue instead of profit.
     pub revenue: bool,
 }
 
@@ -438,7 +444,7 @@ impl Design {
     pub fn stream(&self, index: usize, period: i64) -> Rng {
         let key = self.keys.get(index).copied().unwrap_or(index as i64) as u64;
         Rng::new(mix64(
-            self.seed ^ mix64(key ^ 0x243f_6a88_85a3_08d3) ^ mix64(period as u64),
+            self.chooser.seed ^ mix64(key ^ 0x243f_6a88_85a3_08d3) ^ mix64(period as u64),
         ))
     }
 
@@ -500,7 +506,8 @@ impl Design {
             propensity: 1.0,
             reason: Reason::Policy,
         };
-        match self.policy {
+        let c = self.chooser;
+        match c.policy {
             Policy::Thompson => {
                 let sd = post.var_elasticity.sqrt();
                 let e = post.elasticity + sd * rng.normal();
@@ -524,7 +531,7 @@ impl Design {
                 // The radius of the 2-parameter confidence ellipsoid at level 1 − 1/t²
                 // (χ²₂ quantile 2·ln t²): the most optimistic log demand over it is m + r·sd.
                 let t = (s.periods_seen + 1.0).max(2.0);
-                let width = self.ucb_scale * (4.0 * t.ln()).sqrt();
+                let width = c.ucb_scale * (4.0 * t.ln()).sqrt();
                 deterministic(by(&|k| {
                     let (m, v) = post.eta(xs[k]);
                     bs[k] + m + width * v.sqrt()
@@ -533,16 +540,16 @@ impl Design {
             Policy::Greedy => deterministic(greedy()),
             Policy::EpsilonGreedy => {
                 let g = greedy();
-                let explore = rng.next_f64() < self.epsilon;
+                let explore = rng.next_f64() < c.epsilon;
                 let arm = if explore {
                     arms[rng.below(arms.len() as u64) as usize]
                 } else {
                     g
                 };
-                let uniform = self.epsilon / arms.len() as f64;
+                let uniform = c.epsilon / arms.len() as f64;
                 Pick {
                     arm,
-                    propensity: uniform + if arm == g { 1.0 - self.epsilon } else { 0.0 },
+                    propensity: uniform + if arm == g { 1.0 - c.epsilon } else { 0.0 },
                     reason: if explore {
                         Reason::Explore
                     } else {
@@ -746,10 +753,12 @@ mod tests {
         Design {
             keys: vec![17],
             products: vec![p],
-            policy,
-            seed: 3,
-            epsilon: 0.2,
-            ucb_scale: 1.0,
+            chooser: Chooser {
+                policy,
+                seed: 3,
+                epsilon: 0.2,
+                ucb_scale: 1.0,
+            },
             max_change: None,
             revenue: false,
         }

@@ -12,7 +12,8 @@ use crate::hash::mix64;
 use crate::monitor::Monitor;
 use crate::options::Options;
 use crate::pricing::experiment::{
-    posterior, Design, LadderRules, Policy, Prior, Product, Sales, Situation, DEFAULT_LADDER,
+    posterior, Chooser, Design, LadderRules, Policy, Prior, Product, Sales, Situation,
+    DEFAULT_LADDER,
 };
 use crate::rng::Rng;
 
@@ -35,27 +36,38 @@ impl PriorKind {
     }
 }
 
-/// A simulation's settings (`simulate_price_experiment`'s options).
+/// The simulated market: its products' elasticities, units per period at the current price
+/// and unit costs as a share of it, and the price ladder (fractions of the current price).
 #[derive(Clone, Debug)]
-pub struct SimConfig {
+pub struct Market {
     pub n_products: usize,
+    pub elasticity: (f64, f64),
+    pub base_units: (f64, f64),
+    pub cost_share: (f64, f64),
+    pub ladder: Vec<f64>,
+}
+
+/// What runs on the market: periods, seeds (each a new market), policies and priors.
+#[derive(Clone, Debug)]
+pub struct Runs {
     pub periods: usize,
     pub seeds: usize,
     pub seed: u64,
     pub policies: Vec<Policy>,
     pub priors: Vec<PriorKind>,
-    pub elasticity: (f64, f64),
-    /// Units per period at the current price.
-    pub base_units: (f64, f64),
-    /// Unit cost as a share of the current price.
-    pub cost_share: (f64, f64),
-    pub ladder: Vec<f64>,
-    pub prior_sd: f64,
-    pub level_prior_sd: f64,
-    pub min_margin: Option<f64>,
+}
+
+/// A simulation's settings (`simulate_price_experiment`'s options): the market, the runs, the
+/// simulated demand model's standard errors (elasticity, log level), the rules and the
+/// policies' settings (its `policy` is replaced by each run's).
+#[derive(Clone, Debug)]
+pub struct SimConfig {
+    pub market: Market,
+    pub runs: Runs,
+    pub prior_sd: (f64, f64),
+    pub rules: LadderRules,
     pub max_change: Option<f64>,
-    pub epsilon: f64,
-    pub ucb_scale: f64,
+    pub chooser: Chooser,
 }
 
 impl SimConfig {
@@ -140,22 +152,35 @@ impl SimConfig {
             let ladder = ladder_fractions(o)?;
             let inf = (f64::INFINITY, false);
             Ok(SimConfig {
-                n_products,
-                periods,
-                seeds,
-                seed,
-                policies,
-                priors,
-                elasticity,
-                base_units,
-                cost_share,
-                ladder,
-                prior_sd: o.number("prior_sd", 0.3, (0.0, false), inf)?,
-                level_prior_sd: o.number("level_prior_sd", 0.3, (0.0, false), inf)?,
-                min_margin: o.optional_number("min_margin", (0.0, true), (1.0, false))?,
+                market: Market {
+                    n_products,
+                    elasticity,
+                    base_units,
+                    cost_share,
+                    ladder,
+                },
+                runs: Runs {
+                    periods,
+                    seeds,
+                    seed,
+                    policies,
+                    priors,
+                },
+                prior_sd: (
+                    o.number("prior_sd", 0.3, (0.0, false), inf)?,
+                    o.number("level_prior_sd", 0.3, (0.0, false), inf)?,
+                ),
+                rules: LadderRules {
+                    min_margin: o.optional_number("min_margin", (0.0, true), (1.0, false))?,
+                    ..LadderRules::default()
+                },
                 max_change: o.optional_number("max_change", (0.0, false), (1.0, true))?,
-                epsilon: o.number("epsilon", 0.1, (0.0, true), (1.0, true))?,
-                ucb_scale: o.number("ucb_scale", 1.0, (0.0, false), inf)?,
+                chooser: Chooser {
+                    policy: Policy::Thompson,
+                    seed,
+                    epsilon: o.number("epsilon", 0.1, (0.0, true), (1.0, true))?,
+                    ucb_scale: o.number("ucb_scale", 1.0, (0.0, false), inf)?,
+                },
             })
         })
     }
@@ -208,22 +233,19 @@ pub struct SimRow {
 type Run = Vec<(f64, f64, f64, u64)>;
 
 fn market(cfg: &SimConfig, seed: u64) -> (Vec<Truth>, Vec<Product>, Vec<Product>) {
-    let mut rng = Rng::new(mix64(cfg.seed ^ mix64(seed + 1)));
-    let rules = LadderRules {
-        min_margin: cfg.min_margin,
-        ..LadderRules::default()
-    };
-    let mut truth = Vec::with_capacity(cfg.n_products);
+    let mut rng = Rng::new(mix64(cfg.runs.seed ^ mix64(seed + 1)));
+    let rules = cfg.rules;
+    let mut truth = Vec::with_capacity(cfg.market.n_products);
     let (mut model, mut flat) = (Vec::new(), Vec::new());
-    let mid = 0.5 * (cfg.elasticity.0 + cfg.elasticity.1);
-    let mean_base = 0.5 * (cfg.base_units.0 + cfg.base_units.1);
-    for _ in 0..cfg.n_products {
-        let e = rng.uniform(cfg.elasticity.0, cfg.elasticity.1);
-        let base = rng.uniform(cfg.base_units.0, cfg.base_units.1);
+    let mid = 0.5 * (cfg.market.elasticity.0 + cfg.market.elasticity.1);
+    let mean_base = 0.5 * (cfg.market.base_units.0 + cfg.market.base_units.1);
+    for _ in 0..cfg.market.n_products {
+        let e = rng.uniform(cfg.market.elasticity.0, cfg.market.elasticity.1);
+        let base = rng.uniform(cfg.market.base_units.0, cfg.market.base_units.1);
         let p0 = (rng.uniform(5.0, 50.0) * 100.0).round() / 100.0;
-        let prices: Vec<f64> = cfg.ladder.iter().map(|f| f * p0).collect();
-        let mut cost = p0 * rng.uniform(cfg.cost_share.0, cfg.cost_share.1);
-        if let Some(m) = cfg.min_margin {
+        let prices: Vec<f64> = cfg.market.ladder.iter().map(|f| f * p0).collect();
+        let mut cost = p0 * rng.uniform(cfg.market.cost_share.0, cfg.market.cost_share.1);
+        if let Some(m) = cfg.rules.min_margin {
             // create_price_experiment refuses a product with no allowed price within reach of
             // its current price: here its cost is lowered until the current price keeps the
             // margin.
@@ -238,10 +260,10 @@ fn market(cfg: &SimConfig, seed: u64) -> (Vec<Truth>, Vec<Product>, Vec<Product>
             prior,
         };
         model.push(product(Prior {
-            level: base.ln() + cfg.level_prior_sd * za,
-            level_sd: cfg.level_prior_sd,
-            elasticity: e + cfg.prior_sd * ze,
-            elasticity_sd: cfg.prior_sd,
+            level: base.ln() + cfg.prior_sd.1 * za,
+            level_sd: cfg.prior_sd.1,
+            elasticity: e + cfg.prior_sd.0 * ze,
+            elasticity_sd: cfg.prior_sd.0,
             pooled: false,
         }));
         flat.push(product(Prior {
@@ -268,17 +290,15 @@ fn run(cfg: &SimConfig, policy: Policy, prior: PriorKind, seed: u64) -> Run {
     let design = Design {
         keys: (0..products.len() as i64).collect(),
         products,
-        policy,
-        seed: mix64(cfg.seed ^ seed),
-        epsilon: cfg.epsilon,
-        ucb_scale: cfg.ucb_scale,
+        chooser: Chooser {
+            policy,
+            seed: mix64(cfg.runs.seed ^ seed),
+            ..cfg.chooser
+        },
         max_change: cfg.max_change,
         revenue: false,
     };
-    let rules = LadderRules {
-        min_margin: cfg.min_margin,
-        ..LadderRules::default()
-    };
+    let rules = cfg.rules;
     let n = design.products.len();
     let mut sales = vec![Sales::default(); n];
     let mut previous: Vec<Option<f64>> = vec![None; n];
@@ -296,8 +316,8 @@ fn run(cfg: &SimConfig, policy: Policy, prior: PriorKind, seed: u64) -> Run {
                 .fold(f64::NEG_INFINITY, f64::max)
         })
         .collect();
-    let mut out = Vec::with_capacity(cfg.periods);
-    for period in 0..cfg.periods {
+    let mut out = Vec::with_capacity(cfg.runs.periods);
+    for period in 0..cfg.runs.periods {
         let (mut regret, mut profit, mut best, mut violations) = (0.0, 0.0, 0.0, 0u64);
         for i in 0..n {
             let p = &design.products[i];
@@ -326,7 +346,7 @@ fn run(cfg: &SimConfig, policy: Policy, prior: PriorKind, seed: u64) -> Run {
             // The market's noise depends on (seed, product, period) only, so every policy
             // meets the same luck.
             let mut m = Rng::new(mix64(
-                cfg.seed ^ mix64(seed + 0x9e37) ^ mix64((i as u64) << 20 | period as u64),
+                cfg.runs.seed ^ mix64(seed + 0x9e37) ^ mix64((i as u64) << 20 | period as u64),
             ));
             let lambda = t.base * (price / p.current_price).powf(t.elasticity);
             sales[i].add(price, 1.0, m.poisson(lambda) as f64);
@@ -345,9 +365,9 @@ pub fn simulate(
     monitor: &mut dyn Monitor,
 ) -> Result<Vec<SimRow>> {
     let mut jobs = Vec::new();
-    for &prior in &cfg.priors {
-        for &policy in &cfg.policies {
-            for seed in 0..cfg.seeds as u64 {
+    for &prior in &cfg.runs.priors {
+        for &policy in &cfg.runs.policies {
+            for seed in 0..cfg.runs.seeds as u64 {
                 jobs.push((policy, prior, seed));
             }
         }
@@ -365,11 +385,11 @@ pub fn simulate(
         monitor.tick()?;
     }
     let mut rows = Vec::new();
-    let k = cfg.seeds as f64;
-    for (g, chunk) in runs.chunks(cfg.seeds).enumerate() {
-        let (policy, prior, _) = jobs[g * cfg.seeds];
+    let k = cfg.runs.seeds as f64;
+    for (g, chunk) in runs.chunks(cfg.runs.seeds).enumerate() {
+        let (policy, prior, _) = jobs[g * cfg.runs.seeds];
         let mut cumulative = 0.0;
-        for period in 0..cfg.periods {
+        for period in 0..cfg.runs.periods {
             let (mut r, mut pr, mut o, mut v) = (0.0, 0.0, 0.0, 0);
             for run in chunk {
                 r += run[period].0;
@@ -418,7 +438,7 @@ mod tests {
         let rows = simulate(&cfg, None, &mut Quiet).unwrap();
         eprintln!("{:?}", t.elapsed());
         for prior in [PriorKind::Model, PriorKind::Flat] {
-            for policy in &cfg.policies {
+            for policy in &cfg.runs.policies {
                 eprintln!(
                     "{} {}: {:.1}",
                     prior.name(),
@@ -436,7 +456,7 @@ mod tests {
             .sum::<f64>()
             / 30.0;
         eprintln!("last 30 profit share {last:.4}");
-        for policy in &cfg.policies {
+        for policy in &cfg.runs.policies {
             let c: Vec<String> = rows
                 .iter()
                 .filter(|r| {
