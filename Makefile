@@ -55,6 +55,7 @@ bench: bootstrap
 	benches/recommend.sh $(PORT)
 	benches/pricing.sh $(PORT)
 	benches/classify.sh $(PORT)
+	benches/experiment.sh $(PORT)
 	python3 benches/cpu_ratios.py $(PORT)
 	cargo bench -p shopml-core --bench core
 
