@@ -306,6 +306,73 @@ COMMENT ON TABLE shopml.price_experiment_sales IS
 --   catalog
 
 
+CREATE OR REPLACE FUNCTION shopml._predict_support(internal) RETURNS internal
+    AS 'MODULE_PATHNAME', 'shopml_predict_support' LANGUAGE C STRICT;
+CREATE OR REPLACE FUNCTION shopml._predict_args(model_name text, VARIADIC "any") RETURNS float8
+    AS 'MODULE_PATHNAME', 'shopml_predict_name_args' LANGUAGE C STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION shopml._predict_args(text, "any") IS
+  'Internal: what predict(model_name, ARRAY[x1, ...]) is rewritten to at plan time (no array per row).';
+CREATE OR REPLACE FUNCTION shopml._predict_args(model_id bigint, VARIADIC "any") RETURNS float8
+    AS 'MODULE_PATHNAME', 'shopml_predict_id_args' LANGUAGE C STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION shopml._predict_args(bigint, "any") IS
+  'Internal: what predict(model_id, ARRAY[x1, ...]) is rewritten to at plan time (no array per row).';
+CREATE OR REPLACE FUNCTION shopml.predict(model_name text, features float8[]) RETURNS float8
+    AS 'MODULE_PATHNAME', 'shopml_predict_name_array' LANGUAGE C STABLE PARALLEL SAFE
+    SUPPORT shopml._predict_support;
+COMMENT ON FUNCTION shopml.predict(text, float8[]) IS
+  'Prediction of the deployed version of a model for one row of features (in the order of shopml.models.features). NULL features give NULL.';
+CREATE OR REPLACE FUNCTION shopml.predict(model_id bigint, features float8[]) RETURNS float8
+    AS 'MODULE_PATHNAME', 'shopml_predict_id_array' LANGUAGE C STABLE PARALLEL SAFE
+    SUPPORT shopml._predict_support;
+COMMENT ON FUNCTION shopml.predict(bigint, float8[]) IS
+  'Prediction of one specific model version (by model_id) for one row of features.';
+CREATE OR REPLACE FUNCTION shopml.predict(model_name text, "row" record) RETURNS float8
+    AS 'MODULE_PATHNAME', 'shopml_predict_name_row' LANGUAGE C STABLE PARALLEL SAFE
+    COST 100;
+CREATE OR REPLACE FUNCTION shopml.predict_proba(model_name text, features float8[]) RETURNS float8
+    AS 'MODULE_PATHNAME', 'shopml_predict_proba_name_array' LANGUAGE C STABLE PARALLEL SAFE
+    COST 100;
+COMMENT ON FUNCTION shopml.predict_proba(text, float8[]) IS
+  'Probability of the positive class from the deployed version of a classifier, for one row of features (in model order). NULL features give NULL.';
+CREATE OR REPLACE FUNCTION shopml.predict_proba(model_name text, "row" record) RETURNS float8
+    AS 'MODULE_PATHNAME', 'shopml_predict_proba_name_row' LANGUAGE C STABLE PARALLEL SAFE
+    COST 100;
+COMMENT ON FUNCTION shopml.predict_proba(text, record) IS
+  'Probability of the positive class for a table row (features matched by column name).';
+CREATE OR REPLACE FUNCTION shopml.predict_label(model_name text, features float8[]) RETURNS text
+    AS 'MODULE_PATHNAME', 'shopml_predict_label_name_array' LANGUAGE C STABLE PARALLEL SAFE
+    COST 100;
+COMMENT ON FUNCTION shopml.predict_label(text, float8[]) IS
+  'Predicted label (as text) of the deployed version of a classifier, or segment of a k-means model, for one row of numeric features in model order.';
+CREATE OR REPLACE FUNCTION shopml.predict_label(model_name text, "row" record) RETURNS text
+    AS 'MODULE_PATHNAME', 'shopml_predict_label_name_row' LANGUAGE C STABLE PARALLEL SAFE
+    COST 100;
+COMMENT ON FUNCTION shopml.predict_label(text, record) IS
+  'Predicted label (as text) of a classifier, or segment of a k-means model, for a table row: features matched by column name and prepared as in training (unseen categories are not errors).';
+-- The same by model_id: a version that is not deployed (a challenger) scored beside the
+-- deployed one (the champion) before shopml.deploy.
+CREATE OR REPLACE FUNCTION shopml.predict(model_id bigint, "row" record) RETURNS float8 AS 'MODULE_PATHNAME', 'shopml_predict_id_row' LANGUAGE C STABLE PARALLEL SAFE COST 100;
+CREATE OR REPLACE FUNCTION shopml.predict_proba(model_id bigint, features float8[]) RETURNS float8 AS 'MODULE_PATHNAME', 'shopml_predict_proba_id_array' LANGUAGE C STABLE PARALLEL SAFE COST 100;
+CREATE OR REPLACE FUNCTION shopml.predict_proba(model_id bigint, "row" record) RETURNS float8 AS 'MODULE_PATHNAME', 'shopml_predict_proba_id_row' LANGUAGE C STABLE PARALLEL SAFE COST 100;
+CREATE OR REPLACE FUNCTION shopml.predict_label(model_id bigint, features float8[]) RETURNS text AS 'MODULE_PATHNAME', 'shopml_predict_label_id_array' LANGUAGE C STABLE PARALLEL SAFE COST 100;
+CREATE OR REPLACE FUNCTION shopml.predict_label(model_id bigint, "row" record) RETURNS text AS 'MODULE_PATHNAME', 'shopml_predict_label_id_row' LANGUAGE C STABLE PARALLEL SAFE COST 100;
+COMMENT ON FUNCTION shopml.predict(bigint, record) IS
+  'Prediction of one specific model version (by model_id, deployed or not) for a table row, as predict(model_name, row).';
+COMMENT ON FUNCTION shopml.predict_proba(bigint, float8[]) IS
+  'Probability of the positive class from one specific classifier version (by model_id), for one row of features in model order.';
+COMMENT ON FUNCTION shopml.predict_proba(bigint, record) IS
+  'Probability of the positive class from one specific classifier version (by model_id), for a table row.';
+COMMENT ON FUNCTION shopml.predict_label(bigint, float8[]) IS
+  'Predicted label of one specific classifier or k-means version (by model_id), for one row of features in model order.';
+COMMENT ON FUNCTION shopml.predict_label(bigint, record) IS
+  'Predicted label of one specific classifier or k-means version (by model_id), for a table row.';
+COMMENT ON FUNCTION shopml.predict(text, record) IS
+  'Prediction of the deployed version of a model for a table row: features are matched by column name, and the group column picks the sub-model of a grouped model (an unseen group gives NULL).';
+
+-- requires:
+--   catalog
+
+
 CREATE OR REPLACE FUNCTION shopml._prep_stats_trans(internal, bytea, VARIADIC "any") RETURNS internal
     AS 'MODULE_PATHNAME', 'shopml_prep_stats_trans' LANGUAGE C PARALLEL SAFE;
 CREATE OR REPLACE FUNCTION shopml._prep_stats_combine(internal, internal) RETURNS internal

@@ -49,12 +49,22 @@ v1! {
         |c| predict::array(c, By::Name, Want::Probability);
     pg_finfo_shopml_predict_label_name_array shopml_predict_label_name_array =>
         |c| predict::array(c, By::Name, Want::Label);
+    pg_finfo_shopml_predict_proba_id_array shopml_predict_proba_id_array =>
+        |c| predict::array(c, By::Id, Want::Probability);
+    pg_finfo_shopml_predict_label_id_array shopml_predict_label_id_array =>
+        |c| predict::array(c, By::Id, Want::Label);
     pg_finfo_shopml_predict_name_row shopml_predict_name_row =>
-        |c| predict::row(c, Want::Value);
+        |c| predict::row(c, By::Name, Want::Value);
     pg_finfo_shopml_predict_proba_name_row shopml_predict_proba_name_row =>
-        |c| predict::row(c, Want::Probability);
+        |c| predict::row(c, By::Name, Want::Probability);
     pg_finfo_shopml_predict_label_name_row shopml_predict_label_name_row =>
-        |c| predict::row(c, Want::Label);
+        |c| predict::row(c, By::Name, Want::Label);
+    pg_finfo_shopml_predict_id_row shopml_predict_id_row =>
+        |c| predict::row(c, By::Id, Want::Value);
+    pg_finfo_shopml_predict_proba_id_row shopml_predict_proba_id_row =>
+        |c| predict::row(c, By::Id, Want::Probability);
+    pg_finfo_shopml_predict_label_id_row shopml_predict_label_id_row =>
+        |c| predict::row(c, By::Id, Want::Label);
     pg_finfo_shopml_predict_name_args shopml_predict_name_args =>
         |c| predict::args(c, By::Name);
     pg_finfo_shopml_predict_id_args shopml_predict_id_args =>

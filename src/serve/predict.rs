@@ -312,8 +312,8 @@ pub fn args(call: &Call, by: By) -> pg_sys::Datum {
 }
 
 /// `predict(m, record)`, `predict_proba(m, record)`, `predict_label(m, record)`.
-pub fn row(call: &Call, want: Want) -> pg_sys::Datum {
-    with_slot(call, By::Name, |s| {
+pub fn row(call: &Call, by: By, want: Want) -> pg_sys::Datum {
+    with_slot(call, by, |s| {
         if call.is_null(1) {
             return call.null();
         }
@@ -395,6 +395,23 @@ CREATE FUNCTION shopml.predict_label(model_name text, "row" record) RETURNS text
     COST 100;
 COMMENT ON FUNCTION shopml.predict_label(text, record) IS
   'Predicted label (as text) of a classifier, or segment of a k-means model, for a table row: features matched by column name and prepared as in training (unseen categories are not errors).';
+-- The same by model_id: a version that is not deployed (a challenger) scored beside the
+-- deployed one (the champion) before shopml.deploy.
+CREATE FUNCTION shopml.predict(model_id bigint, "row" record) RETURNS float8 AS 'MODULE_PATHNAME', 'shopml_predict_id_row' LANGUAGE C STABLE PARALLEL SAFE COST 100;
+CREATE FUNCTION shopml.predict_proba(model_id bigint, features float8[]) RETURNS float8 AS 'MODULE_PATHNAME', 'shopml_predict_proba_id_array' LANGUAGE C STABLE PARALLEL SAFE COST 100;
+CREATE FUNCTION shopml.predict_proba(model_id bigint, "row" record) RETURNS float8 AS 'MODULE_PATHNAME', 'shopml_predict_proba_id_row' LANGUAGE C STABLE PARALLEL SAFE COST 100;
+CREATE FUNCTION shopml.predict_label(model_id bigint, features float8[]) RETURNS text AS 'MODULE_PATHNAME', 'shopml_predict_label_id_array' LANGUAGE C STABLE PARALLEL SAFE COST 100;
+CREATE FUNCTION shopml.predict_label(model_id bigint, "row" record) RETURNS text AS 'MODULE_PATHNAME', 'shopml_predict_label_id_row' LANGUAGE C STABLE PARALLEL SAFE COST 100;
+COMMENT ON FUNCTION shopml.predict(bigint, record) IS
+  'Prediction of one specific model version (by model_id, deployed or not) for a table row, as predict(model_name, row).';
+COMMENT ON FUNCTION shopml.predict_proba(bigint, float8[]) IS
+  'Probability of the positive class from one specific classifier version (by model_id), for one row of features in model order.';
+COMMENT ON FUNCTION shopml.predict_proba(bigint, record) IS
+  'Probability of the positive class from one specific classifier version (by model_id), for a table row.';
+COMMENT ON FUNCTION shopml.predict_label(bigint, float8[]) IS
+  'Predicted label of one specific classifier or k-means version (by model_id), for one row of features in model order.';
+COMMENT ON FUNCTION shopml.predict_label(bigint, record) IS
+  'Predicted label of one specific classifier or k-means version (by model_id), for a table row.';
 COMMENT ON FUNCTION shopml.predict(text, record) IS
   'Prediction of the deployed version of a model for a table row: features are matched by column name, and the group column picks the sub-model of a grouped model (an unseen group gives NULL).';
 "#,

@@ -65,3 +65,22 @@ SELECT lo.x AS effect, truth, abs(lo.l - base.l - truth) < 0.2 AS recovered
 FROM lo, (SELECT l FROM lo WHERE x = 'base') base,
      (VALUES ('affinity', 2.0), ('position', -0.8), ('mobile', 0.3), ('quality', 1.0)) t(x, truth)
 WHERE t.x = lo.x ORDER BY 1;
+-- Champion and challenger: every predict form takes a model_id, so a version that is not
+-- deployed is scored beside the deployed one. The challenger sees one input only.
+SELECT version FROM shopml.train_logistic('ctr', 'lg_clicks', 'clicked', ARRAY['x1'], '{"deploy": false}');
+CREATE TEMP TABLE lg_versions AS
+SELECT max(model_id) FILTER (WHERE deployed) AS champion, max(model_id) FILTER (WHERE NOT deployed) AS challenger
+FROM shopml.models WHERE model_name = 'ctr';
+SELECT count(*) AS rows,
+       bool_and(shopml.predict_proba(v.champion, c) = shopml.predict_proba('ctr', c)) AS proba_row_same,
+       bool_and(shopml.predict_proba(v.champion, ARRAY[c.x1, c.x2]) = shopml.predict_proba('ctr', ARRAY[c.x1, c.x2])) AS proba_array_same,
+       bool_and(shopml.predict_label(v.champion, c) = shopml.predict_label('ctr', c)) AS label_row_same,
+       bool_and(shopml.predict_label(v.champion, ARRAY[c.x1, c.x2]) = shopml.predict_label('ctr', ARRAY[c.x1, c.x2])) AS label_array_same,
+       bool_and(shopml.predict(v.champion, c) = shopml.predict('ctr', c)) AS predict_row_same,
+       count(*) FILTER (WHERE shopml.predict_proba(v.challenger, c) <> shopml.predict_proba('ctr', c)) > 900 AS challenger_differs,
+       bool_and(shopml.predict_proba(v.challenger, c) = shopml.predict_proba(v.challenger, ARRAY[c.x1])) AS challenger_row_is_array,
+       bool_and(shopml.predict_label(v.challenger, c) = (shopml.predict_proba(v.challenger, c) >= 0.5)::text) AS challenger_label
+FROM (SELECT * FROM lg_clicks LIMIT 1000) c, lg_versions v;
+SELECT regress.err($$SELECT shopml.predict_proba(-1::bigint, ARRAY[1.0, 2.0])$$) AS unknown_id,
+       regress.err($$SELECT shopml.predict_label(NULL::bigint, ARRAY[1.0])$$) AS null_id,
+       regress.err($$SELECT shopml.predict_proba(NULL::bigint, c) FROM lg_clicks c LIMIT 1$$) AS null_id_row;
