@@ -61,6 +61,11 @@ extension_sql_file!(
     name = "experiments",
     requires = ["views"]
 );
+extension_sql_file!(
+    "../sql/evaluate.sql",
+    name = "evaluate",
+    requires = ["views", "predict_functions"]
+);
 
 #[cfg(test)]
 pub mod pg_test {

@@ -253,6 +253,10 @@ INSERT INTO sweep.cases (fn, expected, q) VALUES
 ('simulate_price_experiment', '22023', $$SELECT count(*) FROM shopml.simulate_price_experiment('{"elasticity": [-1]}')$$),
 ('simulate_price_experiment', '22023', $$SELECT count(*) FROM shopml.simulate_price_experiment('{"n_products": 100000, "periods": 10000}')$$),
 ('simulate_price_experiment', '22023', $$SELECT count(*) FROM shopml.simulate_price_experiment('"x"')$$),
+('evaluate', '22023', $$SELECT * FROM shopml.evaluate(NULL)$$),
+('evaluate', '42704', $$SELECT * FROM shopml.evaluate('nope', 'sweep.t')$$),
+('evaluate', 'ok', $$SELECT * FROM shopml.evaluate('sw_lin')$$),
+('evaluate', '22023', $$SELECT * FROM shopml.evaluate('sw_lin', NULL, '{"version": "x"}')$$),
 ('load_sample_shop', 'ok', $$SELECT * FROM shopml.load_sample_shop(NULL)$$),
 ('load_sample_shop', '22023', $$SELECT * FROM shopml.load_sample_shop('')$$);
 -- Run every case in its own subtransaction.
