@@ -58,3 +58,38 @@ SELECT n, regress.err(q) FROM (VALUES
   (7, $$SELECT * FROM shopml.evaluate('ev_km', 'ev_new')$$),
   (8, $$SELECT * FROM shopml.evaluate('ev_log', 'ev_new', '"x"')$$)
 ) c(n, q) ORDER BY n;
+-- Curves for charts, checked against evaluate's figures computed another way: the trapezoids
+-- under the ROC curve against the rank-sum AUC, the precision-recall point at 0.5, the
+-- calibration bins against the calibration error, the confusion matrix against the accuracy.
+WITH r AS (SELECT * FROM shopml.roc_curve('ev_log', 'ev_new')),
+     t AS (SELECT sum((false_positive_rate - prev_f) * (true_positive_rate + prev_t) / 2) AS area
+             FROM (SELECT false_positive_rate, true_positive_rate,
+                          lag(false_positive_rate) OVER (ORDER BY threshold DESC) AS prev_f,
+                          lag(true_positive_rate) OVER (ORDER BY threshold DESC) AS prev_t FROM r) x
+            WHERE prev_f IS NOT NULL)
+SELECT abs(t.area - e.value) < 1e-9 AS roc_area_is_auc,
+       (SELECT min(false_positive_rate) = 0 AND max(true_positive_rate) = 1 FROM r) AS ends
+FROM t, shopml.evaluate('ev_log', 'ev_new') e WHERE e.metric = 'auc';
+SELECT abs(c."precision" - p.value) < 1e-9 AND abs(c.recall - r.value) < 1e-9 AS pr_point_at_half
+FROM (SELECT * FROM shopml.pr_curve('ev_log', 'ev_new') WHERE threshold >= 0.5 ORDER BY threshold LIMIT 1) c,
+     shopml.evaluate('ev_log', 'ev_new') p, shopml.evaluate('ev_log', 'ev_new') r
+WHERE p.metric = 'precision' AND r.metric = 'recall';
+SELECT count(*) AS bins, sum(n) AS rows,
+       abs(sum(abs(mean_predicted - observed_rate) * n) / sum(n)
+           - (SELECT value FROM shopml.evaluate('ev_log', 'ev_new') WHERE metric = 'calibration_error')) < 1e-9 AS ece
+FROM shopml.calibration_curve('ev_log', 'ev_new');
+SELECT count(*) AS bins FROM shopml.calibration_curve('ev_log', 'ev_new', '{"bins": 4}');
+SELECT actual, predicted, n > 0 AS seen FROM shopml.confusion_matrix('ev_log', 'ev_new') ORDER BY 1, 2;
+SELECT abs(sum(n) FILTER (WHERE actual = predicted)::float8 / sum(n)
+           - (SELECT value FROM shopml.evaluate('ev_log', 'ev_new') WHERE metric = 'accuracy')) < 1e-9 AS diagonal_is_accuracy,
+       sum(n) AS rows
+FROM shopml.confusion_matrix('ev_log', 'ev_new');
+SELECT sum(n) FILTER (WHERE predicted = 'true') > (SELECT sum(n) FILTER (WHERE predicted = 'true') FROM shopml.confusion_matrix('ev_log', 'ev_new'))
+       AS lower_threshold_more_positives
+FROM shopml.confusion_matrix('ev_log', 'ev_new', '{"threshold": 0.3}');
+SELECT n, regress.err(q) FROM (VALUES
+  (1, $$SELECT * FROM shopml.roc_curve('ev_lin', 'ev_new')$$),
+  (2, $$SELECT * FROM shopml.confusion_matrix('ev_lin', 'ev_new')$$),
+  (3, $$SELECT * FROM shopml.calibration_curve('ev_log', 'ev_new', '{"bins": 1}')$$),
+  (4, $$SELECT * FROM shopml.pr_curve('ev_log', NULL)$$)
+) c(n, q) ORDER BY n;

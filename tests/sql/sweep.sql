@@ -257,6 +257,12 @@ INSERT INTO sweep.cases (fn, expected, q) VALUES
 ('evaluate', '42704', $$SELECT * FROM shopml.evaluate('nope', 'sweep.t')$$),
 ('evaluate', 'ok', $$SELECT * FROM shopml.evaluate('sw_lin')$$),
 ('evaluate', '22023', $$SELECT * FROM shopml.evaluate('sw_lin', NULL, '{"version": "x"}')$$),
+('roc_curve', '22023', $$SELECT * FROM shopml.roc_curve(NULL, 'sweep.t')$$),
+('roc_curve', '42704', $$SELECT * FROM shopml.roc_curve('nope', 'sweep.t')$$),
+('pr_curve', '22023', $$SELECT * FROM shopml.pr_curve('sw_lin', 'sweep.t')$$),
+('calibration_curve', '22023', $$SELECT * FROM shopml.calibration_curve('sw_log', 'sweep.t', '{"bins": "x"}')$$),
+('confusion_matrix', '42704', $$SELECT * FROM shopml.confusion_matrix('nope', 'sweep.t')$$),
+('confusion_matrix', '22023', $$SELECT * FROM shopml.confusion_matrix('sw_log', 'sweep.t', '[]')$$),
 ('load_sample_shop', 'ok', $$SELECT * FROM shopml.load_sample_shop(NULL)$$),
 ('load_sample_shop', '22023', $$SELECT * FROM shopml.load_sample_shop('')$$);
 -- Run every case in its own subtransaction.
