@@ -62,14 +62,36 @@ LANGUAGE plpgsql STABLE AS $fn$
 DECLARE
     v record;
 BEGIN
-    SELECT * INTO v FROM shopml._evaluated_model(p_model_name, p_options);
+    SELECT e.*, NULL::jsonb AS params, NULL::text[] AS features INTO v
+      FROM shopml._evaluated_model(p_model_name, p_options) e;
     IF p_relation IS NULL THEN
         RAISE EXCEPTION 'relation must not be NULL' USING ERRCODE = '22023';
     END IF;
-    IF v.task NOT IN ('regression', 'classification') OR v.target IS NULL THEN
-        RAISE EXCEPTION 'evaluate on new rows serves regression and classification models in this version; model "%" is a % model',
+    IF v.task NOT IN ('regression', 'classification', 'demand') OR v.target IS NULL THEN
+        RAISE EXCEPTION 'evaluate on new rows serves regression, classification and demand models in this version; model "%" is a % model',
             p_model_name, v.task
           USING ERRCODE = '0A000', HINT = 'shopml.evaluate(model_name) gives its stored metrics.';
+    END IF;
+    IF v.task = 'demand' THEN
+        -- Later sales: units against predict_demand at each row's price and controls, for the
+        -- products the model knows and positive prices.
+        IF p_options ? 'version' THEN
+            RAISE EXCEPTION 'evaluate: demand models are evaluated in their deployed version only'
+              USING ERRCODE = '0A000';
+        END IF;
+        SELECT m.params, m.features INTO v.params, v.features FROM shopml.models m WHERE m.model_id = v.model_id;
+        RETURN QUERY EXECUTE format($q$
+            SELECT (t.%1$I)::text, (t.%1$I)::float8,
+                   (shopml.predict_demand(%4$L, t.%2$I, (t.%3$I)::float8, %5$s)).expected_units, NULL::text, NULL::boolean
+              FROM %6$s t
+             WHERE t.%1$I IS NOT NULL AND (t.%3$I)::float8 > 0
+               AND (t.%2$I)::text IN (SELECT e.product_id FROM shopml.demand_elasticities(%4$L) e)$q$,
+            v.params->>'quantity_column', v.params->>'product_column', v.params->>'price_column',
+            p_model_name,
+            coalesce((SELECT 'jsonb_build_object(' || string_agg(format('%L, to_jsonb(t.%I)', c, c), ', ') || ')'
+                        FROM unnest(v.features[2:]) c), 'NULL::jsonb'),
+            p_relation);
+        RETURN;
     END IF;
     RETURN QUERY EXECUTE format($q$
         WITH s AS MATERIALIZED (
@@ -107,6 +129,18 @@ BEGIN
     IF evaluate.relation IS NULL THEN
         RETURN QUERY SELECT mm.metric, mm.value FROM shopml.model_metrics mm
                       WHERE mm.model_id = v_model.model_id ORDER BY 1;
+        RETURN;
+    END IF;
+    IF v_model.task = 'demand' THEN
+        RETURN QUERY
+        WITH r AS (SELECT s.y_num AS y, s.p FROM shopml._scored(evaluate.model_name, evaluate.relation, evaluate.options) s),
+             c AS (SELECT count(*)::float8 AS n, sum(r.y) AS sy, sum(r.p) AS sp, avg(abs(r.y - r.p)) AS mae,
+                          avg(abs(r.y - r.p) / r.y) FILTER (WHERE r.y > 0) AS mape,
+                          avg(2 * (CASE WHEN r.y > 0 THEN r.y * ln(r.y / r.p) ELSE 0 END - (r.y - r.p))) AS dev
+                     FROM r)
+        SELECT x.k, x.v FROM c, LATERAL (VALUES
+            ('n', c.n), ('poisson_deviance', c.dev), ('mae', c.mae), ('mape', c.mape),
+            ('bias', (c.sp - c.sy) / nullif(c.sy, 0))) x(k, v);
         RETURN;
     END IF;
     IF v_model.task = 'regression' THEN
@@ -162,7 +196,7 @@ BEGIN
 END
 $fn$;
 COMMENT ON FUNCTION shopml.evaluate(text, regclass, jsonb) IS
-  'Metrics of a model (the deployed version, or options.version) on labelled rows of a table or view, columns matched by name and prepared as predict does: regression n, r2, rmse, mae, mape; two-class classification n, auc, log_loss, accuracy, precision, recall, f1 (at options.threshold, 0.5) and calibration_error (ten equal-count bins); more classes n and accuracy. Rows with a NULL target or prediction are left out. Without a relation: the metrics stored at training. Other kinds: 0A000 in this version.';
+  'Metrics of a model (the deployed version, or options.version) on labelled rows of a table or view, columns matched by name and prepared as predict does: regression n, r2, rmse, mae, mape; demand models on later sales (product, price, units and controls columns as trained; products the model knows) n, poisson_deviance (mean), mae, mape, bias; two-class classification n, auc, log_loss, accuracy, precision, recall, f1 (at options.threshold, 0.5) and calibration_error (ten equal-count bins); more classes n and accuracy. Rows with a NULL target or prediction are left out. Without a relation: the metrics stored at training. Other kinds (k-means, recommenders): 0A000 in this version.';
 
 -- Rows for charts of a two-class classifier on labelled rows: ROC and precision-recall curves
 -- (one point per distinct probability, as thresholds from high to low), the calibration curve

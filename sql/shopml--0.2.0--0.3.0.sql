@@ -367,14 +367,36 @@ LANGUAGE plpgsql STABLE AS $fn$
 DECLARE
     v record;
 BEGIN
-    SELECT * INTO v FROM shopml._evaluated_model(p_model_name, p_options);
+    SELECT e.*, NULL::jsonb AS params, NULL::text[] AS features INTO v
+      FROM shopml._evaluated_model(p_model_name, p_options) e;
     IF p_relation IS NULL THEN
         RAISE EXCEPTION 'relation must not be NULL' USING ERRCODE = '22023';
     END IF;
-    IF v.task NOT IN ('regression', 'classification') OR v.target IS NULL THEN
-        RAISE EXCEPTION 'evaluate on new rows serves regression and classification models in this version; model "%" is a % model',
+    IF v.task NOT IN ('regression', 'classification', 'demand') OR v.target IS NULL THEN
+        RAISE EXCEPTION 'evaluate on new rows serves regression, classification and demand models in this version; model "%" is a % model',
             p_model_name, v.task
           USING ERRCODE = '0A000', HINT = 'shopml.evaluate(model_name) gives its stored metrics.';
+    END IF;
+    IF v.task = 'demand' THEN
+        -- Later sales: units against predict_demand at each row's price and controls, for the
+        -- products the model knows and positive prices.
+        IF p_options ? 'version' THEN
+            RAISE EXCEPTION 'evaluate: demand models are evaluated in their deployed version only'
+              USING ERRCODE = '0A000';
+        END IF;
+        SELECT m.params, m.features INTO v.params, v.features FROM shopml.models m WHERE m.model_id = v.model_id;
+        RETURN QUERY EXECUTE format($q$
+            SELECT (t.%1$I)::text, (t.%1$I)::float8,
+                   (shopml.predict_demand(%4$L, t.%2$I, (t.%3$I)::float8, %5$s)).expected_units, NULL::text, NULL::boolean
+              FROM %6$s t
+             WHERE t.%1$I IS NOT NULL AND (t.%3$I)::float8 > 0
+               AND (t.%2$I)::text IN (SELECT e.product_id FROM shopml.demand_elasticities(%4$L) e)$q$,
+            v.params->>'quantity_column', v.params->>'product_column', v.params->>'price_column',
+            p_model_name,
+            coalesce((SELECT 'jsonb_build_object(' || string_agg(format('%L, to_jsonb(t.%I)', c, c), ', ') || ')'
+                        FROM unnest(v.features[2:]) c), 'NULL::jsonb'),
+            p_relation);
+        RETURN;
     END IF;
     RETURN QUERY EXECUTE format($q$
         WITH s AS MATERIALIZED (
@@ -412,6 +434,18 @@ BEGIN
     IF evaluate.relation IS NULL THEN
         RETURN QUERY SELECT mm.metric, mm.value FROM shopml.model_metrics mm
                       WHERE mm.model_id = v_model.model_id ORDER BY 1;
+        RETURN;
+    END IF;
+    IF v_model.task = 'demand' THEN
+        RETURN QUERY
+        WITH r AS (SELECT s.y_num AS y, s.p FROM shopml._scored(evaluate.model_name, evaluate.relation, evaluate.options) s),
+             c AS (SELECT count(*)::float8 AS n, sum(r.y) AS sy, sum(r.p) AS sp, avg(abs(r.y - r.p)) AS mae,
+                          avg(abs(r.y - r.p) / r.y) FILTER (WHERE r.y > 0) AS mape,
+                          avg(2 * (CASE WHEN r.y > 0 THEN r.y * ln(r.y / r.p) ELSE 0 END - (r.y - r.p))) AS dev
+                     FROM r)
+        SELECT x.k, x.v FROM c, LATERAL (VALUES
+            ('n', c.n), ('poisson_deviance', c.dev), ('mae', c.mae), ('mape', c.mape),
+            ('bias', (c.sp - c.sy) / nullif(c.sy, 0))) x(k, v);
         RETURN;
     END IF;
     IF v_model.task = 'regression' THEN
@@ -467,7 +501,7 @@ BEGIN
 END
 $fn$;
 COMMENT ON FUNCTION shopml.evaluate(text, regclass, jsonb) IS
-  'Metrics of a model (the deployed version, or options.version) on labelled rows of a table or view, columns matched by name and prepared as predict does: regression n, r2, rmse, mae, mape; two-class classification n, auc, log_loss, accuracy, precision, recall, f1 (at options.threshold, 0.5) and calibration_error (ten equal-count bins); more classes n and accuracy. Rows with a NULL target or prediction are left out. Without a relation: the metrics stored at training. Other kinds: 0A000 in this version.';
+  'Metrics of a model (the deployed version, or options.version) on labelled rows of a table or view, columns matched by name and prepared as predict does: regression n, r2, rmse, mae, mape; demand models on later sales (product, price, units and controls columns as trained; products the model knows) n, poisson_deviance (mean), mae, mape, bias; two-class classification n, auc, log_loss, accuracy, precision, recall, f1 (at options.threshold, 0.5) and calibration_error (ten equal-count bins); more classes n and accuracy. Rows with a NULL target or prediction are left out. Without a relation: the metrics stored at training. Other kinds (k-means, recommenders): 0A000 in this version.';
 
 -- Rows for charts of a two-class classifier on labelled rows: ROC and precision-recall curves
 -- (one point per distinct probability, as thresholds from high to low), the calibration curve
@@ -562,70 +596,6 @@ COMMENT ON FUNCTION shopml.confusion_matrix(text, regclass, jsonb) IS
 --   catalog
 
 
-CREATE OR REPLACE FUNCTION shopml._prep_stats_trans(internal, bytea, VARIADIC "any") RETURNS internal
-    AS 'MODULE_PATHNAME', 'shopml_prep_stats_trans' LANGUAGE C PARALLEL SAFE;
-CREATE OR REPLACE FUNCTION shopml._prep_stats_combine(internal, internal) RETURNS internal
-    AS 'MODULE_PATHNAME', 'shopml_prep_stats_combine' LANGUAGE C PARALLEL SAFE;
-CREATE OR REPLACE FUNCTION shopml._prep_stats_serialize(internal) RETURNS bytea
-    AS 'MODULE_PATHNAME', 'shopml_prep_stats_serialize' LANGUAGE C STRICT PARALLEL SAFE;
-CREATE OR REPLACE FUNCTION shopml._prep_stats_deserialize(bytea, internal) RETURNS internal
-    AS 'MODULE_PATHNAME', 'shopml_prep_stats_deserialize' LANGUAGE C STRICT PARALLEL SAFE;
-CREATE OR REPLACE FUNCTION shopml._prep_stats_final(internal) RETURNS bytea
-    AS 'MODULE_PATHNAME', 'shopml_prep_stats_final' LANGUAGE C PARALLEL SAFE;
-CREATE OR REPLACE AGGREGATE shopml._prep_stats(bytea, VARIADIC "any") (
-    SFUNC = shopml._prep_stats_trans, STYPE = internal,
-    COMBINEFUNC = shopml._prep_stats_combine,
-    SERIALFUNC = shopml._prep_stats_serialize, DESERIALFUNC = shopml._prep_stats_deserialize,
-    FINALFUNC = shopml._prep_stats_final,
-    PARALLEL = SAFE
-);
-COMMENT ON AGGREGATE shopml._prep_stats(bytea, VARIADIC "any") IS
-  'Internal: learns train_linear''s feature preparation (fills, centres, scales, categories) from the training rows in one parallel scan.';
-
-CREATE OR REPLACE FUNCTION shopml._linear_stats_trans(internal, bytea, VARIADIC "any") RETURNS internal
-    AS 'MODULE_PATHNAME', 'shopml_linear_stats_trans' LANGUAGE C PARALLEL SAFE;
-CREATE OR REPLACE FUNCTION shopml._linear_stats_combine(internal, internal) RETURNS internal
-    AS 'MODULE_PATHNAME', 'shopml_linear_stats_combine' LANGUAGE C PARALLEL SAFE;
-CREATE OR REPLACE FUNCTION shopml._linear_stats_serialize(internal) RETURNS bytea
-    AS 'MODULE_PATHNAME', 'shopml_linear_stats_serialize' LANGUAGE C STRICT PARALLEL SAFE;
-CREATE OR REPLACE FUNCTION shopml._linear_stats_deserialize(bytea, internal) RETURNS internal
-    AS 'MODULE_PATHNAME', 'shopml_linear_stats_deserialize' LANGUAGE C STRICT PARALLEL SAFE;
-CREATE OR REPLACE FUNCTION shopml._linear_stats_final(internal) RETURNS bytea
-    AS 'MODULE_PATHNAME', 'shopml_linear_stats_final' LANGUAGE C PARALLEL SAFE;
-CREATE OR REPLACE AGGREGATE shopml._linear_stats(bytea, VARIADIC "any") (
-    SFUNC = shopml._linear_stats_trans, STYPE = internal,
-    COMBINEFUNC = shopml._linear_stats_combine,
-    SERIALFUNC = shopml._linear_stats_serialize, DESERIALFUNC = shopml._linear_stats_deserialize,
-    FINALFUNC = shopml._linear_stats_final,
-    PARALLEL = SAFE
-);
-COMMENT ON AGGREGATE shopml._linear_stats(bytea, VARIADIC "any") IS
-  'Internal: one-pass sufficient statistics (train/test split, MAE sample) that train_linear scans with.';
-
-CREATE OR REPLACE FUNCTION shopml._linear_fit_trans(internal, float8, float8[]) RETURNS internal
-    AS 'MODULE_PATHNAME', 'shopml_linear_fit_trans' LANGUAGE C PARALLEL SAFE;
-CREATE OR REPLACE FUNCTION shopml._linear_fit_combine(internal, internal) RETURNS internal
-    AS 'MODULE_PATHNAME', 'shopml_linear_fit_combine' LANGUAGE C PARALLEL SAFE;
-CREATE OR REPLACE FUNCTION shopml._linear_fit_serialize(internal) RETURNS bytea
-    AS 'MODULE_PATHNAME', 'shopml_linear_fit_serialize' LANGUAGE C STRICT PARALLEL SAFE;
-CREATE OR REPLACE FUNCTION shopml._linear_fit_deserialize(bytea, internal) RETURNS internal
-    AS 'MODULE_PATHNAME', 'shopml_linear_fit_deserialize' LANGUAGE C STRICT PARALLEL SAFE;
-CREATE OR REPLACE FUNCTION shopml._linear_fit_final(internal) RETURNS jsonb
-    AS 'MODULE_PATHNAME', 'shopml_linear_fit_final' LANGUAGE C PARALLEL SAFE;
-CREATE OR REPLACE AGGREGATE shopml.linear_fit(y float8, x float8[]) (
-    SFUNC = shopml._linear_fit_trans, STYPE = internal,
-    COMBINEFUNC = shopml._linear_fit_combine,
-    SERIALFUNC = shopml._linear_fit_serialize, DESERIALFUNC = shopml._linear_fit_deserialize,
-    FINALFUNC = shopml._linear_fit_final,
-    PARALLEL = SAFE
-);
-COMMENT ON AGGREGATE shopml.linear_fit(float8, float8[]) IS
-  'Least-squares fit of y on x (with intercept) in one pass, parallel and GROUP BY friendly: jsonb {coefficients, intercept, std_errors, t_stats, p_values, r2, n, skipped, aliased}. Rows with a NULL or NaN are skipped and counted; collinear columns are aliased (NULL coefficient).';
-
--- requires:
---   catalog
-
-
 CREATE OR REPLACE FUNCTION shopml._predict_support(internal) RETURNS internal
     AS 'MODULE_PATHNAME', 'shopml_predict_support' LANGUAGE C STRICT;
 CREATE OR REPLACE FUNCTION shopml._predict_args(model_name text, VARIADIC "any") RETURNS float8
@@ -688,6 +658,70 @@ COMMENT ON FUNCTION shopml.predict_label(bigint, record) IS
   'Predicted label of one specific classifier or k-means version (by model_id), for a table row.';
 COMMENT ON FUNCTION shopml.predict(text, record) IS
   'Prediction of the deployed version of a model for a table row: features are matched by column name, and the group column picks the sub-model of a grouped model (an unseen group gives NULL).';
+
+-- requires:
+--   catalog
+
+
+CREATE OR REPLACE FUNCTION shopml._prep_stats_trans(internal, bytea, VARIADIC "any") RETURNS internal
+    AS 'MODULE_PATHNAME', 'shopml_prep_stats_trans' LANGUAGE C PARALLEL SAFE;
+CREATE OR REPLACE FUNCTION shopml._prep_stats_combine(internal, internal) RETURNS internal
+    AS 'MODULE_PATHNAME', 'shopml_prep_stats_combine' LANGUAGE C PARALLEL SAFE;
+CREATE OR REPLACE FUNCTION shopml._prep_stats_serialize(internal) RETURNS bytea
+    AS 'MODULE_PATHNAME', 'shopml_prep_stats_serialize' LANGUAGE C STRICT PARALLEL SAFE;
+CREATE OR REPLACE FUNCTION shopml._prep_stats_deserialize(bytea, internal) RETURNS internal
+    AS 'MODULE_PATHNAME', 'shopml_prep_stats_deserialize' LANGUAGE C STRICT PARALLEL SAFE;
+CREATE OR REPLACE FUNCTION shopml._prep_stats_final(internal) RETURNS bytea
+    AS 'MODULE_PATHNAME', 'shopml_prep_stats_final' LANGUAGE C PARALLEL SAFE;
+CREATE OR REPLACE AGGREGATE shopml._prep_stats(bytea, VARIADIC "any") (
+    SFUNC = shopml._prep_stats_trans, STYPE = internal,
+    COMBINEFUNC = shopml._prep_stats_combine,
+    SERIALFUNC = shopml._prep_stats_serialize, DESERIALFUNC = shopml._prep_stats_deserialize,
+    FINALFUNC = shopml._prep_stats_final,
+    PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE shopml._prep_stats(bytea, VARIADIC "any") IS
+  'Internal: learns train_linear''s feature preparation (fills, centres, scales, categories) from the training rows in one parallel scan.';
+
+CREATE OR REPLACE FUNCTION shopml._linear_stats_trans(internal, bytea, VARIADIC "any") RETURNS internal
+    AS 'MODULE_PATHNAME', 'shopml_linear_stats_trans' LANGUAGE C PARALLEL SAFE;
+CREATE OR REPLACE FUNCTION shopml._linear_stats_combine(internal, internal) RETURNS internal
+    AS 'MODULE_PATHNAME', 'shopml_linear_stats_combine' LANGUAGE C PARALLEL SAFE;
+CREATE OR REPLACE FUNCTION shopml._linear_stats_serialize(internal) RETURNS bytea
+    AS 'MODULE_PATHNAME', 'shopml_linear_stats_serialize' LANGUAGE C STRICT PARALLEL SAFE;
+CREATE OR REPLACE FUNCTION shopml._linear_stats_deserialize(bytea, internal) RETURNS internal
+    AS 'MODULE_PATHNAME', 'shopml_linear_stats_deserialize' LANGUAGE C STRICT PARALLEL SAFE;
+CREATE OR REPLACE FUNCTION shopml._linear_stats_final(internal) RETURNS bytea
+    AS 'MODULE_PATHNAME', 'shopml_linear_stats_final' LANGUAGE C PARALLEL SAFE;
+CREATE OR REPLACE AGGREGATE shopml._linear_stats(bytea, VARIADIC "any") (
+    SFUNC = shopml._linear_stats_trans, STYPE = internal,
+    COMBINEFUNC = shopml._linear_stats_combine,
+    SERIALFUNC = shopml._linear_stats_serialize, DESERIALFUNC = shopml._linear_stats_deserialize,
+    FINALFUNC = shopml._linear_stats_final,
+    PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE shopml._linear_stats(bytea, VARIADIC "any") IS
+  'Internal: one-pass sufficient statistics (train/test split, MAE sample) that train_linear scans with.';
+
+CREATE OR REPLACE FUNCTION shopml._linear_fit_trans(internal, float8, float8[]) RETURNS internal
+    AS 'MODULE_PATHNAME', 'shopml_linear_fit_trans' LANGUAGE C PARALLEL SAFE;
+CREATE OR REPLACE FUNCTION shopml._linear_fit_combine(internal, internal) RETURNS internal
+    AS 'MODULE_PATHNAME', 'shopml_linear_fit_combine' LANGUAGE C PARALLEL SAFE;
+CREATE OR REPLACE FUNCTION shopml._linear_fit_serialize(internal) RETURNS bytea
+    AS 'MODULE_PATHNAME', 'shopml_linear_fit_serialize' LANGUAGE C STRICT PARALLEL SAFE;
+CREATE OR REPLACE FUNCTION shopml._linear_fit_deserialize(bytea, internal) RETURNS internal
+    AS 'MODULE_PATHNAME', 'shopml_linear_fit_deserialize' LANGUAGE C STRICT PARALLEL SAFE;
+CREATE OR REPLACE FUNCTION shopml._linear_fit_final(internal) RETURNS jsonb
+    AS 'MODULE_PATHNAME', 'shopml_linear_fit_final' LANGUAGE C PARALLEL SAFE;
+CREATE OR REPLACE AGGREGATE shopml.linear_fit(y float8, x float8[]) (
+    SFUNC = shopml._linear_fit_trans, STYPE = internal,
+    COMBINEFUNC = shopml._linear_fit_combine,
+    SERIALFUNC = shopml._linear_fit_serialize, DESERIALFUNC = shopml._linear_fit_deserialize,
+    FINALFUNC = shopml._linear_fit_final,
+    PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE shopml.linear_fit(float8, float8[]) IS
+  'Least-squares fit of y on x (with intercept) in one pass, parallel and GROUP BY friendly: jsonb {coefficients, intercept, std_errors, t_stats, p_values, r2, n, skipped, aliased}. Rows with a NULL or NaN are skipped and counted; collinear columns are aliased (NULL coefficient).';
 
 -- shopml::linear::_linear_scan_config
 CREATE OR REPLACE FUNCTION "_linear_scan_config"(
@@ -828,6 +862,40 @@ CREATE OR REPLACE FUNCTION "optimal_price"(
 STABLE PARALLEL SAFE 
 LANGUAGE c /* Rust */
 AS 'MODULE_PATHNAME', 'optimal_price_wrapper';
+
+-- shopml::demand::predict_demand
+CREATE OR REPLACE FUNCTION "predict_demand"(
+	"model_name" TEXT, /* Option < & str > */
+	"product_id" bigint, /* Option < i64 > */
+	"price" double precision, /* Option < f64 > */
+	"controls" jsonb DEFAULT NULL, /* Option < JsonB > */
+	"version" INT DEFAULT NULL /* Option < i32 > */
+) RETURNS TABLE (
+	"expected_units" double precision,  /* f64 */
+	"low" double precision,  /* f64 */
+	"high" double precision,  /* f64 */
+	"elasticity" double precision  /* f64 */
+)
+STABLE PARALLEL SAFE 
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'predict_demand_wrapper';
+
+-- shopml::demand::predict_demand
+CREATE OR REPLACE FUNCTION "predict_demand"(
+	"model_name" TEXT, /* Option < & str > */
+	"product_id" TEXT, /* Option < & str > */
+	"price" double precision, /* Option < f64 > */
+	"controls" jsonb DEFAULT NULL, /* Option < JsonB > */
+	"version" INT DEFAULT NULL /* Option < i32 > */
+) RETURNS TABLE (
+	"expected_units" double precision,  /* f64 */
+	"low" double precision,  /* f64 */
+	"high" double precision,  /* f64 */
+	"elasticity" double precision  /* f64 */
+)
+STABLE PARALLEL SAFE 
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'predict_demand_text_wrapper';
 
 -- shopml::demand::price_curve
 CREATE OR REPLACE FUNCTION "price_curve"(
@@ -1101,3 +1169,7 @@ COMMENT ON FUNCTION shopml.stop_price_experiment(text, text, jsonb) IS
   'Stops an experiment and returns the price it adopts for each product: posterior_best (default), current or last (served). options: train_model (true: save a new version of the demand model whose experiment products carry the experiment''s posterior), model_name, deploy.';
 COMMENT ON FUNCTION shopml.simulate_price_experiment(jsonb) IS
   'Runs policies against a simulated market with known elasticities and Poisson demand (the same ladder, rules and posterior as a live experiment) and returns the mean over seeds of regret, cumulative regret, profit and the oracle''s profit per policy, prior and period, and rule violations. options: n_products (200), periods (90), seeds (20), seed, policies, priors (model, flat), elasticity ([-3.5, -1.2]), base_units ([5, 40]), cost_share ([0.4, 0.7]), ladder, prior_sd (0.3), level_prior_sd (0.3), min_margin, max_change, epsilon, ucb_scale.';
+COMMENT ON FUNCTION shopml.predict_demand(text, bigint, float8, jsonb, int) IS
+  'Expected units of a product of a bigint-keyed demand model at a price (one period, as trained), with controls given as a JSON object (the product''s averages otherwise), and a 90 % interval of the expected units from the elasticity''s standard error (zero width at the product''s typical price; the level''s own uncertainty is not stored); version for one that is not deployed. For a table of planned prices use LATERAL.';
+COMMENT ON FUNCTION shopml.predict_demand(text, text, float8, jsonb, int) IS
+  'predict_demand for demand models trained on text or uuid product keys.';

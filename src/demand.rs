@@ -476,6 +476,83 @@ by_product_key! {
     ) = curve_rows
 }
 
+type DemandRow = (f64, f64, f64, f64);
+
+/// Control values given as a JSON object of numbers or booleans.
+fn control_values(controls: Option<&serde_json::Value>) -> Result<Vec<(String, f64)>> {
+    match controls {
+        None | Some(serde_json::Value::Null) => Ok(Vec::new()),
+        Some(serde_json::Value::Object(m)) => m
+            .iter()
+            .map(|(k, v)| {
+                let x = match v {
+                    serde_json::Value::Bool(b) => Some(f64::from(u8::from(*b))),
+                    other => other.as_f64(),
+                };
+                x.map(|x| (k.clone(), x)).ok_or_else(|| {
+                    Error::invalid(format!(
+                        "predict_demand: control \"{k}\" must be a number or boolean, got {v}"
+                    ))
+                })
+            })
+            .collect(),
+        Some(other) => Err(Error::invalid(format!(
+            "predict_demand: controls must be a JSON object of control values, got {other}"
+        ))),
+    }
+}
+
+fn demand_rows<K: Key + std::fmt::Display>(
+    model_name: Option<&str>,
+    product_id: Option<K>,
+    price: Option<f64>,
+    controls: Option<JsonB>,
+    version: Option<i32>,
+) -> Result<Vec<DemandRow>> {
+    let name = required(model_name, "model_name")?;
+    let price = match price {
+        Some(p) if p > 0.0 && p.is_finite() => p,
+        other => {
+            return Err(Error::invalid(format!(
+                "price must be a positive number, got {}",
+                other.map_or("NULL".to_string(), |p| p.to_string())
+            )))
+        }
+    };
+    let at = control_values(controls.as_ref().map(|j| &j.0))?;
+    let m = cache::version(name, version)?;
+    let d = shopml_core::model::downcast::<DemandModel>(m.as_ref(), name)?;
+    check_kind(
+        name,
+        d.product_keys.kind(),
+        K::KIND,
+        "predict_demand",
+        "product_id",
+    )?;
+    let (p, x) = product_and_controls(name, d, product_id, &at)?;
+    let mu = d.expected_quantity(p, price, x.as_deref());
+    let product = &d.products[p];
+    // 90 % of the expected units from the elasticity's standard error: exact at the product's
+    // typical price, wider away from it.
+    let z =
+        1.644_853_626_951_472_2 * product.std_error * (price.ln() - product.mean_log_price).abs();
+    Ok(vec![(
+        mu,
+        mu * (-z).exp(),
+        mu * z.exp(),
+        product.elasticity,
+    )])
+}
+
+by_product_key! {
+    /// Expected units of a product at a price (and controls), with a 90 % interval.
+    "predict_demand": predict_demand, predict_demand_text(
+        price: [Option<f64>],
+        controls: [default!(Option<JsonB>, "NULL")],
+        version: [default!(Option<i32>, "NULL")]
+    ) -> (expected_units: [f64], low: [f64], high: [f64], elasticity: [f64]) = demand_rows
+}
+
 type SampleRow = (i64, i32, f64, bool, i64, f64, f64, f64);
 
 fn sample_rows(n_products: i32, n_new: i32, weeks: i32, seed: i64) -> Result<Vec<SampleRow>> {

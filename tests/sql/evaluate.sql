@@ -93,3 +93,45 @@ SELECT n, regress.err(q) FROM (VALUES
   (3, $$SELECT * FROM shopml.calibration_curve('ev_log', 'ev_new', '{"bins": 1}')$$),
   (4, $$SELECT * FROM shopml.pr_curve('ev_log', NULL)$$)
 ) c(n, q) ORDER BY n;
+-- Demand models on later sales: sales generated with known elasticities, a model of the first
+-- year, evaluated on its own weeks (a Poisson fit with per-product levels has no bias there, and
+-- its deviance is the fit's) and on the next half year.
+CREATE TABLE evd_all AS SELECT * FROM shopml.sample_demand(60, 0, 78, 5);
+CREATE VIEW evd_train AS SELECT * FROM evd_all WHERE week < 52;
+CREATE VIEW evd_later AS SELECT * FROM evd_all WHERE week >= 52;
+CREATE TEMP TABLE evd_fit AS
+SELECT * FROM shopml.train_demand('evd', 'evd_train', 'product_id', 'price', 'units', ARRAY['promo']);
+SELECT e.metric, CASE e.metric
+         WHEN 'n' THEN e.value = 3120
+         WHEN 'bias' THEN abs(e.value) < 1e-9
+         WHEN 'poisson_deviance' THEN abs(e.value * 3120 / (f.metrics->>'deviance')::float8 - 1) < 0.01
+         ELSE e.value > 0 END AS as_expected
+FROM shopml.evaluate('evd', 'evd_train') e, evd_fit f ORDER BY 1;
+SELECT e.metric, CASE e.metric
+         WHEN 'n' THEN e.value = 1560
+         WHEN 'bias' THEN abs(e.value) < 0.05
+         WHEN 'poisson_deviance' THEN e.value BETWEEN 0.8 AND 1.3
+         ELSE e.value > 0 END AS as_expected
+FROM shopml.evaluate('evd', 'evd_later') e ORDER BY 1;
+-- predict_demand: constant elasticity between two prices, the promotion's multiplier, an
+-- interval around the expected units, usable over a table of planned prices.
+SELECT abs(b.expected_units / a.expected_units - (12.0 / 9.0) ^ a.elasticity) < 1e-9 AS constant_elasticity,
+       abs(c.expected_units / a.expected_units
+           - (SELECT (metrics->'controls'->'promo'->>'multiplier')::float8 FROM evd_fit)
+             ^ (1 - (SELECT avg(promo::int) FROM evd_train WHERE product_id = 3))) < 1e-9 AS promo_multiplier,
+       a.low <= a.expected_units AND a.expected_units <= a.high AS interval
+FROM shopml.predict_demand('evd', 3, 9.0) a, shopml.predict_demand('evd', 3, 12.0) b,
+     shopml.predict_demand('evd', 3, 9.0, '{"promo": true}') c;
+SELECT count(*) AS planned, bool_and(d.expected_units > 0) AS positive
+FROM (VALUES (1, 5.0), (2, 7.5), (3, 9.0)) plan(product_id, price),
+     LATERAL shopml.predict_demand('evd', plan.product_id, plan.price) d;
+SELECT n, regress.err(q) FROM (VALUES
+  (1, $$SELECT * FROM shopml.predict_demand('evd', 999, 9.0)$$),
+  (2, $$SELECT * FROM shopml.predict_demand('evd', 3, 0)$$),
+  (3, $$SELECT * FROM shopml.predict_demand('evd', 3, 9.0, '{"promo": "yes"}')$$),
+  (4, $$SELECT * FROM shopml.predict_demand('evd', 3, 9.0, '{"season": 1}')$$),
+  (5, $$SELECT * FROM shopml.predict_demand('evd', '3', 9.0)$$),
+  (6, $$SELECT * FROM shopml.predict_demand('ev_lin', 3, 9.0)$$),
+  (7, $$SELECT * FROM shopml.predict_demand('evd', 3, 9.0, version => 7)$$),
+  (8, $$SELECT * FROM shopml.evaluate('evd', 'evd_later', '{"version": 1}')$$)
+) c(n, q) ORDER BY n;

@@ -263,6 +263,10 @@ INSERT INTO sweep.cases (fn, expected, q) VALUES
 ('calibration_curve', '22023', $$SELECT * FROM shopml.calibration_curve('sw_log', 'sweep.t', '{"bins": "x"}')$$),
 ('confusion_matrix', '42704', $$SELECT * FROM shopml.confusion_matrix('nope', 'sweep.t')$$),
 ('confusion_matrix', '22023', $$SELECT * FROM shopml.confusion_matrix('sw_log', 'sweep.t', '[]')$$),
+('predict_demand', '22023', $$SELECT * FROM shopml.predict_demand(NULL, 1, 1.0)$$),
+('predict_demand', '42704', $$SELECT * FROM shopml.predict_demand('nope', 1, 1.0)$$),
+('predict_demand', '22023', $$SELECT * FROM shopml.predict_demand('nope', 1, 'NaN')$$),
+('predict_demand', '42704', $$SELECT * FROM shopml.predict_demand('nope', 'x', 1.0)$$),
 ('load_sample_shop', 'ok', $$SELECT * FROM shopml.load_sample_shop(NULL)$$),
 ('load_sample_shop', '22023', $$SELECT * FROM shopml.load_sample_shop('')$$);
 -- Run every case in its own subtransaction.
