@@ -60,7 +60,10 @@ impl Model for Recommender {
 
     fn memory_bytes(&self) -> usize {
         let method = match &self.method {
-            Method::Als { users, items, .. } => 4 * (users.len() + items.len()),
+            // The item factors twice: as stored and ordered by norm, with the order and norms.
+            Method::Als { users, items, .. } => {
+                4 * (users.len() + 2 * items.len()) + 12 * self.item_keys.len()
+            }
             Method::ItemKnn { neighbors } => 8 * neighbors.nnz(),
         };
         method + 8 * self.seen.nnz() + 12 * self.item_keys.len() + 16 * self.user_keys.len()
@@ -93,6 +96,38 @@ pub struct Recommender {
     /// Euclidean norms of the item factors (ALS), filled on load.
     #[serde(skip)]
     pub item_norms: Vec<f32>,
+    /// The items by decreasing norm, with their factors in that order (ALS, filled on load):
+    /// scoring a whole catalogue stops once no item left can reach the k-th best score.
+    #[serde(skip)]
+    pub by_norm: ByNorm,
+}
+
+/// Item factors ordered by decreasing norm.
+#[derive(Clone, Debug, Default)]
+pub struct ByNorm {
+    pub items: Vec<u32>,
+    pub norms: Vec<f32>,
+    pub factors: Vec<f32>,
+}
+
+impl ByNorm {
+    fn of(items: &[f32], k: usize, norms: &[f32]) -> ByNorm {
+        let mut order: Vec<u32> = (0..norms.len() as u32).collect();
+        order.sort_by(|&a, &b| {
+            norms[b as usize]
+                .total_cmp(&norms[a as usize])
+                .then(a.cmp(&b))
+        });
+        let mut factors = Vec::with_capacity(items.len());
+        for &i in &order {
+            factors.extend_from_slice(&items[i as usize * k..(i as usize + 1) * k]);
+        }
+        ByNorm {
+            norms: order.iter().map(|&i| norms[i as usize]).collect(),
+            items: order,
+            factors,
+        }
+    }
 }
 
 /// A score with a total order: higher first, then lower item index.
@@ -237,6 +272,7 @@ impl Recommender {
     pub fn prepare(&mut self) {
         if let Method::Als { k, items, .. } = &self.method {
             self.item_norms = items.chunks_exact(*k).map(|r| dot(r, r).sqrt()).collect();
+            self.by_norm = ByNorm::of(items, *k, &self.item_norms);
         }
     }
 
@@ -289,6 +325,9 @@ impl Recommender {
             Method::Als { k, users, items } => {
                 let x = &users[u as usize * k..(u as usize + 1) * k];
                 match (pool, candidates) {
+                    (_, None) if self.by_norm.items.len() == self.n_items() => {
+                        score_by_norm(x, &self.by_norm, *k, ask)
+                    }
                     (Some(pool), None) if items.len() >= PARALLEL_SCORING => {
                         score_dense_parallel(x, items, *k, ask, pool)
                     }
@@ -389,6 +428,30 @@ fn score_dense(x: &[f32], items: &[f32], k: usize, ask: Ask) -> Vec<(u32, f32)> 
                         floor = top.heap.peek().map(|w| w.0 .0).unwrap_or(floor);
                     }
                 }
+            }
+        }
+    }
+    top.into_sorted()
+}
+
+/// [`score_dense`] over every item, visiting items by decreasing norm: by Cauchy–Schwarz no
+/// item after the first whose |x|·|y| is below the k-th best score can enter the top, so the
+/// scan stops there (the same result: a margin covers rounding).
+fn score_by_norm(x: &[f32], b: &ByNorm, k: usize, ask: Ask) -> Vec<(u32, f32)> {
+    let n = ask.n;
+    let xn = dot(x, x).sqrt();
+    let mut top = TopK::new(n);
+    let mut floor = f32::NEG_INFINITY;
+    for (j, row) in b.factors.chunks_exact(k).enumerate() {
+        if top.heap.len() == n && xn * b.norms[j] * (1.0 + 1e-4) + 1e-30 < floor {
+            break;
+        }
+        let s = dot(x, row);
+        let i = b.items[j];
+        if s >= floor && ask.seen.binary_search(&i).is_err() {
+            top.push(s, i);
+            if top.heap.len() == n {
+                floor = top.heap.peek().map(|w| w.0 .0).unwrap_or(floor);
             }
         }
     }
@@ -583,6 +646,7 @@ fn assemble(data: &Interactions, seen: Csr, method: Method) -> Recommender {
         popular,
         popularity,
         item_norms: Vec::new(),
+        by_norm: ByNorm::default(),
     };
     m.prepare();
     m
@@ -706,6 +770,43 @@ impl RecommenderOptions {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn scoring_by_norm_equals_the_full_scan() {
+        let k = 16;
+        let mut rng = crate::rng::Rng::new(5);
+        // Norms spread like ALS factors of items from popular to rare, some tied scores.
+        let n_items = 5000;
+        let mut items = Vec::with_capacity(n_items * k);
+        for i in 0..n_items {
+            let scale = 3.0 / (1.0 + i as f64 / 50.0);
+            for _ in 0..k {
+                items.push((rng.normal() * scale) as f32);
+            }
+        }
+        let dup: Vec<f32> = items[..k].to_vec();
+        items[7 * k..8 * k].copy_from_slice(&dup); // item 7 ties item 0 for every user
+        let norms: Vec<f32> = items.chunks_exact(k).map(|r| dot(r, r).sqrt()).collect();
+        let by_norm = ByNorm::of(&items, k, &norms);
+        for u in 0..50 {
+            let x: Vec<f32> = (0..k).map(|_| rng.normal() as f32).collect();
+            let seen: Vec<u32> = (0..n_items as u32)
+                .filter(|i| (i * 7 + u) % 13 == 0)
+                .collect();
+            for n in [1, 10, 100] {
+                let ask = Ask {
+                    n,
+                    seen: &seen,
+                    candidates: None,
+                };
+                assert_eq!(
+                    score_by_norm(&x, &by_norm, k, ask),
+                    score_dense(&x, &items, k, ask),
+                    "user {u}, n {n}"
+                );
+            }
+        }
+    }
 
     #[test]
     fn topk_keeps_the_best_with_stable_ties() {
