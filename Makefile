@@ -1,36 +1,51 @@
 # shopml — two commands on a fresh Debian 12 machine:
 #   make demo   installs everything, loads the sample shop, trains and prints results
 #   make test   the same set-up, then every test (crates/core unit tests, pgrx tests, SQL regression)
+# make test PG=16 / PG=18: shopml built for that PostgreSQL (scripts/bootstrap-pg fetches it) and
+# the SQL regression suite run on a cluster of it. PG=15, the default, is the system's.
 
 SHELL := /bin/bash
 export PATH := $(HOME)/.cargo/bin:$(PATH)
+PG ?= 15
+ifeq ($(PG),15)
 PORT ?= 5499
 PG_BIN := /usr/lib/postgresql/15/bin
+BOOTSTRAP := SHOPML_PORT=$(PORT) scripts/bootstrap
+TESTS := test-core test-sql test-client test-pgrx
+REGRESS_OUT := target/regress
+else
+PORT ?= 55$(PG)
+PG_BIN = $(shell dirname $$(sed -n 's/^pg$(PG) = "\(.*\)"$$/\1/p' $(HOME)/.pgrx/config.toml))
+BOOTSTRAP := scripts/bootstrap-pg $(PG) $(PORT)
+TESTS := test-sql
+REGRESS_OUT := target/regress-pg$(PG)
+endif
 PSQL := psql -X -q -h localhost -p $(PORT) -U postgres -v ON_ERROR_STOP=1
-PG_REGRESS := /usr/lib/postgresql/15/lib/pgxs/src/test/regress/pg_regress
+PG_REGRESS = $(shell dirname $$($(PG_BIN)/pg_config --pgxs))/../test/regress/pg_regress
 REGRESS := $(shell sed -n 's/^test: //p' tests/schedule)
 PGRX_PGDATA := /var/lib/postgresql/shopml-pgrx-test
 
 .PHONY: demo test bench bootstrap test-core test-pgrx test-sql test-client lint upgrade-script
 
 bootstrap:
-	SHOPML_PORT=$(PORT) scripts/bootstrap
+	$(BOOTSTRAP)
 
 demo: bootstrap
 	$(PSQL) -d postgres -c "SET client_min_messages = warning" -c "DROP DATABASE IF EXISTS shopml_demo" -c "CREATE DATABASE shopml_demo"
 	$(PSQL) -d shopml_demo -f scripts/demo.sql
 
-test: bootstrap test-core test-sql test-client test-pgrx
-	@echo "all shopml tests passed"
+test: bootstrap
+	$(MAKE) --no-print-directory PG=$(PG) PORT=$(PORT) $(TESTS)
+	@echo "all shopml tests passed on PostgreSQL $(PG)"
 
 test-core:
 	cargo test -p shopml-core --release
 
 test-sql:
-	@mkdir -p target/regress
+	@mkdir -p $(REGRESS_OUT)
 	$(PG_REGRESS) --bindir=$(PG_BIN) --host=localhost --port=$(PORT) --user=postgres \
-	  --dbname=shopml_regress --inputdir=tests --outputdir=target/regress \
-	  --schedule=tests/schedule || { cat target/regress/regression.diffs; exit 1; }
+	  --dbname=shopml_regress --inputdir=tests --outputdir=$(REGRESS_OUT) \
+	  --schedule=tests/schedule || { cat $(REGRESS_OUT)/regression.diffs; exit 1; }
 
 # Several connections, SQLAlchemy, pg_cron and ALTER EXTENSION UPDATE (Python, pytest -v).
 test-client:

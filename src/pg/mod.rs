@@ -12,7 +12,8 @@
 //! - [`planner`]: the planner support function of `predict`;
 //! - [`system`]: signal masks, machine memory, the statement a call belongs to;
 //! - [`interrupts`]: the interrupt check, which only the main thread may hold;
-//! - [`error`]: the one place where a shopml error becomes an `ereport`.
+//! - [`error`]: the one place where a shopml error becomes an `ereport`;
+//! - [`version`]: the structures that differ between PostgreSQL 15, 16 and 18.
 //!
 //! [`Cell`]: shopml_core::data::cell::Cell
 
@@ -26,3 +27,4 @@ pub mod planner;
 pub mod row;
 pub mod spi;
 pub mod system;
+pub mod version;

@@ -90,10 +90,7 @@ impl RowType {
     /// The descriptor's attributes (dropped ones included).
     fn attributes(&self) -> &[pg_sys::FormData_pg_attribute] {
         // SAFETY: the descriptor copy holds natts attributes and lives as long as `self`.
-        unsafe {
-            let natts = (*self.desc).natts as usize;
-            (*self.desc).attrs.as_slice(natts)
-        }
+        unsafe { super::version::attributes(self.desc) }
     }
 
     fn read_columns(&self) -> Vec<Column> {

@@ -85,7 +85,7 @@ unsafe extern "C-unwind" fn startup(
     unsafe {
         let st = &mut *(*(dest as *mut Receiver)).state;
         let natts = (*desc).natts as usize;
-        let attrs = (*desc).attrs.as_slice(natts);
+        let attrs = super::version::attributes(desc);
         st.convs = attrs.iter().map(|a| Conv::of(a.atttypid)).collect();
         st.cells = vec![Cell::Null; natts];
     }
