@@ -43,8 +43,8 @@ COMMENT ON FUNCTION shopml.feature_importance(text) IS
   'Importance of each input column of a classifier, summing to 1: for a logistic model the standard deviation of the column''s contribution to the score over the training rows (|standardised coefficient| for a number), for a forest the mean decrease in Gini impurity.';
 COMMENT ON FUNCTION shopml.model_kinds() IS
   'The kinds of model this shopml stores and serves (its model registry): algorithm, task, the model format version it writes and the oldest it reads, the trainer and the functions that serve it.';
-COMMENT ON FUNCTION shopml._linear_scan_config(int, float8) IS
-  'Internal: the configuration train_linear passes to shopml._linear_stats for n_inputs numeric inputs used as they are (for tests of the aggregate).';
+COMMENT ON FUNCTION shopml._linear_scan_config(int, float8, bool) IS
+  'Internal: the configuration train_linear passes to shopml._linear_stats for n_inputs numeric inputs used as they are, with or without the MAE row sample (without: the few-KB state a shard returns); for tests of the aggregate.';
 COMMENT ON FUNCTION shopml.split(regclass, float8, text, bigint) IS
   'Which rows of a relation a training with these options holds out (the same rows for every trainer and feature list): row_number in the scan, row_ctid (for tables; join on ctid::text), held_out. The split uses the row''s ctid for tables, its position for views, or the split_column value, never the row''s values.';
 COMMENT ON FUNCTION shopml.create_price_experiment(text, text, regclass, text, jsonb) IS

@@ -596,6 +596,70 @@ COMMENT ON FUNCTION shopml.confusion_matrix(text, regclass, jsonb) IS
 --   catalog
 
 
+CREATE OR REPLACE FUNCTION shopml._prep_stats_trans(internal, bytea, VARIADIC "any") RETURNS internal
+    AS 'MODULE_PATHNAME', 'shopml_prep_stats_trans' LANGUAGE C PARALLEL SAFE;
+CREATE OR REPLACE FUNCTION shopml._prep_stats_combine(internal, internal) RETURNS internal
+    AS 'MODULE_PATHNAME', 'shopml_prep_stats_combine' LANGUAGE C PARALLEL SAFE;
+CREATE OR REPLACE FUNCTION shopml._prep_stats_serialize(internal) RETURNS bytea
+    AS 'MODULE_PATHNAME', 'shopml_prep_stats_serialize' LANGUAGE C STRICT PARALLEL SAFE;
+CREATE OR REPLACE FUNCTION shopml._prep_stats_deserialize(bytea, internal) RETURNS internal
+    AS 'MODULE_PATHNAME', 'shopml_prep_stats_deserialize' LANGUAGE C STRICT PARALLEL SAFE;
+CREATE OR REPLACE FUNCTION shopml._prep_stats_final(internal) RETURNS bytea
+    AS 'MODULE_PATHNAME', 'shopml_prep_stats_final' LANGUAGE C PARALLEL SAFE;
+CREATE OR REPLACE AGGREGATE shopml._prep_stats(bytea, VARIADIC "any") (
+    SFUNC = shopml._prep_stats_trans, STYPE = internal,
+    COMBINEFUNC = shopml._prep_stats_combine,
+    SERIALFUNC = shopml._prep_stats_serialize, DESERIALFUNC = shopml._prep_stats_deserialize,
+    FINALFUNC = shopml._prep_stats_final,
+    PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE shopml._prep_stats(bytea, VARIADIC "any") IS
+  'Internal: learns train_linear''s feature preparation (fills, centres, scales, categories) from the training rows in one parallel scan.';
+
+CREATE OR REPLACE FUNCTION shopml._linear_stats_trans(internal, bytea, VARIADIC "any") RETURNS internal
+    AS 'MODULE_PATHNAME', 'shopml_linear_stats_trans' LANGUAGE C PARALLEL SAFE;
+CREATE OR REPLACE FUNCTION shopml._linear_stats_combine(internal, internal) RETURNS internal
+    AS 'MODULE_PATHNAME', 'shopml_linear_stats_combine' LANGUAGE C PARALLEL SAFE;
+CREATE OR REPLACE FUNCTION shopml._linear_stats_serialize(internal) RETURNS bytea
+    AS 'MODULE_PATHNAME', 'shopml_linear_stats_serialize' LANGUAGE C STRICT PARALLEL SAFE;
+CREATE OR REPLACE FUNCTION shopml._linear_stats_deserialize(bytea, internal) RETURNS internal
+    AS 'MODULE_PATHNAME', 'shopml_linear_stats_deserialize' LANGUAGE C STRICT PARALLEL SAFE;
+CREATE OR REPLACE FUNCTION shopml._linear_stats_final(internal) RETURNS bytea
+    AS 'MODULE_PATHNAME', 'shopml_linear_stats_final' LANGUAGE C PARALLEL SAFE;
+CREATE OR REPLACE AGGREGATE shopml._linear_stats(bytea, VARIADIC "any") (
+    SFUNC = shopml._linear_stats_trans, STYPE = internal,
+    COMBINEFUNC = shopml._linear_stats_combine,
+    SERIALFUNC = shopml._linear_stats_serialize, DESERIALFUNC = shopml._linear_stats_deserialize,
+    FINALFUNC = shopml._linear_stats_final,
+    PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE shopml._linear_stats(bytea, VARIADIC "any") IS
+  'Internal: one-pass sufficient statistics (train/test split, MAE sample) that train_linear scans with.';
+
+CREATE OR REPLACE FUNCTION shopml._linear_fit_trans(internal, float8, float8[]) RETURNS internal
+    AS 'MODULE_PATHNAME', 'shopml_linear_fit_trans' LANGUAGE C PARALLEL SAFE;
+CREATE OR REPLACE FUNCTION shopml._linear_fit_combine(internal, internal) RETURNS internal
+    AS 'MODULE_PATHNAME', 'shopml_linear_fit_combine' LANGUAGE C PARALLEL SAFE;
+CREATE OR REPLACE FUNCTION shopml._linear_fit_serialize(internal) RETURNS bytea
+    AS 'MODULE_PATHNAME', 'shopml_linear_fit_serialize' LANGUAGE C STRICT PARALLEL SAFE;
+CREATE OR REPLACE FUNCTION shopml._linear_fit_deserialize(bytea, internal) RETURNS internal
+    AS 'MODULE_PATHNAME', 'shopml_linear_fit_deserialize' LANGUAGE C STRICT PARALLEL SAFE;
+CREATE OR REPLACE FUNCTION shopml._linear_fit_final(internal) RETURNS jsonb
+    AS 'MODULE_PATHNAME', 'shopml_linear_fit_final' LANGUAGE C PARALLEL SAFE;
+CREATE OR REPLACE AGGREGATE shopml.linear_fit(y float8, x float8[]) (
+    SFUNC = shopml._linear_fit_trans, STYPE = internal,
+    COMBINEFUNC = shopml._linear_fit_combine,
+    SERIALFUNC = shopml._linear_fit_serialize, DESERIALFUNC = shopml._linear_fit_deserialize,
+    FINALFUNC = shopml._linear_fit_final,
+    PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE shopml.linear_fit(float8, float8[]) IS
+  'Least-squares fit of y on x (with intercept) in one pass, parallel and GROUP BY friendly: jsonb {coefficients, intercept, std_errors, t_stats, p_values, r2, n, skipped, aliased}. Rows with a NULL or NaN are skipped and counted; collinear columns are aliased (NULL coefficient).';
+
+-- requires:
+--   catalog
+
+
 CREATE OR REPLACE FUNCTION shopml._predict_support(internal) RETURNS internal
     AS 'MODULE_PATHNAME', 'shopml_predict_support' LANGUAGE C STRICT;
 CREATE OR REPLACE FUNCTION shopml._predict_args(model_name text, VARIADIC "any") RETURNS float8
@@ -659,74 +723,11 @@ COMMENT ON FUNCTION shopml.predict_label(bigint, record) IS
 COMMENT ON FUNCTION shopml.predict(text, record) IS
   'Prediction of the deployed version of a model for a table row: features are matched by column name, and the group column picks the sub-model of a grouped model (an unseen group gives NULL).';
 
--- requires:
---   catalog
-
-
-CREATE OR REPLACE FUNCTION shopml._prep_stats_trans(internal, bytea, VARIADIC "any") RETURNS internal
-    AS 'MODULE_PATHNAME', 'shopml_prep_stats_trans' LANGUAGE C PARALLEL SAFE;
-CREATE OR REPLACE FUNCTION shopml._prep_stats_combine(internal, internal) RETURNS internal
-    AS 'MODULE_PATHNAME', 'shopml_prep_stats_combine' LANGUAGE C PARALLEL SAFE;
-CREATE OR REPLACE FUNCTION shopml._prep_stats_serialize(internal) RETURNS bytea
-    AS 'MODULE_PATHNAME', 'shopml_prep_stats_serialize' LANGUAGE C STRICT PARALLEL SAFE;
-CREATE OR REPLACE FUNCTION shopml._prep_stats_deserialize(bytea, internal) RETURNS internal
-    AS 'MODULE_PATHNAME', 'shopml_prep_stats_deserialize' LANGUAGE C STRICT PARALLEL SAFE;
-CREATE OR REPLACE FUNCTION shopml._prep_stats_final(internal) RETURNS bytea
-    AS 'MODULE_PATHNAME', 'shopml_prep_stats_final' LANGUAGE C PARALLEL SAFE;
-CREATE OR REPLACE AGGREGATE shopml._prep_stats(bytea, VARIADIC "any") (
-    SFUNC = shopml._prep_stats_trans, STYPE = internal,
-    COMBINEFUNC = shopml._prep_stats_combine,
-    SERIALFUNC = shopml._prep_stats_serialize, DESERIALFUNC = shopml._prep_stats_deserialize,
-    FINALFUNC = shopml._prep_stats_final,
-    PARALLEL = SAFE
-);
-COMMENT ON AGGREGATE shopml._prep_stats(bytea, VARIADIC "any") IS
-  'Internal: learns train_linear''s feature preparation (fills, centres, scales, categories) from the training rows in one parallel scan.';
-
-CREATE OR REPLACE FUNCTION shopml._linear_stats_trans(internal, bytea, VARIADIC "any") RETURNS internal
-    AS 'MODULE_PATHNAME', 'shopml_linear_stats_trans' LANGUAGE C PARALLEL SAFE;
-CREATE OR REPLACE FUNCTION shopml._linear_stats_combine(internal, internal) RETURNS internal
-    AS 'MODULE_PATHNAME', 'shopml_linear_stats_combine' LANGUAGE C PARALLEL SAFE;
-CREATE OR REPLACE FUNCTION shopml._linear_stats_serialize(internal) RETURNS bytea
-    AS 'MODULE_PATHNAME', 'shopml_linear_stats_serialize' LANGUAGE C STRICT PARALLEL SAFE;
-CREATE OR REPLACE FUNCTION shopml._linear_stats_deserialize(bytea, internal) RETURNS internal
-    AS 'MODULE_PATHNAME', 'shopml_linear_stats_deserialize' LANGUAGE C STRICT PARALLEL SAFE;
-CREATE OR REPLACE FUNCTION shopml._linear_stats_final(internal) RETURNS bytea
-    AS 'MODULE_PATHNAME', 'shopml_linear_stats_final' LANGUAGE C PARALLEL SAFE;
-CREATE OR REPLACE AGGREGATE shopml._linear_stats(bytea, VARIADIC "any") (
-    SFUNC = shopml._linear_stats_trans, STYPE = internal,
-    COMBINEFUNC = shopml._linear_stats_combine,
-    SERIALFUNC = shopml._linear_stats_serialize, DESERIALFUNC = shopml._linear_stats_deserialize,
-    FINALFUNC = shopml._linear_stats_final,
-    PARALLEL = SAFE
-);
-COMMENT ON AGGREGATE shopml._linear_stats(bytea, VARIADIC "any") IS
-  'Internal: one-pass sufficient statistics (train/test split, MAE sample) that train_linear scans with.';
-
-CREATE OR REPLACE FUNCTION shopml._linear_fit_trans(internal, float8, float8[]) RETURNS internal
-    AS 'MODULE_PATHNAME', 'shopml_linear_fit_trans' LANGUAGE C PARALLEL SAFE;
-CREATE OR REPLACE FUNCTION shopml._linear_fit_combine(internal, internal) RETURNS internal
-    AS 'MODULE_PATHNAME', 'shopml_linear_fit_combine' LANGUAGE C PARALLEL SAFE;
-CREATE OR REPLACE FUNCTION shopml._linear_fit_serialize(internal) RETURNS bytea
-    AS 'MODULE_PATHNAME', 'shopml_linear_fit_serialize' LANGUAGE C STRICT PARALLEL SAFE;
-CREATE OR REPLACE FUNCTION shopml._linear_fit_deserialize(bytea, internal) RETURNS internal
-    AS 'MODULE_PATHNAME', 'shopml_linear_fit_deserialize' LANGUAGE C STRICT PARALLEL SAFE;
-CREATE OR REPLACE FUNCTION shopml._linear_fit_final(internal) RETURNS jsonb
-    AS 'MODULE_PATHNAME', 'shopml_linear_fit_final' LANGUAGE C PARALLEL SAFE;
-CREATE OR REPLACE AGGREGATE shopml.linear_fit(y float8, x float8[]) (
-    SFUNC = shopml._linear_fit_trans, STYPE = internal,
-    COMBINEFUNC = shopml._linear_fit_combine,
-    SERIALFUNC = shopml._linear_fit_serialize, DESERIALFUNC = shopml._linear_fit_deserialize,
-    FINALFUNC = shopml._linear_fit_final,
-    PARALLEL = SAFE
-);
-COMMENT ON AGGREGATE shopml.linear_fit(float8, float8[]) IS
-  'Least-squares fit of y on x (with intercept) in one pass, parallel and GROUP BY friendly: jsonb {coefficients, intercept, std_errors, t_stats, p_values, r2, n, skipped, aliased}. Rows with a NULL or NaN are skipped and counted; collinear columns are aliased (NULL coefficient).';
-
 -- shopml::linear::_linear_scan_config
 CREATE OR REPLACE FUNCTION "_linear_scan_config"(
 	"n_inputs" INT, /* i32 */
-	"test_fraction" double precision DEFAULT 0.2 /* f64 */
+	"test_fraction" double precision DEFAULT 0.2, /* f64 */
+	"mae_sample" bool DEFAULT true /* bool */
 ) RETURNS bytea /* Vec < u8 > */
 IMMUTABLE STRICT PARALLEL SAFE
 LANGUAGE c /* Rust */
@@ -1149,8 +1150,8 @@ COMMENT ON FUNCTION shopml.feature_importance(text) IS
   'Importance of each input column of a classifier, summing to 1: for a logistic model the standard deviation of the column''s contribution to the score over the training rows (|standardised coefficient| for a number), for a forest the mean decrease in Gini impurity.';
 COMMENT ON FUNCTION shopml.model_kinds() IS
   'The kinds of model this shopml stores and serves (its model registry): algorithm, task, the model format version it writes and the oldest it reads, the trainer and the functions that serve it.';
-COMMENT ON FUNCTION shopml._linear_scan_config(int, float8) IS
-  'Internal: the configuration train_linear passes to shopml._linear_stats for n_inputs numeric inputs used as they are (for tests of the aggregate).';
+COMMENT ON FUNCTION shopml._linear_scan_config(int, float8, bool) IS
+  'Internal: the configuration train_linear passes to shopml._linear_stats for n_inputs numeric inputs used as they are, with or without the MAE row sample (without: the few-KB state a shard returns); for tests of the aggregate.';
 COMMENT ON FUNCTION shopml.split(regclass, float8, text, bigint) IS
   'Which rows of a relation a training with these options holds out (the same rows for every trainer and feature list): row_number in the scan, row_ctid (for tables; join on ctid::text), held_out. The split uses the row''s ctid for tables, its position for views, or the split_column value, never the row''s values.';
 COMMENT ON FUNCTION shopml.create_price_experiment(text, text, regclass, text, jsonb) IS

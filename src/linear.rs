@@ -33,11 +33,11 @@ use crate::pg::datum::{tid_parts, Conv};
 use crate::pg::error::{raise, required, OrRaise};
 use crate::pg::fcinfo::Call;
 use crate::pg::row::RowType;
-use crate::pg::spi::{scan, Param, Plan};
+use crate::pg::spi::{Param, Plan};
 use crate::pg::system::is_parallel_worker;
 use crate::serve::table_function;
 use crate::train::progress::Progress;
-use crate::train::relation::{Column, FeatureList, Relation};
+use crate::train::relation::{scan_parts, Column, FeatureList, Relation, Shard};
 use crate::train::{self, Request, TrainerRow};
 
 // ---------------------------------------------------------------------------------------------
@@ -67,6 +67,9 @@ struct ScanConfig {
     n_inputs: usize,
     /// The training to report progress of (none for the test configuration).
     training: Option<ScanTraining>,
+    /// Whether `_linear_stats` keeps its bounded row samples for the MAE (not when the states
+    /// travel from shards: statistics are a few KB, the samples up to MAE_SAMPLE_ROWS rows).
+    mae_sample: bool,
 }
 
 /// Which training a scan is part of, for its progress NOTICEs.
@@ -349,7 +352,11 @@ pub fn stats_trans(call: &Call) -> pg_sys::Datum {
             .clone()
             .unwrap_or_else(|| raise(Error::invalid("_linear_stats needs a preparation")));
         StatsState {
-            acc: SplitAccumulator::new(prep.dense_width),
+            acc: if reader.config().mae_sample {
+                SplitAccumulator::new(prep.dense_width)
+            } else {
+                SplitAccumulator::without_samples(prep.dense_width)
+            },
             position: 0,
             direct: reader.floats && prep.is_identity(),
             reader,
@@ -445,7 +452,11 @@ fn read_floats(call: &Call, st: &mut StatsState, position: u64) {
 /// Internal: the configuration `train_linear` gives `_linear_stats` for `n_inputs` numeric
 /// inputs used as they are, split by row position in the table (for tests of the aggregate).
 #[pg_extern(immutable, parallel_safe)]
-fn _linear_scan_config(n_inputs: i32, test_fraction: default!(f64, 0.2)) -> Vec<u8> {
+fn _linear_scan_config(
+    n_inputs: i32,
+    test_fraction: default!(f64, 0.2),
+    mae_sample: default!(bool, true),
+) -> Vec<u8> {
     if !(1..=10_000).contains(&n_inputs) || !(0.0..1.0).contains(&test_fraction) {
         raise(Error::invalid(
             "n_inputs must be in 1..10000 and test_fraction in [0, 1)",
@@ -464,6 +475,7 @@ fn _linear_scan_config(n_inputs: i32, test_fraction: default!(f64, 0.2)) -> Vec<
         learner: None,
         n_inputs: names.len(),
         training: None,
+        mae_sample,
     })
 }
 
@@ -690,6 +702,7 @@ fn learn_prep(
     opts: &LinearOptions,
     args: &ScanArgs,
     training: &ScanTraining,
+    shards: &[Shard],
 ) -> Result<Prep> {
     let kinds: Vec<ColumnKind> = feats.iter().filter_map(|f| f.kind()).collect();
     let names: Vec<String> = feats.iter().map(|f| f.name.clone()).collect();
@@ -706,22 +719,35 @@ fn learn_prep(
         learner: Some(PrepLearner::new(names, kinds, p)),
         n_inputs: feats.len(),
         training: Some(training.clone()),
+        mae_sample: false,
     };
-    let query = format!(
-        "SELECT shopml._prep_stats($1, {}, {}, {}) FROM {}",
-        args.key_expr,
-        y.ident(),
-        args.inputs,
-        rel.sql_name
-    );
+    let query = |from: &str| {
+        format!(
+            "SELECT shopml._prep_stats($1, {}, {}, {}) FROM {from}",
+            args.key_expr,
+            y.ident(),
+            args.inputs,
+        )
+    };
     let cfg = aggregate::encode(&config);
     let mut learnt: Option<PrepLearner> = None;
-    scan(&query, &[Param::Bytea(&cfg)], args.plan, 0, |cells| {
-        if let Cell::Bytes(b) = cells[0] {
-            learnt = Some(aggregate::decode::<PrepState>(b).learner);
-        }
-        Ok(())
-    })?;
+    scan_parts(
+        shards,
+        rel,
+        query,
+        &[Param::Bytea(&cfg)],
+        args.plan,
+        |cells| {
+            if let Cell::Bytes(b) = cells[0] {
+                let part = aggregate::decode_partial::<PrepState>(b)?.learner;
+                match &mut learnt {
+                    Some(l) => l.merge(&part),
+                    None => learnt = Some(part),
+                }
+            }
+            Ok(())
+        },
+    )?;
     let prep = match learnt {
         Some(l) => l.finish()?,
         None => config.learner.as_ref().expect("set above").finish()?,
@@ -763,7 +789,8 @@ fn train_linear_inner(
         started_ms: progress.started_ms(),
         serial: args.plan == Plan::Serial,
     };
-    let prep = learn_prep(rel, &y, &feats.columns, &opts, &args, &training)?;
+    let shards = rel.shards(model_name)?;
+    let prep = learn_prep(rel, &y, &feats.columns, &opts, &args, &training, &shards)?;
     progress.stage("accumulating statistics", None);
     let group_expr = group
         .as_ref()
@@ -777,24 +804,39 @@ fn train_linear_inner(
         learner: None,
         n_inputs: feats.columns.len(),
         training: Some(training),
+        // A sharded scan ships statistics only: the MAE's row sample stays behind.
+        mae_sample: shards.is_empty(),
     };
-    let query = format!(
-        "SELECT {group_expr}, shopml._linear_stats($1, {}, {}, {}) FROM {} {}",
-        args.key_expr,
-        y.ident(),
-        args.inputs,
-        rel.sql_name,
-        if group.is_some() { "GROUP BY 1" } else { "" }
-    );
+    let query = |from: &str| {
+        format!(
+            "SELECT {group_expr}, shopml._linear_stats($1, {}, {}, {}) FROM {from} {}",
+            args.key_expr,
+            y.ident(),
+            args.inputs,
+            if group.is_some() { "GROUP BY 1" } else { "" }
+        )
+    };
     let cfg = aggregate::encode(&config);
     let mut accs: Vec<(Option<String>, SplitAccumulator)> = Vec::new();
-    scan(&query, &[Param::Bytea(&cfg)], args.plan, 0, |cells| {
-        if let Cell::Bytes(b) = cells[1] {
-            let key = cells[0].category().map(|k| k.into_owned());
-            accs.push((key, aggregate::decode::<StatsState>(b).acc));
-        }
-        Ok(())
-    })?;
+    scan_parts(
+        &shards,
+        rel,
+        query,
+        &[Param::Bytea(&cfg)],
+        args.plan,
+        |cells| {
+            if let Cell::Bytes(b) = cells[1] {
+                let key = cells[0].category().map(|k| k.into_owned());
+                let part = aggregate::decode_partial::<StatsState>(b)?.acc;
+                // A group's partial states from several shards are summed.
+                match accs.iter_mut().find(|(k, _)| *k == key) {
+                    Some((_, acc)) => acc.merge(&part),
+                    None => accs.push((key, part)),
+                }
+            }
+            Ok(())
+        },
+    )?;
     // Groups in byte order (the model looks them up so), whatever the database's collation.
     accs.sort_by(|a, b| a.0.cmp(&b.0));
     let skipped: u64 = accs.iter().map(|(_, a)| a.skipped).sum();

@@ -106,3 +106,62 @@ pub fn deserialize<T: AggState>(call: &Call) -> pg_sys::Datum {
     let v: T = decode(call.bytes(0));
     pg_sys::Datum::from(PgMemoryContexts::For(ctx).leak_and_drop_on_delete(v))
 }
+
+/// The partial states that leave the server that computed them (a final function's result,
+/// which postgres_fdw or Citus carries from a shard to the coordinator) start with this magic,
+/// the format number and the shopml version that wrote them, so a coordinator can tell a
+/// state it cannot read from a damaged one.
+const PARTIAL_MAGIC: &[u8; 4] = b"SMLP";
+/// Bumped whenever a shipped state's encoding changes; a reader refuses newer formats.
+pub const PARTIAL_FORMAT: u8 = 1;
+
+/// `bytes` with the partial-state header of `format` written by shopml `version`.
+pub fn with_partial_header(format: u8, version: &str, bytes: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(bytes.len() + 6 + version.len());
+    out.extend_from_slice(PARTIAL_MAGIC);
+    out.push(format);
+    out.push(version.len().min(255) as u8);
+    out.extend_from_slice(&version.as_bytes()[..version.len().min(255)]);
+    out.extend_from_slice(bytes);
+    out
+}
+
+/// The payload of a shipped partial state, after checking its header: XX001 for a damaged
+/// state, or for one of a newer format naming the shopml version that wrote it.
+pub fn partial_payload(b: &[u8]) -> Result<&[u8], Error> {
+    let damaged =
+        || Error::corrupted("a shopml partial aggregate state is damaged (no shopml header)");
+    if b.len() < 6 || &b[..4] != PARTIAL_MAGIC {
+        return Err(damaged());
+    }
+    let (format, vlen) = (b[4], b[5] as usize);
+    let version = b.get(6..6 + vlen).ok_or_else(damaged)?;
+    let version = String::from_utf8_lossy(version);
+    if format > PARTIAL_FORMAT {
+        return Err(Error::corrupted(format!(
+            "a partial aggregate state of format {format} written by shopml {version}: this server's shopml {} reads format {PARTIAL_FORMAT} and older",
+            env!("CARGO_PKG_VERSION")
+        ))
+        .with_hint(format!(
+            "Update shopml on this server to {version} or later (ALTER EXTENSION shopml UPDATE after installing it), or install the same version on every shard."
+        )));
+    }
+    Ok(&b[6 + vlen..])
+}
+
+/// finalfunc(internal) -> bytea of an aggregate whose result is a partial state to ship.
+pub fn partial<T: AggState>(call: &Call) -> pg_sys::Datum {
+    match read::<T>(call) {
+        Some(s) => call.bytea_result(&with_partial_header(
+            PARTIAL_FORMAT,
+            env!("CARGO_PKG_VERSION"),
+            &encode(s),
+        )),
+        None => call.null(),
+    }
+}
+
+/// A shipped partial state, decoded (see [`partial`]).
+pub fn decode_partial<T: DeserializeOwned>(b: &[u8]) -> Result<T, Error> {
+    Ok(decode(partial_payload(b)?))
+}

@@ -6,7 +6,7 @@ use pgrx::pg_sys;
 use pgrx::prelude::*;
 
 use crate::linear::{self, FitState, PrepState, StatsState};
-use crate::pg::aggregate::{combine, deserialize, serialize};
+use crate::pg::aggregate::{combine, deserialize, partial, serialize};
 use crate::pg::fcinfo::Call;
 use crate::serve::predict::{self, By};
 use shopml_core::model::Want;
@@ -76,13 +76,13 @@ v1! {
     pg_finfo_shopml_linear_stats_combine shopml_linear_stats_combine => combine::<StatsState>;
     pg_finfo_shopml_linear_stats_serialize shopml_linear_stats_serialize => serialize::<StatsState>;
     pg_finfo_shopml_linear_stats_deserialize shopml_linear_stats_deserialize => deserialize::<StatsState>;
-    pg_finfo_shopml_linear_stats_final shopml_linear_stats_final => serialize::<StatsState>;
+    pg_finfo_shopml_linear_stats_final shopml_linear_stats_final => partial::<StatsState>;
 
     pg_finfo_shopml_prep_stats_trans shopml_prep_stats_trans => linear::prep_trans;
     pg_finfo_shopml_prep_stats_combine shopml_prep_stats_combine => combine::<PrepState>;
     pg_finfo_shopml_prep_stats_serialize shopml_prep_stats_serialize => serialize::<PrepState>;
     pg_finfo_shopml_prep_stats_deserialize shopml_prep_stats_deserialize => deserialize::<PrepState>;
-    pg_finfo_shopml_prep_stats_final shopml_prep_stats_final => serialize::<PrepState>;
+    pg_finfo_shopml_prep_stats_final shopml_prep_stats_final => partial::<PrepState>;
 
     pg_finfo_shopml_linear_fit_trans shopml_linear_fit_trans => linear::fit_trans;
     pg_finfo_shopml_linear_fit_combine shopml_linear_fit_combine => combine::<FitState>;

@@ -64,3 +64,56 @@ impl<T> OrRaise<T> for Result<T, pgrx::spi::Error> {
         }
     }
 }
+
+/// Runs `f`; an error it raises (a Postgres ERROR, e.g. from a remote server through
+/// postgres_fdw, or a shopml one) is raised again with the same SQLSTATE, detail and hint and
+/// its message prefixed by `prefix` (`shard "s2" (partition sales_2): ...`), and `hint` added
+/// when the error has none. The transaction is aborted by the error, so nothing after it runs.
+pub fn prefixed<R>(
+    prefix: &str,
+    hint: Option<&str>,
+    f: impl FnOnce() -> Result<R, Error>,
+) -> Result<R, Error> {
+    use pgrx::pg_sys::panic::CaughtError;
+    use pgrx::PgTryBuilder;
+    let relabel = |mut e: Error| {
+        e.message = format!("{prefix}: {}", e.message);
+        if e.hint.is_none() {
+            e.hint = hint.map(str::to_string);
+        }
+        e
+    };
+    let f = std::panic::AssertUnwindSafe(f);
+    PgTryBuilder::new(f)
+        .catch_others(|caught| match caught {
+            CaughtError::PostgresError(r) | CaughtError::ErrorReport(r) => {
+                // A server without shopml: its schema or function is missing there (the error
+                // says so in the server's words); reported as the missing function it is.
+                let (code, message, their_hint) = match r.sql_error_code() {
+                    PgSqlErrorCode::ERRCODE_INVALID_SCHEMA_NAME
+                    | PgSqlErrorCode::ERRCODE_UNDEFINED_FUNCTION
+                        if r.message().contains("shopml") =>
+                    {
+                        (
+                            PgSqlErrorCode::ERRCODE_UNDEFINED_FUNCTION,
+                            format!("{prefix}: shopml is not installed there ({})", r.message()),
+                            None,
+                        )
+                    }
+                    code => (code, format!("{prefix}: {}", r.message()), r.hint()),
+                };
+                let mut report = ErrorReport::new(code, message, "shopml");
+                if let Some(d) = r.detail() {
+                    report = report.set_detail(d.to_string());
+                }
+                if let Some(h) = their_hint.or(hint) {
+                    report = report.set_hint(h.to_string());
+                }
+                report.report(PgLogLevel::ERROR);
+                unreachable!("ERROR does not return")
+            }
+            other @ CaughtError::RustPanic { .. } => other.rethrow(),
+        })
+        .execute()
+        .map_err(relabel)
+}

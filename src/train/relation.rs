@@ -6,6 +6,7 @@
 use pgrx::pg_sys;
 use pgrx::spi::quote_identifier;
 use pgrx::PgRelation;
+use shopml_core::data::cell::Cell;
 use shopml_core::data::prep::ColumnKind;
 use shopml_core::options::Pipeline;
 use shopml_core::{Error, ErrorKind, Result};
@@ -44,12 +45,57 @@ impl Column {
 /// The relation's name as SQL text (schema-qualified when needed, quoted), its columns and
 /// what identifies its rows.
 pub struct Relation {
+    pub oid: pg_sys::Oid,
     pub sql_name: String,
     pub columns: Vec<Column>,
     /// A table (plain, partitioned or materialised view), whose rows have a ctid.
     pub is_table: bool,
     /// Its primary-key and unique single columns.
     pub keys: Vec<String>,
+}
+
+/// A leaf partition of a sharded table: a local table or a foreign table on `server`.
+pub struct Shard {
+    pub sql_name: String,
+    pub server: Option<String>,
+    /// Its server lists shopml in `extensions`, so postgres_fdw runs shopml's aggregates there.
+    pub pushed_down: bool,
+}
+
+/// Runs `query_for(source)`, an aggregate over one source, on the relation, or, when it is
+/// sharded, on each of its partitions in turn (so postgres_fdw ships each aggregate to its
+/// shard and only the partial state comes back), handing every result row to `row`. An error
+/// from a shard is raised with the shard named.
+pub fn scan_parts(
+    shards: &[Shard],
+    rel: &Relation,
+    query_for: impl Fn(&str) -> String,
+    params: &[Param],
+    plan: Plan,
+    mut row: impl FnMut(&[Cell]) -> Result<()>,
+) -> Result<()> {
+    if shards.is_empty() {
+        scan(&query_for(&rel.sql_name), params, plan, 0, row)?;
+        return Ok(());
+    }
+    for s in shards {
+        let query = query_for(&s.sql_name);
+        match &s.server {
+            None => {
+                scan(&query, params, plan, 0, &mut row)?;
+            }
+            Some(server) => {
+                let prefix = format!("shard \"{server}\" (partition {})", s.sql_name);
+                let hint = format!(
+                    "Each shard needs the same shopml version installed (CREATE EXTENSION shopml on server \"{server}\") and the partition's columns of the types declared here."
+                );
+                crate::pg::error::prefixed(&prefix, Some(&hint), || {
+                    scan(&query, params, Plan::Serial, 0, &mut row)
+                })?;
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The oid of a `regclass` argument of a trainer (22023 when it is NULL). The relation is
@@ -117,11 +163,53 @@ impl Relation {
             },
         )?;
         Ok(Relation {
+            oid,
             sql_name,
             columns,
             is_table,
             keys,
         })
+    }
+
+    /// The leaf partitions of a partitioned table when any of them is a foreign table (a
+    /// table sharded with postgres_fdw), each with its server; empty otherwise. A NOTICE names
+    /// each foreign partition whose server does not list shopml in its `extensions` option:
+    /// postgres_fdw then ships its rows here instead of shopml's aggregate there.
+    pub fn shards(&self, model_name: &str) -> Result<Vec<Shard>> {
+        let mut leaves = Vec::new();
+        scan(
+            "SELECT t.relid::regclass::text, s.srvname::text, \
+                    EXISTS (SELECT 1 FROM unnest(s.srvoptions) o \
+                            WHERE o LIKE 'extensions=%' \
+                              AND 'shopml' = ANY (string_to_array(replace(substr(o, 12), ' ', ''), ','))) \
+             FROM pg_catalog.pg_partition_tree($1::oid::regclass) t \
+             LEFT JOIN pg_catalog.pg_foreign_table f ON f.ftrelid = t.relid \
+             LEFT JOIN pg_catalog.pg_foreign_server s ON s.oid = f.ftserver \
+             WHERE t.isleaf AND t.level > 0 ORDER BY 1",
+            &[Param::Int8(i64::from(u32::from(self.oid)))],
+            Plan::Serial,
+            0,
+            |cells| {
+                leaves.push(Shard {
+                    sql_name: cells[0].category().unwrap_or_default().into_owned(),
+                    server: cells[1].category().map(|c| c.into_owned()),
+                    pushed_down: cells[2].number() == Some(1.0),
+                });
+                Ok(())
+            },
+        )?;
+        if leaves.iter().all(|l| l.server.is_none()) {
+            return Ok(Vec::new());
+        }
+        for l in &leaves {
+            if let (Some(server), false) = (&l.server, l.pushed_down) {
+                pgrx::notice!(
+                    "shopml: training \"{model_name}\": the rows of partition {} travel from server \"{server}\" (ALTER SERVER {server} OPTIONS (ADD extensions 'shopml') computes its statistics there)",
+                    l.sql_name
+                );
+            }
+        }
+        Ok(leaves)
     }
 
     /// A column by exact name (42703 naming the table when it is missing).

@@ -32,6 +32,15 @@ impl BottomK {
         }
     }
 
+    /// A sample that keeps no rows (its threshold is below every hash), nor any row of a
+    /// sample merged into it.
+    pub fn none(width: usize) -> Self {
+        BottomK {
+            threshold: 0,
+            ..BottomK::new(1, width)
+        }
+    }
+
     /// Offers a row; cheap when the row's hash is above the current threshold.
     #[inline]
     pub fn offer(&mut self, hash: u64, row: &[f64]) {
@@ -120,6 +129,20 @@ mod tests {
         assert_eq!(all.rows(), a.rows());
         assert_eq!(a.rows().len(), 100);
         assert_eq!(a.seen(), 10_000);
+    }
+
+    #[test]
+    fn none_keeps_no_row_even_merged() {
+        let mut none = BottomK::none(1);
+        let mut full = BottomK::new(10, 1);
+        for i in 0..100u64 {
+            none.offer(mix64(i), &[i as f64]);
+            full.offer(mix64(i), &[i as f64]);
+        }
+        assert!(none.rows().is_empty());
+        none.merge(&full);
+        assert!(none.rows().is_empty());
+        assert_eq!(none.seen(), 200);
     }
 
     #[test]

@@ -461,6 +461,15 @@ impl SplitAccumulator {
         }
     }
 
+    /// An accumulator of statistics only (its MAE is NaN): what a shard ships.
+    pub fn without_samples(n_features: usize) -> Self {
+        SplitAccumulator {
+            train_sample: BottomK::none(n_features + 1),
+            test_sample: BottomK::none(n_features + 1),
+            ..SplitAccumulator::new(n_features)
+        }
+    }
+
     pub fn n_features(&self) -> usize {
         self.train.n_features
     }
