@@ -14,8 +14,12 @@ from clusters import Cluster, shop_with_models  # noqa: E402
 
 DB = "shop_replica"
 QUERIES = {
-    "predict_proba (logistic), 200k rows":
+    "baseline: the same 400k rows read, no model":
+        "SELECT sum(a.affinity + a.position + a.quality) FROM shop.ad_training a, generate_series(1, 4)",
+    "predict_proba (logistic) on those 400k rows":
         "SELECT sum(shopml.predict_proba('ctr', a)) FROM shop.ad_training a, generate_series(1, 4)",
+    "predict_proba (logistic), 400k rows of constants, no table":
+        "SELECT sum(shopml.predict_proba('ctr', ARRAY[0.5, 2.0, 1.0, 0.7])) FROM generate_series(1, 400000)",
     "recommend_for_user, 300 users":
         "SELECT count(*) FROM generate_series(1, 300) u, LATERAL shopml.recommend_for_user('recs', u, 10)",
     "optimal_price, every product":

@@ -721,9 +721,9 @@ fn learn_prep(
         training: Some(training.clone()),
         mae_sample: false,
     };
-    let query = |from: &str| {
+    let query = |from: &str, label: &str| {
         format!(
-            "SELECT shopml._prep_stats($1, {}, {}, {}) FROM {from}",
+            "SELECT shopml._prep_stats($1, {}, {}, {}), {label} FROM {from}",
             args.key_expr,
             y.ident(),
             args.inputs,
@@ -807,9 +807,9 @@ fn train_linear_inner(
         // A sharded scan ships statistics only: the MAE's row sample stays behind.
         mae_sample: shards.is_empty(),
     };
-    let query = |from: &str| {
+    let query = |from: &str, label: &str| {
         format!(
-            "SELECT {group_expr}, shopml._linear_stats($1, {}, {}, {}) FROM {from} {}",
+            "SELECT {group_expr}, shopml._linear_stats($1, {}, {}, {}), {label} FROM {from} {}",
             args.key_expr,
             y.ident(),
             args.inputs,

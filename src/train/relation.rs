@@ -4,7 +4,7 @@
 //! from user input.
 
 use pgrx::pg_sys;
-use pgrx::spi::quote_identifier;
+use pgrx::spi::{quote_identifier, quote_literal};
 use pgrx::PgRelation;
 use shopml_core::data::cell::Cell;
 use shopml_core::data::prep::ColumnKind;
@@ -62,39 +62,80 @@ pub struct Shard {
     pub pushed_down: bool,
 }
 
-/// Runs `query_for(source)`, an aggregate over one source, on the relation, or, when it is
-/// sharded, on each of its partitions in turn (so postgres_fdw ships each aggregate to its
-/// shard and only the partial state comes back), handing every result row to `row`. An error
-/// from a shard is raised with the shard named.
+/// Runs `query_for(source, label)`, an aggregate over one source whose last output column is
+/// `label`, on the relation, or, when it is sharded, on all of its partitions in one query: a
+/// `UNION ALL` of one aggregate per partition, which postgres_fdw ships to each shard (only the
+/// partial state comes back) and runs side by side on servers with `async_capable`. Every
+/// result row goes to `row` without its label. Before that, each shard answers the same
+/// aggregate over its first block, so that an error there (shopml missing, other column types,
+/// a partial state this server cannot read, the server down) is raised with the shard named.
 pub fn scan_parts(
     shards: &[Shard],
     rel: &Relation,
-    query_for: impl Fn(&str) -> String,
+    query_for: impl Fn(&str, &str) -> String,
     params: &[Param],
     plan: Plan,
     mut row: impl FnMut(&[Cell]) -> Result<()>,
 ) -> Result<()> {
+    let label_of = |cells: &[Cell]| {
+        cells
+            .last()
+            .and_then(|c| c.category())
+            .map(|c| c.into_owned())
+    };
     if shards.is_empty() {
-        scan(&query_for(&rel.sql_name), params, plan, 0, row)?;
+        let query = query_for(&rel.sql_name, "NULL::text");
+        scan(&query, params, plan, 0, |cells| {
+            row(&cells[..cells.len() - 1])
+        })?;
         return Ok(());
     }
+    let about = |s: &Shard| match &s.server {
+        Some(server) => format!("shard \"{server}\" (partition {})", s.sql_name),
+        None => format!("partition {}", s.sql_name),
+    };
     for s in shards {
-        let query = query_for(&s.sql_name);
-        match &s.server {
-            None => {
-                scan(&query, params, plan, 0, &mut row)?;
-            }
-            Some(server) => {
-                let prefix = format!("shard \"{server}\" (partition {})", s.sql_name);
-                let hint = format!(
-                    "Each shard needs the same shopml version installed (CREATE EXTENSION shopml on server \"{server}\") and the partition's columns of the types declared here."
-                );
-                crate::pg::error::prefixed(&prefix, Some(&hint), || {
-                    scan(&query, params, Plan::Serial, 0, &mut row)
-                })?;
-            }
-        }
+        let Some(server) = &s.server else { continue };
+        let hint = format!(
+            "Each shard needs the same shopml version installed (CREATE EXTENSION shopml on server \"{server}\") and the partition's columns of the types declared here."
+        );
+        let probe = query_for(
+            &format!("{} WHERE ctid < '(1,0)'::tid", s.sql_name),
+            "NULL::text",
+        );
+        crate::pg::error::prefixed(&about(s), Some(&hint), || {
+            scan(&probe, params, Plan::Serial, 0, |cells| {
+                for c in cells {
+                    if let Cell::Bytes(b) = c {
+                        crate::pg::aggregate::partial_payload(b)?;
+                    }
+                }
+                Ok(())
+            })
+        })?;
     }
+    let query = shards
+        .iter()
+        .map(|s| query_for(&s.sql_name, &quote_literal(&s.sql_name)))
+        .collect::<Vec<_>>()
+        .join(" UNION ALL ");
+    let servers: Vec<&str> = shards.iter().filter_map(|s| s.server.as_deref()).collect();
+    let prefix = format!(
+        "sharded scan of {} (servers {})",
+        rel.sql_name,
+        servers.join(", ")
+    );
+    crate::pg::error::prefixed(&prefix, None, || {
+        scan(&query, params, Plan::Serial, 0, |cells| {
+            let label = label_of(cells);
+            row(&cells[..cells.len() - 1]).map_err(|mut e| {
+                if let Some(s) = shards.iter().find(|s| Some(&s.sql_name) == label.as_ref()) {
+                    e.message = format!("{}: {}", about(s), e.message);
+                }
+                e
+            })
+        })
+    })?;
     Ok(())
 }
 

@@ -47,7 +47,7 @@ def sharded():
             conn.execute(f"CREATE TABLE sales ({COLUMNS}) PARTITION BY LIST (region)")
             for k, s in enumerate(shards, start=1):
                 conn.execute(f"""CREATE SERVER s{k} FOREIGN DATA WRAPPER postgres_fdw
-                                 OPTIONS (host 'localhost', port '{s.port}', dbname '{DB}', extensions 'shopml')""")
+                                 OPTIONS (host 'localhost', port '{s.port}', dbname '{DB}', extensions 'shopml', async_capable 'true')""")
                 conn.execute(f"CREATE USER MAPPING FOR postgres SERVER s{k} OPTIONS (user 'postgres')")
                 conn.execute(f"""CREATE FOREIGN TABLE sales_{k} PARTITION OF sales FOR VALUES IN ({k})
                                  SERVER s{k} OPTIONS (table_name 'sales')""")
