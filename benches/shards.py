@@ -18,16 +18,17 @@ P = 20
 N = int(sys.argv[1]) if len(sys.argv) > 1 else 4_000_000
 XS = ", ".join(f"(abs(hashint8(id * 32 + {j})) % 1000003) / 1000003.0::float8 AS x{j}" for j in range(1, P + 1))
 Y = " + ".join(f"{j % 7 - 3} * (abs(hashint8(id * 32 + {j})) % 1000003) / 1000003.0" for j in range(1, P + 1))
-COLUMNS = "id bigint, region int, " + ", ".join(f"x{j} float8" for j in range(1, P + 1)) + ", y float8"
-ROWS = (f"SELECT id, 1 + (id % 2)::int AS region, {XS}, {Y} + (abs(hashint8(id * 32)) % 1000) / 1000.0 AS y "
+COLUMNS = "id bigint, region int, " + ", ".join(f"x{j} float8" for j in range(1, P + 1)) + ", y float8, clicked bool"
+ROWS = (f"SELECT id, 1 + (id % 2)::int AS region, {XS}, {Y} + (abs(hashint8(id * 32)) % 1000) / 1000.0 AS y, "
+        f"(abs(hashint8(id * 32 + 31)) % 1000003) / 1000003.0 < 1 / (1 + exp(-({Y}) / 3)) AS clicked "
         f"FROM generate_series(1, {N}) id")
 FEATURES = "ARRAY[" + ", ".join(f"'x{j}'" for j in range(1, P + 1)) + "]"
 OPTIONS = '{"split_column": "id"}'
 
 
-def train(conn, model, relation):
+def train(conn, model, relation, trainer="train_linear", target="y"):
     t = time.perf_counter()
-    conn.execute(f"SELECT * FROM shopml.train_linear('{model}', '{relation}', 'y', {FEATURES}, '{OPTIONS}')")
+    conn.execute(f"SELECT * FROM shopml.{trainer}('{model}', '{relation}', '{target}', {FEATURES}, '{OPTIONS}')")
     return time.perf_counter() - t
 
 
@@ -77,6 +78,21 @@ def main():
             print(f"  two shards x {N // 2} rows (postgres_fdw)   {m2 * 1e3:8.1f} ms   ratio {m2 / m1:.3f} (target <= 1.2)")
             print(f"  bytes back per shard: {size} (statistics of {P} features; independent of its rows)")
             print(f"  largest relative coefficient difference: {worst:.2e} (target <= 1e-9)")
+            lone, lmany = [], []
+            for _ in range(3):
+                lone.append(train(conn, "lone", "sales_all", "train_logistic", "clicked"))
+                lmany.append(train(conn, "lmany", "sales", "train_logistic", "clicked"))
+            sh = conn.execute("SELECT metrics->'sharded' FROM shopml.train_logistic('lmany', 'sales', 'clicked', "
+                              f"{FEATURES}, '{OPTIONS}')").fetchone()[0]
+            diff = conn.execute("SELECT max(abs(ln(a / (1 - a)) - ln(b / (1 - b)))) FROM (SELECT "
+                                "shopml.predict_proba('lone', r) a, shopml.predict_proba('lmany', r) b "
+                                "FROM sales_all r LIMIT 100000) s").fetchone()[0]
+            l1, l2 = statistics.median(lone), statistics.median(lmany)
+            print(f"  train_logistic, one table                  {l1 * 1e3:8.1f} ms")
+            print(f"  train_logistic, two shards                 {l2 * 1e3:8.1f} ms   ratio {l2 / l1:.3f} (target <= 1.2); "
+                  f"{sh['passes']} passes over the shards (moments + Newton steps), "
+                  f"largest state back {sh['largest_state_bytes']} bytes")
+            print(f"  train_logistic, largest logit difference over 100k rows: {diff:.2e} (target: coefficients to 1e-6)")
     finally:
         for c in [coord, *shards]:
             c.remove()

@@ -67,3 +67,5 @@ COMMENT ON FUNCTION shopml.predict_demand(text, bigint, float8, jsonb, int) IS
   'Expected units of a product of a bigint-keyed demand model at a price (one period, as trained), with controls given as a JSON object (the product''s averages otherwise), and a 90 % interval of the expected units from the elasticity''s standard error (zero width at the product''s typical price; the level''s own uncertainty is not stored); version for one that is not deployed. For a table of planned prices use LATERAL.';
 COMMENT ON FUNCTION shopml.predict_demand(text, text, float8, jsonb, int) IS
   'predict_demand for demand models trained on text or uuid product keys.';
+COMMENT ON FUNCTION shopml.linear_fit_state(bytea) IS
+  'Least-squares fit (with intercept) of a shopml.linear_partial or shopml.linear_merge state: the same jsonb as shopml.linear_fit {coefficients, intercept, std_errors, t_stats, p_values, r2, n, skipped, aliased}; NULL for too few rows, XX001 for a damaged state.';

@@ -43,6 +43,7 @@ fn train_inner(
     features: FeatureList,
 ) -> Result<TrainerRow> {
     let (model_name, rel) = (req.model_name, &req.rel);
+    rel.notice_rows_travel(model_name)?;
     let product_column = required(product_column, "product_column")?.to_string();
     let price_column = required(price_column, "price_column")?.to_string();
     let quantity_column = required(quantity_column, "quantity_column")?.to_string();

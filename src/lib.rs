@@ -20,6 +20,7 @@ mod guc;
 mod kmeans;
 mod linear;
 mod logistic;
+mod logistic_shards;
 mod models;
 #[allow(unsafe_code)]
 mod pg;

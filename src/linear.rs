@@ -17,10 +17,10 @@ use pgrx::prelude::*;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 use shopml_core::data::cell::Cell;
-use shopml_core::data::prep::{ColumnKind, Encoding, Impute, Prep, PrepLearner};
+use shopml_core::data::prep::{ColumnKind, Encoding, Impute, Prep, PrepLearner, PrepOptions};
 use shopml_core::data::split::{position_key, tid_key, Split};
 use shopml_core::linear::regression::{
-    evaluate, fit, FitOptions, LinearBundle, LinearModel, LinearOptions, LinearStats,
+    evaluate, fit, flat, FitOptions, LinearBundle, LinearModel, LinearOptions, LinearStats,
     SplitAccumulator, SplitMetrics,
 };
 use shopml_core::monitor::Monitor;
@@ -49,7 +49,7 @@ use crate::train::{self, Request, TrainerRow};
 
 /// How the rows of the scan are keyed for the split.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-enum KeyMode {
+pub(crate) enum KeyMode {
     Tid,
     Column,
     Position,
@@ -57,29 +57,31 @@ enum KeyMode {
 
 /// What `train_linear` tells its aggregates (their bytea argument).
 #[derive(Clone, Debug, Serialize, Deserialize)]
-struct ScanConfig {
-    split: Split,
-    keys: KeyMode,
-    skip_missing: bool,
+pub(crate) struct ScanConfig {
+    pub(crate) split: Split,
+    pub(crate) keys: KeyMode,
+    pub(crate) skip_missing: bool,
     /// The preparation (for `_linear_stats`), or the learner to fill (for `_prep_stats`).
-    prep: Option<Prep>,
-    learner: Option<PrepLearner>,
-    n_inputs: usize,
+    pub(crate) prep: Option<Prep>,
+    pub(crate) learner: Option<PrepLearner>,
+    pub(crate) n_inputs: usize,
     /// The training to report progress of (none for the test configuration).
-    training: Option<ScanTraining>,
+    pub(crate) training: Option<ScanTraining>,
     /// Whether `_linear_stats` keeps its bounded row samples for the MAE (not when the states
     /// travel from shards: statistics are a few KB, the samples up to MAE_SAMPLE_ROWS rows).
-    mae_sample: bool,
+    pub(crate) mae_sample: bool,
+    /// For `_logistic_stats` (a logistic regression over shards): the point of the pass.
+    pub(crate) logistic: Option<crate::logistic_shards::LogisticPass>,
 }
 
 /// Which training a scan is part of, for its progress NOTICEs.
 #[derive(Clone, Debug, Serialize, Deserialize)]
-struct ScanTraining {
-    model_name: String,
+pub(crate) struct ScanTraining {
+    pub(crate) model_name: String,
     /// When the training started ([`Progress::started_ms`]).
-    started_ms: u64,
+    pub(crate) started_ms: u64,
     /// Whether this process reads every row (a serial plan), so its count is the rows read.
-    serial: bool,
+    pub(crate) serial: bool,
 }
 
 /// The progress of the current scan in this process: the leader reports once a second, with
@@ -135,13 +137,13 @@ fn count_row(config: &ScanConfig) {
 /// Per aggregate state: the decoded config and how to read the arguments (not serialised:
 /// every worker makes its own from the config argument).
 #[derive(Clone, Default)]
-struct Reader {
+pub(crate) struct Reader {
     config: Option<ScanConfig>,
     convs: Vec<Option<Conv>>,
     rows: Option<RowType>,
     /// The target and every feature arrive as float8 arguments (no ROW), so a row can be read
     /// without making cells.
-    floats: bool,
+    pub(crate) floats: bool,
 }
 
 /// First argument after the state and config.
@@ -184,7 +186,7 @@ fn check_types(call: &Call, convs: &[Option<Conv>], config: &ScanConfig) {
 }
 
 impl Reader {
-    fn new(call: &Call) -> Reader {
+    pub(crate) fn new(call: &Call) -> Reader {
         if call.is_null(1) {
             raise(Error::invalid("the scan configuration must not be NULL"));
         }
@@ -214,7 +216,7 @@ impl Reader {
         }
     }
 
-    fn config(&self) -> &ScanConfig {
+    pub(crate) fn config(&self) -> &ScanConfig {
         match &self.config {
             Some(c) => c,
             None => raise(Error::internal(
@@ -238,16 +240,21 @@ impl Reader {
 
 /// One row of a row aggregate: its split side and key, target and input cells, and whether a
 /// missing value makes it unusable.
-struct AggRow<'c> {
-    test: bool,
-    key: u64,
-    y: Option<f64>,
-    inputs: &'c [Cell<'c>],
-    missing: bool,
+pub(crate) struct AggRow<'c> {
+    pub(crate) test: bool,
+    pub(crate) key: u64,
+    pub(crate) y: Option<f64>,
+    pub(crate) inputs: &'c [Cell<'c>],
+    pub(crate) missing: bool,
 }
 
 /// Reads the current row of a row aggregate and runs `f` on it.
-fn with_row<R>(call: &Call, reader: &mut Reader, position: u64, f: impl FnOnce(&AggRow) -> R) -> R {
+pub(crate) fn with_row<R>(
+    call: &Call,
+    reader: &mut Reader,
+    position: u64,
+    f: impl FnOnce(&AggRow) -> R,
+) -> R {
     let convs = std::mem::take(&mut reader.convs);
     let mut rows = reader.rows.take();
     let out = call.with_arg_cells(FIRST, &convs, &mut rows, |cells| {
@@ -320,7 +327,7 @@ pub fn prep_trans(call: &Call) -> pg_sys::Datum {
 /// The state of `_linear_stats`.
 #[derive(Clone, Serialize, Deserialize)]
 pub(crate) struct StatsState {
-    acc: SplitAccumulator,
+    pub(crate) acc: SplitAccumulator,
     position: u64,
     #[serde(skip)]
     reader: Reader,
@@ -417,7 +424,23 @@ pub fn stats_trans(call: &Call) -> pg_sys::Datum {
 /// [`stats_trans`] of a row whose target and features are float8 arguments used as they are:
 /// the same split key, skips and sums as through the cells, without making them.
 fn read_floats(call: &Call, st: &mut StatsState, position: u64) {
-    let config = st.reader.config();
+    match float_row(call, &st.reader, position, &mut st.x) {
+        Some((test, key, y)) => st.acc.add(test, key, y, &st.x),
+        None => st.acc.skipped += 1,
+    }
+}
+
+/// The current row of a row aggregate whose target and features are all float8 arguments
+/// used as they are: the features into `x`, and (held out, split key, target), or None when
+/// the row is skipped for a NULL, NaN or infinite value. The same split and skips as through
+/// the cells, without making them.
+pub(crate) fn float_row(
+    call: &Call,
+    reader: &Reader,
+    position: u64,
+    x: &mut [f64],
+) -> Option<(bool, u64, f64)> {
+    let config = reader.config();
     let n = config.n_inputs;
     if call.nargs() != FIRST + 2 + n {
         raise(Error::invalid(format!(
@@ -426,27 +449,18 @@ fn read_floats(call: &Call, st: &mut StatsState, position: u64) {
         )));
     }
     count_row(config);
-    let key_conv = st.reader.convs[0].unwrap_or(Conv::F8);
-    let key = st.reader.key(&call.cell(FIRST, key_conv), position);
+    let key_conv = reader.convs[0].unwrap_or(Conv::F8);
+    let key = reader.key(&call.cell(FIRST, key_conv), position);
     let test = config.split.is_test(key);
     let value = |i: usize| {
         let v = call.f64(i);
         (!call.is_null(i) && v.is_finite()).then_some(v)
     };
-    let Some(y) = value(FIRST + 1) else {
-        st.acc.skipped += 1;
-        return;
-    };
-    for j in 0..n {
-        match value(FIRST + 2 + j) {
-            Some(v) => st.x[j] = v,
-            None => {
-                st.acc.skipped += 1;
-                return;
-            }
-        }
+    let y = value(FIRST + 1)?;
+    for (j, xj) in x.iter_mut().enumerate().take(n) {
+        *xj = value(FIRST + 2 + j)?;
     }
-    st.acc.add(test, key, y, &st.x);
+    Some((test, key, y))
 }
 
 /// Internal: the configuration `train_linear` gives `_linear_stats` for `n_inputs` numeric
@@ -476,6 +490,7 @@ fn _linear_scan_config(
         n_inputs: names.len(),
         training: None,
         mae_sample,
+        logistic: None,
     })
 }
 
@@ -563,13 +578,21 @@ pub fn fit_final(call: &Call) -> pg_sys::Datum {
     let Some(stats) = &st.stats else {
         return call.null();
     };
+    match fit_json(stats, st.skipped) {
+        Some(v) => call.jsonb_result(v),
+        None => call.null(),
+    }
+}
+
+/// linear_fit's result for these statistics: None when too few rows (a NULL result, like
+/// regr_slope).
+fn fit_json(stats: &LinearStats, skipped: u64) -> Option<Value> {
     let m = match fit(stats, &FitOptions::default()) {
         Ok(m) => m,
-        // Too few rows in this group: a NULL result, like regr_slope.
-        Err(e) if e.kind == ErrorKind::DataException => return call.null(),
+        Err(e) if e.kind == ErrorKind::DataException => return None,
         Err(e) => raise(e),
     };
-    call.jsonb_result(json!({
+    Some(json!({
         "coefficients": opt_nums(&m.coefficients),
         "intercept": num(m.intercept),
         "std_errors": opt_nums(&m.std_errors),
@@ -580,9 +603,80 @@ pub fn fit_final(call: &Call) -> pg_sys::Datum {
         "sigma": num(m.sigma),
         "n": m.n,
         "df_resid": num(m.df_resid),
-        "skipped": st.skipped,
+        "skipped": skipped,
         "aliased": m.coefficients.iter().enumerate().filter(|(_, c)| c.is_none()).map(|(i, _)| i + 1).collect::<Vec<_>>(),
     }))
+}
+
+// ---------------------------------------------------------------------------------------------
+// linear_partial / linear_merge / linear_fit_state: the same statistics as linear_fit with a
+// value-typed (bytea) state, for distributed planners that run the partial step on workers
+// (Citus needs a combine function and a state that is not `internal`) and for moving states
+// between servers by hand (dblink, postgres_fdw).
+// ---------------------------------------------------------------------------------------------
+
+/// sfunc(bytea, float8, float8[]) -> bytea of `linear_partial`.
+pub fn partial_trans(call: &Call) -> pg_sys::Datum {
+    let x = if call.is_null(2) {
+        None
+    } else {
+        call.float8_array(2).or_raise()
+    };
+    let y = call.f64(1);
+    let usable = !call.is_null(1) && y.is_finite();
+    let row = match x {
+        Some(x) if usable && x.iter().all(|v| v.is_finite()) => Some(x),
+        _ => None,
+    };
+    if let Some(x) = &row {
+        if x.is_empty() {
+            raise(Error::invalid(
+                "linear_partial: x must have at least one element",
+            ));
+        }
+    }
+    let mut delta = Vec::new();
+    let update = |b: &mut [u8], delta: &mut Vec<f64>| match &row {
+        Some(x) => flat::add(b, y, x, delta).or_raise(),
+        None => {
+            flat::width(b).or_raise();
+            flat::skip(b)
+        }
+    };
+    if let Some(b) = call.bytea_in_place(0) {
+        update(b, &mut delta);
+        return call.datum(0);
+    }
+    let mut b = if call.is_null(0) {
+        match &row {
+            Some(x) => flat::new(x.len()),
+            // A state needs its width: a first row without one leaves the state NULL.
+            None => return call.null(),
+        }
+    } else {
+        call.bytes(0).to_vec()
+    };
+    update(&mut b, &mut delta);
+    call.bytea_result(&b)
+}
+
+/// combinefunc(bytea, bytea) -> bytea of `linear_partial` (and sfunc of `linear_merge`).
+pub fn partial_combine(call: &Call) -> pg_sys::Datum {
+    let other = call.bytes(1).to_vec();
+    if let Some(b) = call.bytea_in_place(0) {
+        flat::merge(b, &other).or_raise();
+        return call.datum(0);
+    }
+    let mut b = call.bytes(0).to_vec();
+    flat::merge(&mut b, &other).or_raise();
+    call.bytea_result(&b)
+}
+
+/// The least-squares fit of a `linear_partial` (or `linear_merge`) state: linear_fit's jsonb.
+#[pg_extern(immutable, parallel_safe)]
+fn linear_fit_state(state: &[u8]) -> Option<pgrx::JsonB> {
+    let (stats, skipped) = flat::stats(state).or_raise();
+    fit_json(&stats, skipped).map(pgrx::JsonB)
 }
 
 extension_sql!(
@@ -644,6 +738,25 @@ CREATE AGGREGATE shopml.linear_fit(y float8, x float8[]) (
     FINALFUNC = shopml._linear_fit_final,
     PARALLEL = SAFE
 );
+CREATE FUNCTION shopml._linear_partial_trans(bytea, float8, float8[]) RETURNS bytea
+    AS 'MODULE_PATHNAME', 'shopml_linear_partial_trans' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION shopml._linear_partial_combine(bytea, bytea) RETURNS bytea
+    AS 'MODULE_PATHNAME', 'shopml_linear_partial_combine' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE AGGREGATE shopml.linear_partial(y float8, x float8[]) (
+    SFUNC = shopml._linear_partial_trans, STYPE = bytea,
+    COMBINEFUNC = shopml._linear_partial_combine,
+    PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE shopml.linear_partial(float8, float8[]) IS
+  'The statistics linear_fit computes, as a bytea state (count, means, co-moments; a few KB, whatever the row count) that can be merged with shopml.linear_merge and fitted with shopml.linear_fit_state: for tables split across servers (its state is a value with a combine function, as Citus needs to run it on workers; postgres_fdw ships it with extensions ''shopml'').';
+CREATE AGGREGATE shopml.linear_merge(bytea) (
+    SFUNC = shopml._linear_partial_combine, STYPE = bytea,
+    COMBINEFUNC = shopml._linear_partial_combine,
+    PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE shopml.linear_merge(bytea) IS
+  'Adds shopml.linear_partial states (from shards, groups or servers) into one state; XX001 for a damaged state or one of a newer format.';
+
 COMMENT ON AGGREGATE shopml.linear_fit(float8, float8[]) IS
   'Least-squares fit of y on x (with intercept) in one pass, parallel and GROUP BY friendly: jsonb {coefficients, intercept, std_errors, t_stats, p_values, r2, n, skipped, aliased}. Rows with a NULL or NaN are skipped and counted; collinear columns are aliased (NULL coefficient).';
 "#,
@@ -664,14 +777,14 @@ fn metrics_json(m: &SplitMetrics) -> Value {
 }
 
 /// The aggregate call's key, target and feature arguments, and the plan it needs.
-struct ScanArgs {
-    keys: KeyMode,
-    key_expr: String,
-    inputs: String,
-    plan: Plan,
+pub(crate) struct ScanArgs {
+    pub(crate) keys: KeyMode,
+    pub(crate) key_expr: String,
+    pub(crate) inputs: String,
+    pub(crate) plan: Plan,
 }
 
-fn scan_args(rel: &Relation, split: &Split, feats: &[Column]) -> Result<ScanArgs> {
+pub(crate) fn scan_args(rel: &Relation, split: &Split, feats: &[Column]) -> Result<ScanArgs> {
     let (keys, key_expr, plan) = match &split.split_column {
         Some(c) => (KeyMode::Column, rel.column(c)?.ident(), Plan::Parallel),
         None if rel.is_table => (KeyMode::Tid, "ctid".to_string(), Plan::Parallel),
@@ -695,24 +808,25 @@ fn scan_args(rel: &Relation, split: &Split, feats: &[Column]) -> Result<ScanArgs
 /// (none when it has nothing to learn: numbers used as they are). Text columns with more than
 /// `max_categories` values are refused: a linear model solves dense normal equations, so the
 /// hashing trick's sparse space is for train_logistic.
-fn learn_prep(
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn learn_prep(
     rel: &Relation,
-    y: &Column,
+    y_expr: &str,
     feats: &[Column],
-    opts: &LinearOptions,
+    p: &PrepOptions,
+    split: &Split,
     args: &ScanArgs,
     training: &ScanTraining,
     shards: &[Shard],
 ) -> Result<Prep> {
     let kinds: Vec<ColumnKind> = feats.iter().filter_map(|f| f.kind()).collect();
     let names: Vec<String> = feats.iter().map(|f| f.name.clone()).collect();
-    let p = &opts.prep;
     if !p.standardize && p.impute == Impute::Skip && kinds.iter().all(|k| *k == ColumnKind::Numeric)
     {
         return Ok(Prep::identity(&names));
     }
     let config = ScanConfig {
-        split: opts.pipeline.split.clone(),
+        split: split.clone(),
         keys: args.keys,
         skip_missing: p.impute == Impute::Skip,
         prep: None,
@@ -720,13 +834,12 @@ fn learn_prep(
         n_inputs: feats.len(),
         training: Some(training.clone()),
         mae_sample: false,
+        logistic: None,
     };
     let query = |from: &str, label: &str| {
         format!(
-            "SELECT shopml._prep_stats($1, {}, {}, {}), {label} FROM {from}",
-            args.key_expr,
-            y.ident(),
-            args.inputs,
+            "SELECT shopml._prep_stats($1, {}, {y_expr}, {}), {label} FROM {from}",
+            args.key_expr, args.inputs,
         )
     };
     let cfg = aggregate::encode(&config);
@@ -752,18 +865,29 @@ fn learn_prep(
         Some(l) => l.finish()?,
         None => config.learner.as_ref().expect("set above").finish()?,
     };
+    Ok(prep)
+}
+
+/// 22023 when the preparation hashes a text feature (more than max_categories values): the
+/// trainers that solve dense systems one-hot encode only.
+pub(crate) fn refuse_hashed(
+    prep: &Prep,
+    rel: &Relation,
+    max_categories: usize,
+    hint: &str,
+) -> Result<()> {
     if let Some(i) = prep
         .inputs
         .iter()
         .find(|i| matches!(i.encoding, Encoding::Hashed))
     {
         return Err(Error::invalid(format!(
-            "text feature \"{}\" of {} has more than max_categories = {} distinct values",
-            i.name, rel.sql_name, p.max_categories
+            "text feature \"{}\" of {} has more than max_categories = {max_categories} distinct values",
+            i.name, rel.sql_name
         ))
-        .with_hint("Raise max_categories to one-hot encode more values, group rare values in a view, or use train_logistic, whose hashing trick handles any number of values."));
+        .with_hint(hint.to_string()));
     }
-    Ok(prep)
+    Ok(())
 }
 
 fn train_linear_inner(
@@ -790,7 +914,17 @@ fn train_linear_inner(
         serial: args.plan == Plan::Serial,
     };
     let shards = rel.shards(model_name)?;
-    let prep = learn_prep(rel, &y, &feats.columns, &opts, &args, &training, &shards)?;
+    let prep = learn_prep(
+        rel,
+        &y.ident(),
+        &feats.columns,
+        &opts.prep,
+        split,
+        &args,
+        &training,
+        &shards,
+    )?;
+    refuse_hashed(&prep, rel, opts.prep.max_categories, "Raise max_categories to one-hot encode more values, group rare values in a view, or use train_logistic, whose hashing trick handles any number of values.")?;
     progress.stage("accumulating statistics", None);
     let group_expr = group
         .as_ref()
@@ -806,6 +940,7 @@ fn train_linear_inner(
         training: Some(training),
         // A sharded scan ships statistics only: the MAE's row sample stays behind.
         mae_sample: shards.is_empty(),
+        logistic: None,
     };
     let query = |from: &str, label: &str| {
         format!(

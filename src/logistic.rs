@@ -34,6 +34,11 @@ fn train_inner(req: Request, target: Option<&str>, features: FeatureList) -> Res
         )
         .with_hint("For text labels or more than two classes use shopml.train_forest."));
     };
+    let shards = rel.shards(model_name)?;
+    if !shards.is_empty() {
+        let t = t.clone();
+        return crate::logistic_shards::train_sharded(req, shards, &t, labels, features, &opts);
+    }
     let split = &opts.pipeline.split;
     let feats = rel.target_features(features, target, &[], &opts.pipeline)?;
     feats.notice_keys(model_name);

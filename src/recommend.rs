@@ -172,6 +172,7 @@ fn train_inner(
     weight_column: Option<&str>,
 ) -> Result<TrainerRow> {
     let (model_name, rel) = (req.model_name, &req.rel);
+    rel.notice_rows_travel(model_name)?;
     let user_column = required(user_column, "user_column")?;
     let item_column = required(item_column, "item_column")?;
     let opts = RecommenderOptions::parse(req.options.as_ref())?;

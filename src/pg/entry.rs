@@ -6,6 +6,7 @@ use pgrx::pg_sys;
 use pgrx::prelude::*;
 
 use crate::linear::{self, FitState, PrepState, StatsState};
+use crate::logistic_shards::{self, LogisticState};
 use crate::pg::aggregate::{combine, deserialize, partial, serialize};
 use crate::pg::fcinfo::Call;
 use crate::serve::predict::{self, By};
@@ -84,11 +85,20 @@ v1! {
     pg_finfo_shopml_prep_stats_deserialize shopml_prep_stats_deserialize => deserialize::<PrepState>;
     pg_finfo_shopml_prep_stats_final shopml_prep_stats_final => partial::<PrepState>;
 
+    pg_finfo_shopml_logistic_stats_trans shopml_logistic_stats_trans => logistic_shards::logistic_trans;
+    pg_finfo_shopml_logistic_stats_combine shopml_logistic_stats_combine => combine::<LogisticState>;
+    pg_finfo_shopml_logistic_stats_serialize shopml_logistic_stats_serialize => serialize::<LogisticState>;
+    pg_finfo_shopml_logistic_stats_deserialize shopml_logistic_stats_deserialize => deserialize::<LogisticState>;
+    pg_finfo_shopml_logistic_stats_final shopml_logistic_stats_final => partial::<LogisticState>;
+
     pg_finfo_shopml_linear_fit_trans shopml_linear_fit_trans => linear::fit_trans;
     pg_finfo_shopml_linear_fit_combine shopml_linear_fit_combine => combine::<FitState>;
     pg_finfo_shopml_linear_fit_serialize shopml_linear_fit_serialize => serialize::<FitState>;
     pg_finfo_shopml_linear_fit_deserialize shopml_linear_fit_deserialize => deserialize::<FitState>;
     pg_finfo_shopml_linear_fit_final shopml_linear_fit_final => linear::fit_final;
+
+    pg_finfo_shopml_linear_partial_trans shopml_linear_partial_trans => linear::partial_trans;
+    pg_finfo_shopml_linear_partial_combine shopml_linear_partial_combine => linear::partial_combine;
 }
 
 /// Entry points that 0.3.0 retired. Their symbols stay so that the install script of a released

@@ -102,6 +102,37 @@ impl Call {
         unsafe { datum::bytes(self.datum(i)) }
     }
 
+    /// The bytes of bytea argument `i` to change in place: only when the function runs as an
+    /// aggregate's transition or combine function (not a window aggregate) and the value is a
+    /// plain, uncompressed 4-byte-header varlena, i.e. the aggregate's own state (PostgreSQL
+    /// lets such a function modify its state argument and return it).
+    #[allow(clippy::mut_from_ref)]
+    pub fn bytea_in_place(&self, i: usize) -> Option<&mut [u8]> {
+        if self.is_null(i) {
+            return None;
+        }
+        // SAFETY: AggCheckCallContext only inspects the call's context node.
+        let ctx = unsafe { pg_sys::AggCheckCallContext(self.fcinfo, std::ptr::null_mut()) };
+        if ctx != pg_sys::AGG_CONTEXT_AGGREGATE as i32 {
+            return None;
+        }
+        let p = self.datum(i).cast_mut_ptr::<u8>();
+        // SAFETY: a non-NULL bytea argument points to a varlena; its first byte tells the
+        // header kind (little-endian: 0b00 in the low bits = 4-byte header, uncompressed),
+        // the first 4 bytes then hold the total size, and the value is the aggregate's state,
+        // which this call may modify (see above) and nothing else refers to.
+        unsafe {
+            if p.is_null() || (*p & 0x03) != 0 {
+                return None;
+            }
+            let size = (u32::from_le_bytes([*p, *p.add(1), *p.add(2), *p.add(3)]) >> 2) as usize;
+            if size < 4 {
+                return None;
+            }
+            Some(std::slice::from_raw_parts_mut(p.add(4), size - 4))
+        }
+    }
+
     /// Argument `i` as a cell, read according to `conv` (its type's entry of the datum table).
     pub fn cell(&self, i: usize, conv: Conv) -> shopml_core::data::cell::Cell<'_> {
         if self.is_null(i) {

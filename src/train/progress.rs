@@ -20,6 +20,11 @@ pub struct Progress {
 }
 
 impl Progress {
+    /// The model being trained.
+    pub fn model_name(&self) -> &str {
+        &self.model_name
+    }
+
     pub fn new(model_name: &str) -> Progress {
         Progress::since(model_name, Instant::now())
     }

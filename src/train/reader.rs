@@ -109,6 +109,7 @@ pub fn read<Y>(
     progress: &mut Progress,
     mut target: impl FnMut(&Cell) -> Result<Option<Y>>,
 ) -> Result<Rows<Y>> {
+    spec.rel.notice_rows_travel(progress.model_name())?;
     let mut keys = SplitKeys::of(spec.rel, spec.split)?;
     if spec.split.test_fraction == 0.0 {
         // Nothing is held out: the key is not needed, so it is not read.

@@ -75,8 +75,26 @@ pub fn scan_parts(
     query_for: impl Fn(&str, &str) -> String,
     params: &[Param],
     plan: Plan,
+    row: impl FnMut(&[Cell]) -> Result<()>,
+) -> Result<()> {
+    scan_parts_where(shards, rel, None, query_for, params, plan, row)
+}
+
+/// [`scan_parts`] over the rows of each partition that pass `filter` (a condition postgres_fdw
+/// can send to the shards, such as a `ctid` range).
+pub fn scan_parts_where(
+    shards: &[Shard],
+    rel: &Relation,
+    filter: Option<&str>,
+    query_for: impl Fn(&str, &str) -> String,
+    params: &[Param],
+    plan: Plan,
     mut row: impl FnMut(&[Cell]) -> Result<()>,
 ) -> Result<()> {
+    let from = |name: &str| match filter {
+        Some(f) => format!("{name} WHERE {f}"),
+        None => name.to_string(),
+    };
     let label_of = |cells: &[Cell]| {
         cells
             .last()
@@ -100,7 +118,11 @@ pub fn scan_parts(
             "Each shard needs the same shopml version installed (CREATE EXTENSION shopml on server \"{server}\") and the partition's columns of the types declared here."
         );
         let probe = query_for(
-            &format!("{} WHERE ctid < '(1,0)'::tid", s.sql_name),
+            &format!(
+                "{} WHERE ctid < '(1,0)'::tid{}",
+                s.sql_name,
+                filter.map(|f| format!(" AND ({f})")).unwrap_or_default()
+            ),
             "NULL::text",
         );
         crate::pg::error::prefixed(&about(s), Some(&hint), || {
@@ -116,7 +138,7 @@ pub fn scan_parts(
     }
     let query = shards
         .iter()
-        .map(|s| query_for(&s.sql_name, &quote_literal(&s.sql_name)))
+        .map(|s| query_for(&from(&s.sql_name), &quote_literal(&s.sql_name)))
         .collect::<Vec<_>>()
         .join(" UNION ALL ");
     let servers: Vec<&str> = shards.iter().filter_map(|s| s.server.as_deref()).collect();
@@ -251,6 +273,32 @@ impl Relation {
             }
         }
         Ok(leaves)
+    }
+
+    /// For the trainers that read rows (not statistics): a NOTICE when the relation is sharded
+    /// with postgres_fdw, saying that its rows travel to this server.
+    pub fn notice_rows_travel(&self, model_name: &str) -> Result<()> {
+        let mut servers: Option<String> = None;
+        scan(
+            "SELECT string_agg(DISTINCT s.srvname::text, ', ') \
+             FROM pg_catalog.pg_partition_tree($1::oid::regclass) t \
+             JOIN pg_catalog.pg_foreign_table f ON f.ftrelid = t.relid \
+             JOIN pg_catalog.pg_foreign_server s ON s.oid = f.ftserver",
+            &[Param::Int8(i64::from(u32::from(self.oid)))],
+            Plan::Serial,
+            1,
+            |cells| {
+                servers = cells[0].category().map(|c| c.into_owned());
+                Ok(())
+            },
+        )?;
+        if let Some(servers) = servers {
+            pgrx::notice!(
+                "shopml: training \"{model_name}\": {} is sharded (servers {servers}); this trainer reads its rows through the partitioned table, so they travel to this server (train_linear and train_logistic compute on the shards)",
+                self.sql_name
+            );
+        }
+        Ok(())
     }
 
     /// A column by exact name (42703 naming the table when it is missing).

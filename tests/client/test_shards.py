@@ -14,11 +14,13 @@ DB = "shard"
 FEATURES = ["x1", "x2", "x3", "x4", "x5"]
 # Rows from a hash of the id: the same values on whichever server generates them.
 ROWS = """SELECT id, 1 + (id % 2)::int AS region, {xs}, 'c' || (id % 4) AS cat,
-                 1.5 + {signal} + 0.3 * (id % 4) + ((hashint8(id * 10 + 9) % 1000) / 1000.0 - 0.5) AS y
+                 1.5 + {signal} + 0.3 * (id % 4) + ((hashint8(id * 10 + 9) % 1000) / 1000.0 - 0.5) AS y,
+                 (abs(hashint8(id * 10 + 8)) % 100000) / 100000.0
+                   < 1 / (1 + exp(-3 * ({signal} - 7.5) / 5 - 0.2 * (id % 4))) AS clicked
           FROM generate_series(1, {n}) id"""
 XS = ", ".join(f"(abs(hashint8(id * 10 + {j})) % 100000) / 100000.0::float8 AS x{j}" for j in range(1, 6))
 SIGNAL = " + ".join(f"{j} * (abs(hashint8(id * 10 + {j})) % 100000) / 100000.0" for j in range(1, 6))
-COLUMNS = "id bigint, region int, " + ", ".join(f"x{j} float8" for j in range(1, 6)) + ", cat text, y float8"
+COLUMNS = "id bigint, region int, " + ", ".join(f"x{j} float8" for j in range(1, 6)) + ", cat text, y float8, clicked bool"
 
 
 def rows(n, where=""):
@@ -96,6 +98,64 @@ def test_sharded_model_equals_one_server(sharded, features, options):
         assert b["x3"] / b["x1"] == pytest.approx(3, rel=0.05)
 
 
+@pytest.mark.parametrize("features, options", [
+    (FEATURES, '{"split_column": "id"}'),
+    (FEATURES, '{"test_fraction": 0, "class_weight": "balanced", "l2": 5}'),
+    (FEATURES + ["cat"], '{"split_column": "id", "standardize": true}'),
+])
+def test_sharded_logistic_equals_one_server(sharded, features, options):
+    coord, _ = sharded
+    q = "SELECT n_train, n_test, metrics FROM shopml.train_logistic(%s, %s, 'clicked', %s, %s)"
+    with coord.connect(DB) as c:
+        one = c.execute(q, ("lone", "sales_all", features, options)).fetchone()
+        many = c.execute(q, ("lmany", "sales", features, options)).fetchone()
+        assert many[:2] == one[:2]
+        # The same coefficients: the same score (logit) for every row, to 1e-6.
+        worst = c.execute("""SELECT max(abs(ln(a / (1 - a)) - ln(b / (1 - b))))
+                             FROM (SELECT shopml.predict_proba('lone', r) a, shopml.predict_proba('lmany', r) b
+                                   FROM sales_all r) s""").fetchone()[0]
+        assert worst < 1e-6, worst
+        print(f"shards: logistic {options}: largest logit difference {worst:.2e}, "
+              f"auc {one[2]['auc']:.6f} / sharded {many[2]['auc']:.6f}, iterations {many[2]['iterations']}")
+        imp = c.execute("""SELECT max(abs(a.importance - b.importance)) FROM shopml.feature_importance('lone') a
+                           JOIN shopml.feature_importance('lmany') b USING (feature)""").fetchone()[0]
+        assert imp < 1e-6
+        for m in ("log_loss", "accuracy", "precision", "recall", "f1"):
+            assert many[2][m] == pytest.approx(one[2][m], rel=1e-6, abs=1e-9), m
+        # The AUC from the shards' 1,024-bin score histograms.
+        assert many[2]["auc"] == pytest.approx(one[2]["auc"], abs=1e-3)
+        assert many[2]["sharded"]["partitions"] == 2 and many[2]["converged"]
+        assert 0.6 < one[2]["auc"] < 0.99
+
+
+def test_sharded_logistic_refuses_l1_and_two_valued_targets(sharded):
+    coord, _ = sharded
+    with coord.connect(DB) as c:
+        before = models(c)
+        with pytest.raises(psycopg.Error) as e:
+            c.execute("SELECT * FROM shopml.train_logistic('bad', 'sales', 'clicked', options => '{\"l1\": 1}')")
+        assert e.value.sqlstate == "0A000"
+        with pytest.raises(psycopg.Error) as e:
+            c.execute("SELECT * FROM shopml.train_logistic('bad', 'sales', 'region', ARRAY['x1'])")
+        assert e.value.sqlstate == "22023" and "other than 0 and 1" in e.value.diag.message_primary
+        assert models(c) == before
+
+
+@pytest.mark.parametrize("call", [
+    "SELECT * FROM shopml.train_forest('tf', 'sales', 'clicked', ARRAY['x1', 'x2'], '{\"n_trees\": 5}')",
+    "SELECT * FROM shopml.train_kmeans('tk', 'sales', ARRAY['x1', 'x2'], 3)",
+    "SELECT * FROM shopml.train_demand('td', 'sales', 'region', 'x1', 'y')",
+])
+def test_row_reading_trainers_train_on_a_sharded_table_and_say_rows_travel(sharded, call):
+    coord, _ = sharded
+    with coord.connect(DB) as c:
+        notices = []
+        c.add_notice_handler(lambda d: notices.append(d.message_primary))
+        n_train = c.execute(call).fetchone()
+        assert n_train is not None
+        assert any("is sharded (servers s1, s2)" in n and "travel to this server" in n for n in notices), notices
+
+
 def test_each_shard_computes_its_aggregate_and_returns_one_small_state(sharded):
     coord, shards = sharded
     with coord.connect(DB) as c:
@@ -115,6 +175,24 @@ def test_each_shard_computes_its_aggregate_and_returns_one_small_state(sharded):
         # a byte more each time they pass a power of 128).
         assert small < 1024 and abs(large - small) <= 8
         print(f"shards: partial state per shard {small} bytes at 10k rows, {large} bytes at 110k rows")
+
+
+def test_value_typed_partial_states_from_shards_merge_to_the_one_server_fit(sharded):
+    """linear_partial's bytea state (a value with a combine function, what Citus needs) computed
+    on each shard by postgres_fdw, moved as text, merged and fitted on the coordinator."""
+    coord, _ = sharded
+    x = "ARRAY[x1, x2, x3, x4, x5]"
+    parts = " UNION ALL ".join(f"SELECT shopml.linear_partial(y, {x}) AS s FROM sales_{k}" for k in (1, 2))
+    with coord.connect(DB) as c:
+        plan = "\n".join(r[0] for r in c.execute(f"EXPLAIN (VERBOSE) {parts}"))
+        assert plan.count("Remote SQL: SELECT shopml.linear_partial(") == 2, plan
+        many = c.execute(f"SELECT shopml.linear_fit_state(shopml.linear_merge(s::text::bytea)) FROM ({parts}) t").fetchone()[0]
+        one = c.execute(f"SELECT shopml.linear_fit(y, {x}) FROM sales_all").fetchone()[0]
+        assert many["n"] == one["n"] == 20_000
+        for a, b in zip(many["coefficients"] + [many["intercept"]], one["coefficients"] + [one["intercept"]]):
+            assert a == pytest.approx(b, rel=1e-9)
+        sizes = [r[0] for r in c.execute(f"SELECT octet_length(s) FROM ({parts}) t")]
+        assert sizes == [16 + 8 * (2 + 6 + 21)] * 2
 
 
 def test_rows_travel_with_a_notice_when_the_server_does_not_list_shopml(sharded):
@@ -196,3 +274,32 @@ def test_unreachable_shard_fails_naming_it(sharded):
         expect_error(coord, "08001", 'shard "s2"')
     finally:
         shards[1].start()
+
+
+def test_sharded_logistic_on_a_million_rows_starts_warm_and_equals_one_server(sharded):
+    """Past 800k training rows both trainers start Newton from a subsample (the first blocks of
+    each shard here, every k-th row in memory): the same optimum all the same."""
+    coord, shards = sharded
+    more = "WHERE id > 20000"
+    try:
+        for k, s in enumerate(shards, start=1):
+            with s.connect(DB) as conn:
+                conn.execute(f"INSERT INTO sales {rows(1_020_000, f'{more} AND region = {k}')}")
+        with coord.connect(DB) as c:
+            c.execute(f"INSERT INTO sales_all {rows(1_020_000, more)}")
+            q = "SELECT n_train, metrics FROM shopml.train_logistic(%s, %s, 'clicked', %s, '{\"test_fraction\": 0}')"
+            one = c.execute(q, ("wone", "sales_all", FEATURES)).fetchone()
+            many = c.execute(q, ("wmany", "sales", FEATURES)).fetchone()
+            assert one[0] == many[0] == 1_020_000
+            assert many[1]["sharded"]["warm_start_passes"] > 0
+            worst = c.execute("""SELECT max(abs(ln(a / (1 - a)) - ln(b / (1 - b))))
+                                 FROM (SELECT shopml.predict_proba('wone', r) a, shopml.predict_proba('wmany', r) b
+                                       FROM sales_all r WHERE id % 100 = 0) s""").fetchone()[0]
+            assert worst < 1e-6, worst
+            print(f"shards: logistic on 1.02M rows: {many[1]['sharded']}, largest logit difference {worst:.2e}")
+    finally:
+        for s in shards:
+            with s.connect(DB) as conn:
+                conn.execute(f"DELETE FROM sales {more}")
+        with coord.connect(DB) as c:
+            c.execute(f"DELETE FROM sales_all {more}")

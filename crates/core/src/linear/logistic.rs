@@ -158,7 +158,7 @@ pub fn fit(
 
 /// One row's weighted loss, gradient residual and Hessian weight at linear score `t`.
 #[inline(always)]
-fn row_terms(t: f64, y: f64, w: Option<(f64, f64)>) -> (f64, f64, f64) {
+pub(crate) fn row_terms(t: f64, y: f64, w: Option<(f64, f64)>) -> (f64, f64, f64) {
     let wk = match w {
         Some((w0, w1)) => {
             if y > 0.5 {
@@ -182,9 +182,9 @@ fn row_terms(t: f64, y: f64, w: Option<(f64, f64)>) -> (f64, f64, f64) {
 }
 
 /// What one block of rows sums to: objective, gradient, Hessian.
-type BlockSums = (f64, Vec<f64>, Vec<f64>);
+pub type BlockSums = (f64, Vec<f64>, Vec<f64>);
 /// Class weights (of the negatives, of the positives), or None for unweighted.
-type Weights = Option<(f64, f64)>;
+pub type Weights = Option<(f64, f64)>;
 
 /// Objective, gradient and Hessian of one block of rows (targets `y`), for `D` − 1
 /// features known at compile time (so the loops unroll and vectorise). The Hessian is the
@@ -343,12 +343,41 @@ fn newton_from(
 ) -> Result<(Vec<f64>, usize, bool)> {
     let n = y.len();
     let d = beta_len(x, n);
-    let w = params.balanced.then(|| {
+    let w = class_weights(n as u64, positives as u64, params.balanced);
+    newton_iterations(
+        d,
+        n as u64,
+        positives as u64,
+        params,
+        start,
+        &mut |b: &[f64]| Ok(pass(x, y, w, b, pool)),
+        monitor,
+    )
+}
+
+/// (weight of the negatives, of the positives) for balanced classes, None otherwise.
+pub fn class_weights(n: u64, positives: u64, balanced: bool) -> Weights {
+    balanced.then(|| {
         (
             n as f64 / (2.0 * (n - positives) as f64),
             n as f64 / (2.0 * positives as f64),
         )
-    });
+    })
+}
+
+/// Newton's method with step halving for `d` coefficients (intercept first) on standardised
+/// inputs, where `pass(β)` gives the unpenalised objective, gradient and full Hessian of the
+/// training rows at β — from rows in memory or from the partial sums of shards. Starts at
+/// `start` or at the log-odds intercept. Returns (β, iterations, converged).
+pub fn newton_iterations(
+    d: usize,
+    n: u64,
+    positives: u64,
+    params: &LogisticParams,
+    start: Option<Vec<f64>>,
+    pass: &mut dyn FnMut(&[f64]) -> Result<BlockSums>,
+    monitor: &mut dyn Monitor,
+) -> Result<(Vec<f64>, usize, bool)> {
     let penalty = |b: &[f64]| 0.5 * params.l2 * b[1..].iter().map(|v| v * v).sum::<f64>();
     let mut beta = start.unwrap_or_else(|| {
         let mut b = vec![0.0; d];
@@ -356,7 +385,7 @@ fn newton_from(
         b[0] = (base / (1.0 - base)).ln();
         b
     });
-    let (f0, mut g, mut h) = pass(x, y, w, &beta, pool);
+    let (f0, mut g, mut h) = pass(&beta)?;
     let mut f_old = f0 + penalty(&beta);
     let mut iterations = 0;
     let mut converged = false;
@@ -388,7 +417,7 @@ fn newton_from(
         let mut t = 1.0;
         let (new_beta, f_new, g_new, h_new) = loop {
             let cand: Vec<f64> = beta.iter().zip(&step).map(|(b, s)| b + t * s).collect();
-            let (f, gc, hc) = pass(x, y, w, &cand, pool);
+            let (f, gc, hc) = pass(&cand)?;
             let f = f + penalty(&cand);
             if f <= f_old + 1e-12 * f_old.abs() || t < 1e-8 {
                 break (cand, f, gc, hc);

@@ -4,3 +4,4 @@
 pub mod logistic;
 pub mod owlqn;
 pub mod regression;
+pub mod sharded;

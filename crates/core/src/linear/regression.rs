@@ -22,6 +22,199 @@ use crate::math::linalg::Spd;
 use crate::model::{self, ensure, Answer, Model, Row, Want};
 use crate::options::{pipeline, prep_options, Pipeline};
 
+/// [`LinearStats`] as a flat byte string that is its own aggregate state: a value type that
+/// can be updated in place row by row, added to another, and moved between servers as text
+/// (`bytea`'s hex form) — what a distributed planner such as Citus needs to run the partial
+/// step on its workers. Layout: `SMLP`, format, kind 1, two zero bytes, p (u64), then
+/// little-endian f64s: n, rows skipped, the p + 1 means, the packed upper triangle of the
+/// co-moments — the same numbers, updated by the same formulas, as `LinearStats`.
+pub mod flat {
+    use super::LinearStats;
+    use crate::error::{Error, Result};
+
+    const MAGIC: &[u8; 4] = b"SMLP";
+    /// The format this shopml writes and the newest it reads.
+    pub const FORMAT: u8 = 1;
+    const KIND_LINEAR: u8 = 1;
+    const HEADER: usize = 16;
+
+    fn floats(p: usize) -> usize {
+        let d = p + 1;
+        2 + d + d * (d + 1) / 2
+    }
+
+    /// An empty state for `p` features.
+    pub fn new(p: usize) -> Vec<u8> {
+        let mut b = vec![0u8; HEADER + 8 * floats(p)];
+        b[..4].copy_from_slice(MAGIC);
+        b[4] = FORMAT;
+        b[5] = KIND_LINEAR;
+        b[8..16].copy_from_slice(&(p as u64).to_le_bytes());
+        b
+    }
+
+    /// The number of features of a state, after checking it (XX001 when damaged or newer).
+    pub fn width(b: &[u8]) -> Result<usize> {
+        if b.len() < HEADER || &b[..4] != MAGIC || b[5] != KIND_LINEAR {
+            return Err(Error::corrupted(
+                "not a shopml linear_partial state (damaged, or another kind of state)",
+            ));
+        }
+        if b[4] > FORMAT {
+            return Err(Error::corrupted(format!(
+                "a linear_partial state of format {}, newer than the format {FORMAT} this shopml reads",
+                b[4]
+            ))
+            .with_hint("Install the same shopml version on every server that makes or reads these states."));
+        }
+        let p = u64::from_le_bytes(b[8..16].try_into().expect("8 bytes")) as usize;
+        if p == 0 || p > 100_000 || b.len() != HEADER + 8 * floats(p) {
+            return Err(Error::corrupted(
+                "a linear_partial state of the wrong length",
+            ));
+        }
+        Ok(p)
+    }
+
+    #[inline]
+    fn get(b: &[u8], i: usize) -> f64 {
+        let o = HEADER + 8 * i;
+        f64::from_le_bytes(b[o..o + 8].try_into().expect("8 bytes"))
+    }
+
+    #[inline]
+    fn set(b: &mut [u8], i: usize, v: f64) {
+        let o = HEADER + 8 * i;
+        b[o..o + 8].copy_from_slice(&v.to_le_bytes());
+    }
+
+    /// Counts a skipped row (a NULL or non-finite value).
+    pub fn skip(b: &mut [u8]) {
+        set(b, 1, get(b, 1) + 1.0);
+    }
+
+    /// Adds a row (`x` of the state's width, all finite), as [`LinearStats::add`] does.
+    pub fn add(b: &mut [u8], y: f64, x: &[f64], delta: &mut Vec<f64>) -> Result<()> {
+        let p = width(b)?;
+        if x.len() != p {
+            return Err(Error::invalid(format!(
+                "linear_partial: every x array must have the same length ({p} and {} seen)",
+                x.len()
+            )));
+        }
+        let d = p + 1;
+        let n = get(b, 0) + 1.0;
+        set(b, 0, n);
+        let inv_n = 1.0 / n;
+        let f = 1.0 - inv_n;
+        delta.clear();
+        for (j, v) in x.iter().chain([&y]).enumerate() {
+            let m = get(b, 2 + j);
+            let dj = v - m;
+            set(b, 2 + j, m + dj * inv_n);
+            delta.push(dj);
+        }
+        let mut k = 2 + d;
+        for i in 0..d {
+            let di = delta[i] * f;
+            for dj in &delta[i..] {
+                set(b, k, get(b, k) + di * dj);
+                k += 1;
+            }
+        }
+        Ok(())
+    }
+
+    /// The statistics and the rows skipped.
+    pub fn stats(b: &[u8]) -> Result<(LinearStats, u64)> {
+        let p = width(b)?;
+        let d = p + 1;
+        let mut s = LinearStats::new(p);
+        s.n = get(b, 0) as u64;
+        for j in 0..d {
+            s.mean[j] = get(b, 2 + j);
+        }
+        for k in 0..s.comoment.len() {
+            s.comoment[k] = get(b, 2 + d + k);
+        }
+        Ok((s, get(b, 1) as u64))
+    }
+
+    /// `a` + `b`, written into `a` (the same formulas as [`LinearStats::merge`]).
+    pub fn merge(a: &mut [u8], b: &[u8]) -> Result<()> {
+        let (mut sa, ka) = stats(a)?;
+        let (sb, kb) = stats(b)?;
+        if sa.n_features != sb.n_features {
+            return Err(Error::invalid(format!(
+                "linear_merge: states of {} and {} features",
+                sa.n_features, sb.n_features
+            )));
+        }
+        sa.merge(&sb);
+        let d = sa.n_features + 1;
+        set(a, 0, sa.n as f64);
+        set(a, 1, (ka + kb) as f64);
+        for j in 0..d {
+            set(a, 2 + j, sa.mean[j]);
+        }
+        for (k, v) in sa.comoment.iter().enumerate() {
+            set(a, 2 + d + k, *v);
+        }
+        Ok(())
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        #[test]
+        fn flat_equals_linear_stats_and_merges_alike() {
+            let rows: Vec<(f64, [f64; 2])> = (0..1000)
+                .map(|i| {
+                    let a = (i as f64 * 0.37).sin();
+                    let b = (i as f64 * 0.11).cos() * 3.0;
+                    (1.0 + 2.0 * a - b + 0.01 * (i % 7) as f64, [a, b])
+                })
+                .collect();
+            let (mut whole, mut s) = (new(2), LinearStats::new(2));
+            let (mut left, mut right) = (new(2), new(2));
+            let mut delta = Vec::new();
+            for (i, (y, x)) in rows.iter().enumerate() {
+                add(&mut whole, *y, x, &mut delta).unwrap();
+                s.add(*y, x);
+                add(
+                    if i % 3 == 0 { &mut left } else { &mut right },
+                    *y,
+                    x,
+                    &mut delta,
+                )
+                .unwrap();
+            }
+            skip(&mut right);
+            let (w, _) = stats(&whole).unwrap();
+            assert_eq!((w.n, &w.mean, &w.comoment), (s.n, &s.mean, &s.comoment));
+            merge(&mut left, &right).unwrap();
+            let (m, skipped) = stats(&left).unwrap();
+            assert_eq!(skipped, 1);
+            assert_eq!(m.n(), 1000);
+            for j in 0..3 {
+                assert!((m.mean(j) - s.mean(j)).abs() < 1e-12);
+                for k in j..3 {
+                    assert!(
+                        (m.comoment(j, k) - s.comoment(j, k)).abs()
+                            < 1e-9 * (1.0 + s.comoment(j, k).abs())
+                    );
+                }
+            }
+            let mut newer = new(2);
+            newer[4] = 2;
+            assert!(width(&newer).unwrap_err().message.contains("format 2"));
+            assert!(width(&newer[..10]).is_err());
+            assert!(add(&mut whole, 1.0, &[1.0], &mut delta).is_err());
+        }
+    }
+}
+
 /// Relative tolerance below which a column counts as collinear with earlier ones (1 − R²).
 const ALIAS_TOLERANCE: f64 = 1e-9;
 
