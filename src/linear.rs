@@ -430,6 +430,36 @@ fn read_floats(call: &Call, st: &mut StatsState, position: u64) {
     }
 }
 
+/// The current row of a row aggregate whose target and features are all float8 arguments:
+/// the features into `raw` (None for NULL, NaN or an infinity: the preparation fills or skips
+/// them), and (held out, split key, target), or None when the target is missing.
+pub(crate) fn float_args(
+    call: &Call,
+    reader: &Reader,
+    position: u64,
+    raw: &mut Vec<Option<f64>>,
+) -> Option<(bool, u64, f64)> {
+    let config = reader.config();
+    let n = config.n_inputs;
+    if call.nargs() != FIRST + 2 + n {
+        raise(Error::invalid(format!(
+            "shopml's linear aggregates got {} inputs, the configuration has {n}",
+            call.nargs().saturating_sub(FIRST + 2)
+        )));
+    }
+    count_row(config);
+    let key_conv = reader.convs[0].unwrap_or(Conv::F8);
+    let key = reader.key(&call.cell(FIRST, key_conv), position);
+    let test = config.split.is_test(key);
+    let value = |i: usize| {
+        let v = call.f64(i);
+        (!call.is_null(i) && v.is_finite()).then_some(v)
+    };
+    raw.clear();
+    raw.extend((0..n).map(|j| value(FIRST + 2 + j)));
+    Some((test, key, value(FIRST + 1)?))
+}
+
 /// The current row of a row aggregate whose target and features are all float8 arguments
 /// used as they are: the features into `x`, and (held out, split key, target), or None when
 /// the row is skipped for a NULL, NaN or infinite value. The same split and skips as through

@@ -25,7 +25,7 @@ use shopml_core::{Error, ErrorKind, Result};
 
 use crate::catalog::Outcome;
 use crate::linear::{
-    float_row, learn_prep, refuse_hashed, scan_args, with_row, Reader, ScanConfig, ScanTraining,
+    float_args, learn_prep, refuse_hashed, scan_args, with_row, Reader, ScanConfig, ScanTraining,
     StatsState,
 };
 use crate::pg::aggregate::{self, AggState};
@@ -65,9 +65,12 @@ pub(crate) struct LogisticState {
     x: Vec<f64>,
     #[serde(skip)]
     hashed: Vec<u32>,
-    /// Float8 arguments used as they are: rows read without cells ([`float_row`]).
+    /// Float8 arguments and an all-numeric preparation: rows read without cells
+    /// ([`float_args`]) and prepared by `encode_numbers`.
     #[serde(skip)]
     direct: bool,
+    #[serde(skip)]
+    raw: Vec<Option<f64>>,
 }
 
 impl AggState for LogisticState {
@@ -100,19 +103,26 @@ pub fn logistic_trans(call: &Call) -> pg_sys::Datum {
             pass: Some(pass),
             hashed: Vec::new(),
             direct: false,
+            raw: Vec::new(),
         }
     });
     let position = st.position;
     st.position += 1;
     if position == 0 {
-        st.direct = st.reader.floats && st.prep.as_ref().is_some_and(|p| p.is_identity());
+        st.direct = st.reader.floats && st.prep.as_ref().is_some_and(|p| p.all_numeric());
     }
     if st.direct {
-        let row = float_row(call, &st.reader, position, &mut st.x);
-        let (Some((test, _, y)), Some(pass)) = (row, st.pass.as_ref()) else {
+        let row = float_args(call, &st.reader, position, &mut st.raw);
+        let (Some((test, _, y)), Some(pass), Some(prep)) =
+            (row, st.pass.as_ref(), st.prep.as_ref())
+        else {
             st.skipped += 1;
             return ret;
         };
+        if !prep.encode_numbers(st.raw.iter().copied(), &mut st.x) {
+            st.skipped += 1;
+            return ret;
+        }
         add_row(
             &mut st.step,
             &mut st.train,

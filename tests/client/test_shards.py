@@ -128,6 +128,36 @@ def test_sharded_logistic_equals_one_server(sharded, features, options):
         assert 0.6 < one[2]["auc"] < 0.99
 
 
+@pytest.mark.parametrize("impute", ["mean", "skip"])
+def test_sharded_logistic_with_missing_values_equals_one_server(sharded, impute):
+    """NULL features filled with the training rows' mean (learnt across the shards) or skipped."""
+    coord, shards = sharded
+    null = "UPDATE sales SET x2 = NULL WHERE id % 7 = 0"
+    try:
+        for s in shards:
+            with s.connect(DB) as conn:
+                conn.execute(null)
+        with coord.connect(DB) as c:
+            c.execute(null.replace("sales", "sales_all"))
+            q = "SELECT n_train, metrics FROM shopml.train_logistic(%s, %s, 'clicked', %s, %s)"
+            options = f'{{"split_column": "id", "impute": "{impute}"}}'
+            one = c.execute(q, ("mone", "sales_all", FEATURES, options)).fetchone()
+            many = c.execute(q, ("mmany", "sales", FEATURES, options)).fetchone()
+            assert one[0] == many[0] and (one[0] > 15_000) == (impute == "mean")
+            assert many[1]["skipped_rows"] == one[1]["skipped_rows"]
+            worst = c.execute("""SELECT max(abs(ln(a / (1 - a)) - ln(b / (1 - b))))
+                                 FROM (SELECT shopml.predict_proba('mone', r) a, shopml.predict_proba('mmany', r) b
+                                       FROM sales_all r) s""").fetchone()[0]
+            assert worst < 1e-6, worst
+    finally:
+        fix = "UPDATE sales SET x2 = (abs(hashint8(id * 10 + 2)) % 100000) / 100000.0 WHERE x2 IS NULL"
+        for s in shards:
+            with s.connect(DB) as conn:
+                conn.execute(fix)
+        with coord.connect(DB) as c:
+            c.execute(fix.replace("sales", "sales_all"))
+
+
 def test_sharded_logistic_refuses_l1_and_two_valued_targets(sharded):
     coord, _ = sharded
     with coord.connect(DB) as c:

@@ -163,7 +163,8 @@ impl EvalSums {
     pub fn add(&mut self, t: f64, y: f64, threshold: f64) {
         let p = sigmoid(t);
         let q = p.clamp(1e-15, 1.0 - 1e-15);
-        self.loss += -(y * q.ln() + (1.0 - y) * (1.0 - q).ln());
+        // One logarithm: the other term of −(y·ln q + (1 − y)·ln(1 − q)) is 0 for y in {0, 1}.
+        self.loss -= if y > 0.5 { q.ln() } else { (1.0 - q).ln() };
         self.n += 1;
         let b = ((p * METRIC_BINS as f64) as usize).min(METRIC_BINS - 1);
         self.prob[b] += p;
