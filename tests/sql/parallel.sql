@@ -3,9 +3,9 @@
 SELECT a.aggfnoid::regprocedure AS aggregate, p.proparallel, a.aggcombinefn <> 0 AS combine,
        a.aggserialfn <> 0 AS serialize, a.aggdeserialfn <> 0 AS deserialize
 FROM pg_aggregate a JOIN pg_proc p ON p.oid = a.aggfnoid
-WHERE a.aggfnoid::regproc::text LIKE 'shopml.%' ORDER BY 1::text;
+WHERE a.aggfnoid::regproc::text LIKE 'shopml.%' ORDER BY a.aggfnoid::regprocedure::text COLLATE "C";
 SELECT p.oid::regprocedure AS function, p.proparallel, p.provolatile
-FROM pg_proc p WHERE p.proname = 'predict' ORDER BY 1::text;
+FROM pg_proc p WHERE p.proname = 'predict' ORDER BY p.oid::regprocedure::text COLLATE "C";
 
 CREATE TABLE par AS
 SELECT i, (i % 1000)::float8 / 100 AS x1, ((i * 7) % 997)::float8 / 50 AS x2,
