@@ -93,6 +93,8 @@ def main():
                   f"{sh['passes']} passes over the shards (moments + Newton steps), "
                   f"largest state back {sh['largest_state_bytes']} bytes")
             print(f"  train_logistic, largest logit difference over 100k rows: {diff:.2e} (target: coefficients to 1e-6)")
+            print(f"  train_logistic, sharded: full passes {sh['pass_ms']} ms, warm start {sh['warm_start_passes']} passes "
+                  f"over the first blocks {sh['warm_start_ms']} ms")
     finally:
         for c in [coord, *shards]:
             c.remove()

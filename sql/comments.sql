@@ -2,7 +2,7 @@
 COMMENT ON FUNCTION shopml.train_linear(text, regclass, text, text[], jsonb) IS
   'Trains a linear regression (OLS, or ridge with "l2") of target on features over a table or view, in place and in one parallel scan; stores it as the next version of model_name. Text features are one-hot encoded (up to max_categories values); NULLs are skipped or imputed. options: l2, fit_intercept, test_fraction, split_column, group_by, standardize (false), impute (skip|mean|median|zero), max_categories, deploy.';
 COMMENT ON FUNCTION shopml.coefficients(text, int) IS
-  'Coefficients of a linear model (deployed version unless given) with standard error, t statistic and two-sided p-value; NULL for aliased (constant or collinear) features.';
+  'Coefficients of a linear or logistic model (deployed version unless given). Linear: standard error, t statistic and two-sided p-value (NULL for aliased, constant or collinear, features). Logistic (log-odds per unit of the prepared input): standard error from the inverse of the penalised Fisher information at the fit, Wald z in t_stat, two-sided normal p-value, and odds_ratio = exp(coefficient); standard errors NULL for L1 or hashed (OWL-QN) fits. odds_ratio is NULL for linear models.';
 COMMENT ON FUNCTION shopml.load_sample_shop(text, bigint) IS
   'Creates the bundled, deterministic sample shop (categories, products, customers, orders, order_items, weekly_sales) in a schema; the same seed gives the same data.';
 COMMENT ON FUNCTION shopml.train_recommender(text, regclass, text, text, text, jsonb) IS

@@ -4,6 +4,7 @@
 -- objects this release no longer has
 DROP AGGREGATE IF EXISTS shopml._linear_stats(float8, int8, VARIADIC "any");
 DROP FUNCTION IF EXISTS shopml._linear_stats_trans(internal, float8, int8, VARIADIC "any");
+DROP FUNCTION IF EXISTS shopml.coefficients(text, int);
 DROP FUNCTION IF EXISTS shopml._sample_ads(bigint);
 DROP FUNCTION IF EXISTS shopml._sample_impressions(bigint);
 DROP FUNCTION IF EXISTS shopml._sample_categories(bigint);
@@ -596,73 +597,6 @@ COMMENT ON FUNCTION shopml.confusion_matrix(text, regclass, jsonb) IS
 --   catalog
 
 
-CREATE OR REPLACE FUNCTION shopml._predict_support(internal) RETURNS internal
-    AS 'MODULE_PATHNAME', 'shopml_predict_support' LANGUAGE C STRICT;
-CREATE OR REPLACE FUNCTION shopml._predict_args(model_name text, VARIADIC "any") RETURNS float8
-    AS 'MODULE_PATHNAME', 'shopml_predict_name_args' LANGUAGE C STABLE PARALLEL SAFE;
-COMMENT ON FUNCTION shopml._predict_args(text, "any") IS
-  'Internal: what predict(model_name, ARRAY[x1, ...]) is rewritten to at plan time (no array per row).';
-CREATE OR REPLACE FUNCTION shopml._predict_args(model_id bigint, VARIADIC "any") RETURNS float8
-    AS 'MODULE_PATHNAME', 'shopml_predict_id_args' LANGUAGE C STABLE PARALLEL SAFE;
-COMMENT ON FUNCTION shopml._predict_args(bigint, "any") IS
-  'Internal: what predict(model_id, ARRAY[x1, ...]) is rewritten to at plan time (no array per row).';
-CREATE OR REPLACE FUNCTION shopml.predict(model_name text, features float8[]) RETURNS float8
-    AS 'MODULE_PATHNAME', 'shopml_predict_name_array' LANGUAGE C STABLE PARALLEL SAFE
-    SUPPORT shopml._predict_support;
-COMMENT ON FUNCTION shopml.predict(text, float8[]) IS
-  'Prediction of the deployed version of a model for one row of features (in the order of shopml.models.features). NULL features give NULL.';
-CREATE OR REPLACE FUNCTION shopml.predict(model_id bigint, features float8[]) RETURNS float8
-    AS 'MODULE_PATHNAME', 'shopml_predict_id_array' LANGUAGE C STABLE PARALLEL SAFE
-    SUPPORT shopml._predict_support;
-COMMENT ON FUNCTION shopml.predict(bigint, float8[]) IS
-  'Prediction of one specific model version (by model_id) for one row of features.';
-CREATE OR REPLACE FUNCTION shopml.predict(model_name text, "row" record) RETURNS float8
-    AS 'MODULE_PATHNAME', 'shopml_predict_name_row' LANGUAGE C STABLE PARALLEL SAFE
-    COST 100;
-CREATE OR REPLACE FUNCTION shopml.predict_proba(model_name text, features float8[]) RETURNS float8
-    AS 'MODULE_PATHNAME', 'shopml_predict_proba_name_array' LANGUAGE C STABLE PARALLEL SAFE
-    COST 100;
-COMMENT ON FUNCTION shopml.predict_proba(text, float8[]) IS
-  'Probability of the positive class from the deployed version of a classifier, for one row of features (in model order). NULL features give NULL.';
-CREATE OR REPLACE FUNCTION shopml.predict_proba(model_name text, "row" record) RETURNS float8
-    AS 'MODULE_PATHNAME', 'shopml_predict_proba_name_row' LANGUAGE C STABLE PARALLEL SAFE
-    COST 100;
-COMMENT ON FUNCTION shopml.predict_proba(text, record) IS
-  'Probability of the positive class for a table row (features matched by column name).';
-CREATE OR REPLACE FUNCTION shopml.predict_label(model_name text, features float8[]) RETURNS text
-    AS 'MODULE_PATHNAME', 'shopml_predict_label_name_array' LANGUAGE C STABLE PARALLEL SAFE
-    COST 100;
-COMMENT ON FUNCTION shopml.predict_label(text, float8[]) IS
-  'Predicted label (as text) of the deployed version of a classifier, or segment of a k-means model, for one row of numeric features in model order.';
-CREATE OR REPLACE FUNCTION shopml.predict_label(model_name text, "row" record) RETURNS text
-    AS 'MODULE_PATHNAME', 'shopml_predict_label_name_row' LANGUAGE C STABLE PARALLEL SAFE
-    COST 100;
-COMMENT ON FUNCTION shopml.predict_label(text, record) IS
-  'Predicted label (as text) of a classifier, or segment of a k-means model, for a table row: features matched by column name and prepared as in training (unseen categories are not errors).';
--- The same by model_id: a version that is not deployed (a challenger) scored beside the
--- deployed one (the champion) before shopml.deploy.
-CREATE OR REPLACE FUNCTION shopml.predict(model_id bigint, "row" record) RETURNS float8 AS 'MODULE_PATHNAME', 'shopml_predict_id_row' LANGUAGE C STABLE PARALLEL SAFE COST 100;
-CREATE OR REPLACE FUNCTION shopml.predict_proba(model_id bigint, features float8[]) RETURNS float8 AS 'MODULE_PATHNAME', 'shopml_predict_proba_id_array' LANGUAGE C STABLE PARALLEL SAFE COST 100;
-CREATE OR REPLACE FUNCTION shopml.predict_proba(model_id bigint, "row" record) RETURNS float8 AS 'MODULE_PATHNAME', 'shopml_predict_proba_id_row' LANGUAGE C STABLE PARALLEL SAFE COST 100;
-CREATE OR REPLACE FUNCTION shopml.predict_label(model_id bigint, features float8[]) RETURNS text AS 'MODULE_PATHNAME', 'shopml_predict_label_id_array' LANGUAGE C STABLE PARALLEL SAFE COST 100;
-CREATE OR REPLACE FUNCTION shopml.predict_label(model_id bigint, "row" record) RETURNS text AS 'MODULE_PATHNAME', 'shopml_predict_label_id_row' LANGUAGE C STABLE PARALLEL SAFE COST 100;
-COMMENT ON FUNCTION shopml.predict(bigint, record) IS
-  'Prediction of one specific model version (by model_id, deployed or not) for a table row, as predict(model_name, row).';
-COMMENT ON FUNCTION shopml.predict_proba(bigint, float8[]) IS
-  'Probability of the positive class from one specific classifier version (by model_id), for one row of features in model order.';
-COMMENT ON FUNCTION shopml.predict_proba(bigint, record) IS
-  'Probability of the positive class from one specific classifier version (by model_id), for a table row.';
-COMMENT ON FUNCTION shopml.predict_label(bigint, float8[]) IS
-  'Predicted label of one specific classifier or k-means version (by model_id), for one row of features in model order.';
-COMMENT ON FUNCTION shopml.predict_label(bigint, record) IS
-  'Predicted label of one specific classifier or k-means version (by model_id), for a table row.';
-COMMENT ON FUNCTION shopml.predict(text, record) IS
-  'Prediction of the deployed version of a model for a table row: features are matched by column name, and the group column picks the sub-model of a grouped model (an unseen group gives NULL).';
-
--- requires:
---   catalog
-
-
 CREATE OR REPLACE FUNCTION shopml._prep_stats_trans(internal, bytea, VARIADIC "any") RETURNS internal
     AS 'MODULE_PATHNAME', 'shopml_prep_stats_trans' LANGUAGE C PARALLEL SAFE;
 CREATE OR REPLACE FUNCTION shopml._prep_stats_combine(internal, internal) RETURNS internal
@@ -766,6 +700,98 @@ CREATE OR REPLACE AGGREGATE shopml._logistic_stats(bytea, VARIADIC "any") (
 COMMENT ON AGGREGATE shopml._logistic_stats(bytea, VARIADIC "any") IS
   'Internal: what train_logistic needs from one shard of a sharded table for one pass (objective, gradient and Hessian at a point, or the sums behind the metrics), as a partial state.';
 
+-- requires:
+--   catalog
+
+
+CREATE OR REPLACE FUNCTION shopml._predict_support(internal) RETURNS internal
+    AS 'MODULE_PATHNAME', 'shopml_predict_support' LANGUAGE C STRICT;
+CREATE OR REPLACE FUNCTION shopml._predict_args(model_name text, VARIADIC "any") RETURNS float8
+    AS 'MODULE_PATHNAME', 'shopml_predict_name_args' LANGUAGE C STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION shopml._predict_args(text, "any") IS
+  'Internal: what predict(model_name, ARRAY[x1, ...]) is rewritten to at plan time (no array per row).';
+CREATE OR REPLACE FUNCTION shopml._predict_args(model_id bigint, VARIADIC "any") RETURNS float8
+    AS 'MODULE_PATHNAME', 'shopml_predict_id_args' LANGUAGE C STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION shopml._predict_args(bigint, "any") IS
+  'Internal: what predict(model_id, ARRAY[x1, ...]) is rewritten to at plan time (no array per row).';
+CREATE OR REPLACE FUNCTION shopml.predict(model_name text, features float8[]) RETURNS float8
+    AS 'MODULE_PATHNAME', 'shopml_predict_name_array' LANGUAGE C STABLE PARALLEL SAFE
+    SUPPORT shopml._predict_support;
+COMMENT ON FUNCTION shopml.predict(text, float8[]) IS
+  'Prediction of the deployed version of a model for one row of features (in the order of shopml.models.features). NULL features give NULL.';
+CREATE OR REPLACE FUNCTION shopml.predict(model_id bigint, features float8[]) RETURNS float8
+    AS 'MODULE_PATHNAME', 'shopml_predict_id_array' LANGUAGE C STABLE PARALLEL SAFE
+    SUPPORT shopml._predict_support;
+COMMENT ON FUNCTION shopml.predict(bigint, float8[]) IS
+  'Prediction of one specific model version (by model_id) for one row of features.';
+CREATE OR REPLACE FUNCTION shopml.predict(model_name text, "row" record) RETURNS float8
+    AS 'MODULE_PATHNAME', 'shopml_predict_name_row' LANGUAGE C STABLE PARALLEL SAFE
+    COST 100;
+CREATE OR REPLACE FUNCTION shopml.predict_proba(model_name text, features float8[]) RETURNS float8
+    AS 'MODULE_PATHNAME', 'shopml_predict_proba_name_array' LANGUAGE C STABLE PARALLEL SAFE
+    COST 100;
+COMMENT ON FUNCTION shopml.predict_proba(text, float8[]) IS
+  'Probability of the positive class from the deployed version of a classifier, for one row of features (in model order). NULL features give NULL.';
+CREATE OR REPLACE FUNCTION shopml.predict_proba(model_name text, "row" record) RETURNS float8
+    AS 'MODULE_PATHNAME', 'shopml_predict_proba_name_row' LANGUAGE C STABLE PARALLEL SAFE
+    COST 100;
+COMMENT ON FUNCTION shopml.predict_proba(text, record) IS
+  'Probability of the positive class for a table row (features matched by column name).';
+CREATE OR REPLACE FUNCTION shopml.predict_label(model_name text, features float8[]) RETURNS text
+    AS 'MODULE_PATHNAME', 'shopml_predict_label_name_array' LANGUAGE C STABLE PARALLEL SAFE
+    COST 100;
+COMMENT ON FUNCTION shopml.predict_label(text, float8[]) IS
+  'Predicted label (as text) of the deployed version of a classifier, or segment of a k-means model, for one row of numeric features in model order.';
+CREATE OR REPLACE FUNCTION shopml.predict_label(model_name text, "row" record) RETURNS text
+    AS 'MODULE_PATHNAME', 'shopml_predict_label_name_row' LANGUAGE C STABLE PARALLEL SAFE
+    COST 100;
+COMMENT ON FUNCTION shopml.predict_label(text, record) IS
+  'Predicted label (as text) of a classifier, or segment of a k-means model, for a table row: features matched by column name and prepared as in training (unseen categories are not errors).';
+-- The same by model_id: a version that is not deployed (a challenger) scored beside the
+-- deployed one (the champion) before shopml.deploy.
+CREATE OR REPLACE FUNCTION shopml.predict(model_id bigint, "row" record) RETURNS float8 AS 'MODULE_PATHNAME', 'shopml_predict_id_row' LANGUAGE C STABLE PARALLEL SAFE COST 100;
+CREATE OR REPLACE FUNCTION shopml.predict_proba(model_id bigint, features float8[]) RETURNS float8 AS 'MODULE_PATHNAME', 'shopml_predict_proba_id_array' LANGUAGE C STABLE PARALLEL SAFE COST 100;
+CREATE OR REPLACE FUNCTION shopml.predict_proba(model_id bigint, "row" record) RETURNS float8 AS 'MODULE_PATHNAME', 'shopml_predict_proba_id_row' LANGUAGE C STABLE PARALLEL SAFE COST 100;
+CREATE OR REPLACE FUNCTION shopml.predict_label(model_id bigint, features float8[]) RETURNS text AS 'MODULE_PATHNAME', 'shopml_predict_label_id_array' LANGUAGE C STABLE PARALLEL SAFE COST 100;
+CREATE OR REPLACE FUNCTION shopml.predict_label(model_id bigint, "row" record) RETURNS text AS 'MODULE_PATHNAME', 'shopml_predict_label_id_row' LANGUAGE C STABLE PARALLEL SAFE COST 100;
+COMMENT ON FUNCTION shopml.predict(bigint, record) IS
+  'Prediction of one specific model version (by model_id, deployed or not) for a table row, as predict(model_name, row).';
+COMMENT ON FUNCTION shopml.predict_proba(bigint, float8[]) IS
+  'Probability of the positive class from one specific classifier version (by model_id), for one row of features in model order.';
+COMMENT ON FUNCTION shopml.predict_proba(bigint, record) IS
+  'Probability of the positive class from one specific classifier version (by model_id), for a table row.';
+COMMENT ON FUNCTION shopml.predict_label(bigint, float8[]) IS
+  'Predicted label of one specific classifier or k-means version (by model_id), for one row of features in model order.';
+COMMENT ON FUNCTION shopml.predict_label(bigint, record) IS
+  'Predicted label of one specific classifier or k-means version (by model_id), for a table row.';
+COMMENT ON FUNCTION shopml.predict(text, record) IS
+  'Prediction of the deployed version of a model for a table row: features are matched by column name, and the group column picks the sub-model of a grouped model (an unseen group gives NULL).';
+
+-- requires:
+--   predict_functions
+
+
+CREATE OR REPLACE FUNCTION shopml.explain(model_name text, "row" record, top_k int DEFAULT NULL)
+    RETURNS TABLE(feature text, value text, contribution float8)
+    AS 'MODULE_PATHNAME', 'shopml_explain_name_row' LANGUAGE C STABLE PARALLEL SAFE ROWS 12;
+CREATE OR REPLACE FUNCTION shopml.explain(model_name text, features float8[], top_k int DEFAULT NULL)
+    RETURNS TABLE(feature text, value text, contribution float8)
+    AS 'MODULE_PATHNAME', 'shopml_explain_name_array' LANGUAGE C STABLE PARALLEL SAFE ROWS 12;
+CREATE OR REPLACE FUNCTION shopml.explain(model_id bigint, "row" record, top_k int DEFAULT NULL)
+    RETURNS TABLE(feature text, value text, contribution float8)
+    AS 'MODULE_PATHNAME', 'shopml_explain_id_row' LANGUAGE C STABLE PARALLEL SAFE ROWS 12;
+CREATE OR REPLACE FUNCTION shopml.explain(model_id bigint, features float8[], top_k int DEFAULT NULL)
+    RETURNS TABLE(feature text, value text, contribution float8)
+    AS 'MODULE_PATHNAME', 'shopml_explain_id_array' LANGUAGE C STABLE PARALLEL SAFE ROWS 12;
+COMMENT ON FUNCTION shopml.explain(text, record, int) IS
+  'Why the deployed model predicts what it does for a table row: (baseline) first — the expected score over the training rows, its value column naming the scale (prediction for linear models, log-odds for logistic ones) — then one row per input, largest |contribution| first, contribution = coefficient x (prepared value - training mean); all rows sum to the score exactly. top_k keeps the largest k inputs and sums the rest in (other). No rows when the prediction is NULL.';
+COMMENT ON FUNCTION shopml.explain(text, float8[], int) IS
+  'shopml.explain for one row of numeric features in model order (see explain(text, record, int)).';
+COMMENT ON FUNCTION shopml.explain(bigint, record, int) IS
+  'shopml.explain of one specific model version (by model_id, deployed or not) for a table row.';
+COMMENT ON FUNCTION shopml.explain(bigint, float8[], int) IS
+  'shopml.explain of one specific model version (by model_id) for one row of numeric features in model order.';
+
 -- shopml::linear::_linear_scan_config
 CREATE OR REPLACE FUNCTION "_linear_scan_config"(
 	"n_inputs" INT, /* i32 */
@@ -775,6 +801,23 @@ CREATE OR REPLACE FUNCTION "_linear_scan_config"(
 IMMUTABLE STRICT PARALLEL SAFE
 LANGUAGE c /* Rust */
 AS 'MODULE_PATHNAME', '_linear_scan_config_wrapper';
+
+-- shopml::linear::coefficients
+CREATE OR REPLACE FUNCTION "coefficients"(
+	"model_name" TEXT, /* Option < & str > */
+	"version" INT DEFAULT NULL /* Option < i32 > */
+) RETURNS TABLE (
+	"group_key" TEXT,  /* Option < String > */
+	"feature" TEXT,  /* String */
+	"coefficient" double precision,  /* Option < f64 > */
+	"std_error" double precision,  /* Option < f64 > */
+	"t_stat" double precision,  /* Option < f64 > */
+	"p_value" double precision,  /* Option < f64 > */
+	"odds_ratio" double precision  /* Option < f64 > */
+)
+STABLE PARALLEL SAFE
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'coefficients_wrapper';
 
 -- shopml::experiment::create_price_experiment
 CREATE OR REPLACE FUNCTION "create_price_experiment"(
@@ -1160,7 +1203,7 @@ AS 'MODULE_PATHNAME', 'train_recommender_wrapper';
 COMMENT ON FUNCTION shopml.train_linear(text, regclass, text, text[], jsonb) IS
   'Trains a linear regression (OLS, or ridge with "l2") of target on features over a table or view, in place and in one parallel scan; stores it as the next version of model_name. Text features are one-hot encoded (up to max_categories values); NULLs are skipped or imputed. options: l2, fit_intercept, test_fraction, split_column, group_by, standardize (false), impute (skip|mean|median|zero), max_categories, deploy.';
 COMMENT ON FUNCTION shopml.coefficients(text, int) IS
-  'Coefficients of a linear model (deployed version unless given) with standard error, t statistic and two-sided p-value; NULL for aliased (constant or collinear) features.';
+  'Coefficients of a linear or logistic model (deployed version unless given). Linear: standard error, t statistic and two-sided p-value (NULL for aliased, constant or collinear, features). Logistic (log-odds per unit of the prepared input): standard error from the inverse of the penalised Fisher information at the fit, Wald z in t_stat, two-sided normal p-value, and odds_ratio = exp(coefficient); standard errors NULL for L1 or hashed (OWL-QN) fits. odds_ratio is NULL for linear models.';
 COMMENT ON FUNCTION shopml.load_sample_shop(text, bigint) IS
   'Creates the bundled, deterministic sample shop (categories, products, customers, orders, order_items, weekly_sales) in a schema; the same seed gives the same data.';
 COMMENT ON FUNCTION shopml.train_recommender(text, regclass, text, text, text, jsonb) IS

@@ -19,6 +19,7 @@ use serde_json::{json, Map, Value};
 use shopml_core::data::cell::Cell;
 use shopml_core::data::prep::{ColumnKind, Encoding, Impute, Prep, PrepLearner, PrepOptions};
 use shopml_core::data::split::{position_key, tid_key, Split};
+use shopml_core::linear::logistic::LogisticModel;
 use shopml_core::linear::regression::{
     evaluate, fit, flat, FitOptions, LinearBundle, LinearModel, LinearOptions, LinearStats,
     SplitAccumulator, SplitMetrics,
@@ -1081,6 +1082,7 @@ fn train_linear_inner(
         group_by: opts.group_by.clone(),
         groups,
         prep,
+        stats: accs.iter().map(|(_, a)| a.train.clone()).collect(),
     };
     let params = json!({
         "l2": opts.l2,
@@ -1108,12 +1110,18 @@ type CoefficientRow = (
     Option<f64>,
     Option<f64>,
     Option<f64>,
+    Option<f64>,
 );
 
 fn coefficient_rows(model_name: Option<&str>, version: Option<i32>) -> Result<Vec<CoefficientRow>> {
     let model_name = required(model_name, "model_name")?;
     let m = cache::version(model_name, version)?;
-    let b = shopml_core::model::downcast::<LinearBundle>(m.as_ref(), model_name)?;
+    if let Some(l) = m.as_any().downcast_ref::<LogisticModel>() {
+        return Ok(logistic_coefficient_rows(l));
+    }
+    let b = shopml_core::model::downcast::<LinearBundle>(m.as_ref(), model_name).map_err(|e| {
+        e.with_hint("shopml.coefficients serves linear and logistic models; shopml.feature_importance serves every kind.")
+    })?;
     let mut rows = Vec::new();
     for (key, m) in &b.groups {
         if m.fit_intercept {
@@ -1124,6 +1132,7 @@ fn coefficient_rows(model_name: Option<&str>, version: Option<i32>) -> Result<Ve
                 m.intercept_std_error,
                 m.intercept_t_stat,
                 m.intercept_p_value,
+                None,
             ));
         }
         for (j, f) in b.features.iter().enumerate() {
@@ -1134,19 +1143,43 @@ fn coefficient_rows(model_name: Option<&str>, version: Option<i32>) -> Result<Ve
                 m.std_errors[j],
                 m.t_stats[j],
                 m.p_values[j],
+                None,
             ));
         }
     }
     Ok(rows)
 }
 
+/// A logistic model's intercept and dense coefficients with their Fisher standard errors,
+/// Wald z, two-sided normal p-value and odds ratio (standard errors NULL when the model has
+/// none: OWL-QN fits, models stored before shopml 0.4).
+fn logistic_coefficient_rows(m: &LogisticModel) -> Vec<CoefficientRow> {
+    let names = std::iter::once("(intercept)".to_string()).chain(m.prep.dense_names());
+    let coefs = std::iter::once(m.intercept).chain(m.dense.iter().copied());
+    names
+        .zip(coefs)
+        .enumerate()
+        .map(|(k, (name, c))| {
+            let se = m
+                .std_errors
+                .get(k)
+                .copied()
+                .filter(|v| v.is_finite() && *v > 0.0);
+            let z = se.map(|s| c / s);
+            let p = z.map(shopml_core::math::distributions::normal_two_sided_p);
+            (None, name, Some(c), se, z, p, Some(c.exp()))
+        })
+        .collect()
+}
+
 table_function! {
-    /// Coefficients with standard errors, t statistics and p-values.
+    /// Coefficients with standard errors, t (or z) statistics, p-values and odds ratios.
     [stable, parallel_safe] fn coefficients(
         model_name: [Option<&str>],
         version: [default!(Option<i32>, "NULL")],
     ) -> (
         group_key: [Option<String>], feature: [String], coefficient: [Option<f64>],
         std_error: [Option<f64>], t_stat: [Option<f64>], p_value: [Option<f64>],
+        odds_ratio: [Option<f64>],
     ) = coefficient_rows
 }

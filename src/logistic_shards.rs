@@ -1,13 +1,15 @@
 //! `train_logistic` on a table sharded with postgres_fdw: the statistics of each pass are
 //! computed on the shards and only they cross the network.
 //!
-//! Passes (each one `UNION ALL` of per-partition aggregates, see [`scan_parts`]): the
-//! preparation (`_prep_stats`, when it has something to learn), the moments of the prepared
-//! inputs (`_linear_stats`: counts, centres and scales, the importances), one
+//! Passes (each one `UNION ALL` of per-partition aggregates, see [`scan_parts_where`]): the
+//! preparation (`_prep_stats`, when it has something to learn); on many rows, a warm start
+//! from the first blocks of each shard (their moments, then Newton on them); the moments of
+//! the prepared inputs (`_linear_stats`: counts, centres and scales, the importances), in a
+//! pass of their own or gathered by the first Newton pass at the warm start; one
 //! `_logistic_stats` pass per Newton step (objective, gradient and Hessian at the point, summed
 //! over the shards; the same [`newton_iterations`] as for rows in memory, so the same
-//! optimum), and a last `_logistic_stats` pass for the metrics of the training and held-out
-//! rows. Dense preparations with an L2 penalty only: the hashing trick and L1 need the rows.
+//! optimum), the last of which also gives the metrics of the training and held-out rows.
+//! Dense preparations with an L2 penalty only: the hashing trick and L1 need the rows.
 #![forbid(unsafe_code)]
 
 use pgrx::pg_sys;
@@ -16,8 +18,8 @@ use serde_json::json;
 use shopml_core::data::cell::Cell;
 use shopml_core::data::prep::{Impute, Prep};
 use shopml_core::linear::logistic::{
-    class_weights, newton_iterations, DenseFit, LogisticModel, LogisticOptions, LogisticParams,
-    Weights,
+    class_weights, newton_iterations, BlockSums, DenseFit, LogisticModel, LogisticOptions,
+    LogisticParams, NewtonFit, Weights,
 };
 use shopml_core::linear::regression::SplitAccumulator;
 use shopml_core::linear::sharded::{importance, EvalSums, Scaling, StepSums, METRIC_BINS};
@@ -33,7 +35,7 @@ use crate::pg::error::raise;
 use crate::pg::fcinfo::Call;
 use crate::pg::spi::{Param, Plan};
 use crate::train::progress::Progress;
-use crate::train::relation::{scan_parts, scan_parts_where, Column, FeatureList, Shard};
+use crate::train::relation::{scan_parts_where, Column, FeatureList, Relation, Shard};
 use crate::train::{self, Request, TrainerRow};
 
 /// What a `_logistic_stats` pass computes at `beta` (standardised inputs): the objective,
@@ -45,6 +47,9 @@ pub(crate) struct LogisticPass {
     beta: Vec<f64>,
     weights: Weights,
     threshold: f64,
+    /// Also the moments of the prepared inputs (what a `_linear_stats` pass gives), so the
+    /// first full pass needs no pass of its own for them.
+    moments: bool,
 }
 
 /// The state of `_logistic_stats`.
@@ -53,6 +58,7 @@ pub(crate) struct LogisticState {
     step: StepSums,
     train: EvalSums,
     test: EvalSums,
+    moments: Option<SplitAccumulator>,
     skipped: u64,
     position: u64,
     #[serde(skip)]
@@ -78,6 +84,9 @@ impl AggState for LogisticState {
         self.step.merge(&other.step);
         self.train.merge(&other.train);
         self.test.merge(&other.test);
+        if let (Some(a), Some(b)) = (&mut self.moments, &other.moments) {
+            a.merge(b);
+        }
         self.skipped += other.skipped;
     }
 }
@@ -95,6 +104,9 @@ pub fn logistic_trans(call: &Call) -> pg_sys::Datum {
             step: StepSums::new(pass.beta.len()),
             train: EvalSums::default(),
             test: EvalSums::default(),
+            moments: pass
+                .moments
+                .then(|| SplitAccumulator::without_samples(prep.dense_width)),
             skipped: 0,
             position: 0,
             x: vec![0.0; prep.dense_width],
@@ -113,7 +125,7 @@ pub fn logistic_trans(call: &Call) -> pg_sys::Datum {
     }
     if st.direct {
         let row = float_args(call, &st.reader, position, &mut st.raw);
-        let (Some((test, _, y)), Some(pass), Some(prep)) =
+        let (Some((test, key, y)), Some(pass), Some(prep)) =
             (row, st.pass.as_ref(), st.prep.as_ref())
         else {
             st.skipped += 1;
@@ -127,10 +139,10 @@ pub fn logistic_trans(call: &Call) -> pg_sys::Datum {
             &mut st.step,
             &mut st.train,
             &mut st.test,
+            st.moments.as_mut(),
             pass,
             &st.x,
-            test,
-            y,
+            (test, key, y),
         );
         return ret;
     }
@@ -138,6 +150,7 @@ pub fn logistic_trans(call: &Call) -> pg_sys::Datum {
         step,
         train,
         test,
+        moments,
         skipped,
         reader,
         prep,
@@ -159,25 +172,37 @@ pub fn logistic_trans(call: &Call) -> pg_sys::Datum {
             *skipped += 1;
             return;
         }
-        add_row(step, train, test, pass, x, row.test, y);
+        add_row(
+            step,
+            train,
+            test,
+            moments.as_mut(),
+            pass,
+            x,
+            (row.test, row.key, y),
+        );
     });
     ret
 }
 
-/// Adds a prepared row with label `y` (checked 0 or 1 here) to the pass's sums.
+/// Adds a prepared row (held out, split key, label `y`: checked 0 or 1 here) to the pass's
+/// sums.
 fn add_row(
     step: &mut StepSums,
     train: &mut EvalSums,
     test: &mut EvalSums,
+    moments: Option<&mut SplitAccumulator>,
     pass: &LogisticPass,
     x: &[f64],
-    held_out: bool,
-    y: f64,
+    (held_out, key, y): (bool, u64, f64),
 ) {
     if y != 0.0 && y != 1.0 {
         raise(Error::invalid(format!(
             "the target has values other than 0 and 1 (e.g. {y}): logistic regression is for two classes"
         )));
+    }
+    if let Some(m) = moments {
+        m.add(held_out, key, y, x);
     }
     if held_out {
         let t = score(x, &pass.beta, &pass.scaling);
@@ -210,8 +235,9 @@ fn pass(
     inputs: &Inputs,
     p: LogisticPass,
     filter: Option<&str>,
-    largest: &mut usize,
+    tally: &mut Tally,
 ) -> Result<LogisticState> {
+    let started = std::time::Instant::now();
     let config = ScanConfig {
         logistic: Some(p),
         ..base.clone()
@@ -233,7 +259,7 @@ fn pass(
         Plan::Serial,
         |cells| {
             if let Cell::Bytes(b) = cells[0] {
-                *largest = (*largest).max(b.len());
+                tally.largest = tally.largest.max(b.len());
                 let part = aggregate::decode_partial::<LogisticState>(b)?;
                 match &mut total {
                     Some(t) => t.merge(&part),
@@ -243,13 +269,118 @@ fn pass(
             Ok(())
         },
     )?;
+    tally.record(filter.is_some(), started);
     total.ok_or_else(|| Error::internal("a logistic pass over the shards returned no state"))
+}
+
+/// What the passes over the shards cost: the largest state one sent, and the time of each
+/// full pass and of the warm start's passes together.
+#[derive(Default)]
+struct Tally {
+    largest: usize,
+    full_ms: Vec<f64>,
+    warm_passes: usize,
+    warm_ms: f64,
+}
+
+impl Tally {
+    fn record(&mut self, warm: bool, started: std::time::Instant) {
+        let ms = (started.elapsed().as_secs_f64() * 1e4).round() / 10.0;
+        if warm {
+            self.warm_passes += 1;
+            self.warm_ms += ms;
+        } else {
+            self.full_ms.push(ms);
+        }
+    }
 }
 
 /// Rows from which the fit on the first blocks of the shards is worth it (as in memory).
 const SUBSAMPLE_ROWS: u64 = 200_000;
 /// Blocks of each shard the warm start reads (8 kB each: some 100k rows of 20 float8 columns).
 const SUBSAMPLE_BLOCKS: u32 = 2_500;
+
+/// The moments of the prepared inputs over the rows of the shards (their first blocks with
+/// `filter`): one `_linear_stats` pass.
+fn moments_pass(
+    shards: &[Shard],
+    rel: &Relation,
+    base: &ScanConfig,
+    inputs: &Inputs,
+    filter: Option<&str>,
+) -> Result<SplitAccumulator> {
+    let cfg = aggregate::encode(base);
+    let mut acc: Option<SplitAccumulator> = None;
+    let query = |from: &str, label: &str| {
+        format!(
+            "SELECT NULL::text, shopml._linear_stats($1, {}, {}, {}), {label} FROM {from}",
+            inputs.key_expr, inputs.y_expr, inputs.columns
+        )
+    };
+    scan_parts_where(
+        shards,
+        rel,
+        filter,
+        query,
+        &[Param::Bytea(&cfg)],
+        Plan::Serial,
+        |cells| {
+            if let Cell::Bytes(b) = cells[1] {
+                let part = aggregate::decode_partial::<StatsState>(b)?.acc;
+                match &mut acc {
+                    Some(a) => a.merge(&part),
+                    None => acc = Some(part),
+                }
+            }
+            Ok(())
+        },
+    )?;
+    acc.ok_or_else(|| Error::internal("no moments from the shards"))
+}
+
+/// The training rows and positives in the moments `acc`, refused when the target is not 0/1,
+/// there are no rows or only one class.
+fn counts(
+    acc: &SplitAccumulator,
+    model_name: &str,
+    rel: &Relation,
+    target: &str,
+) -> Result<(u64, u64)> {
+    let n = acc.train.n();
+    let p = acc.train.n_features();
+    let (mean_y, sum_sq) = (
+        acc.train.mean(p),
+        acc.train.comoment(p, p) + n as f64 * acc.train.mean(p).powi(2),
+    );
+    // 0/1 labels: Σy² = Σy, and 0 ≤ Σy ≤ n.
+    if n > 0
+        && ((sum_sq - mean_y * n as f64).abs() > 1e-6 * n as f64 || !(0.0..=1.0).contains(&mean_y))
+    {
+        return Err(Error::invalid(format!(
+            "target \"{target}\" of {} has values other than 0 and 1: logistic regression is for two classes",
+            rel.sql_name
+        ))
+        .with_hint("Use shopml.train_forest for more than two classes, or map the target to 0/1 in a view."));
+    }
+    if n == 0 {
+        return Err(Error::data(format!(
+            "no usable rows to train \"{model_name}\" on {}",
+            rel.sql_name
+        ))
+        .with_detail(format!(
+            "{} rows skipped for NULL, NaN or infinite values.",
+            acc.skipped
+        )));
+    }
+    let positives = (mean_y * n as f64).round() as u64;
+    if positives == 0 || positives == n {
+        return Err(Error::data(format!(
+            "cannot train \"{model_name}\" on {}: the target has only one class in the {n} training rows",
+            rel.sql_name
+        )));
+    }
+    Ok((n, positives))
+}
 
 /// The aggregate arguments of every pass.
 struct Inputs {
@@ -318,133 +449,113 @@ pub fn train_sharded(
         y_expr: y_expr.clone(),
         columns: args.inputs.clone(),
     };
-    // The moments of the prepared inputs over the training rows.
-    progress.stage("moments", None);
-    let cfg = aggregate::encode(&base);
-    let mut acc: Option<SplitAccumulator> = None;
-    let query = |from: &str, label: &str| {
-        format!(
-            "SELECT NULL::text, shopml._linear_stats($1, {}, {}, {}), {label} FROM {from}",
-            inputs.key_expr, inputs.y_expr, inputs.columns
-        )
-    };
-    scan_parts(
-        &shards,
-        rel,
-        query,
-        &[Param::Bytea(&cfg)],
-        Plan::Serial,
-        |cells| {
-            if let Cell::Bytes(b) = cells[1] {
-                let part = aggregate::decode_partial::<StatsState>(b)?.acc;
-                match &mut acc {
-                    Some(a) => a.merge(&part),
-                    None => acc = Some(part),
-                }
-            }
-            Ok(())
-        },
-    )?;
-    let acc = acc.ok_or_else(|| Error::internal("no moments from the shards"))?;
-    let n = acc.train.n();
-    let p = prep.dense_width;
-    let (mean_y, sum_sq) = (
-        acc.train.mean(p),
-        acc.train.comoment(p, p) + n as f64 * acc.train.mean(p).powi(2),
-    );
-    // 0/1 labels: Σy² = Σy, and 0 ≤ Σy ≤ n.
-    if n > 0
-        && ((sum_sq - mean_y * n as f64).abs() > 1e-6 * n as f64 || !(0.0..=1.0).contains(&mean_y))
-    {
-        return Err(Error::invalid(format!(
-            "target \"{}\" of {} has values other than 0 and 1: logistic regression is for two classes",
-            target.name, rel.sql_name
-        ))
-        .with_hint("Use shopml.train_forest for more than two classes, or map the target to 0/1 in a view."));
-    }
-    let positives = (mean_y * n as f64).round() as u64;
-    if n == 0 {
-        return Err(Error::data(format!(
-            "no usable rows to train \"{model_name}\" on {}",
-            rel.sql_name
-        ))
-        .with_detail(format!(
-            "{} rows skipped for NULL, NaN or infinite values.",
-            acc.skipped
-        )));
-    }
-    if positives == 0 || positives == n {
-        return Err(Error::data(format!(
-            "cannot train \"{model_name}\" on {}: the target has only one class in the {n} training rows",
-            rel.sql_name
-        )));
-    }
     let standardized = prep.standardize && prep.all_numeric();
-    let scaling = Scaling::of(&acc.train, standardized);
-    let weights = class_weights(n, positives, opts.balanced);
     let params = LogisticParams {
         l2: opts.l2,
         balanced: opts.balanced,
         max_iter: opts.max_iter,
         standardized,
     };
-    progress.stage("fitting", Some(opts.max_iter));
-    // On many rows, Newton starts from the fit on the first blocks of each shard (the penalty
-    // scaled to their rows), as the in-memory trainer starts from a subsample: the full passes
-    // then start next to the optimum. The answer is the full-data optimum either way.
-    let mut largest = 0usize;
-    let mut newton_passes = 0usize;
-    let warm_passes = std::cell::Cell::new(0usize);
-    let mut start = None;
-    if n >= 4 * SUBSAMPLE_ROWS && weights.is_none() {
+    let p = prep.dense_width;
+    let tally = std::cell::RefCell::new(Tally::default());
+    let moments = |filter: Option<&str>| -> Result<SplitAccumulator> {
+        let started = std::time::Instant::now();
+        let acc = moments_pass(&shards, rel, &base, &inputs, filter)?;
+        tally.borrow_mut().record(filter.is_some(), started);
+        Ok(acc)
+    };
+    // On many rows Newton starts from the fit on the first blocks of each shard (as the
+    // in-memory trainer starts from a subsample), in those rows' scaling; the first full pass,
+    // at that point, also gathers the moments of all rows, from which its sums are re-expressed
+    // in the full data's scaling. The answer is the full-data optimum either way. Class
+    // weights need the full counts first, so `balanced` takes a pass for the moments.
+    progress.stage("moments", None);
+    let mut folded = None;
+    if !opts.balanced {
         let filter = format!("ctid < '({SUBSAMPLE_BLOCKS},0)'::tid");
-        let sub_n = std::cell::Cell::new(0u64);
-        let mut sub_pass = |beta: &[f64]| -> Result<(f64, Vec<f64>, Vec<f64>)> {
-            let p = LogisticPass {
-                scaling: scaling.clone(),
-                beta: beta.to_vec(),
-                weights,
-                threshold: 0.5,
-            };
-            let st = pass(
-                &shards,
-                &req,
-                &base,
-                &inputs,
-                p,
-                Some(&filter),
-                &mut largest,
-            )?;
-            sub_n.set(st.step.n);
-            warm_passes.set(warm_passes.get() + 1);
-            Ok(st.step.sums())
-        };
-        // One pass to count the subsample's rows (and its positives from the gradient at 0).
-        let (_, g0, _) = sub_pass(&vec![0.0; p + 1])?;
-        let rows = sub_n.get();
-        let sub_pos = (g0[0] + rows as f64 / 2.0).round() as u64;
-        if rows > 0 && sub_pos > 0 && sub_pos < rows {
-            let sub = LogisticParams {
-                l2: params.l2 * rows as f64 / n as f64,
-                ..params.clone()
-            };
-            if let Ok((b, _, _)) = newton_iterations(
-                p + 1,
-                rows,
-                sub_pos,
-                &sub,
-                None,
-                &mut sub_pass,
-                &mut progress,
-            ) {
-                start = Some(b);
+        let sub = moments(Some(&filter))?;
+        let rows = sub.train.n();
+        if rows >= SUBSAMPLE_ROWS / 2 {
+            if let Ok((_, sub_pos)) = counts(&sub, model_name, rel, &target.name) {
+                let sub_scaling = Scaling::of(&sub.train, standardized);
+                let mut sub_pass = |beta: &[f64]| -> Result<BlockSums> {
+                    let at = LogisticPass {
+                        scaling: sub_scaling.clone(),
+                        beta: beta.to_vec(),
+                        weights: None,
+                        threshold: 0.5,
+                        moments: false,
+                    };
+                    let st = pass(
+                        &shards,
+                        &req,
+                        &base,
+                        &inputs,
+                        at,
+                        Some(&filter),
+                        &mut tally.borrow_mut(),
+                    )?;
+                    Ok(st.step.sums())
+                };
+                progress.stage("warm start", Some(opts.max_iter));
+                let warm = newton_iterations(
+                    p + 1,
+                    rows,
+                    sub_pos,
+                    &params,
+                    None,
+                    &mut sub_pass,
+                    &mut progress,
+                );
+                if let Ok(NewtonFit { beta, .. }) = warm {
+                    let at = LogisticPass {
+                        scaling: sub_scaling.clone(),
+                        beta: beta.clone(),
+                        weights: None,
+                        threshold: 0.5,
+                        moments: true,
+                    };
+                    let st = pass(
+                        &shards,
+                        &req,
+                        &base,
+                        &inputs,
+                        at,
+                        None,
+                        &mut tally.borrow_mut(),
+                    )?;
+                    folded = Some((sub_scaling, beta, st));
+                }
             }
         }
     }
+    let (acc, first, mut last) = match folded {
+        Some((sub_scaling, beta, st)) => {
+            let acc = st
+                .moments
+                .clone()
+                .ok_or_else(|| Error::internal("a first pass without its moments"))?;
+            (acc, Some((sub_scaling, beta, st.step.sums())), Some(st))
+        }
+        None => (moments(None)?, None, None),
+    };
+    let (n, positives) = counts(&acc, model_name, rel, &target.name)?;
+    let scaling = Scaling::of(&acc.train, standardized);
+    let weights = class_weights(n, positives, opts.balanced);
+    let (start, mut first) = match first {
+        Some((from, beta, sums)) => {
+            let (point, sums) = from.reexpress(&scaling, &beta, sums);
+            (Some(point), Some(sums))
+        }
+        None => (None, None),
+    };
+    progress.stage("fitting", Some(opts.max_iter));
     // The last pass is always at the point returned (the accepted step, or the point whose
     // step was too small to take), so its metrics' sums are the model's.
-    let mut last: Option<LogisticState> = None;
-    let mut newton_pass = |beta: &[f64]| -> Result<(f64, Vec<f64>, Vec<f64>)> {
+    let mut newton_pass = |beta: &[f64]| -> Result<BlockSums> {
+        if let Some(sums) = first.take() {
+            return Ok(sums);
+        }
         let st = pass(
             &shards,
             &req,
@@ -455,16 +566,21 @@ pub fn train_sharded(
                 beta: beta.to_vec(),
                 weights,
                 threshold: 0.5,
+                moments: false,
             },
             None,
-            &mut largest,
+            &mut tally.borrow_mut(),
         )?;
         let sums = st.step.sums();
-        newton_passes += 1;
         last = Some(st);
         Ok(sums)
     };
-    let (beta, iterations, converged) = newton_iterations(
+    let NewtonFit {
+        beta,
+        iterations,
+        converged,
+        hessian,
+    } = newton_iterations(
         p + 1,
         n,
         positives,
@@ -480,10 +596,11 @@ pub fn train_sharded(
         beta,
         iterations,
         converged,
+        hessian,
     };
     let c = fit.original_coefficients();
     let (intercept, dense) = (c[0], c[1..].to_vec());
-    let passes = newton_passes + 1;
+    let tally = tally.into_inner();
     let evaluated = last.ok_or_else(|| Error::internal("no Newton pass over the shards"))?;
     let model = LogisticModel {
         importance: importance(&acc.train, &dense, &prep.dense_sources(), prep.inputs.len()),
@@ -496,6 +613,8 @@ pub fn train_sharded(
         iterations,
         converged,
         solver: "newton".to_string(),
+        means: (0..p).map(|j| acc.train.mean(j)).collect(),
+        std_errors: fit.original_std_errors(),
     };
     let (train_m, test_m) = (evaluated.train.metrics(), evaluated.test.metrics());
     let test_m = (evaluated.test.n > 0).then_some(test_m);
@@ -511,8 +630,9 @@ pub fn train_sharded(
             "solver": "newton",
             "nonzero_coefficients": model.dense.iter().filter(|c| **c != 0.0).count(),
             "sharded": {"partitions": shards.len(), "metric_bins": METRIC_BINS,
-                        "passes": passes, "warm_start_passes": warm_passes.get(),
-                        "largest_state_bytes": largest},
+                        "passes": tally.full_ms.len(), "pass_ms": tally.full_ms,
+                        "warm_start_passes": tally.warm_passes, "warm_start_ms": tally.warm_ms,
+                        "largest_state_bytes": tally.largest},
         }),
     );
     let params = json!({"l1": opts.l1, "l2": opts.l2,

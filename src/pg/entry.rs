@@ -9,6 +9,7 @@ use crate::linear::{self, FitState, PrepState, StatsState};
 use crate::logistic_shards::{self, LogisticState};
 use crate::pg::aggregate::{combine, deserialize, partial, serialize};
 use crate::pg::fcinfo::Call;
+use crate::serve::explain;
 use crate::serve::predict::{self, By};
 use shopml_core::model::Want;
 
@@ -54,6 +55,10 @@ v1! {
         |c| predict::array(c, By::Id, Want::Probability);
     pg_finfo_shopml_predict_label_id_array shopml_predict_label_id_array =>
         |c| predict::array(c, By::Id, Want::Label);
+    pg_finfo_shopml_explain_name_row shopml_explain_name_row => |c| explain::row(c, By::Name);
+    pg_finfo_shopml_explain_id_row shopml_explain_id_row => |c| explain::row(c, By::Id);
+    pg_finfo_shopml_explain_name_array shopml_explain_name_array => |c| explain::array(c, By::Name);
+    pg_finfo_shopml_explain_id_array shopml_explain_id_array => |c| explain::array(c, By::Id);
     pg_finfo_shopml_predict_name_row shopml_predict_name_row =>
         |c| predict::row(c, By::Name, Want::Value);
     pg_finfo_shopml_predict_proba_name_row shopml_predict_proba_name_row =>

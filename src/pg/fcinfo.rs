@@ -11,6 +11,13 @@ use crate::pg::datum::{self, Conv};
 use crate::pg::error::raise;
 use crate::pg::row::Record;
 
+/// One value of a row that [`Call::table_result`] returns (float8, text or NULL).
+pub enum Out {
+    Null,
+    Float(f64),
+    Text(String),
+}
+
 /// A V1 call. Only [`crate::pg::entry`] makes one, from the `fcinfo` Postgres passed.
 pub struct Call {
     fcinfo: pg_sys::FunctionCallInfo,
@@ -82,6 +89,11 @@ impl Call {
     /// A float8 argument (by value).
     pub fn f64(&self, i: usize) -> f64 {
         f64::from_bits(self.datum(i).value() as u64)
+    }
+
+    /// An int4 argument (by value).
+    pub fn i32(&self, i: usize) -> i32 {
+        self.datum(i).value() as i32
     }
 
     /// An int8 argument (by value).
@@ -284,6 +296,45 @@ impl Call {
     /// Returns a text (palloc'd in the current memory context).
     pub fn text_result(&self, v: &str) -> pg_sys::Datum {
         pg_sys::Datum::from(pgrx::rust_str_to_text_p(v).into_pg())
+    }
+
+    /// Returns the rows of a set-returning function declared with `RETURNS TABLE` (or OUT
+    /// parameters) of these column types, materialised in one tuplestore.
+    pub fn table_result(&self, rows: &[Vec<Out>]) -> pg_sys::Datum {
+        // SAFETY: InitMaterializedSRF checks that the caller accepts a materialised set (an
+        // error otherwise) and leaves a tuplestore and its descriptor in the call's
+        // ReturnSetInfo; tuplestore_putvalues copies each row's datums into it.
+        unsafe {
+            pg_sys::InitMaterializedSRF(self.fcinfo, 0);
+            let rsinfo = (*self.fcinfo).resultinfo as *mut pg_sys::ReturnSetInfo;
+            let natts = (*(*rsinfo).setDesc).natts as usize;
+            for row in rows {
+                if row.len() != natts {
+                    raise(Error::internal(format!(
+                        "a row of {} columns for a result of {natts}",
+                        row.len()
+                    )));
+                }
+                let mut values: Vec<pg_sys::Datum> = Vec::with_capacity(natts);
+                let mut nulls: Vec<bool> = Vec::with_capacity(natts);
+                for v in row {
+                    let (d, null) = match v {
+                        Out::Null => (pg_sys::Datum::from(0usize), true),
+                        Out::Float(f) => (self.float(*f), false),
+                        Out::Text(t) => (self.text_result(t), false),
+                    };
+                    values.push(d);
+                    nulls.push(null);
+                }
+                pg_sys::tuplestore_putvalues(
+                    (*rsinfo).setResult,
+                    (*rsinfo).setDesc,
+                    values.as_mut_ptr(),
+                    nulls.as_mut_ptr(),
+                );
+            }
+        }
+        pg_sys::Datum::from(0usize)
     }
 
     /// Returns a bytea.

@@ -2,6 +2,7 @@
 //! functions of recommenders and demand models.
 #![forbid(unsafe_code)]
 
+pub mod explain;
 pub mod keys;
 pub mod predict;
 

@@ -38,7 +38,7 @@ enum Key {
 }
 
 /// How to read the model's inputs out of rows of one composite type.
-struct RowMap {
+pub(super) struct RowMap {
     row_type: RowType,
     inputs: Vec<Column>,
     /// The group column of a grouped model.
@@ -46,12 +46,12 @@ struct RowMap {
 }
 
 /// What one call site keeps for the statement.
-struct Slot {
+pub(super) struct Slot {
     key: Key,
     /// The model argument is a constant or parameter: no need to re-check it per row.
     key_stable: bool,
-    model_name: String,
-    model: Loaded,
+    pub(super) model_name: String,
+    pub(super) model: Loaded,
     row: Option<RowMap>,
     /// Every input of the model is a number (so an array can feed it).
     numeric_inputs: bool,
@@ -64,8 +64,16 @@ struct Slot {
     args_checked: bool,
 }
 
+/// What a call site's slot is for: the predict functions or `shopml.explain` (which words
+/// the refusal of a model without a preparation its own way).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(super) enum Purpose {
+    Predict,
+    Explain,
+}
+
 impl Slot {
-    fn load(call: &Call, by: By) -> Result<Slot> {
+    fn load(call: &Call, by: By, purpose: Purpose) -> Result<Slot> {
         let (key, model_name, model) = match by {
             By::Id => {
                 let id = call.i64(0);
@@ -79,6 +87,13 @@ impl Slot {
             }
         };
         let prep = model.prep().ok_or_else(|| {
+            if purpose == Purpose::Explain {
+                return Error::invalid(format!(
+                    "model \"{model_name}\" is {}; shopml.explain takes apart predictions of models served by shopml.predict",
+                    model.kind().noun
+                ))
+                .with_hint(format!("Serve it with {}.", model.kind().serving));
+            }
             // The model's own refusal names what serves it.
             match model.predict(&model_name, &Row::default(), Want::Value) {
                 Err(e) => e,
@@ -114,7 +129,7 @@ impl Slot {
             }
     }
 
-    fn input_names(&self) -> Vec<String> {
+    pub(super) fn input_names(&self) -> Vec<String> {
         self.model
             .prep()
             .map(|p| p.inputs.iter().map(|i| i.name.clone()).collect())
@@ -124,7 +139,7 @@ impl Slot {
     /// Checks a call with `n` numbers (a float8[] or float8 arguments): the model must take
     /// `n` inputs, all numeric. Per row it only compares counts and reads a flag; the names
     /// for the error are built only when it fails.
-    fn check_numbers(&self, n: usize) -> Result<()> {
+    pub(super) fn check_numbers(&self, n: usize) -> Result<()> {
         let inputs = self.model.prep().map_or(0, |p| p.inputs.len());
         if n != inputs {
             let names = self.input_names();
@@ -174,6 +189,38 @@ impl Slot {
         model
             .prep()
             .is_some_and(|p| p.encode_numbers(values, dense))
+    }
+
+    /// The model's input cells of `record` (in the preparation's order), whether the model
+    /// is grouped, and the row's group value as text.
+    pub(super) fn row_cells<'r>(
+        &mut self,
+        call: &Call,
+        record: &'r crate::pg::row::Record,
+    ) -> (Vec<Cell<'r>>, bool, Option<String>) {
+        if !self
+            .row
+            .as_ref()
+            .is_some_and(|m| m.row_type.matches(record))
+        {
+            self.row = Some(self.row_map(call, record).or_raise());
+        }
+        let map = self.row.as_ref().expect("mapped above");
+        let cells: Vec<Cell> = map
+            .inputs
+            .iter()
+            .map(|c| map.row_type.cell(record, c))
+            .collect();
+        let group_text = map
+            .group
+            .as_ref()
+            .and_then(|g| match map.row_type.cell(record, g) {
+                Cell::Num(v) if g.conv == Conv::Bool => {
+                    Some(if v != 0.0 { "true" } else { "false" }.to_string())
+                }
+                c => c.category().map(|t| t.into_owned()),
+            });
+        (cells, map.group.is_some(), group_text)
     }
 
     /// The mapping of the model's inputs (and group column) onto rows of `record`'s type.
@@ -238,6 +285,16 @@ impl Slot {
 
 /// Runs `f` with the call site's slot, (re)loading the model when the model argument changed.
 fn with_slot(call: &Call, by: By, f: impl FnOnce(&mut Slot) -> pg_sys::Datum) -> pg_sys::Datum {
+    with_slot_for(call, by, Purpose::Predict, f)
+}
+
+/// [`with_slot`] for a purpose.
+pub(super) fn with_slot_for(
+    call: &Call,
+    by: By,
+    purpose: Purpose,
+    f: impl FnOnce(&mut Slot) -> pg_sys::Datum,
+) -> pg_sys::Datum {
     if call.is_null(0) {
         raise(Error::invalid(match by {
             By::Id => "model_id must not be NULL",
@@ -246,7 +303,7 @@ fn with_slot(call: &Call, by: By, f: impl FnOnce(&mut Slot) -> pg_sys::Datum) ->
     }
     call.with_slot::<Slot, _>(|slot| {
         if !slot.as_ref().is_some_and(|s| s.serves(call, by)) {
-            *slot = Some(Slot::load(call, by).or_raise());
+            *slot = Some(Slot::load(call, by, purpose).or_raise());
         }
         f(slot.as_mut().expect("loaded above"))
     })
@@ -318,25 +375,7 @@ pub fn row(call: &Call, by: By, want: Want) -> pg_sys::Datum {
             return call.null();
         }
         let record = call.record(1);
-        if !s.row.as_ref().is_some_and(|m| m.row_type.matches(&record)) {
-            s.row = Some(s.row_map(call, &record).or_raise());
-        }
-        let map = s.row.as_ref().expect("mapped above");
-        let cells: Vec<Cell> = map
-            .inputs
-            .iter()
-            .map(|c| map.row_type.cell(&record, c))
-            .collect();
-        let grouped = map.group.is_some();
-        let group_text = map
-            .group
-            .as_ref()
-            .and_then(|g| match map.row_type.cell(&record, g) {
-                Cell::Num(v) if g.conv == Conv::Bool => {
-                    Some(if v != 0.0 { "true" } else { "false" }.to_string())
-                }
-                c => c.category().map(|t| t.into_owned()),
-            });
+        let (cells, grouped, group_text) = s.row_cells(call, &record);
         s.hashed.clear();
         let prep = s
             .model

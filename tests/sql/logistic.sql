@@ -84,3 +84,31 @@ FROM (SELECT * FROM lg_clicks LIMIT 1000) c, lg_versions v;
 SELECT regress.err($$SELECT shopml.predict_proba(-1::bigint, ARRAY[1.0, 2.0])$$) AS unknown_id,
        regress.err($$SELECT shopml.predict_label(NULL::bigint, ARRAY[1.0])$$) AS null_id,
        regress.err($$SELECT shopml.predict_proba(NULL::bigint, c) FROM lg_clicks c LIMIT 1$$) AS null_id_row;
+-- Coefficients of a logistic model: one binary input, no penalty — the fit is the 2x2 table's
+-- log odds ratio with Woolf's standard error sqrt(1/a + 1/b + 1/c + 1/d), the intercept the
+-- log odds of the x = 0 row with sqrt(1/a + 1/b); z, the normal p-value and exp(coefficient).
+-- (Coefficients are per unit of the prepared input: without standardize, the column's units.)
+-- (Newton stops within about 1e-6 of the optimum, hence the coefficient tolerance.)
+CREATE TABLE lg_table AS
+SELECT g AS exposed, o AS bought FROM (VALUES (0, false, 300), (0, true, 100), (1, false, 150), (1, true, 200)) t(g, o, k),
+     LATERAL generate_series(1, k);
+SELECT version FROM shopml.train_logistic('lg_or', 'lg_table', 'bought', ARRAY['exposed'], '{"test_fraction": 0, "l2": 0, "standardize": false}');
+SELECT feature, abs(coefficient - want) < 1e-5 AS coefficient_ok, abs(std_error - se) < 1e-7 AS std_error_ok,
+       abs(t_stat - coefficient / std_error) < 1e-12 AS z_ok,
+       abs(odds_ratio - exp(coefficient)) < 1e-12 AS odds_ratio_ok
+FROM shopml.coefficients('lg_or') c,
+     LATERAL (SELECT CASE c.feature WHEN '(intercept)' THEN ln(100.0 / 300) ELSE ln((200.0 * 300) / (150 * 100)) END AS want,
+                     CASE c.feature WHEN '(intercept)' THEN sqrt(1 / 300.0 + 1 / 100.0)
+                          ELSE sqrt(1 / 300.0 + 1 / 100.0 + 1 / 150.0 + 1 / 200.0) END AS se) w
+ORDER BY feature;
+SELECT feature, p_value < 1e-12 AS significant, round(odds_ratio::numeric, 6) AS odds_ratio
+FROM shopml.coefficients('lg_or') ORDER BY feature;
+-- Standardised (the default): the same z, the coefficient per standard deviation.
+SELECT version FROM shopml.train_logistic('lg_or_std', 'lg_table', 'bought', ARRAY['exposed'], '{"test_fraction": 0, "l2": 0}');
+SELECT abs(a.t_stat - b.t_stat) < 1e-6 AS same_z,
+       abs(b.coefficient - a.coefficient * (SELECT stddev_pop(exposed) FROM lg_table)) < 1e-7 AS per_standard_deviation
+FROM shopml.coefficients('lg_or') a JOIN shopml.coefficients('lg_or_std') b USING (feature) WHERE feature = 'exposed';
+-- An L1 (OWL-QN) fit has coefficients without standard errors.
+SELECT version FROM shopml.train_logistic('lg_or_l1', 'lg_table', 'bought', ARRAY['exposed'], '{"test_fraction": 0, "l1": 0.01}');
+SELECT feature, coefficient IS NOT NULL AS has_coefficient, std_error IS NULL AS no_std_error, odds_ratio IS NOT NULL AS has_odds_ratio
+FROM shopml.coefficients('lg_or_l1') ORDER BY feature;

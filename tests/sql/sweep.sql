@@ -275,6 +275,17 @@ INSERT INTO sweep.cases (fn, expected, q) VALUES
 ('predict_demand', '42704', $$SELECT * FROM shopml.predict_demand('nope', 1, 1.0)$$),
 ('predict_demand', '22023', $$SELECT * FROM shopml.predict_demand('nope', 1, 'NaN')$$),
 ('predict_demand', '42704', $$SELECT * FROM shopml.predict_demand('nope', 'x', 1.0)$$),
+('explain', 'ok', $$SELECT count(*) FROM shopml.explain('sw_lin', ARRAY['NaN']::float8[])$$),
+('explain', 'ok', $$SELECT count(*) FROM shopml.explain('sw_lin', ARRAY['Infinity']::float8[], 0)$$),
+('explain', 'ok', $$SELECT count(*) FROM sweep.t t, shopml.explain('sw_log', t) LIMIT 1$$),
+('explain', 'ok', $$SELECT count(*) FROM shopml.explain('sw_lin', NULL::float8[])$$),
+('explain', '22023', $$SELECT * FROM shopml.explain('sw_lin', ARRAY[]::float8[])$$),
+('explain', 'ok', $$SELECT * FROM shopml.explain('sw_lin', ARRAY[1.0], 2147483647)$$),
+('explain', '22023', $$SELECT * FROM shopml.explain('sw_forest', ARRAY[1.0, 2.0])$$),
+('explain', '22023', $$SELECT * FROM shopml.explain('sw_recs', ARRAY[1.0])$$),
+('explain', '42704', $$SELECT * FROM shopml.explain(0::bigint, ARRAY[1.0])$$),
+('explain', '42704', $$SELECT * FROM shopml.explain('nope', ARRAY[1.0])$$),
+('explain', '22023', $$SELECT * FROM shopml.explain(NULL::bigint, ARRAY[1.0])$$),
 ('load_sample_shop', 'ok', $$SELECT * FROM shopml.load_sample_shop(NULL)$$),
 ('load_sample_shop', '22023', $$SELECT * FROM shopml.load_sample_shop('')$$);
 -- Run every case in its own subtransaction.

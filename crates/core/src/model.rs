@@ -93,8 +93,8 @@ use crate::trees::model::ForestModel;
 // writes, how errors name it, its trainer, the functions that serve it, and its decoder).
 #[rustfmt::skip]
 registry! {
-    LINEAR: LinearBundle = "linear", Regression, format 2, "a linear model", "train_linear", "shopml.predict and shopml.coefficients", crate::linear::regression::decode_bundle;
-    LOGISTIC: LogisticModel = "logistic", Classification, format 2, "a logistic model", "train_logistic", "shopml.predict_proba, shopml.predict_label and shopml.predict", decode_boxed::<LogisticModel>;
+    LINEAR: LinearBundle = "linear", Regression, format 3, "a linear model", "train_linear", "shopml.predict and shopml.coefficients", crate::linear::regression::decode_bundle;
+    LOGISTIC: LogisticModel = "logistic", Classification, format 3, "a logistic model", "train_logistic", "shopml.predict_proba, shopml.predict_label and shopml.predict", crate::linear::logistic::decode_logistic;
     FOREST: ForestModel = "random_forest", Classification, format 2, "a random forest", "train_forest", "shopml.predict_label, shopml.predict_proba and shopml.predict", decode_boxed::<ForestModel>;
     KMEANS: KMeansModel = "kmeans", Segmentation, format 2, "a k-means model", "train_kmeans", "shopml.predict, shopml.predict_label and shopml.segments", decode_boxed::<KMeansModel>;
     RECOMMENDER: Recommender = "recommender", Recommendation, format 2, "a recommender", "train_recommender", "shopml.recommend_for_user or shopml.similar_items", crate::recommend::model::decode_recommender;
@@ -185,13 +185,21 @@ pub trait Model: Described {
     /// Bytes the decoded model holds (what the per-backend cache counts).
     fn memory_bytes(&self) -> usize;
 
-    /// Hook for per-prediction explanations (`shopml.explain`): the contribution of each
-    /// input to one prepared row's score. Kinds that cannot explain keep the default.
-    fn explain(&self, model_name: &str, _row: &Row) -> Result<Vec<(String, f64)>> {
+    /// Per-prediction explanations (`shopml.explain`): one row of input cells (in the order
+    /// of the preparation's inputs) taken apart into a baseline and one contribution per
+    /// input; None when the preparation says the prediction is NULL. Kinds that cannot explain
+    /// keep the default.
+    fn explain(
+        &self,
+        model_name: &str,
+        _cells: &[crate::data::cell::Cell],
+        _group: Option<Option<&str>>,
+    ) -> Result<Option<Explanation>> {
         Err(Error::invalid(format!(
-            "model \"{model_name}\" is a {} model, which cannot explain its predictions yet",
-            self.kind().algorithm
-        )))
+            "model \"{model_name}\" is {}, which shopml.explain cannot take apart yet",
+            self.kind().noun
+        ))
+        .with_hint("shopml.explain serves linear and logistic models; shopml.feature_importance gives every kind's global importances."))
     }
 
     /// Hook for online updates (`shopml.update`): whether the kind can be updated from new
@@ -199,6 +207,64 @@ pub trait Model: Described {
     fn updatable(&self) -> bool {
         false
     }
+}
+
+/// One prediction taken apart by [`Model::explain`]: `baseline` plus the sum of
+/// `contributions` is the model's score for the row, exactly.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Explanation {
+    /// The score of the average training row: for linear families the expected score over
+    /// the training rows.
+    pub baseline: f64,
+    /// One per input of the preparation, in its order.
+    pub contributions: Vec<f64>,
+    /// What the score is: "prediction" (the predicted value) or "log-odds" (the logit of
+    /// the positive class's probability).
+    pub scale: &'static str,
+}
+
+/// The explanation of a linear score `intercept + Σ weights·x + Σ hashed(bucket)` of
+/// `cells`: each dense output contributes `weight × (x − mean)` to its input, a hashed input
+/// the weight of its bucket (relative to a NULL), and the baseline is the score at the means.
+/// `means` empty (a model stored before they were) counts them as 0. None when the
+/// preparation says NULL.
+pub fn linear_explanation(
+    prep: &Prep,
+    cells: &[crate::data::cell::Cell],
+    intercept: f64,
+    weights: &[f64],
+    means: &[f64],
+    hashed: impl Fn(u32) -> f64,
+    scale: &'static str,
+) -> Option<Explanation> {
+    let mut dense = vec![0.0; prep.dense_width];
+    let mut buckets = Vec::new();
+    if !prep.encode(cells, &mut dense, &mut buckets) {
+        return None;
+    }
+    let mean = |j: usize| means.get(j).copied().unwrap_or(0.0);
+    let mut contributions = vec![0.0; prep.inputs.len()];
+    let mut baseline = intercept;
+    for (j, input) in prep.dense_sources().into_iter().enumerate() {
+        baseline += weights[j] * mean(j);
+        contributions[input] += weights[j] * (dense[j] - mean(j));
+    }
+    for (k, input) in prep.inputs.iter().enumerate() {
+        if matches!(input.encoding, crate::data::prep::Encoding::Hashed) {
+            if let Some(t) = cells.get(k).and_then(|c| c.category()) {
+                contributions[k] += hashed(crate::data::prep::bucket(
+                    &input.name,
+                    &t,
+                    prep.hash_buckets,
+                ));
+            }
+        }
+    }
+    Some(Explanation {
+        baseline,
+        contributions,
+        scale,
+    })
 }
 
 /// A model type with its registry entry (for [`encode`] and [`downcast`]); implemented by the
@@ -309,6 +375,15 @@ pub fn decode(bytes: &[u8]) -> Result<Box<dyn Model>> {
 pub fn decode_body<T: DeserializeOwned>(body: &[u8]) -> Result<T> {
     postcard::from_bytes(body)
         .map_err(|e| Error::corrupted(format!("model bytes are damaged: {e}")))
+}
+
+/// The body of an older format that lacks only trailing fields which are all empty vectors
+/// in the newer one, as a body of the newer: postcard writes an empty vector as one zero
+/// byte (its length), so appending one per missing field is the whole conversion.
+pub fn with_empty_tail(body: &[u8], fields: usize) -> Vec<u8> {
+    let mut out = body.to_vec();
+    out.extend(std::iter::repeat_n(0u8, fields));
+    out
 }
 
 /// [`Kind::decode`] for kinds whose every readable version has the same body.

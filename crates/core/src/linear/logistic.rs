@@ -18,11 +18,11 @@ use crate::math::linalg::Spd;
 use crate::math::moments::standardize;
 use crate::math::sigmoid;
 use crate::metrics::classification::{class_metrics, ClassMetrics};
-use crate::model::{self, ensure, Answer, Model, Row, Want};
+use crate::model::{self, ensure, Answer, Explanation, Model, Row, Want};
 use crate::monitor::Monitor;
 use crate::options::{pipeline, prep_options, Pipeline};
 
-/// Logistic models in the registry (format 1 and 2 bodies are the same).
+/// Logistic models in the registry (format 1 and 2 bodies are the same; 3 adds `means`).
 pub use crate::model::LOGISTIC as KIND;
 
 impl Model for LogisticModel {
@@ -43,6 +43,16 @@ impl Model for LogisticModel {
             &KIND,
             self.importance.len() == self.prep.inputs.len(),
             "importances of the wrong length",
+        )?;
+        ensure(
+            &KIND,
+            self.means.is_empty() || self.means.len() == self.prep.dense_width,
+            "means of the wrong length",
+        )?;
+        ensure(
+            &KIND,
+            self.std_errors.is_empty() || self.std_errors.len() == self.prep.dense_width + 1,
+            "standard errors of the wrong length",
         )
     }
 
@@ -65,7 +75,27 @@ impl Model for LogisticModel {
     }
 
     fn memory_bytes(&self) -> usize {
-        self.prep.memory_bytes() + 8 * self.dense.len() + 16 * self.hashed.len() + 256
+        self.prep.memory_bytes()
+            + 8 * (self.dense.len() + self.means.len())
+            + 16 * self.hashed.len()
+            + 256
+    }
+
+    fn explain(
+        &self,
+        _model_name: &str,
+        cells: &[Cell],
+        _group: Option<Option<&str>>,
+    ) -> Result<Option<Explanation>> {
+        Ok(model::linear_explanation(
+            &self.prep,
+            cells,
+            self.intercept,
+            &self.dense,
+            &self.means,
+            |b| self.hashed_coef(b),
+            "log-odds",
+        ))
     }
 }
 
@@ -89,6 +119,18 @@ pub struct DenseFit {
     pub beta: Vec<f64>,
     pub iterations: usize,
     pub converged: bool,
+    /// The penalised Hessian of the objective at `beta` (d × d): the Fisher information.
+    pub hessian: Vec<f64>,
+}
+
+/// What [`newton_iterations`] returns.
+#[derive(Clone, Debug)]
+pub struct NewtonFit {
+    pub beta: Vec<f64>,
+    pub iterations: usize,
+    pub converged: bool,
+    /// The penalised Hessian at `beta` (d × d, standardised coordinates).
+    pub hessian: Vec<f64>,
 }
 
 const CHUNK: usize = 8192;
@@ -103,6 +145,41 @@ impl DenseFit {
             out.push(b);
         }
         out
+    }
+
+    /// Standard errors of [`DenseFit::original_coefficients`] (intercept first) from the
+    /// inverse of the penalised Fisher information, mapped to the original units; empty when
+    /// it does not factor or has more than `MAX_SE_WIDTH` coefficients.
+    pub fn original_std_errors(&self) -> Vec<f64> {
+        let d = self.beta.len();
+        if d > MAX_SE_WIDTH || self.hessian.len() != d * d {
+            return Vec::new();
+        }
+        let Some(spd) = Spd::factor_with(&self.hessian, d, 0.0) else {
+            return Vec::new();
+        };
+        // Original coefficient k is t_kᵀ β with t_0 = (1, −c/s), t_j = e_j / s_j, so its
+        // variance is t_kᵀ H⁻¹ t_k.
+        (0..d)
+            .map(|k| {
+                let mut t = vec![0.0; d];
+                if k == 0 {
+                    t[0] = 1.0;
+                    for j in 0..d - 1 {
+                        t[j + 1] = -self.center[j] / self.scale[j];
+                    }
+                } else {
+                    t[k] = 1.0 / self.scale[k - 1];
+                }
+                let u = spd.solve(&t);
+                let v: f64 = t.iter().zip(&u).map(|(a, b)| a * b).sum();
+                if v > 0.0 {
+                    v.sqrt()
+                } else {
+                    f64::NAN
+                }
+            })
+            .collect()
     }
 
     /// |standardised coefficient| of each feature, normalised to sum to 1.
@@ -146,13 +223,14 @@ pub fn fit(
             }
         }
     }
-    let (beta, iterations, converged) = result?;
+    let fit = result?;
     Ok(DenseFit {
         center,
         scale,
-        beta,
-        iterations,
-        converged,
+        beta: fit.beta,
+        iterations: fit.iterations,
+        converged: fit.converged,
+        hessian: fit.hessian,
     })
 }
 
@@ -293,7 +371,7 @@ fn pass(
 
 /// Newton's method with step halving on standardised rows; every pass over the rows gives the
 /// objective at the current point together with its gradient and Hessian, so a step that is
-/// accepted costs one pass. Returns (β, iterations, converged).
+/// accepted costs one pass.
 fn newton(
     x: &[f64],
     y: &[f64],
@@ -301,7 +379,7 @@ fn newton(
     params: &LogisticParams,
     pool: &ThreadPool,
     monitor: &mut dyn Monitor,
-) -> Result<(Vec<f64>, usize, bool)> {
+) -> Result<NewtonFit> {
     let n = y.len();
     let p = x.len().checked_div(n).unwrap_or(0);
     // On many rows, start from the fit on an evenly spaced subsample (with the penalty scaled
@@ -324,8 +402,8 @@ fn newton(
                 l2: params.l2 * ys.len() as f64 / n as f64,
                 ..params.clone()
             };
-            if let Ok((b, _, _)) = newton_from(&xs, &ys, pos, &sub, None, pool, monitor) {
-                start = Some(b);
+            if let Ok(f) = newton_from(&xs, &ys, pos, &sub, None, pool, monitor) {
+                start = Some(f.beta);
             }
         }
     }
@@ -340,7 +418,7 @@ fn newton_from(
     start: Option<Vec<f64>>,
     pool: &ThreadPool,
     monitor: &mut dyn Monitor,
-) -> Result<(Vec<f64>, usize, bool)> {
+) -> Result<NewtonFit> {
     let n = y.len();
     let d = beta_len(x, n);
     let w = class_weights(n as u64, positives as u64, params.balanced);
@@ -368,7 +446,8 @@ pub fn class_weights(n: u64, positives: u64, balanced: bool) -> Weights {
 /// Newton's method with step halving for `d` coefficients (intercept first) on standardised
 /// inputs, where `pass(β)` gives the unpenalised objective, gradient and full Hessian of the
 /// training rows at β — from rows in memory or from the partial sums of shards. Starts at
-/// `start` or at the log-odds intercept. Returns (β, iterations, converged).
+/// `start` or at the log-odds intercept. Returns β, the iterations, whether they converged and
+/// the penalised Hessian at β.
 pub fn newton_iterations(
     d: usize,
     n: u64,
@@ -377,7 +456,7 @@ pub fn newton_iterations(
     start: Option<Vec<f64>>,
     pass: &mut dyn FnMut(&[f64]) -> Result<BlockSums>,
     monitor: &mut dyn Monitor,
-) -> Result<(Vec<f64>, usize, bool)> {
+) -> Result<NewtonFit> {
     let penalty = |b: &[f64]| 0.5 * params.l2 * b[1..].iter().map(|v| v * v).sum::<f64>();
     let mut beta = start.unwrap_or_else(|| {
         let mut b = vec![0.0; d];
@@ -389,15 +468,20 @@ pub fn newton_iterations(
     let mut f_old = f0 + penalty(&beta);
     let mut iterations = 0;
     let mut converged = false;
+    let penalise = |h: &mut [f64]| {
+        for a in 0..d {
+            h[a * d + a] += if a > 0 { params.l2 } else { 0.0 } + 1e-12;
+        }
+    };
+    // Whether `h` has the penalty (it does when the loop ends on the decrement).
+    let mut penalised = false;
     while iterations < params.max_iter {
         iterations += 1;
         for a in 1..d {
             g[a] -= params.l2 * beta[a];
-            h[a * d + a] += params.l2;
         }
-        for a in 0..d {
-            h[a * d + a] += 1e-12;
-        }
+        penalise(&mut h);
+        penalised = true;
         // Only non-positive pivots refuse (ratio 0): with the jitter above a nearly singular
         // Hessian still factors, and the step halving copes with its step.
         let spd = Spd::factor_with(&h, d, 0.0).ok_or_else(|| {
@@ -414,6 +498,7 @@ pub fn newton_iterations(
             converged = true;
             break;
         }
+        penalised = false;
         let mut t = 1.0;
         let (new_beta, f_new, g_new, h_new) = loop {
             let cand: Vec<f64> = beta.iter().zip(&step).map(|(b, s)| b + t * s).collect();
@@ -437,8 +522,19 @@ pub fn newton_iterations(
             break;
         }
     }
-    Ok((beta, iterations, converged))
+    if !penalised {
+        penalise(&mut h);
+    }
+    Ok(NewtonFit {
+        beta,
+        iterations,
+        converged,
+        hessian: h,
+    })
 }
+
+/// Widest dense logistic model whose coefficients get standard errors (one solve each).
+const MAX_SE_WIDTH: usize = 1_000;
 
 fn beta_len(x: &[f64], n: usize) -> usize {
     x.len().checked_div(n).unwrap_or(0) + 1
@@ -464,6 +560,37 @@ pub struct LogisticModel {
     /// Per input column: the standard deviation of its contribution to the score over the
     /// training rows, normalised to sum to 1 (= |standardised coefficient| for a number).
     pub importance: Vec<f64>,
+    /// Mean of each dense output over the training rows (what `shopml.explain` measures
+    /// from); empty for models stored before format 3.
+    pub means: Vec<f64>,
+    /// Standard errors of the intercept and of each dense coefficient from the Fisher
+    /// information (Newton fits; empty for OWL-QN fits and models stored before format 3).
+    pub std_errors: Vec<f64>,
+}
+
+/// Logistic models in the registry: format 3 added `means` and `std_errors` (formats 1 and 2
+/// are its body without them).
+pub(crate) fn decode_logistic(version: u16, body: &[u8]) -> Result<Box<dyn Model>> {
+    let m: LogisticModel = if version < 3 {
+        model::decode_body(&model::with_empty_tail(body, 2))?
+    } else {
+        model::decode_body(body)?
+    };
+    Ok(Box::new(m))
+}
+
+/// The mean of each of the `w` columns of row-major `rows`.
+pub fn column_means(rows: &[f64], w: usize) -> Vec<f64> {
+    let n = rows.len().checked_div(w).unwrap_or(0);
+    let mut sums = vec![0.0; w];
+    for r in rows.chunks_exact(w.max(1)) {
+        for (s, v) in sums.iter_mut().zip(r) {
+            *s += v;
+        }
+    }
+    sums.iter()
+        .map(|s| if n > 0 { s / n as f64 } else { 0.0 })
+        .collect()
 }
 
 impl LogisticModel {
@@ -553,7 +680,9 @@ pub fn train(
     let (dte, hte) = prep.transform(&raw, test_part);
     drop(raw);
     let w = prep.dense_width;
+    let means = column_means(&dtr, w);
     let h = prep.hashed_inputs();
+    let mut std_errors = Vec::new();
     let (intercept, dense, hashed, iterations, converged, solver) = if h == 0 && params.l1 == 0.0 {
         let fit = fit(
             &mut dtr,
@@ -569,6 +698,7 @@ pub fn train(
             monitor,
         )?;
         let c = fit.original_coefficients();
+        std_errors = fit.original_std_errors();
         (
             c[0],
             c[1..].to_vec(),
@@ -645,6 +775,8 @@ pub fn train(
         converged,
         solver: solver.to_string(),
         importance: Vec::new(),
+        means,
+        std_errors,
     };
     // Training-part metrics on every k-th row, at most a million (the held-out part in full).
     let stride = n.div_ceil(1_000_000).max(1);

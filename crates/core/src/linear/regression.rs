@@ -12,6 +12,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::data::cell::Cell;
 use crate::data::prep::Prep;
 use crate::data::prep::PrepOptions;
 use crate::data::sketch::BottomK;
@@ -19,7 +20,7 @@ use crate::error::{Error, Result};
 use crate::hash::mix64;
 use crate::math::distributions::student_t_two_sided_p;
 use crate::math::linalg::Spd;
-use crate::model::{self, ensure, Answer, Model, Row, Want};
+use crate::model::{self, ensure, Answer, Explanation, Model, Row, Want};
 use crate::options::{pipeline, prep_options, Pipeline};
 
 /// [`LinearStats`] as a flat byte string that is its own aggregate state: a value type that
@@ -256,6 +257,12 @@ impl LinearStats {
     /// Rows accumulated.
     pub fn n(&self) -> u64 {
         self.n
+    }
+
+    /// Whether the vectors have the sizes `n_features` implies (decoded statistics may not).
+    pub fn is_valid(&self) -> bool {
+        let d = self.n_features + 1;
+        self.mean.len() == d && self.comoment.len() == d * (d + 1) / 2
     }
 
     /// Mean of feature `j` (`j == n_features` is the target).
@@ -865,6 +872,10 @@ pub struct LinearBundle {
     pub groups: Vec<(Option<String>, LinearModel)>,
     /// How input columns become the model's features (`features` are its dense outputs).
     pub prep: Prep,
+    /// The statistics of each group's training rows (aligned with `groups`): the means
+    /// `shopml.explain` measures from, and the sufficient statistics of the fit. Empty for
+    /// models stored before format 3.
+    pub stats: Vec<LinearStats>,
 }
 
 /// A bundle as format version 1 (shopml 0.1) stored it: numeric inputs used as they are.
@@ -876,11 +887,14 @@ struct LinearBundleV1 {
     groups: Vec<(Option<String>, LinearModel)>,
 }
 
-/// Linear models in the registry. Format 1 (shopml 0.1) had no stored preparation.
+/// Linear models in the registry. Format 1 (shopml 0.1) had no stored preparation, format 2
+/// (shopml 0.2, 0.3) no training statistics.
 pub use crate::model::LINEAR as KIND;
 
 pub(crate) fn decode_bundle(version: u16, body: &[u8]) -> Result<Box<dyn Model>> {
-    let mut bundle = if version == 1 {
+    let mut bundle = if version == 2 {
+        model::decode_body::<LinearBundle>(&model::with_empty_tail(body, 1))?
+    } else if version == 1 {
         let v1: LinearBundleV1 = model::decode_body(body)?;
         let prep = Prep::identity(&v1.features);
         LinearBundle {
@@ -889,6 +903,7 @@ pub(crate) fn decode_bundle(version: u16, body: &[u8]) -> Result<Box<dyn Model>>
             group_by: v1.group_by,
             groups: v1.groups,
             prep,
+            stats: Vec::new(),
         }
     } else {
         model::decode_body::<LinearBundle>(body)?
@@ -924,6 +939,17 @@ impl Model for LinearBundle {
             .all(|&l| l == p);
             ensure(&KIND, ok, "coefficients of the wrong length")?;
         }
+        let stats_ok = self.stats.is_empty()
+            || (self.stats.len() == self.groups.len()
+                && self
+                    .stats
+                    .iter()
+                    .all(|s| s.is_valid() && s.n_features() == p));
+        ensure(
+            &KIND,
+            stats_ok,
+            "training statistics that do not fit its groups",
+        )?;
         Ok(())
     }
 
@@ -954,7 +980,50 @@ impl Model for LinearBundle {
 
     fn memory_bytes(&self) -> usize {
         let per_group = 5 * 16 * self.features.len() + 128;
-        self.groups.len() * per_group + self.prep.memory_bytes()
+        let stats: usize = self
+            .stats
+            .iter()
+            .map(|s| 8 * (s.mean.len() + s.comoment.len()))
+            .sum();
+        self.groups.len() * per_group + self.prep.memory_bytes() + stats
+    }
+
+    fn explain(
+        &self,
+        model_name: &str,
+        cells: &[Cell],
+        group: Option<Option<&str>>,
+    ) -> Result<Option<Explanation>> {
+        let at = match group {
+            Some(key) if self.group_by.is_some() => {
+                match self
+                    .groups
+                    .binary_search_by(|(k, _)| k.as_deref().cmp(&key))
+                {
+                    Ok(i) => i,
+                    Err(_) => return Ok(None),
+                }
+            }
+            _ => {
+                self.single(model_name)?;
+                0
+            }
+        };
+        let m = &self.groups[at].1;
+        let means: Vec<f64> = self
+            .stats
+            .get(at)
+            .map(|s| (0..s.n_features()).map(|j| s.mean(j)).collect())
+            .unwrap_or_default();
+        Ok(model::linear_explanation(
+            &self.prep,
+            cells,
+            m.intercept,
+            &m.weights,
+            &means,
+            |_| 0.0,
+            "prediction",
+        ))
     }
 }
 

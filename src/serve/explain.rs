@@ -1,0 +1,141 @@
+//! `shopml.explain`: one prediction taken apart into a baseline and one contribution per
+//! input, through the model protocol's explain hook ([`Model::explain`]), by model name or id,
+//! for a table row or a float8[] of features. The call site keeps its model and row mapping
+//! like the predict functions (see [`super::predict`]).
+//!
+//! [`Model::explain`]: shopml_core::model::Model::explain
+#![forbid(unsafe_code)]
+
+use pgrx::pg_sys;
+use shopml_core::data::cell::Cell;
+use shopml_core::model::Explanation;
+use shopml_core::Error;
+
+use super::predict::{with_slot_for, By, Purpose};
+use crate::pg::error::{raise, OrRaise};
+use crate::pg::fcinfo::{Call, Out};
+
+/// The rows of an explanation: `(baseline)` with the score's scale, then the inputs by
+/// decreasing |contribution| (ties in input order), the ones past `top_k` summed in `(other)`.
+fn rows(names: &[String], cells: &[Cell], e: &Explanation, top_k: Option<usize>) -> Vec<Vec<Out>> {
+    let mut order: Vec<usize> = (0..e.contributions.len()).collect();
+    order.sort_by(|&a, &b| {
+        e.contributions[b]
+            .abs()
+            .total_cmp(&e.contributions[a].abs())
+            .then(a.cmp(&b))
+    });
+    let mut out = vec![vec![
+        Out::Text("(baseline)".into()),
+        Out::Text(e.scale.into()),
+        Out::Float(e.baseline),
+    ]];
+    let shown = top_k.unwrap_or(order.len()).min(order.len());
+    for &i in &order[..shown] {
+        let value = match cells.get(i) {
+            None | Some(Cell::Null) => Out::Null,
+            Some(Cell::Num(v)) => Out::Text(v.to_string()),
+            Some(Cell::Int(v)) => Out::Text(v.to_string()),
+            Some(Cell::Text(t)) => Out::Text(t.to_string()),
+            Some(Cell::Bytes(_)) => Out::Null,
+        };
+        out.push(vec![
+            Out::Text(names[i].clone()),
+            value,
+            Out::Float(e.contributions[i]),
+        ]);
+    }
+    if shown < order.len() {
+        let rest: f64 = order[shown..].iter().map(|&i| e.contributions[i]).sum();
+        out.push(vec![
+            Out::Text("(other)".into()),
+            Out::Null,
+            Out::Float(rest),
+        ]);
+    }
+    out
+}
+
+/// The `top_k` argument (argument 2): NULL for all inputs, else ≥ 0.
+fn top_k(call: &Call) -> Option<usize> {
+    if call.is_null(2) {
+        return None;
+    }
+    let k = call.i32(2);
+    if k < 0 {
+        raise(Error::invalid(format!("top_k must be >= 0, got {k}")));
+    }
+    Some(k as usize)
+}
+
+fn answer(
+    call: &Call,
+    names: &[String],
+    cells: &[Cell],
+    e: Option<Explanation>,
+    k: Option<usize>,
+) -> pg_sys::Datum {
+    match e {
+        Some(e) => call.table_result(&rows(names, cells, &e, k)),
+        None => call.table_result(&[]),
+    }
+}
+
+/// `explain(model, record, top_k)`.
+pub fn row(call: &Call, by: By) -> pg_sys::Datum {
+    let k = top_k(call);
+    with_slot_for(call, by, Purpose::Explain, |s| {
+        if call.is_null(1) {
+            return call.table_result(&[]);
+        }
+        let record = call.record(1);
+        let (cells, grouped, group_text) = s.row_cells(call, &record);
+        let group = grouped.then_some(group_text.as_deref());
+        let e = s.model.explain(&s.model_name, &cells, group).or_raise();
+        answer(call, &s.input_names(), &cells, e, k)
+    })
+}
+
+/// `explain(model, float8[], top_k)`.
+pub fn array(call: &Call, by: By) -> pg_sys::Datum {
+    let k = top_k(call);
+    with_slot_for(call, by, Purpose::Explain, |s| {
+        if call.is_null(1) {
+            return call.table_result(&[]);
+        }
+        let Some(x) = call.float8_array(1).or_raise() else {
+            return call.table_result(&[]);
+        };
+        s.check_numbers(x.len()).or_raise();
+        let cells: Vec<Cell> = x.iter().map(|v| Cell::Num(*v)).collect();
+        let e = s.model.explain(&s.model_name, &cells, None).or_raise();
+        answer(call, &s.input_names(), &cells, e, k)
+    })
+}
+
+pgrx::extension_sql!(
+    r#"
+CREATE FUNCTION shopml.explain(model_name text, "row" record, top_k int DEFAULT NULL)
+    RETURNS TABLE(feature text, value text, contribution float8)
+    AS 'MODULE_PATHNAME', 'shopml_explain_name_row' LANGUAGE C STABLE PARALLEL SAFE ROWS 12;
+CREATE FUNCTION shopml.explain(model_name text, features float8[], top_k int DEFAULT NULL)
+    RETURNS TABLE(feature text, value text, contribution float8)
+    AS 'MODULE_PATHNAME', 'shopml_explain_name_array' LANGUAGE C STABLE PARALLEL SAFE ROWS 12;
+CREATE FUNCTION shopml.explain(model_id bigint, "row" record, top_k int DEFAULT NULL)
+    RETURNS TABLE(feature text, value text, contribution float8)
+    AS 'MODULE_PATHNAME', 'shopml_explain_id_row' LANGUAGE C STABLE PARALLEL SAFE ROWS 12;
+CREATE FUNCTION shopml.explain(model_id bigint, features float8[], top_k int DEFAULT NULL)
+    RETURNS TABLE(feature text, value text, contribution float8)
+    AS 'MODULE_PATHNAME', 'shopml_explain_id_array' LANGUAGE C STABLE PARALLEL SAFE ROWS 12;
+COMMENT ON FUNCTION shopml.explain(text, record, int) IS
+  'Why the deployed model predicts what it does for a table row: (baseline) first — the expected score over the training rows, its value column naming the scale (prediction for linear models, log-odds for logistic ones) — then one row per input, largest |contribution| first, contribution = coefficient x (prepared value - training mean); all rows sum to the score exactly. top_k keeps the largest k inputs and sums the rest in (other). No rows when the prediction is NULL.';
+COMMENT ON FUNCTION shopml.explain(text, float8[], int) IS
+  'shopml.explain for one row of numeric features in model order (see explain(text, record, int)).';
+COMMENT ON FUNCTION shopml.explain(bigint, record, int) IS
+  'shopml.explain of one specific model version (by model_id, deployed or not) for a table row.';
+COMMENT ON FUNCTION shopml.explain(bigint, float8[], int) IS
+  'shopml.explain of one specific model version (by model_id) for one row of numeric features in model order.';
+"#,
+    name = "explain_functions",
+    requires = ["predict_functions"],
+);
