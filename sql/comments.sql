@@ -69,3 +69,9 @@ COMMENT ON FUNCTION shopml.predict_demand(text, text, float8, jsonb, int) IS
   'predict_demand for demand models trained on text or uuid product keys.';
 COMMENT ON FUNCTION shopml.linear_fit_state(bytea) IS
   'Least-squares fit (with intercept) of a shopml.linear_partial or shopml.linear_merge state: the same jsonb as shopml.linear_fit {coefficients, intercept, std_errors, t_stats, p_values, r2, n, skipped, aliased}; NULL for too few rows, XX001 for a damaged state.';
+COMMENT ON FUNCTION shopml.recommend_for_items(text, bigint[], int, boolean, bigint[], float8[]) IS
+  'Top-k items (item_id, score, rank) for an anonymous session or a cart of a bigint-keyed recommender, from the items it holds: ALS folds the session in as a new user with the exact ALS user step (the model''s regularization and confidence 1 + alpha x weight), item-kNN sums the neighbour similarities times the weights. weights (one per item, >= 0, default 1) tell e.g. views from cart adds; repeated items add up; unknown items are ignored; exclude_given drops the given items; candidates restricts the answer. No known item gives the most popular items.';
+COMMENT ON FUNCTION shopml.recommend_for_items(text, text[], int, boolean, text[], float8[]) IS
+  'recommend_for_items for a text- or uuid-keyed recommender (see the bigint form).';
+COMMENT ON FUNCTION shopml.item_factors(text, int) IS
+  'The item factors (embeddings) of an ALS recommender, deployed version unless given: item_id as text, factors as float8[]; 22023 for item-kNN models.';

@@ -597,6 +597,73 @@ COMMENT ON FUNCTION shopml.confusion_matrix(text, regclass, jsonb) IS
 --   catalog
 
 
+CREATE OR REPLACE FUNCTION shopml._predict_support(internal) RETURNS internal
+    AS 'MODULE_PATHNAME', 'shopml_predict_support' LANGUAGE C STRICT;
+CREATE OR REPLACE FUNCTION shopml._predict_args(model_name text, VARIADIC "any") RETURNS float8
+    AS 'MODULE_PATHNAME', 'shopml_predict_name_args' LANGUAGE C STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION shopml._predict_args(text, "any") IS
+  'Internal: what predict(model_name, ARRAY[x1, ...]) is rewritten to at plan time (no array per row).';
+CREATE OR REPLACE FUNCTION shopml._predict_args(model_id bigint, VARIADIC "any") RETURNS float8
+    AS 'MODULE_PATHNAME', 'shopml_predict_id_args' LANGUAGE C STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION shopml._predict_args(bigint, "any") IS
+  'Internal: what predict(model_id, ARRAY[x1, ...]) is rewritten to at plan time (no array per row).';
+CREATE OR REPLACE FUNCTION shopml.predict(model_name text, features float8[]) RETURNS float8
+    AS 'MODULE_PATHNAME', 'shopml_predict_name_array' LANGUAGE C STABLE PARALLEL SAFE
+    SUPPORT shopml._predict_support;
+COMMENT ON FUNCTION shopml.predict(text, float8[]) IS
+  'Prediction of the deployed version of a model for one row of features (in the order of shopml.models.features). NULL features give NULL.';
+CREATE OR REPLACE FUNCTION shopml.predict(model_id bigint, features float8[]) RETURNS float8
+    AS 'MODULE_PATHNAME', 'shopml_predict_id_array' LANGUAGE C STABLE PARALLEL SAFE
+    SUPPORT shopml._predict_support;
+COMMENT ON FUNCTION shopml.predict(bigint, float8[]) IS
+  'Prediction of one specific model version (by model_id) for one row of features.';
+CREATE OR REPLACE FUNCTION shopml.predict(model_name text, "row" record) RETURNS float8
+    AS 'MODULE_PATHNAME', 'shopml_predict_name_row' LANGUAGE C STABLE PARALLEL SAFE
+    COST 100;
+CREATE OR REPLACE FUNCTION shopml.predict_proba(model_name text, features float8[]) RETURNS float8
+    AS 'MODULE_PATHNAME', 'shopml_predict_proba_name_array' LANGUAGE C STABLE PARALLEL SAFE
+    COST 100;
+COMMENT ON FUNCTION shopml.predict_proba(text, float8[]) IS
+  'Probability of the positive class from the deployed version of a classifier, for one row of features (in model order). NULL features give NULL.';
+CREATE OR REPLACE FUNCTION shopml.predict_proba(model_name text, "row" record) RETURNS float8
+    AS 'MODULE_PATHNAME', 'shopml_predict_proba_name_row' LANGUAGE C STABLE PARALLEL SAFE
+    COST 100;
+COMMENT ON FUNCTION shopml.predict_proba(text, record) IS
+  'Probability of the positive class for a table row (features matched by column name).';
+CREATE OR REPLACE FUNCTION shopml.predict_label(model_name text, features float8[]) RETURNS text
+    AS 'MODULE_PATHNAME', 'shopml_predict_label_name_array' LANGUAGE C STABLE PARALLEL SAFE
+    COST 100;
+COMMENT ON FUNCTION shopml.predict_label(text, float8[]) IS
+  'Predicted label (as text) of the deployed version of a classifier, or segment of a k-means model, for one row of numeric features in model order.';
+CREATE OR REPLACE FUNCTION shopml.predict_label(model_name text, "row" record) RETURNS text
+    AS 'MODULE_PATHNAME', 'shopml_predict_label_name_row' LANGUAGE C STABLE PARALLEL SAFE
+    COST 100;
+COMMENT ON FUNCTION shopml.predict_label(text, record) IS
+  'Predicted label (as text) of a classifier, or segment of a k-means model, for a table row: features matched by column name and prepared as in training (unseen categories are not errors).';
+-- The same by model_id: a version that is not deployed (a challenger) scored beside the
+-- deployed one (the champion) before shopml.deploy.
+CREATE OR REPLACE FUNCTION shopml.predict(model_id bigint, "row" record) RETURNS float8 AS 'MODULE_PATHNAME', 'shopml_predict_id_row' LANGUAGE C STABLE PARALLEL SAFE COST 100;
+CREATE OR REPLACE FUNCTION shopml.predict_proba(model_id bigint, features float8[]) RETURNS float8 AS 'MODULE_PATHNAME', 'shopml_predict_proba_id_array' LANGUAGE C STABLE PARALLEL SAFE COST 100;
+CREATE OR REPLACE FUNCTION shopml.predict_proba(model_id bigint, "row" record) RETURNS float8 AS 'MODULE_PATHNAME', 'shopml_predict_proba_id_row' LANGUAGE C STABLE PARALLEL SAFE COST 100;
+CREATE OR REPLACE FUNCTION shopml.predict_label(model_id bigint, features float8[]) RETURNS text AS 'MODULE_PATHNAME', 'shopml_predict_label_id_array' LANGUAGE C STABLE PARALLEL SAFE COST 100;
+CREATE OR REPLACE FUNCTION shopml.predict_label(model_id bigint, "row" record) RETURNS text AS 'MODULE_PATHNAME', 'shopml_predict_label_id_row' LANGUAGE C STABLE PARALLEL SAFE COST 100;
+COMMENT ON FUNCTION shopml.predict(bigint, record) IS
+  'Prediction of one specific model version (by model_id, deployed or not) for a table row, as predict(model_name, row).';
+COMMENT ON FUNCTION shopml.predict_proba(bigint, float8[]) IS
+  'Probability of the positive class from one specific classifier version (by model_id), for one row of features in model order.';
+COMMENT ON FUNCTION shopml.predict_proba(bigint, record) IS
+  'Probability of the positive class from one specific classifier version (by model_id), for a table row.';
+COMMENT ON FUNCTION shopml.predict_label(bigint, float8[]) IS
+  'Predicted label of one specific classifier or k-means version (by model_id), for one row of features in model order.';
+COMMENT ON FUNCTION shopml.predict_label(bigint, record) IS
+  'Predicted label of one specific classifier or k-means version (by model_id), for a table row.';
+COMMENT ON FUNCTION shopml.predict(text, record) IS
+  'Prediction of the deployed version of a model for a table row: features are matched by column name, and the group column picks the sub-model of a grouped model (an unseen group gives NULL).';
+
+-- requires:
+--   catalog
+
+
 CREATE OR REPLACE FUNCTION shopml._prep_stats_trans(internal, bytea, VARIADIC "any") RETURNS internal
     AS 'MODULE_PATHNAME', 'shopml_prep_stats_trans' LANGUAGE C PARALLEL SAFE;
 CREATE OR REPLACE FUNCTION shopml._prep_stats_combine(internal, internal) RETURNS internal
@@ -699,73 +766,6 @@ CREATE OR REPLACE AGGREGATE shopml._logistic_stats(bytea, VARIADIC "any") (
 );
 COMMENT ON AGGREGATE shopml._logistic_stats(bytea, VARIADIC "any") IS
   'Internal: what train_logistic needs from one shard of a sharded table for one pass (objective, gradient and Hessian at a point, or the sums behind the metrics), as a partial state.';
-
--- requires:
---   catalog
-
-
-CREATE OR REPLACE FUNCTION shopml._predict_support(internal) RETURNS internal
-    AS 'MODULE_PATHNAME', 'shopml_predict_support' LANGUAGE C STRICT;
-CREATE OR REPLACE FUNCTION shopml._predict_args(model_name text, VARIADIC "any") RETURNS float8
-    AS 'MODULE_PATHNAME', 'shopml_predict_name_args' LANGUAGE C STABLE PARALLEL SAFE;
-COMMENT ON FUNCTION shopml._predict_args(text, "any") IS
-  'Internal: what predict(model_name, ARRAY[x1, ...]) is rewritten to at plan time (no array per row).';
-CREATE OR REPLACE FUNCTION shopml._predict_args(model_id bigint, VARIADIC "any") RETURNS float8
-    AS 'MODULE_PATHNAME', 'shopml_predict_id_args' LANGUAGE C STABLE PARALLEL SAFE;
-COMMENT ON FUNCTION shopml._predict_args(bigint, "any") IS
-  'Internal: what predict(model_id, ARRAY[x1, ...]) is rewritten to at plan time (no array per row).';
-CREATE OR REPLACE FUNCTION shopml.predict(model_name text, features float8[]) RETURNS float8
-    AS 'MODULE_PATHNAME', 'shopml_predict_name_array' LANGUAGE C STABLE PARALLEL SAFE
-    SUPPORT shopml._predict_support;
-COMMENT ON FUNCTION shopml.predict(text, float8[]) IS
-  'Prediction of the deployed version of a model for one row of features (in the order of shopml.models.features). NULL features give NULL.';
-CREATE OR REPLACE FUNCTION shopml.predict(model_id bigint, features float8[]) RETURNS float8
-    AS 'MODULE_PATHNAME', 'shopml_predict_id_array' LANGUAGE C STABLE PARALLEL SAFE
-    SUPPORT shopml._predict_support;
-COMMENT ON FUNCTION shopml.predict(bigint, float8[]) IS
-  'Prediction of one specific model version (by model_id) for one row of features.';
-CREATE OR REPLACE FUNCTION shopml.predict(model_name text, "row" record) RETURNS float8
-    AS 'MODULE_PATHNAME', 'shopml_predict_name_row' LANGUAGE C STABLE PARALLEL SAFE
-    COST 100;
-CREATE OR REPLACE FUNCTION shopml.predict_proba(model_name text, features float8[]) RETURNS float8
-    AS 'MODULE_PATHNAME', 'shopml_predict_proba_name_array' LANGUAGE C STABLE PARALLEL SAFE
-    COST 100;
-COMMENT ON FUNCTION shopml.predict_proba(text, float8[]) IS
-  'Probability of the positive class from the deployed version of a classifier, for one row of features (in model order). NULL features give NULL.';
-CREATE OR REPLACE FUNCTION shopml.predict_proba(model_name text, "row" record) RETURNS float8
-    AS 'MODULE_PATHNAME', 'shopml_predict_proba_name_row' LANGUAGE C STABLE PARALLEL SAFE
-    COST 100;
-COMMENT ON FUNCTION shopml.predict_proba(text, record) IS
-  'Probability of the positive class for a table row (features matched by column name).';
-CREATE OR REPLACE FUNCTION shopml.predict_label(model_name text, features float8[]) RETURNS text
-    AS 'MODULE_PATHNAME', 'shopml_predict_label_name_array' LANGUAGE C STABLE PARALLEL SAFE
-    COST 100;
-COMMENT ON FUNCTION shopml.predict_label(text, float8[]) IS
-  'Predicted label (as text) of the deployed version of a classifier, or segment of a k-means model, for one row of numeric features in model order.';
-CREATE OR REPLACE FUNCTION shopml.predict_label(model_name text, "row" record) RETURNS text
-    AS 'MODULE_PATHNAME', 'shopml_predict_label_name_row' LANGUAGE C STABLE PARALLEL SAFE
-    COST 100;
-COMMENT ON FUNCTION shopml.predict_label(text, record) IS
-  'Predicted label (as text) of a classifier, or segment of a k-means model, for a table row: features matched by column name and prepared as in training (unseen categories are not errors).';
--- The same by model_id: a version that is not deployed (a challenger) scored beside the
--- deployed one (the champion) before shopml.deploy.
-CREATE OR REPLACE FUNCTION shopml.predict(model_id bigint, "row" record) RETURNS float8 AS 'MODULE_PATHNAME', 'shopml_predict_id_row' LANGUAGE C STABLE PARALLEL SAFE COST 100;
-CREATE OR REPLACE FUNCTION shopml.predict_proba(model_id bigint, features float8[]) RETURNS float8 AS 'MODULE_PATHNAME', 'shopml_predict_proba_id_array' LANGUAGE C STABLE PARALLEL SAFE COST 100;
-CREATE OR REPLACE FUNCTION shopml.predict_proba(model_id bigint, "row" record) RETURNS float8 AS 'MODULE_PATHNAME', 'shopml_predict_proba_id_row' LANGUAGE C STABLE PARALLEL SAFE COST 100;
-CREATE OR REPLACE FUNCTION shopml.predict_label(model_id bigint, features float8[]) RETURNS text AS 'MODULE_PATHNAME', 'shopml_predict_label_id_array' LANGUAGE C STABLE PARALLEL SAFE COST 100;
-CREATE OR REPLACE FUNCTION shopml.predict_label(model_id bigint, "row" record) RETURNS text AS 'MODULE_PATHNAME', 'shopml_predict_label_id_row' LANGUAGE C STABLE PARALLEL SAFE COST 100;
-COMMENT ON FUNCTION shopml.predict(bigint, record) IS
-  'Prediction of one specific model version (by model_id, deployed or not) for a table row, as predict(model_name, row).';
-COMMENT ON FUNCTION shopml.predict_proba(bigint, float8[]) IS
-  'Probability of the positive class from one specific classifier version (by model_id), for one row of features in model order.';
-COMMENT ON FUNCTION shopml.predict_proba(bigint, record) IS
-  'Probability of the positive class from one specific classifier version (by model_id), for a table row.';
-COMMENT ON FUNCTION shopml.predict_label(bigint, float8[]) IS
-  'Predicted label of one specific classifier or k-means version (by model_id), for one row of features in model order.';
-COMMENT ON FUNCTION shopml.predict_label(bigint, record) IS
-  'Predicted label of one specific classifier or k-means version (by model_id), for a table row.';
-COMMENT ON FUNCTION shopml.predict(text, record) IS
-  'Prediction of the deployed version of a model for a table row: features are matched by column name, and the group column picks the sub-model of a grouped model (an unseen group gives NULL).';
 
 -- requires:
 --   predict_functions
@@ -892,6 +892,18 @@ STABLE PARALLEL SAFE
 LANGUAGE c /* Rust */
 AS 'MODULE_PATHNAME', 'feature_importance_wrapper';
 
+-- shopml::recommend::item_factors
+CREATE OR REPLACE FUNCTION "item_factors"(
+	"model_name" TEXT, /* Option < & str > */
+	"version" INT DEFAULT NULL /* Option < i32 > */
+) RETURNS TABLE (
+	"item_id" TEXT,  /* String */
+	"factors" double precision[]  /* Vec < f64 > */
+)
+STABLE PARALLEL SAFE
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'item_factors_wrapper';
+
 -- shopml::linear::linear_fit_state
 CREATE OR REPLACE FUNCTION "linear_fit_state"(
 	"state" bytea /* & [u8] */
@@ -1010,6 +1022,40 @@ CREATE OR REPLACE FUNCTION "price_curve"(
 STABLE PARALLEL SAFE 
 LANGUAGE c /* Rust */
 AS 'MODULE_PATHNAME', 'price_curve_wrapper';
+
+-- shopml::recommend::recommend_for_items
+CREATE OR REPLACE FUNCTION "recommend_for_items"(
+	"model_name" TEXT, /* Option < & str > */
+	"items" bigint[], /* :: std :: option :: Option < Vec < Option < i64 > > > */
+	"k" INT DEFAULT 10, /* Option < i32 > */
+	"exclude_given" bool DEFAULT true, /* Option < bool > */
+	"candidates" bigint[] DEFAULT NULL, /* :: std :: option :: Option < Vec < Option < i64 > > > */
+	"weights" double precision[] DEFAULT NULL /* :: std :: option :: Option < Vec < Option < f64 > > > */
+) RETURNS TABLE (
+	"item_id" bigint,  /* i64 */
+	"score" double precision,  /* f64 */
+	"rank" INT  /* i32 */
+)
+STABLE PARALLEL SAFE
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'recommend_for_items_wrapper';
+
+-- shopml::recommend::recommend_for_items
+CREATE OR REPLACE FUNCTION "recommend_for_items"(
+	"model_name" TEXT, /* Option < & str > */
+	"items" TEXT[], /* :: std :: option :: Option < Vec < Option < String > > > */
+	"k" INT DEFAULT 10, /* Option < i32 > */
+	"exclude_given" bool DEFAULT true, /* Option < bool > */
+	"candidates" TEXT[] DEFAULT NULL, /* :: std :: option :: Option < Vec < Option < String > > > */
+	"weights" double precision[] DEFAULT NULL /* :: std :: option :: Option < Vec < Option < f64 > > > */
+) RETURNS TABLE (
+	"item_id" TEXT,  /* String */
+	"score" double precision,  /* f64 */
+	"rank" INT  /* i32 */
+)
+STABLE PARALLEL SAFE 
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'recommend_for_items_text_wrapper';
 
 -- shopml::experiment::record_sales
 CREATE OR REPLACE FUNCTION "record_sales"(
@@ -1270,3 +1316,9 @@ COMMENT ON FUNCTION shopml.predict_demand(text, text, float8, jsonb, int) IS
   'predict_demand for demand models trained on text or uuid product keys.';
 COMMENT ON FUNCTION shopml.linear_fit_state(bytea) IS
   'Least-squares fit (with intercept) of a shopml.linear_partial or shopml.linear_merge state: the same jsonb as shopml.linear_fit {coefficients, intercept, std_errors, t_stats, p_values, r2, n, skipped, aliased}; NULL for too few rows, XX001 for a damaged state.';
+COMMENT ON FUNCTION shopml.recommend_for_items(text, bigint[], int, boolean, bigint[], float8[]) IS
+  'Top-k items (item_id, score, rank) for an anonymous session or a cart of a bigint-keyed recommender, from the items it holds: ALS folds the session in as a new user with the exact ALS user step (the model''s regularization and confidence 1 + alpha x weight), item-kNN sums the neighbour similarities times the weights. weights (one per item, >= 0, default 1) tell e.g. views from cart adds; repeated items add up; unknown items are ignored; exclude_given drops the given items; candidates restricts the answer. No known item gives the most popular items.';
+COMMENT ON FUNCTION shopml.recommend_for_items(text, text[], int, boolean, text[], float8[]) IS
+  'recommend_for_items for a text- or uuid-keyed recommender (see the bigint form).';
+COMMENT ON FUNCTION shopml.item_factors(text, int) IS
+  'The item factors (embeddings) of an ALS recommender, deployed version unless given: item_id as text, factors as float8[]; 22023 for item-kNN models.';

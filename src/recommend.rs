@@ -345,10 +345,10 @@ fn load(model_name: Option<&str>, kind: KeyKind, function: &str) -> Result<Typed
         r.user_keys.kind(),
         kind,
         function,
-        if function == "similar_items" {
-            "item_id"
-        } else {
-            "user_id"
+        match function {
+            "similar_items" => "item_id",
+            "recommend_for_items" => "items[]",
+            _ => "user_id",
         },
     )?;
     Ok(r)
@@ -460,4 +460,144 @@ fn similar_items_text(
     k: default!(Option<i32>, 10),
 ) -> TableIterator<'static, (name!(item_id, String), name!(score, f64), name!(rank, i32))> {
     TableIterator::new(similar_rows(model_name, item_id.map(String::from), k).or_raise())
+}
+
+/// Item indices and weights of a session's `items` (unknown and NULL items left out), with
+/// `weights` one per item (finite, ≥ 0; NULL: 1 each).
+fn session_items<K: Key>(
+    keys: &Keys,
+    items: &[Option<K>],
+    weights: Option<&[Option<f64>]>,
+) -> Result<Vec<(u32, f32)>> {
+    if let Some(w) = weights {
+        if w.len() != items.len() {
+            return Err(Error::invalid(format!(
+                "weights has {} entries for {} items: give one weight per item",
+                w.len(),
+                items.len()
+            )));
+        }
+        if let Some(bad) = w
+            .iter()
+            .find(|v| !v.is_some_and(|v| v.is_finite() && v >= 0.0))
+        {
+            return Err(Error::invalid(format!(
+                "weights must be finite numbers >= 0, got {}",
+                bad.map_or("NULL".to_string(), |v| v.to_string())
+            )));
+        }
+    }
+    Ok(items
+        .iter()
+        .enumerate()
+        .filter_map(|(n, item)| {
+            let i = K::find(keys, item.as_ref()?)?;
+            let w = weights.map_or(1.0, |w| w[n].unwrap_or(1.0));
+            Some((i, w as f32))
+        })
+        .collect())
+}
+
+#[allow(clippy::too_many_arguments)]
+fn items_rows<K: Key>(
+    model_name: Option<&str>,
+    items: Option<Vec<Option<K>>>,
+    k: Option<i32>,
+    exclude_given: Option<bool>,
+    candidates: Option<Vec<Option<K>>>,
+    weights: Option<Vec<Option<f64>>>,
+) -> Result<Ranked<K>> {
+    let k = check_k(k)?;
+    let r = load(model_name, K::KIND, "recommend_for_items")?;
+    let given = session_items(
+        &r.item_keys,
+        items.as_deref().unwrap_or(&[]),
+        weights.as_deref(),
+    )?;
+    let cands = candidates.map(|c| {
+        let mut idx: Vec<u32> = c
+            .iter()
+            .flatten()
+            .filter_map(|i| K::find(&r.item_keys, i))
+            .collect();
+        idx.sort_unstable();
+        idx.dedup();
+        idx
+    });
+    let pool = pool::get()?;
+    let name = model_name.unwrap_or_default();
+    let recs = r
+        .recommend_for_items(
+            &given,
+            k,
+            exclude_given.unwrap_or(true),
+            cands.as_deref(),
+            Some(&pool),
+        )
+        .map_err(|e| Error {
+            message: format!("model \"{name}\": {}", e.message),
+            ..e
+        })?;
+    Ok(ranked(&r.item_keys, recs))
+}
+
+/// Top-k items for an anonymous session or a cart of a bigint-keyed model.
+#[pg_extern(stable, parallel_safe)]
+fn recommend_for_items(
+    model_name: Option<&str>,
+    items: Option<Vec<Option<i64>>>,
+    k: default!(Option<i32>, 10),
+    exclude_given: default!(Option<bool>, true),
+    candidates: default!(Option<Vec<Option<i64>>>, "NULL"),
+    weights: default!(Option<Vec<Option<f64>>>, "NULL"),
+) -> TableIterator<'static, (name!(item_id, i64), name!(score, f64), name!(rank, i32))> {
+    TableIterator::new(
+        items_rows(model_name, items, k, exclude_given, candidates, weights).or_raise(),
+    )
+}
+
+/// Top-k items for an anonymous session or a cart of a text- or uuid-keyed model.
+#[pg_extern(stable, parallel_safe, name = "recommend_for_items")]
+fn recommend_for_items_text(
+    model_name: Option<&str>,
+    items: Option<Vec<Option<String>>>,
+    k: default!(Option<i32>, 10),
+    exclude_given: default!(Option<bool>, true),
+    candidates: default!(Option<Vec<Option<String>>>, "NULL"),
+    weights: default!(Option<Vec<Option<f64>>>, "NULL"),
+) -> TableIterator<'static, (name!(item_id, String), name!(score, f64), name!(rank, i32))> {
+    TableIterator::new(
+        items_rows(model_name, items, k, exclude_given, candidates, weights).or_raise(),
+    )
+}
+
+fn factor_rows(model_name: Option<&str>, version: Option<i32>) -> Result<Vec<(String, Vec<f64>)>> {
+    let model_name = required(model_name, "model_name")?;
+    let m = cache::version(model_name, version)?;
+    let r = shopml_core::model::downcast::<Recommender>(m.as_ref(), model_name)?;
+    let shopml_core::recommend::model::Method::Als { k, items, .. } = &r.method else {
+        return Err(Error::invalid(format!(
+            "model \"{model_name}\" is an item-kNN recommender, which has no factors"
+        ))
+        .with_hint("Train with {\"method\": \"als\"} for item factors; similar_items serves item-kNN neighbours."));
+    };
+    Ok(items
+        .chunks_exact(*k)
+        .enumerate()
+        .map(|(i, f)| {
+            let key = match &r.item_keys {
+                Keys::Int(_) => r.item_keys.int(i as u32).unwrap_or_default().to_string(),
+                Keys::Text(_) => String::at(&r.item_keys, i as u32),
+            };
+            (key, f.iter().map(|v| f64::from(*v)).collect())
+        })
+        .collect())
+}
+
+crate::serve::table_function! {
+    /// The item factors of an ALS recommender (its item embeddings).
+    [stable, parallel_safe] fn item_factors(
+        model_name: [Option<&str>],
+        version: [default!(Option<i32>, "NULL")],
+    ) -> (item_id: [String], factors: [Vec<f64>]) = factor_rows
 }

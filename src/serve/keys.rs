@@ -67,10 +67,17 @@ pub fn check_kind(
             have.sql_name(),
             called.sql_name()
         ))
-        .with_hint(format!(
-            "Call shopml.{function}(model_name, ${argument}::{}, ...).",
-            have.sql_name()
-        )));
+        .with_hint(match argument.strip_suffix("[]") {
+            // An array argument: `items[]`.
+            Some(name) => format!(
+                "Call shopml.{function}(model_name, ${name}::{}[], ...).",
+                have.sql_name()
+            ),
+            None => format!(
+                "Call shopml.{function}(model_name, ${argument}::{}, ...).",
+                have.sql_name()
+            ),
+        }));
     }
     Ok(())
 }

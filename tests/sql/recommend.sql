@@ -165,6 +165,55 @@ SELECT count(*) AS differences FROM (
   (SELECT * FROM shopml.recommend_for_user('twice', '00000000-0000-0000-0000-000000000005', 5)
    EXCEPT SELECT * FROM shopml.recommend_for_user('clicks', '00000000-0000-0000-0000-000000000005', 5))) d;
 
+-- Sessions and carts (recommend_for_items). ALS folds the session in with the exact user step:
+-- its scores x·y_j over every item satisfy the normal equations
+-- (YᵀY + λI + Σ α w_i y_i y_iᵀ) x = Σ (1 + α w_i) y_i, checked here from the item factors alone:
+-- x recovered from the equations must reproduce every score.
+CREATE TEMP TABLE fi_y AS
+SELECT f.item_id, u.d, u.y FROM shopml.item_factors('clicks') f, unnest(f.factors) WITH ORDINALITY u(y, d);
+CREATE TEMP TABLE fi_c AS SELECT * FROM (VALUES ('SKU-2', 1.0), ('SKU-4', 2.0), ('SKU-6', 5.0)) v(item_id, w);
+CREATE TEMP TABLE fi_s AS
+SELECT item_id, score FROM shopml.recommend_for_items('clicks', ARRAY['SKU-2', 'SKU-4', 'SKU-6', 'SKU-4', 'no-such-sku'], k => 100,
+                                                     exclude_given => false, weights => ARRAY[1, 1, 5, 1, 7]);
+WITH p AS (SELECT (params->>'regularization')::float8 AS lam, (params->>'alpha')::float8 AS alpha
+           FROM shopml.models WHERE model_name = 'clicks' AND deployed),
+x AS (SELECT y.d, (sum(coalesce((1 + p.alpha * c.w) * y.y, 0)) - sum(y.y * s.score)
+                   - sum(coalesce(p.alpha * c.w * y.y * s.score, 0))) / min(p.lam) AS x
+      FROM fi_y y JOIN fi_s s USING (item_id) LEFT JOIN fi_c c USING (item_id), p GROUP BY y.d)
+SELECT count(*) AS items_scored, (SELECT count(DISTINCT item_id) FROM fi_y) AS items,
+       max(abs(f.fit - s.score)) < 1e-4 AS normal_equations_hold
+FROM (SELECT y.item_id, sum(y.y * x.x) AS fit FROM fi_y y JOIN x USING (d) GROUP BY 1) f JOIN fi_s s USING (item_id);
+-- A visitor's even SKUs give even SKUs (the halves never mix); the given items are left out.
+SELECT count(*) AS n, bool_and(right(item_id, 1) IN ('0', '2', '4', '6', '8')) AS even_skus,
+       bool_and(item_id NOT IN ('SKU-2', 'SKU-4')) AS given_left_out
+FROM shopml.recommend_for_items('clicks', ARRAY['SKU-2', 'SKU-4'], 5);
+-- Item-kNN sums the neighbours' similarities times the weights: the same as similar_items summed.
+CREATE TEMP TABLE knn_want AS
+SELECT item_id, sum(w * score) AS score
+FROM (VALUES (17, 1.0), (23, 3.0)) g(item, w), LATERAL shopml.similar_items('shop_knn', g.item, 20) s
+WHERE item_id NOT IN (17, 23) GROUP BY item_id;
+SELECT count(*) AS n, bool_and(abs(r.score - w.score) < 1e-5) AS scores_agree,
+       array_agg(r.item_id ORDER BY r.rank) = (SELECT array_agg(item_id ORDER BY score DESC, item_id)
+                                                FROM (SELECT * FROM knn_want ORDER BY score DESC, item_id LIMIT 8) t) AS same_order
+FROM shopml.recommend_for_items('shop_knn', ARRAY[17, 23], 8, weights => ARRAY[1, 3]) r JOIN knn_want w USING (item_id);
+-- No known item: the most popular items, as for an unknown user; candidates restrict the answer.
+SELECT (SELECT array_agg(item_id ORDER BY rank) FROM shopml.recommend_for_items('shop_recs', ARRAY[-1, NULL]::bigint[], 5))
+     = (SELECT array_agg(item_id ORDER BY rank) FROM shopml.recommend_for_user('shop_recs', -1, 5)) AS popular_for_unknown,
+       (SELECT count(*) FROM shopml.recommend_for_items('shop_recs', ARRAY[]::bigint[], 5)) AS empty_cart,
+       (SELECT array_agg(item_id ORDER BY item_id) FROM shopml.recommend_for_items('shop_recs', ARRAY[17], 10, candidates => ARRAY[3, 5, 17])) AS within_candidates;
+SELECT n, regress.err(q) FROM (VALUES
+  (1, $$SELECT * FROM shopml.recommend_for_items('shop_recs', ARRAY[17, 23], weights => ARRAY[1])$$),
+  (2, $$SELECT * FROM shopml.recommend_for_items('shop_recs', ARRAY[17], weights => ARRAY[-1])$$),
+  (3, $$SELECT * FROM shopml.recommend_for_items('shop_recs', ARRAY[17], weights => ARRAY['NaN']::float8[])$$),
+  (4, $$SELECT * FROM shopml.recommend_for_items('shop_recs', ARRAY[17], weights => ARRAY[NULL]::float8[])$$),
+  (5, $$SELECT * FROM shopml.recommend_for_items('shop_recs', ARRAY[17], 0)$$),
+  (6, $$SELECT * FROM shopml.recommend_for_items('no_such_model', ARRAY[17])$$),
+  (7, $$SELECT * FROM shopml.recommend_for_items('clicks', ARRAY[17])$$),
+  (8, $$SELECT * FROM shopml.recommend_for_items(NULL, ARRAY[17])$$),
+  (9, $$SELECT * FROM shopml.item_factors('shop_knn')$$),
+  (10, $$SELECT * FROM shopml.item_factors('no_such_model')$$)
+) c(n, q) ORDER BY n;
+
 -- Bad input: a clear error with the right SQLSTATE, and nothing written.
 CREATE TEMP TABLE models_before AS SELECT count(*) AS n FROM shopml.model;
 CREATE TABLE one_user AS SELECT 1 AS u, i FROM generate_series(1, 5) i;

@@ -286,6 +286,17 @@ INSERT INTO sweep.cases (fn, expected, q) VALUES
 ('explain', '42704', $$SELECT * FROM shopml.explain(0::bigint, ARRAY[1.0])$$),
 ('explain', '42704', $$SELECT * FROM shopml.explain('nope', ARRAY[1.0])$$),
 ('explain', '22023', $$SELECT * FROM shopml.explain(NULL::bigint, ARRAY[1.0])$$),
+('recommend_for_items', 'ok', $$SELECT count(*) FROM shopml.recommend_for_items('sw_recs', ARRAY[1, 1, NULL, -9]::bigint[])$$),
+('recommend_for_items', 'ok', $$SELECT count(*) FROM shopml.recommend_for_items('sw_recs', NULL::bigint[])$$),
+('recommend_for_items', 'ok', $$SELECT count(*) FROM shopml.recommend_for_items('sw_text_recs', ARRAY['x'], weights => ARRAY[0])$$),
+('recommend_for_items', '22023', $$SELECT * FROM shopml.recommend_for_items('sw_recs', ARRAY[1], 2147483647)$$),
+('recommend_for_items', '22023', $$SELECT * FROM shopml.recommend_for_items('sw_recs', ARRAY[1], weights => ARRAY['Infinity']::float8[])$$),
+('recommend_for_items', '22023', $$SELECT * FROM shopml.recommend_for_items('sw_lin', ARRAY[1])$$),
+('recommend_for_items', '42704', $$SELECT * FROM shopml.recommend_for_items('nope', ARRAY['a'])$$),
+('item_factors', 'ok', $$SELECT count(*) FROM shopml.item_factors('sw_recs')$$),
+('item_factors', '42704', $$SELECT * FROM shopml.item_factors('sw_recs', 99)$$),
+('item_factors', '22023', $$SELECT * FROM shopml.item_factors('sw_lin')$$),
+('item_factors', '22023', $$SELECT * FROM shopml.item_factors(NULL)$$),
 ('load_sample_shop', 'ok', $$SELECT * FROM shopml.load_sample_shop(NULL)$$),
 ('load_sample_shop', '22023', $$SELECT * FROM shopml.load_sample_shop('')$$);
 -- Run every case in its own subtransaction.

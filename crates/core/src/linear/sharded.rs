@@ -559,7 +559,13 @@ mod tests {
         };
         let beta = [0.3, -0.2, 0.1];
         let rows: Vec<[f64; 3]> = (0..37)
-            .map(|i| [(i % 5) as f64 / 4.0, (i % 7) as f64 - 2.0, f64::from(i % 3 == 0)])
+            .map(|i| {
+                [
+                    (i % 5) as f64 / 4.0,
+                    (i % 7) as f64 - 2.0,
+                    f64::from(i % 3 == 0),
+                ]
+            })
             .collect();
         let mut whole = StepSums::new(3);
         let (mut left, mut right) = (StepSums::new(3), StepSums::new(3));

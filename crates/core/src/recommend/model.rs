@@ -22,11 +22,16 @@ use crate::monitor::Monitor;
 use crate::recommend::als::{self, AlsParams, Factors};
 use crate::recommend::interactions::{holdout, popularity, Interactions};
 
-/// Recommenders in the registry (format 1 and 2 bodies are the same).
+/// Recommenders in the registry (format 1 and 2 bodies are the same; 3 adds `fold_in`).
 pub use crate::model::RECOMMENDER as KIND;
 
-pub(crate) fn decode_recommender(_version: u16, body: &[u8]) -> Result<Box<dyn Model>> {
-    let r: Recommender = model::decode_body(body)?;
+pub(crate) fn decode_recommender(version: u16, body: &[u8]) -> Result<Box<dyn Model>> {
+    let r: Recommender = if version < 3 {
+        // `fold_in` None is one zero byte.
+        model::decode_body(&model::with_empty_tail(body, 1))?
+    } else {
+        model::decode_body(body)?
+    };
     r.validate()?;
     let mut r = r;
     r.prepare();
@@ -100,6 +105,19 @@ pub struct Recommender {
     /// scoring a whole catalogue stops once no item left can reach the k-th best score.
     #[serde(skip)]
     pub by_norm: ByNorm,
+    /// Gram matrix YᵀY of the item factors (ALS), computed by the first fold-in.
+    #[serde(skip)]
+    pub gram: std::sync::OnceLock<Vec<f64>>,
+    /// The ALS user step's settings, for folding in a session (format 3; None for item-kNN
+    /// and for ALS models stored before).
+    pub fold_in: Option<FoldIn>,
+}
+
+/// What the exact ALS user step needs besides the item factors.
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq)]
+pub struct FoldIn {
+    pub regularization: f32,
+    pub alpha: f32,
 }
 
 /// Item factors ordered by decreasing norm.
@@ -322,21 +340,12 @@ impl Recommender {
             candidates,
         };
         match &self.method {
-            Method::Als { k, users, items } => {
-                let x = &users[u as usize * k..(u as usize + 1) * k];
-                match (pool, candidates) {
-                    (_, None) if self.by_norm.items.len() == self.n_items() => {
-                        score_by_norm(x, &self.by_norm, *k, ask)
-                    }
-                    (Some(pool), None) if items.len() >= PARALLEL_SCORING => {
-                        score_dense_parallel(x, items, *k, ask, pool)
-                    }
-                    _ => score_dense(x, items, *k, ask),
-                }
+            Method::Als { k, users, .. } => {
+                self.score_factors(&users[u as usize * k..(u as usize + 1) * k], ask, pool)
             }
             Method::ItemKnn { neighbors } => {
                 let history = self.seen.row(u as usize).0;
-                let got = knn_scores(neighbors, history, self.n_items(), ask);
+                let got = knn_scores(neighbors, history, None, self.n_items(), ask);
                 if got.is_empty() {
                     self.popular_items(n, seen, candidates)
                 } else {
@@ -344,6 +353,127 @@ impl Recommender {
                 }
             }
         }
+    }
+
+    /// The asked-for items by x·y over an ALS model's item factors.
+    fn score_factors(&self, x: &[f32], ask: Ask, pool: Option<&ThreadPool>) -> Vec<(u32, f32)> {
+        let Method::Als { k, items, .. } = &self.method else {
+            return Vec::new();
+        };
+        match (pool, ask.candidates) {
+            (_, None) if self.by_norm.items.len() == self.n_items() => {
+                score_by_norm(x, &self.by_norm, *k, ask)
+            }
+            (Some(pool), None) if items.len() >= PARALLEL_SCORING => {
+                score_dense_parallel(x, items, *k, ask, pool)
+            }
+            _ => score_dense(x, items, *k, ask),
+        }
+    }
+
+    /// The `n` best items for an anonymous session or a cart: `items` (indices with their
+    /// weights, e.g. 1 for a view and 3 for a cart add; repeated items add up). ALS folds the
+    /// session in as a new user with the exact user step of the training objective (see
+    /// [`Recommender::fold_in_user`]); item-kNN sums the items' neighbour similarities times
+    /// their weights. No known item (or no neighbour) gives the most popular items.
+    pub fn recommend_for_items(
+        &self,
+        items: &[(u32, f32)],
+        n: usize,
+        exclude_given: bool,
+        candidates: Option<&[u32]>,
+        pool: Option<&ThreadPool>,
+    ) -> Result<Vec<(u32, f32)>> {
+        let mut given: Vec<(u32, f32)> = items.to_vec();
+        given.sort_by_key(|g| g.0);
+        given.dedup_by(|b, a| {
+            if a.0 == b.0 {
+                a.1 += b.1;
+                true
+            } else {
+                false
+            }
+        });
+        let idx: Vec<u32> = given.iter().map(|g| g.0).collect();
+        let seen: &[u32] = if exclude_given { &idx } else { &[] };
+        if given.is_empty() {
+            return Ok(self.popular_items(n, seen, candidates));
+        }
+        let ask = Ask {
+            n,
+            seen,
+            candidates,
+        };
+        let got = match &self.method {
+            Method::Als { .. } => {
+                let x = self.fold_in_user(&given)?;
+                self.score_factors(&x, ask, pool)
+            }
+            Method::ItemKnn { neighbors } => {
+                let w: Vec<f32> = given.iter().map(|g| g.1).collect();
+                knn_scores(neighbors, &idx, Some(&w), self.n_items(), ask)
+            }
+        };
+        Ok(if got.is_empty() {
+            self.popular_items(n, seen, candidates)
+        } else {
+            got
+        })
+    }
+
+    /// The factors of a new user with interactions `given` (sorted distinct item indices and
+    /// weights): the minimiser of Σ c_i (p_i − x·y_i)² + λ‖x‖² over every item (p = 1 and
+    /// c = 1 + α·w for the given items, p = 0 and c = 1 for the others), the ALS user step,
+    /// solved exactly: (YᵀY + λI + Σ (c_i − 1) y_i y_iᵀ) x = Σ c_i y_i.
+    pub fn fold_in_user(&self, given: &[(u32, f32)]) -> Result<Vec<f32>> {
+        let Method::Als { k, items, .. } = &self.method else {
+            return Err(crate::error::Error::invalid("fold-in needs an ALS model"));
+        };
+        let k = *k;
+        let Some(f) = self.fold_in else {
+            return Err(crate::error::Error::data(
+                "this ALS model was stored before shopml 0.4 and lacks the settings a session fold-in needs",
+            )
+            .with_hint("Retrain it with shopml.train_recommender."));
+        };
+        let gram = self.gram.get_or_init(|| {
+            let mut g = vec![0.0f64; k * k];
+            for row in items.chunks_exact(k) {
+                for a in 0..k {
+                    let ra = f64::from(row[a]);
+                    for b in a..k {
+                        g[a * k + b] += ra * f64::from(row[b]);
+                    }
+                }
+            }
+            for a in 0..k {
+                for b in 0..a {
+                    g[a * k + b] = g[b * k + a];
+                }
+            }
+            g
+        });
+        let mut a = gram.clone();
+        for d in 0..k {
+            a[d * k + d] += f64::from(f.regularization);
+        }
+        let mut rhs = vec![0.0f64; k];
+        for &(i, w) in given {
+            let y = &items[i as usize * k..(i as usize + 1) * k];
+            let c = 1.0 + f64::from(f.alpha) * f64::from(w);
+            for r in 0..k {
+                let yr = f64::from(y[r]);
+                rhs[r] += c * yr;
+                for s in 0..k {
+                    a[r * k + s] += (c - 1.0) * yr * f64::from(y[s]);
+                }
+            }
+        }
+        let spd = crate::math::linalg::Spd::factor_with(&a, k, 0.0).ok_or_else(|| {
+            crate::error::Error::data("the session's fold-in system does not factor")
+                .with_hint("Retrain with a larger regularization.")
+        })?;
+        Ok(spd.solve(&rhs).into_iter().map(|v| v as f32).collect())
     }
 
     /// The most popular items, skipping `seen`, within `candidates`.
@@ -505,16 +635,25 @@ fn score_dense_parallel(
 }
 
 /// The asked-for top items by item-kNN score: the sum of similarities to the user's items.
-fn knn_scores(neighbors: &Csr, history: &[u32], n_items: usize, ask: Ask) -> Vec<(u32, f32)> {
+fn knn_scores(
+    neighbors: &Csr,
+    history: &[u32],
+    weights: Option<&[f32]>,
+    n_items: usize,
+    ask: Ask,
+) -> Vec<(u32, f32)> {
     let mut acc: Vec<f32> = vec![0.0; n_items];
+    let mut hit: Vec<bool> = vec![false; n_items];
     let mut touched: Vec<u32> = Vec::new();
-    for &h in history {
+    for (n, &h) in history.iter().enumerate() {
+        let w = weights.map_or(1.0, |w| w[n]);
         let (js, ss) = neighbors.row(h as usize);
         for (&j, &s) in js.iter().zip(ss) {
-            if acc[j as usize] == 0.0 {
+            if !hit[j as usize] {
+                hit[j as usize] = true;
                 touched.push(j);
             }
-            acc[j as usize] += s;
+            acc[j as usize] += w * s;
         }
     }
     touched.sort_unstable();
@@ -647,6 +786,8 @@ fn assemble(data: &Interactions, seen: Csr, method: Method) -> Recommender {
         popularity,
         item_norms: Vec::new(),
         by_norm: ByNorm::default(),
+        gram: std::sync::OnceLock::new(),
+        fold_in: None,
     };
     m.prepare();
     m
@@ -716,8 +857,15 @@ pub fn train(
         }
     }
     let method = fit_method(&data.by_user, data.n_items(), &params, pool, monitor)?;
+    let mut model = assemble(data, data.by_user.clone(), method);
+    if let MethodParams::Als { params: p, .. } = &params {
+        model.fold_in = Some(FoldIn {
+            regularization: p.regularization,
+            alpha: p.alpha,
+        });
+    }
     Ok(TrainedRecommender {
-        model: assemble(data, data.by_user.clone(), method),
+        model,
         metrics,
         n_test_pairs,
         als: match params {
