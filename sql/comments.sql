@@ -75,3 +75,5 @@ COMMENT ON FUNCTION shopml.recommend_for_items(text, text[], int, boolean, text[
   'recommend_for_items for a text- or uuid-keyed recommender (see the bigint form).';
 COMMENT ON FUNCTION shopml.item_factors(text, int) IS
   'The item factors (embeddings) of an ALS recommender, deployed version unless given: item_id as text, factors as float8[]; 22023 for item-kNN models.';
+COMMENT ON FUNCTION shopml.update(text, regclass, jsonb) IS
+  'A new version of a model from its deployed version (options.version: another) and only the rows of relation: linear models add the new rows'' statistics (prepared as the stored version prepares) to the stored ones and refit, which equals a full retrain on the old and new rows together; metrics are those of the new rows (test_fraction 0.2 of them held out, split_column, split_seed) with parent_version, rows_added and training_rows; deployed unless "deploy": false. Other kinds: 0A000 in this version.';

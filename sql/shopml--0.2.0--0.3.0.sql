@@ -661,6 +661,55 @@ COMMENT ON FUNCTION shopml.predict(text, record) IS
   'Prediction of the deployed version of a model for a table row: features are matched by column name, and the group column picks the sub-model of a grouped model (an unseen group gives NULL).';
 
 -- requires:
+--   predict_functions
+
+
+CREATE OR REPLACE FUNCTION shopml.explain(model_name text, "row" record, top_k int DEFAULT NULL)
+    RETURNS TABLE(feature text, value text, contribution float8)
+    AS 'MODULE_PATHNAME', 'shopml_explain_name_row' LANGUAGE C STABLE PARALLEL SAFE ROWS 12;
+CREATE OR REPLACE FUNCTION shopml.explain(model_name text, features float8[], top_k int DEFAULT NULL)
+    RETURNS TABLE(feature text, value text, contribution float8)
+    AS 'MODULE_PATHNAME', 'shopml_explain_name_array' LANGUAGE C STABLE PARALLEL SAFE ROWS 12;
+CREATE OR REPLACE FUNCTION shopml.explain(model_id bigint, "row" record, top_k int DEFAULT NULL)
+    RETURNS TABLE(feature text, value text, contribution float8)
+    AS 'MODULE_PATHNAME', 'shopml_explain_id_row' LANGUAGE C STABLE PARALLEL SAFE ROWS 12;
+CREATE OR REPLACE FUNCTION shopml.explain(model_id bigint, features float8[], top_k int DEFAULT NULL)
+    RETURNS TABLE(feature text, value text, contribution float8)
+    AS 'MODULE_PATHNAME', 'shopml_explain_id_array' LANGUAGE C STABLE PARALLEL SAFE ROWS 12;
+COMMENT ON FUNCTION shopml.explain(text, record, int) IS
+  'Why the deployed model predicts what it does for a table row: (baseline) first — the expected score over the training rows, its value column naming the scale (prediction for linear models, log-odds for logistic ones) — then one row per input, largest |contribution| first, contribution = coefficient x (prepared value - training mean); all rows sum to the score exactly. top_k keeps the largest k inputs and sums the rest in (other). No rows when the prediction is NULL.';
+COMMENT ON FUNCTION shopml.explain(text, float8[], int) IS
+  'shopml.explain for one row of numeric features in model order (see explain(text, record, int)).';
+COMMENT ON FUNCTION shopml.explain(bigint, record, int) IS
+  'shopml.explain of one specific model version (by model_id, deployed or not) for a table row.';
+COMMENT ON FUNCTION shopml.explain(bigint, float8[], int) IS
+  'shopml.explain of one specific model version (by model_id) for one row of numeric features in model order.';
+
+-- requires:
+--   catalog
+
+
+CREATE OR REPLACE FUNCTION shopml._logistic_stats_trans(internal, bytea, VARIADIC "any") RETURNS internal
+    AS 'MODULE_PATHNAME', 'shopml_logistic_stats_trans' LANGUAGE C PARALLEL SAFE;
+CREATE OR REPLACE FUNCTION shopml._logistic_stats_combine(internal, internal) RETURNS internal
+    AS 'MODULE_PATHNAME', 'shopml_logistic_stats_combine' LANGUAGE C PARALLEL SAFE;
+CREATE OR REPLACE FUNCTION shopml._logistic_stats_serialize(internal) RETURNS bytea
+    AS 'MODULE_PATHNAME', 'shopml_logistic_stats_serialize' LANGUAGE C STRICT PARALLEL SAFE;
+CREATE OR REPLACE FUNCTION shopml._logistic_stats_deserialize(bytea, internal) RETURNS internal
+    AS 'MODULE_PATHNAME', 'shopml_logistic_stats_deserialize' LANGUAGE C STRICT PARALLEL SAFE;
+CREATE OR REPLACE FUNCTION shopml._logistic_stats_final(internal) RETURNS bytea
+    AS 'MODULE_PATHNAME', 'shopml_logistic_stats_final' LANGUAGE C PARALLEL SAFE;
+CREATE OR REPLACE AGGREGATE shopml._logistic_stats(bytea, VARIADIC "any") (
+    SFUNC = shopml._logistic_stats_trans, STYPE = internal,
+    COMBINEFUNC = shopml._logistic_stats_combine,
+    SERIALFUNC = shopml._logistic_stats_serialize, DESERIALFUNC = shopml._logistic_stats_deserialize,
+    FINALFUNC = shopml._logistic_stats_final,
+    PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE shopml._logistic_stats(bytea, VARIADIC "any") IS
+  'Internal: what train_logistic needs from one shard of a sharded table for one pass (objective, gradient and Hessian at a point, or the sums behind the metrics), as a partial state.';
+
+-- requires:
 --   catalog
 
 
@@ -742,55 +791,6 @@ COMMENT ON AGGREGATE shopml.linear_merge(bytea) IS
 
 COMMENT ON AGGREGATE shopml.linear_fit(float8, float8[]) IS
   'Least-squares fit of y on x (with intercept) in one pass, parallel and GROUP BY friendly: jsonb {coefficients, intercept, std_errors, t_stats, p_values, r2, n, skipped, aliased}. Rows with a NULL or NaN are skipped and counted; collinear columns are aliased (NULL coefficient).';
-
--- requires:
---   catalog
-
-
-CREATE OR REPLACE FUNCTION shopml._logistic_stats_trans(internal, bytea, VARIADIC "any") RETURNS internal
-    AS 'MODULE_PATHNAME', 'shopml_logistic_stats_trans' LANGUAGE C PARALLEL SAFE;
-CREATE OR REPLACE FUNCTION shopml._logistic_stats_combine(internal, internal) RETURNS internal
-    AS 'MODULE_PATHNAME', 'shopml_logistic_stats_combine' LANGUAGE C PARALLEL SAFE;
-CREATE OR REPLACE FUNCTION shopml._logistic_stats_serialize(internal) RETURNS bytea
-    AS 'MODULE_PATHNAME', 'shopml_logistic_stats_serialize' LANGUAGE C STRICT PARALLEL SAFE;
-CREATE OR REPLACE FUNCTION shopml._logistic_stats_deserialize(bytea, internal) RETURNS internal
-    AS 'MODULE_PATHNAME', 'shopml_logistic_stats_deserialize' LANGUAGE C STRICT PARALLEL SAFE;
-CREATE OR REPLACE FUNCTION shopml._logistic_stats_final(internal) RETURNS bytea
-    AS 'MODULE_PATHNAME', 'shopml_logistic_stats_final' LANGUAGE C PARALLEL SAFE;
-CREATE OR REPLACE AGGREGATE shopml._logistic_stats(bytea, VARIADIC "any") (
-    SFUNC = shopml._logistic_stats_trans, STYPE = internal,
-    COMBINEFUNC = shopml._logistic_stats_combine,
-    SERIALFUNC = shopml._logistic_stats_serialize, DESERIALFUNC = shopml._logistic_stats_deserialize,
-    FINALFUNC = shopml._logistic_stats_final,
-    PARALLEL = SAFE
-);
-COMMENT ON AGGREGATE shopml._logistic_stats(bytea, VARIADIC "any") IS
-  'Internal: what train_logistic needs from one shard of a sharded table for one pass (objective, gradient and Hessian at a point, or the sums behind the metrics), as a partial state.';
-
--- requires:
---   predict_functions
-
-
-CREATE OR REPLACE FUNCTION shopml.explain(model_name text, "row" record, top_k int DEFAULT NULL)
-    RETURNS TABLE(feature text, value text, contribution float8)
-    AS 'MODULE_PATHNAME', 'shopml_explain_name_row' LANGUAGE C STABLE PARALLEL SAFE ROWS 12;
-CREATE OR REPLACE FUNCTION shopml.explain(model_name text, features float8[], top_k int DEFAULT NULL)
-    RETURNS TABLE(feature text, value text, contribution float8)
-    AS 'MODULE_PATHNAME', 'shopml_explain_name_array' LANGUAGE C STABLE PARALLEL SAFE ROWS 12;
-CREATE OR REPLACE FUNCTION shopml.explain(model_id bigint, "row" record, top_k int DEFAULT NULL)
-    RETURNS TABLE(feature text, value text, contribution float8)
-    AS 'MODULE_PATHNAME', 'shopml_explain_id_row' LANGUAGE C STABLE PARALLEL SAFE ROWS 12;
-CREATE OR REPLACE FUNCTION shopml.explain(model_id bigint, features float8[], top_k int DEFAULT NULL)
-    RETURNS TABLE(feature text, value text, contribution float8)
-    AS 'MODULE_PATHNAME', 'shopml_explain_id_array' LANGUAGE C STABLE PARALLEL SAFE ROWS 12;
-COMMENT ON FUNCTION shopml.explain(text, record, int) IS
-  'Why the deployed model predicts what it does for a table row: (baseline) first — the expected score over the training rows, its value column naming the scale (prediction for linear models, log-odds for logistic ones) — then one row per input, largest |contribution| first, contribution = coefficient x (prepared value - training mean); all rows sum to the score exactly. top_k keeps the largest k inputs and sums the rest in (other). No rows when the prediction is NULL.';
-COMMENT ON FUNCTION shopml.explain(text, float8[], int) IS
-  'shopml.explain for one row of numeric features in model order (see explain(text, record, int)).';
-COMMENT ON FUNCTION shopml.explain(bigint, record, int) IS
-  'shopml.explain of one specific model version (by model_id, deployed or not) for a table row.';
-COMMENT ON FUNCTION shopml.explain(bigint, float8[], int) IS
-  'shopml.explain of one specific model version (by model_id) for one row of numeric features in model order.';
 
 -- shopml::linear::_linear_scan_config
 CREATE OR REPLACE FUNCTION "_linear_scan_config"(
@@ -1244,6 +1244,23 @@ VOLATILE PARALLEL UNSAFE
 LANGUAGE c /* Rust */
 AS 'MODULE_PATHNAME', 'train_recommender_wrapper';
 
+-- shopml::update::update
+CREATE OR REPLACE FUNCTION "update"(
+	"model_name" TEXT, /* Option < & str > */
+	"relation" regclass, /* Option < pgrx :: PgRelation > */
+	"options" jsonb DEFAULT '{}' /* Option < pgrx :: JsonB > */
+) RETURNS TABLE (
+	"model_id" bigint,  /* i64 */
+	"model_name" TEXT,  /* String */
+	"version" INT,  /* i32 */
+	"n_train" bigint,  /* i64 */
+	"n_test" bigint,  /* i64 */
+	"metrics" jsonb  /* pgrx :: JsonB */
+)
+VOLATILE PARALLEL UNSAFE
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'update_wrapper';
+
 -- sql/comments.sql
 -- COMMENT ON for the functions pgrx generates (so \df+ documents every public object).
 COMMENT ON FUNCTION shopml.train_linear(text, regclass, text, text[], jsonb) IS
@@ -1322,3 +1339,5 @@ COMMENT ON FUNCTION shopml.recommend_for_items(text, text[], int, boolean, text[
   'recommend_for_items for a text- or uuid-keyed recommender (see the bigint form).';
 COMMENT ON FUNCTION shopml.item_factors(text, int) IS
   'The item factors (embeddings) of an ALS recommender, deployed version unless given: item_id as text, factors as float8[]; 22023 for item-kNN models.';
+COMMENT ON FUNCTION shopml.update(text, regclass, jsonb) IS
+  'A new version of a model from its deployed version (options.version: another) and only the rows of relation: linear models add the new rows'' statistics (prepared as the stored version prepares) to the stored ones and refit, which equals a full retrain on the old and new rows together; metrics are those of the new rows (test_fraction 0.2 of them held out, split_column, split_seed) with parent_version, rows_added and training_rows; deployed unless "deploy": false. Other kinds: 0A000 in this version.';

@@ -31,6 +31,7 @@ mod serve;
 mod split;
 mod tests;
 mod train;
+mod update;
 
 // A Rust panic must become a Postgres ERROR, never an abort of the backend.
 #[cfg(all(not(test), not(debug_assertions), panic = "abort"))]

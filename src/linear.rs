@@ -957,8 +957,86 @@ fn train_linear_inner(
     )?;
     refuse_hashed(&prep, rel, opts.prep.max_categories, "Raise max_categories to one-hot encode more values, group rare values in a view, or use train_logistic, whose hashing trick handles any number of values.")?;
     progress.stage("accumulating statistics", None);
+    let scan = GroupScan {
+        y: &y,
+        group: group.as_ref(),
+        feats: &feats.columns,
+        args: &args,
+        training,
+        shards: &shards,
+    };
+    let accs = scan_groups(model_name, rel, &prep, split, &scan)?;
+    progress.stage("fitting", None);
+    let fit_opts = FitOptions {
+        l2: opts.l2,
+        fit_intercept: opts.fit_intercept,
+    };
+    let stats: Vec<(Option<String>, &LinearStats, u64)> = accs
+        .iter()
+        .map(|(k, a)| (k.clone(), &a.train, a.test.n()))
+        .collect();
+    let skipped: u64 = accs.iter().map(|(_, a)| a.skipped).sum();
+    let groups = fit_groups(
+        model_name,
+        rel,
+        opts.group_by.as_deref(),
+        &stats,
+        &fit_opts,
+        skipped,
+    )?;
+    let (metrics, (n_train, n_test)) =
+        group_metrics(&groups, &accs, &prep, opts.group_by.is_some(), Map::new());
+    let bundle = LinearBundle {
+        target: target.to_string(),
+        features: prep.dense_names(),
+        group_by: opts.group_by.clone(),
+        groups,
+        prep,
+        stats: accs.iter().map(|(_, a)| a.train.clone()).collect(),
+    };
+    let params = json!({
+        "l2": opts.l2,
+        "fit_intercept": opts.fit_intercept,
+        "test_fraction": split.test_fraction,
+        "split_column": split.split_column,
+        "split_seed": split.split_seed,
+        "group_by": opts.group_by,
+        "preparation": bundle.prep.describe(),
+    });
+    let deploy = opts.pipeline.deploy;
+    let outcome = Outcome::new(params, metrics, (n_train, n_test), deploy);
+    req.save(&bundle, Some(target), feats.names(), outcome)
+}
+
+/// What one `_linear_stats` scan of a relation reads: the target, the group column, the
+/// feature columns and how they are passed.
+pub(crate) struct GroupScan<'a> {
+    pub y: &'a Column,
+    pub group: Option<&'a Column>,
+    pub feats: &'a [Column],
+    pub args: &'a ScanArgs,
+    pub training: ScanTraining,
+    pub shards: &'a [Shard],
+}
+
+/// The statistics of the training and held-out rows of `rel` per group value (groups in byte
+/// order), the rows prepared by `prep`; 22000 when no row is usable.
+pub(crate) fn scan_groups(
+    model_name: &str,
+    rel: &Relation,
+    prep: &Prep,
+    split: &Split,
+    scan: &GroupScan,
+) -> Result<Vec<(Option<String>, SplitAccumulator)>> {
+    let GroupScan {
+        y,
+        group,
+        feats,
+        args,
+        shards,
+        ..
+    } = scan;
     let group_expr = group
-        .as_ref()
         .map(|g| format!("({})::text", g.ident()))
         .unwrap_or_else(|| "NULL::text".into());
     let config = ScanConfig {
@@ -967,8 +1045,8 @@ fn train_linear_inner(
         skip_missing: prep.impute == Impute::Skip,
         prep: Some(prep.clone()),
         learner: None,
-        n_inputs: feats.columns.len(),
-        training: Some(training),
+        n_inputs: feats.len(),
+        training: Some(scan.training.clone()),
         // A sharded scan ships statistics only: the MAE's row sample stays behind.
         mae_sample: shards.is_empty(),
         logistic: None,
@@ -985,7 +1063,7 @@ fn train_linear_inner(
     let cfg = aggregate::encode(&config);
     let mut accs: Vec<(Option<String>, SplitAccumulator)> = Vec::new();
     scan_parts(
-        &shards,
+        shards,
         rel,
         query,
         &[Param::Bytea(&cfg)],
@@ -1016,39 +1094,64 @@ fn train_linear_inner(
             "{skipped} rows skipped for NULL, NaN or infinite values; 0 usable rows."
         )));
     }
-    progress.stage("fitting", None);
-    let fit_opts = FitOptions {
-        l2: opts.l2,
-        fit_intercept: opts.fit_intercept,
-    };
-    let mut groups: Vec<(Option<String>, LinearModel)> = Vec::with_capacity(accs.len());
-    for (key, acc) in &accs {
-        let m = fit(&acc.train, &fit_opts).map_err(|mut e| {
+    Ok(accs)
+}
+
+/// Fits one model per group from its training statistics (with the held-out count, and the
+/// rows skipped, for the error's detail); errors name the group, the model and the relation.
+pub(crate) fn fit_groups(
+    model_name: &str,
+    rel: &Relation,
+    group_by: Option<&str>,
+    stats: &[(Option<String>, &LinearStats, u64)],
+    fit_opts: &FitOptions,
+    skipped: u64,
+) -> Result<Vec<(Option<String>, LinearModel)>> {
+    let mut groups = Vec::with_capacity(stats.len());
+    for (key, train, held_out) in stats {
+        let m = fit(train, fit_opts).map_err(|mut e| {
             if let Some(k) = key {
-                e.message = format!("{} (group {} = {k})", e.message, opts.group_by.as_deref().unwrap_or(""));
+                e.message = format!("{} (group {} = {k})", e.message, group_by.unwrap_or(""));
             }
             if e.kind == ErrorKind::DataException {
-                e.message = format!("cannot train \"{model_name}\" on {}: {}", rel.sql_name, e.message);
+                e.message = format!(
+                    "cannot train \"{model_name}\" on {}: {}",
+                    rel.sql_name, e.message
+                );
                 e.detail = Some(format!(
-                    "{}; {} rows held out for testing, {skipped} rows skipped for NULL, NaN or infinite values.",
+                    "{}; {held_out} rows held out for testing, {skipped} rows skipped for NULL, NaN or infinite values.",
                     e.detail.unwrap_or_default(),
-                    acc.test.n()
                 ));
             }
             e
         })?;
         groups.push((key.clone(), m));
     }
-    let parts: Vec<(&LinearModel, &SplitAccumulator)> = groups
+    Ok(groups)
+}
+
+/// The metrics of fitted groups on the rows of `accs` (groups matched by key; groups without
+/// rows there count nothing): headline r2/rmse/mae (held-out when there are held-out rows),
+/// `train` and `test`, skipped rows, groups and aliased features, added to `extra`; and
+/// (n_train, n_test).
+pub(crate) fn group_metrics(
+    groups: &[(Option<String>, LinearModel)],
+    accs: &[(Option<String>, SplitAccumulator)],
+    prep: &Prep,
+    grouped: bool,
+    mut metrics: Map<String, Value>,
+) -> (Value, (i64, i64)) {
+    let parts: Vec<(&LinearModel, &SplitAccumulator)> = accs
         .iter()
-        .zip(&accs)
-        .map(|((_, m), (_, a))| (m, a))
+        .filter_map(|(k, a)| {
+            let m = groups.iter().find(|(g, _)| g == k)?;
+            Some((&m.1, a))
+        })
         .collect();
     let (train_m, test_m) = evaluate(&parts);
     let n_train = train_m.as_ref().map(|m| m.n).unwrap_or(0) as i64;
     let n_test = test_m.as_ref().map(|m| m.n).unwrap_or(0) as i64;
     let headline = test_m.as_ref().or(train_m.as_ref());
-    let mut metrics = Map::new();
     if let Some(h) = headline {
         metrics.insert("r2".into(), num(h.r2));
         metrics.insert("rmse".into(), num(h.rmse));
@@ -1062,8 +1165,9 @@ fn train_linear_inner(
         "test".into(),
         test_m.as_ref().map(metrics_json).unwrap_or(Value::Null),
     );
+    let skipped: u64 = accs.iter().map(|(_, a)| a.skipped).sum();
     metrics.insert("skipped_rows".into(), json!(skipped));
-    if groups.len() > 1 || opts.group_by.is_some() {
+    if groups.len() > 1 || grouped {
         metrics.insert("groups".into(), json!(groups.len()));
     }
     let dense_names = prep.dense_names();
@@ -1076,26 +1180,7 @@ fn train_linear_inner(
     if !aliased.is_empty() {
         metrics.insert("aliased".into(), json!(aliased));
     }
-    let bundle = LinearBundle {
-        target: target.to_string(),
-        features: dense_names.clone(),
-        group_by: opts.group_by.clone(),
-        groups,
-        prep,
-        stats: accs.iter().map(|(_, a)| a.train.clone()).collect(),
-    };
-    let params = json!({
-        "l2": opts.l2,
-        "fit_intercept": opts.fit_intercept,
-        "test_fraction": split.test_fraction,
-        "split_column": split.split_column,
-        "split_seed": split.split_seed,
-        "group_by": opts.group_by,
-        "preparation": bundle.prep.describe(),
-    });
-    let (metrics, deploy) = (Value::Object(metrics), opts.pipeline.deploy);
-    let outcome = Outcome::new(params, metrics, (n_train, n_test), deploy);
-    req.save(&bundle, Some(target), feats.names(), outcome)
+    (Value::Object(metrics), (n_train, n_test))
 }
 
 train::supervised_trainer! {
@@ -1152,7 +1237,7 @@ fn coefficient_rows(model_name: Option<&str>, version: Option<i32>) -> Result<Ve
 
 /// A logistic model's intercept and dense coefficients with their Fisher standard errors,
 /// Wald z, two-sided normal p-value and odds ratio (standard errors NULL when the model has
-/// none: OWL-QN fits, models stored before shopml 0.4).
+/// none: OWL-QN fits, models stored by an older shopml, format 2).
 fn logistic_coefficient_rows(m: &LogisticModel) -> Vec<CoefficientRow> {
     let names = std::iter::once("(intercept)".to_string()).chain(m.prep.dense_names());
     let coefs = std::iter::once(m.intercept).chain(m.dense.iter().copied());

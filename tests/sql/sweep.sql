@@ -297,6 +297,12 @@ INSERT INTO sweep.cases (fn, expected, q) VALUES
 ('item_factors', '42704', $$SELECT * FROM shopml.item_factors('sw_recs', 99)$$),
 ('item_factors', '22023', $$SELECT * FROM shopml.item_factors('sw_lin')$$),
 ('item_factors', '22023', $$SELECT * FROM shopml.item_factors(NULL)$$),
+('update', 'ok', $$SELECT version FROM shopml.update('sw_lin', 'sweep.t', '{"deploy": false}')$$),
+('update', '22000', $$SELECT version FROM shopml.update('sw_lin', 'sweep.nan')$$),
+('update', '0A000', $$SELECT version FROM shopml.update('sw_km', 'sweep.t')$$),
+('update', '42703', $$SELECT version FROM shopml.update('sw_lin', 'sweep.clicks')$$),
+('update', '22023', $$SELECT version FROM shopml.update('sw_lin', 'sweep.t', '{"version": -1}')$$),
+('update', '22023', $$SELECT version FROM shopml.update('sw_lin', 'sweep.t', '[]')$$),
 ('load_sample_shop', 'ok', $$SELECT * FROM shopml.load_sample_shop(NULL)$$),
 ('load_sample_shop', '22023', $$SELECT * FROM shopml.load_sample_shop('')$$);
 -- Run every case in its own subtransaction.

@@ -432,7 +432,7 @@ impl Recommender {
         let k = *k;
         let Some(f) = self.fold_in else {
             return Err(crate::error::Error::data(
-                "this ALS model was stored before shopml 0.4 and lacks the settings a session fold-in needs",
+                "this ALS model was stored by an older shopml (model format 2) and lacks the settings a session fold-in needs",
             )
             .with_hint("Retrain it with shopml.train_recommender."));
         };

@@ -1,0 +1,206 @@
+//! `shopml.update`: a new version of a model built from a stored version and only new rows.
+//!
+//! Linear models keep each group's training statistics (the means, co-moments and count of
+//! the prepared inputs and target), so an update scans only the new rows with the stored
+//! preparation, adds their statistics to the stored ones and refits: the result equals a full
+//! retrain on the old and new rows together (same preparation, same options). Its metrics are
+//! those of the new rows (the update's own held-out split). Other kinds are refused (0A000)
+//! in this version.
+#![forbid(unsafe_code)]
+
+use pgrx::prelude::*;
+use serde_json::{json, Map, Value};
+use shopml_core::data::prep::{ColumnKind, Encoding};
+use shopml_core::linear::regression::{FitOptions, LinearBundle, LinearStats};
+use shopml_core::options::{pipeline, Pipeline};
+use shopml_core::{Error, ErrorKind, Result};
+
+use crate::catalog::{self, cache, Outcome};
+use crate::linear::{fit_groups, group_metrics, scan_args, scan_groups, GroupScan, ScanTraining};
+use crate::pg::spi::{first_row, Param, Plan, Value as Cell};
+use crate::train::progress::Progress;
+use crate::train::{self, Request, TrainerRow};
+
+/// Options of `update`: the version to start from (0 = the deployed one) and the pipeline
+/// options for the new rows (split, deploy).
+struct UpdateOptions {
+    version: Option<i32>,
+    pipeline: Pipeline,
+}
+
+fn parse(value: Option<&Value>) -> Result<UpdateOptions> {
+    shopml_core::options::parse("update", value, |o| {
+        let v = o.integer("version", 0, 0, i64::from(i32::MAX))?;
+        Ok(UpdateOptions {
+            version: (v > 0).then_some(v as i32),
+            pipeline: pipeline(o, Some(0.2))?,
+        })
+    })
+}
+
+fn update_inner(req: Request) -> Result<TrainerRow> {
+    let opts = parse(req.options.as_ref())?;
+    let model_name = req.model_name;
+    let model_id = catalog::resolve(model_name, opts.version)?;
+    let Some(row) = first_row(
+        "SELECT version, target, params::text FROM shopml.model WHERE model_id = $1",
+        &[Param::Int8(model_id)],
+    )?
+    else {
+        return Err(Error::internal("the resolved model version has no row"));
+    };
+    let (parent, target, params) = match row.as_slice() {
+        [Cell::Int(v), t, Cell::Text(p)] => (
+            *v,
+            match t {
+                Cell::Text(t) => Some(t.clone()),
+                _ => None,
+            },
+            serde_json::from_str::<Value>(p).unwrap_or(Value::Null),
+        ),
+        _ => return Err(Error::internal("unexpected shape of a shopml.model row")),
+    };
+    let m = cache::version(model_name, opts.version)?;
+    let Some(b) = m.as_any().downcast_ref::<LinearBundle>() else {
+        return Err(Error::new(
+            ErrorKind::Unsupported,
+            format!(
+                "shopml.update updates linear models in this version; \"{model_name}\" is {}",
+                m.kind().noun
+            ),
+        )
+        .with_hint(format!(
+            "Retrain it on the old and new rows with shopml.{}.",
+            m.kind().trainer
+        )));
+    };
+    let target = target.ok_or_else(|| Error::internal("a linear model without a target"))?;
+    update_linear(&req, b, parent, &target, params, &opts)
+}
+
+fn update_linear(
+    req: &Request,
+    b: &LinearBundle,
+    parent: i64,
+    target: &str,
+    params: Value,
+    opts: &UpdateOptions,
+) -> Result<TrainerRow> {
+    let (model_name, rel) = (req.model_name, &req.rel);
+    if b.stats.is_empty() {
+        return Err(Error::data(format!(
+            "version {parent} of \"{model_name}\" was stored without its training statistics (an older shopml, model format 2), so it cannot be updated"
+        ))
+        .with_hint("Retrain it once with shopml.train_linear; versions trained since can be updated."));
+    }
+    let mut progress = Progress::new(model_name);
+    let split = &opts.pipeline.split;
+    let y = rel.numeric_column(target, "target")?.clone();
+    let group = match &b.group_by {
+        Some(g) => Some(rel.column(g)?.clone()),
+        None => None,
+    };
+    let group_column: Vec<&str> = b.group_by.as_deref().into_iter().collect();
+    let inputs: Vec<Option<String>> = b.prep.inputs.iter().map(|i| Some(i.name.clone())).collect();
+    let feats = rel.target_features(Some(inputs), target, &group_column, &opts.pipeline)?;
+    for (c, input) in feats.columns.iter().zip(&b.prep.inputs) {
+        let want = match input.encoding {
+            Encoding::Numeric { .. } => matches!(c.kind(), Some(ColumnKind::Numeric)),
+            Encoding::OneHot { .. } | Encoding::Hashed => {
+                matches!(c.kind(), Some(ColumnKind::Categorical))
+            }
+            Encoding::Time { .. } => matches!(c.kind(), Some(ColumnKind::Time { .. })),
+        };
+        if !want {
+            return Err(Error::mismatch(format!(
+                "column \"{}\" of {} is {}, which the input \"{}\" of \"{model_name}\" was not trained on",
+                c.name, rel.sql_name, c.type_name, input.name
+            ))
+            .with_hint("Cast it in a view to the type the model was trained on."));
+        }
+    }
+    let args = scan_args(rel, split, &feats.columns)?;
+    let shards = rel.shards(model_name)?;
+    let scan = GroupScan {
+        y: &y,
+        group: group.as_ref(),
+        feats: &feats.columns,
+        args: &args,
+        training: ScanTraining {
+            model_name: model_name.to_string(),
+            started_ms: progress.started_ms(),
+            serial: args.plan == Plan::Serial,
+        },
+        shards: &shards,
+    };
+    progress.stage("accumulating statistics of the new rows", None);
+    let accs = scan_groups(model_name, rel, &b.prep, split, &scan)?;
+    // The stored statistics plus the new rows', group by group (new groups start from nothing).
+    let mut merged: Vec<(Option<String>, LinearStats, u64)> = b
+        .groups
+        .iter()
+        .zip(&b.stats)
+        .map(|((k, _), s)| (k.clone(), s.clone(), 0))
+        .collect();
+    for (k, a) in &accs {
+        match merged.iter_mut().find(|(g, _, _)| g == k) {
+            Some((_, s, held_out)) => {
+                s.merge(&a.train);
+                *held_out = a.test.n();
+            }
+            None => merged.push((k.clone(), a.train.clone(), a.test.n())),
+        }
+    }
+    merged.sort_by(|x, y| x.0.cmp(&y.0));
+    progress.stage("fitting", None);
+    let first = &b.groups[0].1;
+    let fit_opts = FitOptions {
+        l2: first.l2,
+        fit_intercept: first.fit_intercept,
+    };
+    let stats: Vec<(Option<String>, &LinearStats, u64)> =
+        merged.iter().map(|(k, s, t)| (k.clone(), s, *t)).collect();
+    let skipped: u64 = accs.iter().map(|(_, a)| a.skipped).sum();
+    let groups = fit_groups(
+        model_name,
+        rel,
+        b.group_by.as_deref(),
+        &stats,
+        &fit_opts,
+        skipped,
+    )?;
+    let added: u64 = accs.iter().map(|(_, a)| a.train.n() + a.test.n()).sum();
+    let total: u64 = merged.iter().map(|(_, s, _)| s.n()).sum();
+    let mut extra = Map::new();
+    extra.insert("parent_version".into(), json!(parent));
+    extra.insert("rows_added".into(), json!(added));
+    extra.insert("training_rows".into(), json!(total));
+    let (metrics, (_, n_test)) =
+        group_metrics(&groups, &accs, &b.prep, b.group_by.is_some(), extra);
+    let params = train::with(
+        params,
+        json!({"updated_from": parent,
+               "update": {"source": rel.sql_name, "test_fraction": split.test_fraction,
+                          "split_column": split.split_column, "split_seed": split.split_seed}}),
+    );
+    let bundle = LinearBundle {
+        target: target.to_string(),
+        features: b.features.clone(),
+        group_by: b.group_by.clone(),
+        groups,
+        prep: b.prep.clone(),
+        stats: merged.into_iter().map(|(_, s, _)| s).collect(),
+    };
+    let outcome = Outcome::new(
+        params,
+        metrics,
+        (total as i64, n_test),
+        opts.pipeline.deploy,
+    );
+    req.save(&bundle, Some(target), feats.names(), outcome)
+}
+
+train::trainer! {
+    /// Updates a model from new rows: a new version from a stored one and only the new rows.
+    fn update() -> (n_train, n_test) = update_inner()
+}

@@ -1,0 +1,72 @@
+-- shopml.update: a linear model updated with new rows equals a full retrain on the old and
+-- new rows together (plain, ridge, grouped with a new group, with text inputs), metrics on the
+-- update's own held-out rows, chains of updates, deploy false, bad inputs.
+SELECT setseed(0.75) \g /dev/null
+CREATE TABLE up_rows AS
+SELECT i, x1, x2, (ARRAY['a', 'b', 'c'])[1 + (i % 3)] AS g,
+       CASE WHEN i % 5 = 0 THEN 'red' ELSE 'blue' END AS colour,
+       1 + 2 * x1 - 3 * x2 + CASE WHEN i % 5 = 0 THEN 0.5 ELSE 0 END + (random() - 0.5) AS y
+FROM (SELECT i, random() AS x1, random() * 2 AS x2 FROM generate_series(1, 3000) i) s;
+-- The new rows bring a group the model has never seen.
+UPDATE up_rows SET g = 'd' WHERE i > 2000 AND i % 7 = 0;
+CREATE VIEW up_old AS SELECT * FROM up_rows WHERE i <= 2000;
+CREATE VIEW up_new AS SELECT * FROM up_rows WHERE i > 2000;
+CREATE VIEW up_newer AS SELECT * FROM up_rows WHERE i > 2500;
+CREATE VIEW up_first AS SELECT * FROM up_rows WHERE i BETWEEN 2001 AND 2500;
+-- (Aliased lines, NULL on both sides, count as the same.)
+CREATE FUNCTION pg_temp.same(a text, b text) RETURNS TABLE(lines bigint, same boolean) LANGUAGE sql AS $$
+  SELECT count(*), bool_and((x.coefficient IS NULL AND y.coefficient IS NULL AND x.feature = y.feature
+                             OR coalesce(abs(x.coefficient - y.coefficient) <= 1e-9 * greatest(1, abs(y.coefficient)), false))
+                            AND (x.std_error IS NULL AND y.std_error IS NULL
+                                 OR coalesce(abs(x.std_error - y.std_error) <= 1e-9 * greatest(1, abs(y.std_error)), false)))
+  FROM shopml.coefficients(a) x
+  FULL JOIN shopml.coefficients(b) y ON x.group_key IS NOT DISTINCT FROM y.group_key AND x.feature = y.feature
+$$;
+-- Plain OLS.
+SELECT version FROM shopml.train_linear('up', 'up_old', 'y', ARRAY['x1', 'x2'], '{"test_fraction": 0}');
+SELECT version, n_train, n_test, metrics->'parent_version' AS parent, metrics->'rows_added' AS added,
+       metrics->'training_rows' AS training_rows
+FROM shopml.update('up', 'up_new', '{"test_fraction": 0}');
+SELECT version FROM shopml.train_linear('up_full', 'up_rows', 'y', ARRAY['x1', 'x2'], '{"test_fraction": 0}');
+SELECT * FROM pg_temp.same('up', 'up_full');
+SELECT (SELECT (metrics->'train'->>'r2')::float8 FROM shopml.models WHERE model_name = 'up_full')
+     > 0 AS full_fit_is_sane, deployed FROM shopml.models WHERE model_name = 'up' AND version = 2;
+-- Ridge, a text input (one-hot by the stored preparation) and a group column with a new group.
+SELECT version FROM shopml.train_linear('upg', 'up_old', 'y', ARRAY['x1', 'x2', 'colour'],
+                                        '{"test_fraction": 0, "group_by": "g", "l2": 5}');
+SELECT version, metrics->'groups' AS groups FROM shopml.update('upg', 'up_new', '{"test_fraction": 0}');
+SELECT version FROM shopml.train_linear('upg_full', 'up_rows', 'y', ARRAY['x1', 'x2', 'colour'],
+                                        '{"test_fraction": 0, "group_by": "g", "l2": 5}');
+SELECT * FROM pg_temp.same('upg', 'upg_full');
+SELECT array_agg(DISTINCT group_key ORDER BY group_key) AS groups FROM shopml.coefficients('upg');
+-- Two updates in a row equal one retrain; each names its parent.
+SELECT version FROM shopml.train_linear('upc', 'up_old', 'y', ARRAY['x1', 'x2'], '{"test_fraction": 0}');
+SELECT version, metrics->'parent_version' AS parent FROM shopml.update('upc', 'up_first', '{"test_fraction": 0}');
+SELECT version, metrics->'parent_version' AS parent FROM shopml.update('upc', 'up_newer', '{"test_fraction": 0}');
+SELECT * FROM pg_temp.same('upc', 'up_full');
+-- From a version that is not deployed, without deploying; metrics on the update's held-out rows.
+SELECT version, n_test BETWEEN 50 AND 150 AS holds_out_a_fifth_of_the_new_rows,
+       (metrics->'test'->>'n')::int = n_test AS test_metrics_on_them, metrics ? 'r2' AS has_r2
+FROM shopml.update('upc', 'up_newer', '{"version": 1, "deploy": false}');
+SELECT version, deployed FROM shopml.models WHERE model_name = 'upc' ORDER BY version;
+SELECT params->'updated_from' AS updated_from, params->'update'->'source' AS source
+FROM shopml.models WHERE model_name = 'upc' AND version = 4;
+-- Bad inputs; nothing is written by a failed update.
+CREATE TABLE up_clicks AS SELECT x1, x2, y > 1 AS clicked FROM up_rows;
+SELECT version FROM shopml.train_logistic('up_log', 'up_clicks', 'clicked', ARRAY['x1', 'x2']);
+CREATE TABLE up_no_x2 AS SELECT i, x1, y FROM up_rows;
+CREATE TABLE up_text_x2 AS SELECT i, x1, x2::text AS x2, y FROM up_rows;
+CREATE TABLE up_empty AS SELECT * FROM up_rows WHERE false;
+CREATE TEMP TABLE up_before AS SELECT count(*) AS n FROM shopml.model;
+SELECT n, regress.err(q) FROM (VALUES
+  (1, $$SELECT * FROM shopml.update('up_log', 'up_clicks')$$),
+  (2, $$SELECT * FROM shopml.update('up', 'up_no_x2')$$),
+  (3, $$SELECT * FROM shopml.update('up', 'up_text_x2')$$),
+  (4, $$SELECT * FROM shopml.update('up', 'up_empty')$$),
+  (5, $$SELECT * FROM shopml.update('no_such_model', 'up_new')$$),
+  (6, $$SELECT * FROM shopml.update('up', 'up_new', '{"version": 99}')$$),
+  (7, $$SELECT * FROM shopml.update('up', 'up_new', '{"l2": 3}')$$),
+  (8, $$SELECT * FROM shopml.update('up', NULL)$$),
+  (9, $$SELECT * FROM shopml.update(NULL, 'up_new')$$)
+) c(n, q) ORDER BY n;
+SELECT count(*) = (SELECT n FROM up_before) AS nothing_written FROM shopml.model;
