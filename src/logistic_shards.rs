@@ -615,6 +615,7 @@ pub fn train_sharded(
         solver: "newton".to_string(),
         means: (0..p).map(|j| acc.train.mean(j)).collect(),
         std_errors: fit.original_std_errors(),
+        curvature: fit.original_curvature(),
     };
     let (train_m, test_m) = (evaluated.train.metrics(), evaluated.test.metrics());
     let test_m = (evaluated.test.n > 0).then_some(test_m);

@@ -11,6 +11,7 @@
 use pgrx::prelude::*;
 use serde_json::{json, Map, Value};
 use shopml_core::data::prep::{ColumnKind, Encoding};
+use shopml_core::linear::logistic::{self, LogisticModel};
 use shopml_core::linear::regression::{FitOptions, LinearBundle, LinearStats};
 use shopml_core::options::{pipeline, Pipeline};
 use shopml_core::{Error, ErrorKind, Result};
@@ -18,6 +19,8 @@ use shopml_core::{Error, ErrorKind, Result};
 use crate::catalog::{self, cache, Outcome};
 use crate::linear::{fit_groups, group_metrics, scan_args, scan_groups, GroupScan, ScanTraining};
 use crate::pg::spi::{first_row, Param, Plan, Value as Cell};
+use crate::train::budget::Budget;
+use crate::train::pool;
 use crate::train::progress::Progress;
 use crate::train::{self, Request, TrainerRow};
 
@@ -26,6 +29,9 @@ use crate::train::{self, Request, TrainerRow};
 struct UpdateOptions {
     version: Option<i32>,
     pipeline: Pipeline,
+    /// Logistic: the weight of the stored fit as prior (1 = all of it).
+    decay: Option<f64>,
+    max_iter: usize,
 }
 
 fn parse(value: Option<&Value>) -> Result<UpdateOptions> {
@@ -34,6 +40,8 @@ fn parse(value: Option<&Value>) -> Result<UpdateOptions> {
         Ok(UpdateOptions {
             version: (v > 0).then_some(v as i32),
             pipeline: pipeline(o, Some(0.2))?,
+            decay: o.optional_number("decay", (0.0, false), (1.0, true))?,
+            max_iter: o.integer("max_iter", 100, 1, 10_000)? as usize,
         })
     })
 }
@@ -61,11 +69,15 @@ fn update_inner(req: Request) -> Result<TrainerRow> {
         _ => return Err(Error::internal("unexpected shape of a shopml.model row")),
     };
     let m = cache::version(model_name, opts.version)?;
+    let target = target.ok_or_else(|| Error::internal("a supervised model without a target"));
+    if let Some(l) = m.as_any().downcast_ref::<LogisticModel>() {
+        return update_logistic(&req, l, parent, &target?, params, &opts);
+    }
     let Some(b) = m.as_any().downcast_ref::<LinearBundle>() else {
         return Err(Error::new(
             ErrorKind::Unsupported,
             format!(
-                "shopml.update updates linear models in this version; \"{model_name}\" is {}",
+                "shopml.update updates linear and logistic models in this version; \"{model_name}\" is {}",
                 m.kind().noun
             ),
         )
@@ -74,8 +86,124 @@ fn update_inner(req: Request) -> Result<TrainerRow> {
             m.kind().trainer
         )));
     };
-    let target = target.ok_or_else(|| Error::internal("a linear model without a target"))?;
-    update_linear(&req, b, parent, &target, params, &opts)
+    if opts.decay.is_some() {
+        return Err(Error::invalid(
+            "decay applies to logistic models: a linear update adds the new rows' statistics to all the old ones",
+        ));
+    }
+    update_linear(&req, b, parent, &target?, params, &opts)
+}
+
+/// The columns of `rel` for a model's inputs, checked against the kinds it was trained on.
+fn input_columns(
+    rel: &crate::train::relation::Relation,
+    model_name: &str,
+    prep: &shopml_core::data::prep::Prep,
+    target: &str,
+    group_column: &[&str],
+    pipeline: &Pipeline,
+) -> Result<crate::train::relation::Features> {
+    let inputs: Vec<Option<String>> = prep.inputs.iter().map(|i| Some(i.name.clone())).collect();
+    let feats = rel.target_features(Some(inputs), target, group_column, pipeline)?;
+    for (c, input) in feats.columns.iter().zip(&prep.inputs) {
+        let want = match input.encoding {
+            Encoding::Numeric { .. } => matches!(c.kind(), Some(ColumnKind::Numeric)),
+            Encoding::OneHot { .. } | Encoding::Hashed => {
+                matches!(c.kind(), Some(ColumnKind::Categorical))
+            }
+            Encoding::Time { .. } => matches!(c.kind(), Some(ColumnKind::Time { .. })),
+        };
+        if !want {
+            return Err(Error::mismatch(format!(
+                "column \"{}\" of {} is {}, which the input \"{}\" of \"{model_name}\" was not trained on",
+                c.name, rel.sql_name, c.type_name, input.name
+            ))
+            .with_hint("Cast it in a view to the type the model was trained on."));
+        }
+    }
+    Ok(feats)
+}
+
+/// A logistic model: a Bayesian online step on the new rows with the stored fit as prior.
+fn update_logistic(
+    req: &Request,
+    parent_model: &LogisticModel,
+    parent: i64,
+    target: &str,
+    params: Value,
+    opts: &UpdateOptions,
+) -> Result<TrainerRow> {
+    let (model_name, rel) = (req.model_name, &req.rel);
+    let t = rel.column(target)?;
+    let labels = crate::logistic::labels_of(t, rel)?;
+    if labels[1] != parent_model.labels[1] {
+        return Err(Error::mismatch(format!(
+            "target column \"{target}\" of {} is of type {}, but \"{model_name}\" was trained on a {} target",
+            rel.sql_name,
+            t.type_name,
+            if parent_model.labels[1] == "true" { "boolean" } else { "0/1 number" }
+        )));
+    }
+    let split = &opts.pipeline.split;
+    let feats = input_columns(
+        rel,
+        model_name,
+        &parent_model.prep,
+        target,
+        &[],
+        &opts.pipeline,
+    )?;
+    let budget = Budget::new(model_name);
+    let mut progress = Progress::new(model_name);
+    let rows = crate::logistic::read_rows(
+        rel,
+        t,
+        &feats.columns,
+        split,
+        parent_model.prep.impute,
+        &budget,
+        &mut progress,
+    )?;
+    rows.require_training_rows(model_name, rel, parent_model.prep.impute.name())?;
+    let (n_new, n_test) = (rows.y_train.len() as i64, rows.y_test.len() as i64);
+    let skipped = rows.skipped;
+    let pool = pool::get()?;
+    progress.stage("fitting", Some(opts.max_iter));
+    let decay = opts.decay.unwrap_or(1.0);
+    let trained = logistic::update(
+        rows.raw,
+        rows.y_train,
+        rows.y_test,
+        parent_model,
+        decay,
+        opts.max_iter,
+        &pool,
+        &mut progress,
+    )
+    .map_err(train::about(model_name, rel))?;
+    let model = &trained.model;
+    let metrics = train::split_metrics(
+        &trained.train,
+        trained.test.as_ref(),
+        json!({
+            "parent_version": parent,
+            "rows_added": n_new + n_test,
+            "decay": decay,
+            "positive_rate": trained.positive_rate,
+            "skipped_rows": skipped,
+            "iterations": model.iterations,
+            "converged": model.converged,
+            "solver": "newton (prior: the parent version)",
+        }),
+    );
+    let params = train::with(
+        params,
+        json!({"updated_from": parent,
+               "update": {"source": rel.sql_name, "decay": decay, "test_fraction": split.test_fraction,
+                          "split_column": split.split_column, "split_seed": split.split_seed}}),
+    );
+    let outcome = Outcome::new(params, metrics, (n_new, n_test), opts.pipeline.deploy);
+    req.save(model, Some(target), feats.names(), outcome)
 }
 
 fn update_linear(
@@ -101,24 +229,14 @@ fn update_linear(
         None => None,
     };
     let group_column: Vec<&str> = b.group_by.as_deref().into_iter().collect();
-    let inputs: Vec<Option<String>> = b.prep.inputs.iter().map(|i| Some(i.name.clone())).collect();
-    let feats = rel.target_features(Some(inputs), target, &group_column, &opts.pipeline)?;
-    for (c, input) in feats.columns.iter().zip(&b.prep.inputs) {
-        let want = match input.encoding {
-            Encoding::Numeric { .. } => matches!(c.kind(), Some(ColumnKind::Numeric)),
-            Encoding::OneHot { .. } | Encoding::Hashed => {
-                matches!(c.kind(), Some(ColumnKind::Categorical))
-            }
-            Encoding::Time { .. } => matches!(c.kind(), Some(ColumnKind::Time { .. })),
-        };
-        if !want {
-            return Err(Error::mismatch(format!(
-                "column \"{}\" of {} is {}, which the input \"{}\" of \"{model_name}\" was not trained on",
-                c.name, rel.sql_name, c.type_name, input.name
-            ))
-            .with_hint("Cast it in a view to the type the model was trained on."));
-        }
-    }
+    let feats = input_columns(
+        rel,
+        model_name,
+        &b.prep,
+        target,
+        &group_column,
+        &opts.pipeline,
+    )?;
     let args = scan_args(rel, split, &feats.columns)?;
     let shards = rel.shards(model_name)?;
     let scan = GroupScan {

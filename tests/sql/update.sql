@@ -51,15 +51,54 @@ FROM shopml.update('upc', 'up_newer', '{"version": 1, "deploy": false}');
 SELECT version, deployed FROM shopml.models WHERE model_name = 'upc' ORDER BY version;
 SELECT params->'updated_from' AS updated_from, params->'update'->'source' AS source
 FROM shopml.models WHERE model_name = 'upc' AND version = 4;
+-- Logistic: a Bayesian online step, the stored fit (its solution and curvature) the prior of a
+-- fit on the new rows. Close to the fit on all rows (Laplace's quadratic stands in for the
+-- old rows' log-likelihood), far closer than a fit on the new rows alone.
+CREATE TABLE upl AS
+SELECT i, x1, x2, random() < 1 / (1 + exp(-(-0.5 + 1.5 * x1 - 2 * x2))) AS clicked
+FROM (SELECT i, random() * 2 - 1 AS x1, random() * 2 - 1 AS x2 FROM generate_series(1, 40000) i) s;
+CREATE VIEW upl_old AS SELECT * FROM upl WHERE i <= 20000;
+CREATE VIEW upl_new AS SELECT * FROM upl WHERE i > 20000;
+SELECT version FROM shopml.train_logistic('ul', 'upl_old', 'clicked', ARRAY['x1', 'x2'], '{"test_fraction": 0, "standardize": false}');
+SELECT version, n_train, metrics->'parent_version' AS parent, metrics->'rows_added' AS added, metrics->'decay' AS decay
+FROM shopml.update('ul', 'upl_new', '{"test_fraction": 0}');
+SELECT version FROM shopml.train_logistic('ul_full', 'upl', 'clicked', ARRAY['x1', 'x2'], '{"test_fraction": 0, "standardize": false}');
+SELECT version FROM shopml.train_logistic('ul_new', 'upl_new', 'clicked', ARRAY['x1', 'x2'], '{"test_fraction": 0, "standardize": false}');
+CREATE TEMP TABLE ul_coef AS
+SELECT u.feature, u.coefficient AS upd, f.coefficient AS full_fit, n.coefficient AS new_only,
+       u.std_error AS upd_se, o.std_error AS old_se
+FROM shopml.coefficients('ul') u JOIN shopml.coefficients('ul_full') f USING (feature)
+JOIN shopml.coefficients('ul_new') n USING (feature) JOIN shopml.coefficients('ul', 1) o USING (feature);
+SELECT max(abs(upd - full_fit)) < 2e-3 AS close_to_the_fit_on_all_rows,
+       max(abs(upd - full_fit)) < 0.25 * max(abs(new_only - full_fit)) AS closer_than_the_new_rows_alone,
+       bool_and(abs(upd_se * sqrt(2) - old_se) < 0.05 * old_se) AS twice_the_rows_shrink_errors_by_sqrt2
+FROM ul_coef;
+-- A small decay forgets the old fit: the update moves to the fit on the new rows.
+SELECT version FROM shopml.update('ul', 'upl_new', '{"version": 1, "decay": 0.001, "test_fraction": 0, "deploy": false}');
+SELECT max(abs(d.coefficient - n.coefficient)) < 0.01 AS forgets_the_old_rows
+FROM shopml.coefficients('ul', 3) d JOIN shopml.coefficients('ul_new') n USING (feature);
+-- Updates chain, on the update's own held-out rows; the default (standardised) preparation.
+SELECT version FROM shopml.train_logistic('uls', 'upl_old', 'clicked', ARRAY['x1', 'x2']);
+SELECT version, n_test BETWEEN 3500 AND 4500 AS holds_out_a_fifth, (metrics->'test'->>'auc')::float8 > 0.7 AS auc
+FROM shopml.update('uls', 'upl_new');
+SELECT max(abs(ln(a / (1 - a)) - ln(b / (1 - b)))) < 0.02 AS logits_near_the_full_fit
+FROM (SELECT shopml.predict_proba('uls', r) a, shopml.predict_proba('ul_full', r) b FROM upl r WHERE i % 40 = 0) s;
+CREATE TABLE upl_hashed AS SELECT i, x1, 'v' || (i % 50) AS site, clicked FROM upl;
+SELECT version FROM shopml.train_logistic('ul_hash', 'upl_hashed', 'clicked', ARRAY['x1', 'site'], '{"max_categories": 5}');
+SELECT version FROM shopml.train_logistic('ul_l1', 'upl_old', 'clicked', ARRAY['x1', 'x2'], '{"l1": 1}');
+CREATE TABLE upl_int AS SELECT i, x1, x2, clicked::int AS clicked FROM upl;
+CREATE TABLE upl_three AS SELECT i, x1, x2, (i % 3) AS clicked FROM upl;
+CREATE TABLE upl_empty AS SELECT * FROM upl WHERE false;
+
 -- Bad inputs; nothing is written by a failed update.
-CREATE TABLE up_clicks AS SELECT x1, x2, y > 1 AS clicked FROM up_rows;
-SELECT version FROM shopml.train_logistic('up_log', 'up_clicks', 'clicked', ARRAY['x1', 'x2']);
+SELECT version FROM shopml.train_kmeans('up_km', 'up_rows', ARRAY['x1', 'x2'], 3);
+SELECT version FROM shopml.train_logistic('ul_int', 'upl_int', 'clicked', ARRAY['x1', 'x2']);
 CREATE TABLE up_no_x2 AS SELECT i, x1, y FROM up_rows;
 CREATE TABLE up_text_x2 AS SELECT i, x1, x2::text AS x2, y FROM up_rows;
 CREATE TABLE up_empty AS SELECT * FROM up_rows WHERE false;
 CREATE TEMP TABLE up_before AS SELECT count(*) AS n FROM shopml.model;
 SELECT n, regress.err(q) FROM (VALUES
-  (1, $$SELECT * FROM shopml.update('up_log', 'up_clicks')$$),
+  (1, $$SELECT * FROM shopml.update('up_km', 'up_rows')$$),
   (2, $$SELECT * FROM shopml.update('up', 'up_no_x2')$$),
   (3, $$SELECT * FROM shopml.update('up', 'up_text_x2')$$),
   (4, $$SELECT * FROM shopml.update('up', 'up_empty')$$),
@@ -67,6 +106,14 @@ SELECT n, regress.err(q) FROM (VALUES
   (6, $$SELECT * FROM shopml.update('up', 'up_new', '{"version": 99}')$$),
   (7, $$SELECT * FROM shopml.update('up', 'up_new', '{"l2": 3}')$$),
   (8, $$SELECT * FROM shopml.update('up', NULL)$$),
-  (9, $$SELECT * FROM shopml.update(NULL, 'up_new')$$)
+  (9, $$SELECT * FROM shopml.update(NULL, 'up_new')$$),
+  (10, $$SELECT * FROM shopml.update('ul_hash', 'upl_hashed')$$),
+  (11, $$SELECT * FROM shopml.update('ul_l1', 'upl_new')$$),
+  (12, $$SELECT * FROM shopml.update('ul', 'upl_new', '{"decay": 0}')$$),
+  (13, $$SELECT * FROM shopml.update('ul', 'upl_new', '{"decay": 1.5}')$$),
+  (14, $$SELECT * FROM shopml.update('up', 'up_new', '{"decay": 0.5}')$$),
+  (15, $$SELECT * FROM shopml.update('ul', 'upl_int')$$),
+  (16, $$SELECT * FROM shopml.update('ul', 'upl_empty')$$),
+  (17, $$SELECT * FROM shopml.update('ul_int', 'upl_three')$$)
 ) c(n, q) ORDER BY n;
 SELECT count(*) = (SELECT n FROM up_before) AS nothing_written FROM shopml.model;

@@ -53,6 +53,12 @@ impl Model for LogisticModel {
             &KIND,
             self.std_errors.is_empty() || self.std_errors.len() == self.prep.dense_width + 1,
             "standard errors of the wrong length",
+        )?;
+        let d = self.prep.dense_width + 1;
+        ensure(
+            &KIND,
+            self.curvature.is_empty() || self.curvature.len() == d * d,
+            "a curvature of the wrong size",
         )
     }
 
@@ -180,6 +186,38 @@ impl DenseFit {
                 }
             })
             .collect()
+    }
+
+    /// The penalised Hessian in the coordinates of [`DenseFit::original_coefficients`]
+    /// (d × d): H_o = T⁻ᵀ H T⁻¹ for β_o = T β, where T⁻¹ maps β_o back (β_0 = β_o0 + Σ c_j β_oj,
+    /// β_j = s_j β_oj). Empty when the fit has no Hessian.
+    pub fn original_curvature(&self) -> Vec<f64> {
+        let d = self.beta.len();
+        if self.hessian.len() != d * d {
+            return Vec::new();
+        }
+        let h = &self.hessian;
+        // Column b of T⁻¹: e_0 for b = 0, c_j e_0 + s_j e_j for b = j.
+        let apply = |v: &dyn Fn(usize) -> f64, b: usize| -> f64 {
+            if b == 0 {
+                v(0)
+            } else {
+                self.center[b - 1] * v(0) + self.scale[b - 1] * v(b)
+            }
+        };
+        let mut m = vec![0.0; d * d];
+        for a in 0..d {
+            for b in 0..d {
+                m[a * d + b] = apply(&|k| h[a * d + k], b);
+            }
+        }
+        let mut out = vec![0.0; d * d];
+        for a in 0..d {
+            for b in 0..d {
+                out[a * d + b] = apply(&|k| m[k * d + b], a);
+            }
+        }
+        out
     }
 
     /// |standardised coefficient| of each feature, normalised to sum to 1.
@@ -457,7 +495,75 @@ pub fn newton_iterations(
     pass: &mut dyn FnMut(&[f64]) -> Result<BlockSums>,
     monitor: &mut dyn Monitor,
 ) -> Result<NewtonFit> {
-    let penalty = |b: &[f64]| 0.5 * params.l2 * b[1..].iter().map(|v| v * v).sum::<f64>();
+    newton_core(d, n, positives, params, None, start, pass, monitor)
+}
+
+/// A Gaussian prior on the coefficients (intercept first): the penalty ½ (β − c)ᵀ P (β − c)
+/// in place of the L2 one — a stored fit (its solution and its penalised Hessian) as the
+/// prior of a fit on new rows.
+#[derive(Clone, Debug)]
+pub struct Prior {
+    pub center: Vec<f64>,
+    /// d × d, row-major, symmetric positive definite.
+    pub precision: Vec<f64>,
+}
+
+/// [`newton_iterations`] with `prior`'s penalty instead of the L2 one, from `start`.
+#[allow(clippy::too_many_arguments)]
+pub fn newton_with_prior(
+    d: usize,
+    n: u64,
+    positives: u64,
+    params: &LogisticParams,
+    prior: &Prior,
+    start: Vec<f64>,
+    pass: &mut dyn FnMut(&[f64]) -> Result<BlockSums>,
+    monitor: &mut dyn Monitor,
+) -> Result<NewtonFit> {
+    newton_core(
+        d,
+        n,
+        positives,
+        params,
+        Some(prior),
+        Some(start),
+        pass,
+        monitor,
+    )
+}
+
+#[allow(clippy::too_many_arguments)]
+fn newton_core(
+    d: usize,
+    n: u64,
+    positives: u64,
+    params: &LogisticParams,
+    prior: Option<&Prior>,
+    start: Option<Vec<f64>>,
+    pass: &mut dyn FnMut(&[f64]) -> Result<BlockSums>,
+    monitor: &mut dyn Monitor,
+) -> Result<NewtonFit> {
+    // P (β − c) for the prior.
+    let pull = |p: &Prior, b: &[f64]| -> Vec<f64> {
+        (0..d)
+            .map(|a| {
+                (0..d)
+                    .map(|c| p.precision[a * d + c] * (b[c] - p.center[c]))
+                    .sum::<f64>()
+            })
+            .collect()
+    };
+    let penalty = |b: &[f64]| match prior {
+        Some(p) => {
+            let pb = pull(p, b);
+            0.5 * pb
+                .iter()
+                .zip(b.iter().zip(&p.center))
+                .map(|(q, (x, c))| q * (x - c))
+                .sum::<f64>()
+        }
+        None => 0.5 * params.l2 * b[1..].iter().map(|v| v * v).sum::<f64>(),
+    };
     let mut beta = start.unwrap_or_else(|| {
         let mut b = vec![0.0; d];
         let base = positives as f64 / n as f64;
@@ -469,16 +575,35 @@ pub fn newton_iterations(
     let mut iterations = 0;
     let mut converged = false;
     let penalise = |h: &mut [f64]| {
+        if let Some(p) = prior {
+            for (x, q) in h.iter_mut().zip(&p.precision) {
+                *x += q;
+            }
+        }
         for a in 0..d {
-            h[a * d + a] += if a > 0 { params.l2 } else { 0.0 } + 1e-12;
+            let ridge = if a > 0 && prior.is_none() {
+                params.l2
+            } else {
+                0.0
+            };
+            h[a * d + a] += ridge + 1e-12;
         }
     };
     // Whether `h` has the penalty (it does when the loop ends on the decrement).
     let mut penalised = false;
     while iterations < params.max_iter {
         iterations += 1;
-        for a in 1..d {
-            g[a] -= params.l2 * beta[a];
+        match prior {
+            Some(p) => {
+                for (x, q) in g.iter_mut().zip(pull(p, &beta)) {
+                    *x -= q;
+                }
+            }
+            None => {
+                for a in 1..d {
+                    g[a] -= params.l2 * beta[a];
+                }
+            }
         }
         penalise(&mut h);
         penalised = true;
@@ -566,13 +691,17 @@ pub struct LogisticModel {
     /// Standard errors of the intercept and of each dense coefficient from the Fisher
     /// information (Newton fits; empty for OWL-QN fits and models stored before format 3).
     pub std_errors: Vec<f64>,
+    /// The penalised Hessian at the fit in the coordinates of (intercept, dense), d × d:
+    /// the precision of the Gaussian posterior an update starts from (Newton fits; empty
+    /// otherwise).
+    pub curvature: Vec<f64>,
 }
 
-/// Logistic models in the registry: format 3 added `means` and `std_errors` (formats 1 and 2
-/// are its body without them).
+/// Logistic models in the registry: format 3 added `means`, `std_errors` and `curvature`
+/// (formats 1 and 2 are its body without them).
 pub(crate) fn decode_logistic(version: u16, body: &[u8]) -> Result<Box<dyn Model>> {
     let m: LogisticModel = if version < 3 {
-        model::decode_body(&model::with_empty_tail(body, 2))?
+        model::decode_body(&model::with_empty_tail(body, 3))?
     } else {
         model::decode_body(body)?
     };
@@ -683,6 +812,7 @@ pub fn train(
     let means = column_means(&dtr, w);
     let h = prep.hashed_inputs();
     let mut std_errors = Vec::new();
+    let mut curvature = Vec::new();
     let (intercept, dense, hashed, iterations, converged, solver) = if h == 0 && params.l1 == 0.0 {
         let fit = fit(
             &mut dtr,
@@ -699,6 +829,7 @@ pub fn train(
         )?;
         let c = fit.original_coefficients();
         std_errors = fit.original_std_errors();
+        curvature = fit.original_curvature();
         (
             c[0],
             c[1..].to_vec(),
@@ -764,7 +895,7 @@ pub fn train(
             "owlqn",
         )
     };
-    let mut model = LogisticModel {
+    let model = LogisticModel {
         prep,
         intercept,
         dense,
@@ -777,7 +908,28 @@ pub fn train(
         importance: Vec::new(),
         means,
         std_errors,
+        curvature,
     };
+    Ok(measure(
+        model,
+        (&dtr, &htr, &ytr),
+        (&dte, &hte, &yte),
+        positives,
+        pool,
+    ))
+}
+
+/// The importances (over the training rows) and the metrics of both parts of a fitted model,
+/// each part as (dense rows, hashed indices, labels).
+fn measure(
+    mut model: LogisticModel,
+    (dtr, htr, ytr): (&[f64], &[u32], &[f64]),
+    (dte, hte, yte): (&[f64], &[u32], &[f64]),
+    positives: usize,
+    pool: &ThreadPool,
+) -> TrainedLogistic {
+    let (w, h) = (model.prep.dense_width, model.prep.hashed_inputs());
+    let n = ytr.len();
     // Training-part metrics on every k-th row, at most a million (the held-out part in full).
     let stride = n.div_ceil(1_000_000).max(1);
     let (dsub, hsub, ysub): (Vec<f64>, Vec<u32>, Vec<f64>) = if stride > 1 {
@@ -797,7 +949,7 @@ pub fn train(
     let (dm, hm, ym) = if stride > 1 {
         (&dsub[..], &hsub[..], &ysub[..])
     } else {
-        (&dtr[..], &htr[..], &ytr[..])
+        (dtr, htr, ytr)
     };
     model.importance = importance(&model, dm, hm);
     let model = model;
@@ -811,15 +963,111 @@ pub fn train(
         (
             class_metrics(&probs(dm, hm, ym.len()), ym, model.threshold),
             (!yte.is_empty())
-                .then(|| class_metrics(&probs(&dte, &hte, yte.len()), &yte, model.threshold)),
+                .then(|| class_metrics(&probs(dte, hte, yte.len()), yte, model.threshold)),
         )
     });
-    Ok(TrainedLogistic {
+    TrainedLogistic {
         model,
         train: train_m,
         test: test_m,
-        positive_rate: positives as f64 / n as f64,
-    })
+        positive_rate: positives as f64 / n.max(1) as f64,
+    }
+}
+
+/// A Bayesian online step: the fit on new rows whose prior is the stored model (its solution
+/// and curvature, the curvature times `decay` to forget old data geometrically). The rows are
+/// prepared as the stored model prepares them; the result's curvature is the posterior's, so
+/// updates chain. Dense Newton fits only (hashed or L1 models have no stored curvature).
+#[allow(clippy::too_many_arguments)]
+pub fn update(
+    mut raw: RawTable,
+    ytr: Vec<f64>,
+    yte: Vec<f64>,
+    parent: &LogisticModel,
+    decay: f64,
+    max_iter: usize,
+    pool: &ThreadPool,
+    monitor: &mut dyn Monitor,
+) -> Result<TrainedLogistic> {
+    let prep = &parent.prep;
+    let d = prep.dense_width + 1;
+    if prep.hashed_inputs() > 0 || parent.curvature.len() != d * d {
+        return Err(Error::new(
+            crate::error::ErrorKind::Unsupported,
+            if prep.hashed_inputs() > 0 || parent.solver != "newton" {
+                "only dense logistic models fitted by Newton's method (no hashed inputs, no l1) can be updated in this version"
+            } else {
+                "this logistic model was stored without its curvature (an older shopml, model format 2)"
+            },
+        )
+        .with_hint("Retrain it on the old and new rows with shopml.train_logistic."));
+    }
+    if !(decay > 0.0 && decay <= 1.0) {
+        return Err(Error::invalid(format!(
+            "decay must be in (0, 1], got {decay}"
+        )));
+    }
+    let train_part = std::mem::take(&mut raw.train);
+    let test_part = std::mem::take(&mut raw.test);
+    let (dtr, htr) = prep.transform(&raw, train_part);
+    let (dte, hte) = prep.transform(&raw, test_part);
+    drop(raw);
+    let n = ytr.len();
+    let positives = ytr.iter().filter(|&&v| v > 0.5).count();
+    let prior = Prior {
+        center: std::iter::once(parent.intercept)
+            .chain(parent.dense.iter().copied())
+            .collect(),
+        precision: parent.curvature.iter().map(|v| v * decay).collect(),
+    };
+    let params = LogisticParams {
+        l2: 0.0,
+        balanced: false,
+        max_iter,
+        standardized: true,
+    };
+    let fit = newton_with_prior(
+        d,
+        n as u64,
+        positives as u64,
+        &params,
+        &prior,
+        prior.center.clone(),
+        &mut |b: &[f64]| Ok(pass(&dtr, &ytr, None, b, pool)),
+        monitor,
+    )?;
+    let std_errors = Spd::factor_with(&fit.hessian, d, 0.0)
+        .map(|spd| {
+            (0..d)
+                .map(|k| {
+                    let mut e = vec![0.0; d];
+                    e[k] = 1.0;
+                    let v = spd.solve(&e)[k];
+                    if v > 0.0 {
+                        v.sqrt()
+                    } else {
+                        f64::NAN
+                    }
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let model = LogisticModel {
+        intercept: fit.beta[0],
+        dense: fit.beta[1..].to_vec(),
+        iterations: fit.iterations,
+        converged: fit.converged,
+        std_errors,
+        curvature: fit.hessian,
+        ..parent.clone()
+    };
+    Ok(measure(
+        model,
+        (&dtr, &htr, &ytr),
+        (&dte, &hte, &yte),
+        positives,
+        pool,
+    ))
 }
 
 /// Per input: the standard deviation of its contribution to the score over the rows given,
@@ -971,5 +1219,75 @@ mod tests {
         )
         .unwrap_err();
         assert_eq!(e.kind, crate::ErrorKind::DataException);
+    }
+
+    /// Rows of y ~ Bernoulli(σ(−0.5 + 1.5·x1 − 2·x2)).
+    fn rows(seed: u64, n: usize) -> (Vec<f64>, Vec<f64>) {
+        let mut rng = Rng::new(seed);
+        let (mut x, mut y) = (Vec::with_capacity(2 * n), Vec::with_capacity(n));
+        for _ in 0..n {
+            let (a, b) = (rng.normal(), rng.normal() * 2.0 + 1.0);
+            x.extend([a, b]);
+            y.push(f64::from(
+                rng.next_f64() < sigmoid(-0.5 + 1.5 * a - 2.0 * b),
+            ));
+        }
+        (x, y)
+    }
+
+    #[test]
+    fn a_fit_updated_with_its_curvature_as_prior_is_the_fit_on_all_rows() {
+        let params = LogisticParams {
+            l2: 1.0,
+            balanced: false,
+            max_iter: 50,
+            standardized: false,
+        };
+        let (mut xa, ya) = rows(3, 20_000);
+        let (xb, yb) = rows(4, 20_000);
+        let a = fit(&mut xa, &ya, 2, &params, &pool(), &mut Quiet).unwrap();
+        // The curvature in original units gives the same standard errors as the fit's own.
+        let (h, d) = (a.original_curvature(), 3);
+        let spd = Spd::factor_with(&h, d, 0.0).unwrap();
+        for (k, se) in a.original_std_errors().iter().enumerate() {
+            let mut e = vec![0.0; d];
+            e[k] = 1.0;
+            assert!((spd.solve(&e)[k].sqrt() - se).abs() < 1e-9 * se);
+        }
+        let prior = Prior {
+            center: a.original_coefficients(),
+            precision: h,
+        };
+        let upd = newton_with_prior(
+            d,
+            yb.len() as u64,
+            0,
+            &params,
+            &prior,
+            prior.center.clone(),
+            &mut |b: &[f64]| Ok(pass(&xb, &yb, None, b, &pool())),
+            &mut Quiet,
+        )
+        .unwrap();
+        let (mut xall, mut yall) = (xa.clone(), ya.clone());
+        xall.extend_from_slice(&xb);
+        yall.extend_from_slice(&yb);
+        let all = fit(&mut xall, &yall, 2, &params, &pool(), &mut Quiet).unwrap();
+        let (u, w) = (upd.beta, all.original_coefficients());
+        let b_only = {
+            let mut x = xb.clone();
+            fit(&mut x, &yb, 2, &params, &pool(), &mut Quiet)
+                .unwrap()
+                .original_coefficients()
+        };
+        for k in 0..d {
+            // Laplace's quadratic prior is close to the old rows' exact log-likelihood...
+            assert!((u[k] - w[k]).abs() < 2e-3, "{u:?} {w:?}");
+            // ...much closer than the new rows alone.
+            assert!(
+                (u[k] - w[k]).abs() < 0.25 * (b_only[k] - w[k]).abs().max(1e-3),
+                "{u:?} {w:?} {b_only:?}"
+            );
+        }
     }
 }
