@@ -81,8 +81,11 @@ FROM shopml.coefficients('ul', 3) d JOIN shopml.coefficients('ul_new') n USING (
 SELECT version FROM shopml.train_logistic('uls', 'upl_old', 'clicked', ARRAY['x1', 'x2']);
 SELECT version, n_test BETWEEN 3500 AND 4500 AS holds_out_a_fifth, (metrics->'test'->>'auc')::float8 > 0.7 AS auc
 FROM shopml.update('uls', 'upl_new');
-SELECT max(abs(ln(a / (1 - a)) - ln(b / (1 - b)))) < 0.02 AS logits_near_the_full_fit
-FROM (SELECT shopml.predict_proba('uls', r) a, shopml.predict_proba('ul_full', r) b FROM upl r WHERE i % 40 = 0) s;
+-- (Four fifths of each half trained these; the full fit had every row: near it all the same,
+-- nearer than the new rows alone.)
+SELECT max(abs(ln(a / (1 - a)) - ln(b / (1 - b)))) < 0.5 * max(abs(ln(c / (1 - c)) - ln(b / (1 - b)))) AS logits_nearer_the_full_fit
+FROM (SELECT shopml.predict_proba('uls', r) a, shopml.predict_proba('ul_full', r) b, shopml.predict_proba('ul_new', r) c
+      FROM upl r WHERE i % 40 = 0) s;
 CREATE TABLE upl_hashed AS SELECT i, x1, 'v' || (i % 50) AS site, clicked FROM upl;
 SELECT version FROM shopml.train_logistic('ul_hash', 'upl_hashed', 'clicked', ARRAY['x1', 'site'], '{"max_categories": 5}');
 SELECT version FROM shopml.train_logistic('ul_l1', 'upl_old', 'clicked', ARRAY['x1', 'x2'], '{"l1": 1}');
