@@ -52,6 +52,7 @@ fn train_inner(req: Request, target: Option<&str>, features: FeatureList) -> Res
         split,
         skip_missing: opts.prep.impute == Impute::Skip,
         bytes_per_row: shopml_core::trees::model::memory_per_row(feats.columns.len()),
+        filter: None,
     };
     let rows = read(&spec, &budget, &mut progress, |c: &Cell| {
         labels.code(c).map_err(|_| {

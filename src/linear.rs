@@ -38,7 +38,7 @@ use crate::pg::spi::{Param, Plan};
 use crate::pg::system::is_parallel_worker;
 use crate::serve::table_function;
 use crate::train::progress::Progress;
-use crate::train::relation::{scan_parts, Column, FeatureList, Relation, Shard};
+use crate::train::relation::{scan_parts, scan_parts_where, Column, FeatureList, Relation, Shard};
 use crate::train::{self, Request, TrainerRow};
 
 // ---------------------------------------------------------------------------------------------
@@ -964,6 +964,7 @@ fn train_linear_inner(
         args: &args,
         training,
         shards: &shards,
+        filter: None,
     };
     let accs = scan_groups(model_name, rel, &prep, split, &scan)?;
     progress.stage("fitting", None);
@@ -1017,6 +1018,8 @@ pub(crate) struct GroupScan<'a> {
     pub args: &'a ScanArgs,
     pub training: ScanTraining,
     pub shards: &'a [Shard],
+    /// A condition on the rows (an update's window), or None for every row.
+    pub filter: Option<&'a str>,
 }
 
 /// The statistics of the training and held-out rows of `rel` per group value (groups in byte
@@ -1034,6 +1037,7 @@ pub(crate) fn scan_groups(
         feats,
         args,
         shards,
+        filter,
         ..
     } = scan;
     let group_expr = group
@@ -1062,9 +1066,10 @@ pub(crate) fn scan_groups(
     };
     let cfg = aggregate::encode(&config);
     let mut accs: Vec<(Option<String>, SplitAccumulator)> = Vec::new();
-    scan_parts(
+    scan_parts_where(
         shards,
         rel,
+        *filter,
         query,
         &[Param::Bytea(&cfg)],
         args.plan,

@@ -42,6 +42,7 @@ pub(crate) fn read_rows(
     features: &[Column],
     split: &Split,
     impute: Impute,
+    filter: Option<&str>,
     budget: &Budget,
     progress: &mut Progress,
 ) -> Result<Rows<f64>> {
@@ -53,6 +54,7 @@ pub(crate) fn read_rows(
         split,
         skip_missing: impute == Impute::Skip,
         bytes_per_row: logistic::memory_per_row(features.len()),
+        filter,
     };
     let rows = read(&spec, budget, progress, |c: &Cell| {
         Ok(match c.number() {
@@ -100,6 +102,7 @@ fn train_inner(req: Request, target: Option<&str>, features: FeatureList) -> Res
         &feats.columns,
         split,
         opts.prep.impute,
+        None,
         &budget,
         &mut progress,
     )?;

@@ -32,6 +32,17 @@ struct UpdateOptions {
     /// Logistic: the weight of the stored fit as prior (1 = all of it).
     decay: Option<f64>,
     max_iter: usize,
+    /// Only rows whose `since_column` is past the stored high-water mark (or `since`).
+    since_column: Option<String>,
+    since: Option<String>,
+}
+
+/// The rows an update reads when it has a `since_column`: those in (after, upto], where
+/// `upto` is the column's largest value now — the next update's `after`.
+struct Window {
+    filter: String,
+    column: String,
+    upto: String,
 }
 
 fn parse(value: Option<&Value>) -> Result<UpdateOptions> {
@@ -42,6 +53,8 @@ fn parse(value: Option<&Value>) -> Result<UpdateOptions> {
             pipeline: pipeline(o, Some(0.2))?,
             decay: o.optional_number("decay", (0.0, false), (1.0, true))?,
             max_iter: o.integer("max_iter", 100, 1, 10_000)? as usize,
+            since_column: o.string("since_column")?,
+            since: o.string("since")?,
         })
     })
 }
@@ -70,8 +83,17 @@ fn update_inner(req: Request) -> Result<TrainerRow> {
     };
     let m = cache::version(model_name, opts.version)?;
     let target = target.ok_or_else(|| Error::internal("a supervised model without a target"));
+    let window = window(&req, &params, &opts)?;
+    let params = match &window {
+        Some(w) => train::with(
+            params,
+            json!({"high_water": {"column": w.column, "value": w.upto}}),
+        ),
+        None => params,
+    };
+    let filter = window.as_ref().map(|w| w.filter.as_str());
     if let Some(l) = m.as_any().downcast_ref::<LogisticModel>() {
-        return update_logistic(&req, l, parent, &target?, params, &opts);
+        return update_logistic(&req, l, parent, &target?, params, &opts, filter);
     }
     let Some(b) = m.as_any().downcast_ref::<LinearBundle>() else {
         return Err(Error::new(
@@ -91,7 +113,77 @@ fn update_inner(req: Request) -> Result<TrainerRow> {
             "decay applies to logistic models: a linear update adds the new rows' statistics to all the old ones",
         ));
     }
-    update_linear(&req, b, parent, &target?, params, &opts)
+    update_linear(&req, b, parent, &target?, params, &opts, filter)
+}
+
+/// A SQL string literal of a value written by `to_json` (a number, date or timestamp).
+fn literal(v: &str) -> String {
+    format!("'{}'", v.replace('\'', "''"))
+}
+
+/// The window of rows of a `since_column` update: after `since`, or after the high-water mark
+/// the parent version stored for the same column, up to the column's largest value now.
+fn window(req: &Request, params: &Value, opts: &UpdateOptions) -> Result<Option<Window>> {
+    let Some(name) = &opts.since_column else {
+        if opts.since.is_some() {
+            return Err(Error::invalid("\"since\" needs a \"since_column\""));
+        }
+        return Ok(None);
+    };
+    let rel = &req.rel;
+    let c = rel.column(name)?;
+    if !matches!(
+        c.kind(),
+        Some(ColumnKind::Numeric | ColumnKind::Time { .. })
+    ) {
+        return Err(Error::mismatch(format!(
+            "since_column \"{name}\" of {} is of type {}; it must be a number, date or timestamp",
+            rel.sql_name, c.type_name
+        )));
+    }
+    let stored = params
+        .get("high_water")
+        .filter(|h| h.get("column").and_then(Value::as_str) == Some(name.as_str()))
+        .and_then(|h| h.get("value").and_then(Value::as_str))
+        .map(String::from);
+    let Some(after) = opts.since.clone().or(stored) else {
+        return Err(Error::invalid(format!(
+            "version has no high-water mark for since_column \"{name}\" yet"
+        ))
+        .with_hint("Give the first update the point the model's rows end at, e.g. {\"since_column\": \"created_at\", \"since\": \"2026-11-30\"}; later updates continue from the mark it stores."));
+    };
+    let (ident, ty) = (c.ident(), &c.type_name);
+    // The value in the column's type, written as JSON writes it (ISO 8601 for dates and
+    // timestamps, whatever DateStyle says), so that it can be stored and embedded as a literal.
+    let canonical = |q: &str| -> Result<Option<String>> {
+        Ok(
+            first_row(q, &[Param::Text(&after)])?.and_then(|r| match r.into_iter().next() {
+                Some(Cell::Text(t)) => Some(t),
+                _ => None,
+            }),
+        )
+    };
+    let after = canonical(&format!("SELECT to_json($1::{ty}) #>> '{{}}'"))?
+        .ok_or_else(|| Error::invalid("since must not be NULL"))?;
+    let upto = canonical(&format!(
+        "SELECT to_json(max({ident})) #>> '{{}}' FROM {} WHERE {ident} > $1::{ty}",
+        rel.sql_name
+    ))?;
+    let Some(upto) = upto else {
+        return Err(Error::data(format!(
+            "no rows of {} have {name} after {after}: nothing to update \"{}\" with",
+            rel.sql_name, req.model_name
+        )));
+    };
+    Ok(Some(Window {
+        filter: format!(
+            "{ident} > {}::{ty} AND {ident} <= {}::{ty}",
+            literal(&after),
+            literal(&upto)
+        ),
+        column: name.clone(),
+        upto,
+    }))
 }
 
 /// The columns of `rel` for a model's inputs, checked against the kinds it was trained on.
@@ -132,6 +224,7 @@ fn update_logistic(
     target: &str,
     params: Value,
     opts: &UpdateOptions,
+    filter: Option<&str>,
 ) -> Result<TrainerRow> {
     let (model_name, rel) = (req.model_name, &req.rel);
     let t = rel.column(target)?;
@@ -161,6 +254,7 @@ fn update_logistic(
         &feats.columns,
         split,
         parent_model.prep.impute,
+        filter,
         &budget,
         &mut progress,
     )?;
@@ -213,6 +307,7 @@ fn update_linear(
     target: &str,
     params: Value,
     opts: &UpdateOptions,
+    filter: Option<&str>,
 ) -> Result<TrainerRow> {
     let (model_name, rel) = (req.model_name, &req.rel);
     if b.stats.is_empty() {
@@ -250,6 +345,7 @@ fn update_linear(
             serial: args.plan == Plan::Serial,
         },
         shards: &shards,
+        filter,
     };
     progress.stage("accumulating statistics of the new rows", None);
     let accs = scan_groups(model_name, rel, &b.prep, split, &scan)?;

@@ -66,6 +66,8 @@ pub struct Spec<'a> {
     pub skip_missing: bool,
     /// Bytes held per row kept, for the memory limit.
     pub bytes_per_row: usize,
+    /// A condition on the rows (SQL, e.g. an update's window), or None for every row.
+    pub filter: Option<&'a str>,
 }
 
 /// The rows read: the features in a [`RawTable`] split into training and test parts, the
@@ -120,7 +122,14 @@ pub fn read<Y>(
     let mut select: Vec<String> = keys.exprs.clone();
     select.extend(spec.target.map(|c| c.ident()));
     select.extend(spec.features.iter().map(|c| c.ident()));
-    let query = format!("SELECT {} FROM {}", select.join(", "), spec.rel.sql_name);
+    let query = match spec.filter {
+        Some(f) => format!(
+            "SELECT {} FROM {} WHERE {f}",
+            select.join(", "),
+            spec.rel.sql_name
+        ),
+        None => format!("SELECT {} FROM {}", select.join(", "), spec.rel.sql_name),
+    };
     let names: Vec<String> = spec.features.iter().map(|f| f.name.clone()).collect();
     let kinds: Vec<_> = spec.features.iter().filter_map(|f| f.kind()).collect();
     let mut rows = Rows {

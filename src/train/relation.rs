@@ -102,7 +102,7 @@ pub fn scan_parts_where(
             .map(|c| c.into_owned())
     };
     if shards.is_empty() {
-        let query = query_for(&rel.sql_name, "NULL::text");
+        let query = query_for(&from(&rel.sql_name), "NULL::text");
         scan(&query, params, plan, 0, |cells| {
             row(&cells[..cells.len() - 1])
         })?;

@@ -51,6 +51,29 @@ FROM shopml.update('upc', 'up_newer', '{"version": 1, "deploy": false}');
 SELECT version, deployed FROM shopml.models WHERE model_name = 'upc' ORDER BY version;
 SELECT params->'updated_from' AS updated_from, params->'update'->'source' AS source
 FROM shopml.models WHERE model_name = 'upc' AND version = 4;
+-- A scheduled job passes the whole table: since_column reads only the rows after the mark the
+-- last update stored (the first update is told where the model's rows end).
+CREATE TABLE up_stream AS
+SELECT i, x1, x2, y, timestamptz '2026-11-01 00:00+00' + i * interval '1 minute' AS at FROM up_rows WHERE i <= 2500;
+CREATE VIEW up_stream_old AS SELECT * FROM up_stream WHERE i <= 2000;
+SELECT version FROM shopml.train_linear('ups', 'up_stream_old', 'y', ARRAY['x1', 'x2'], '{"test_fraction": 0}');
+SELECT version, metrics->'rows_added' AS added
+FROM shopml.update('ups', 'up_stream', jsonb_build_object('since_column', 'at', 'test_fraction', 0,
+                                                          'since', (SELECT at FROM up_stream WHERE i = 2000)));
+INSERT INTO up_stream SELECT i, x1, x2, y, timestamptz '2026-11-01 00:00+00' + i * interval '1 minute' FROM up_rows WHERE i > 2500;
+SELECT version, metrics->'rows_added' AS added FROM shopml.update('ups', 'up_stream', '{"since_column": "at", "test_fraction": 0}');
+SELECT version, (params->'high_water'->>'value')::timestamptz = (SELECT max(at) FROM up_stream) AS mark_is_the_latest_row
+FROM shopml.models WHERE model_name = 'ups' ORDER BY version;
+SELECT * FROM pg_temp.same('ups', 'up_full');
+SELECT n, regress.err(q) FROM (VALUES
+  (1, $$SELECT * FROM shopml.update('ups', 'up_stream', '{"since_column": "at"}')$$),
+  (2, $$SELECT * FROM shopml.update('ups', 'up_stream', '{"since_column": "x1"}')$$),
+  (3, $$SELECT * FROM shopml.update('ups', 'up_stream', '{"since": "2026-11-01"}')$$),
+  (4, $$SELECT * FROM shopml.update('ups', 'up_stream', '{"since_column": "at", "since": "soon"}')$$),
+  (5, $$SELECT * FROM shopml.update('ups', 'up_stream', '{"since_column": "nope"}')$$),
+  (6, $$SELECT * FROM shopml.update('ups', 'up_rows', '{"since_column": "g"}')$$)
+) c(n, q) ORDER BY n;
+
 -- Logistic: a Bayesian online step, the stored fit (its solution and curvature) the prior of a
 -- fit on the new rows. Close to the fit on all rows (Laplace's quadratic stands in for the
 -- old rows' log-likelihood), far closer than a fit on the new rows alone.
