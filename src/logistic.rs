@@ -36,6 +36,7 @@ pub(crate) fn labels_of(t: &Column, rel: &Relation) -> Result<[&'static str; 2]>
 }
 
 /// Reads the target (checked 0/1) and the features of `rel` into memory, split as `split`.
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn read_rows(
     rel: &Relation,
     target: &Column,
