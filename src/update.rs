@@ -10,10 +10,12 @@
 
 use pgrx::prelude::*;
 use serde_json::{json, Map, Value};
+use shopml_core::data::prep::Impute;
 use shopml_core::data::prep::{ColumnKind, Encoding};
 use shopml_core::linear::logistic::{self, LogisticModel};
 use shopml_core::linear::regression::{FitOptions, LinearBundle, LinearStats};
 use shopml_core::options::{pipeline, Pipeline};
+use shopml_core::segments::kmeans::KMeansModel;
 use shopml_core::{Error, ErrorKind, Result};
 
 use crate::catalog::{self, cache, Outcome};
@@ -22,6 +24,7 @@ use crate::pg::spi::{first_row, Param, Plan, Value as Cell};
 use crate::train::budget::Budget;
 use crate::train::pool;
 use crate::train::progress::Progress;
+use crate::train::reader::{read, Spec};
 use crate::train::{self, Request, TrainerRow};
 
 /// Options of `update`: the version to start from (0 = the deployed one) and the pipeline
@@ -95,11 +98,14 @@ fn update_inner(req: Request) -> Result<TrainerRow> {
     if let Some(l) = m.as_any().downcast_ref::<LogisticModel>() {
         return update_logistic(&req, l, parent, &target?, params, &opts, filter);
     }
+    if let Some(km) = m.as_any().downcast_ref::<KMeansModel>() {
+        return update_kmeans(&req, km, parent, params, &opts, filter);
+    }
     let Some(b) = m.as_any().downcast_ref::<LinearBundle>() else {
         return Err(Error::new(
             ErrorKind::Unsupported,
             format!(
-                "shopml.update updates linear and logistic models in this version; \"{model_name}\" is {}",
+                "shopml.update updates linear, logistic and k-means models in this version; \"{model_name}\" is {}",
                 m.kind().noun
             ),
         )
@@ -191,12 +197,15 @@ fn input_columns(
     rel: &crate::train::relation::Relation,
     model_name: &str,
     prep: &shopml_core::data::prep::Prep,
-    target: &str,
+    target: Option<&str>,
     group_column: &[&str],
     pipeline: &Pipeline,
 ) -> Result<crate::train::relation::Features> {
     let inputs: Vec<Option<String>> = prep.inputs.iter().map(|i| Some(i.name.clone())).collect();
-    let feats = rel.target_features(Some(inputs), target, group_column, pipeline)?;
+    let feats = match target {
+        Some(t) => rel.target_features(Some(inputs), t, group_column, pipeline)?,
+        None => rel.features(Some(inputs), &[], &[])?,
+    };
     for (c, input) in feats.columns.iter().zip(&prep.inputs) {
         let want = match input.encoding {
             Encoding::Numeric { .. } => matches!(c.kind(), Some(ColumnKind::Numeric)),
@@ -242,7 +251,7 @@ fn update_logistic(
         rel,
         model_name,
         &parent_model.prep,
-        target,
+        Some(target),
         &[],
         &opts.pipeline,
     )?;
@@ -328,7 +337,7 @@ fn update_linear(
         rel,
         model_name,
         &b.prep,
-        target,
+        Some(target),
         &group_column,
         &opts.pipeline,
     )?;
@@ -417,4 +426,69 @@ fn update_linear(
 train::trainer! {
     /// Updates a model from new rows: a new version from a stored one and only the new rows.
     fn update() -> (n_train, n_test) = update_inner()
+}
+
+/// A k-means model: its centroids move toward the new rows nearest them, the stored segments
+/// weighing as their sizes (times `decay`).
+fn update_kmeans(
+    req: &Request,
+    km: &KMeansModel,
+    parent: i64,
+    params: Value,
+    opts: &UpdateOptions,
+    filter: Option<&str>,
+) -> Result<TrainerRow> {
+    let (model_name, rel) = (req.model_name, &req.rel);
+    let feats = input_columns(rel, model_name, &km.prep, None, &[], &opts.pipeline)?;
+    let budget = Budget::new(model_name);
+    let mut progress = Progress::new(model_name);
+    let none = shopml_core::data::split::Split {
+        test_fraction: 0.0,
+        split_column: None,
+        split_seed: 0,
+    };
+    let spec = Spec {
+        rel,
+        target: None,
+        features: &feats.columns,
+        split: &none,
+        skip_missing: km.prep.impute == Impute::Skip,
+        bytes_per_row: shopml_core::segments::kmeans::memory_per_row(feats.columns.len()),
+        filter,
+    };
+    let mut rows = read(&spec, &budget, &mut progress, |_| Ok(Some(())))?;
+    let n = rows.raw.rows() as u64;
+    if n == 0 {
+        return Err(Error::data(format!(
+            "no usable rows to update \"{model_name}\" with in {}",
+            rel.sql_name
+        ))
+        .with_detail(format!(
+            "{} rows read, {} skipped for NULL, NaN or infinite values.",
+            rows.read, rows.skipped
+        )));
+    }
+    let part = std::mem::take(&mut rows.raw.train);
+    let (x, _) = km.prep.transform(&rows.raw, part);
+    let decay = opts.decay.unwrap_or(1.0);
+    progress.stage("clustering", Some(opts.max_iter));
+    let (model, steps) = km.update(&x, decay, opts.max_iter);
+    let metrics = json!({
+        "parent_version": parent,
+        "rows_added": n,
+        "decay": decay,
+        "inertia": model.inertia,
+        "inertia_per_row": model.inertia / n as f64,
+        "iterations": steps,
+        "sizes": model.sizes,
+        "skipped_rows": rows.skipped,
+    });
+    let params = train::with(
+        params,
+        json!({"updated_from": parent,
+               "update": {"source": rel.sql_name, "decay": decay, "max_iter": opts.max_iter}}),
+    );
+    let total: u64 = model.sizes.iter().sum();
+    let outcome = Outcome::new(params, metrics, (total as i64, 0), opts.pipeline.deploy);
+    req.save(&model, None, feats.names(), outcome)
 }

@@ -74,6 +74,29 @@ SELECT n, regress.err(q) FROM (VALUES
   (6, $$SELECT * FROM shopml.update('ups', 'up_rows', '{"since_column": "g"}')$$)
 ) c(n, q) ORDER BY n;
 
+-- k-means: each centroid moves to (size x old centroid + the new rows nearest it) / (size + their
+-- count) — one step checked in SQL from the old segments and the old version's assignments.
+CREATE TABLE upk AS
+SELECT i, (i % 3) * 5 + random() AS a, (i % 3) * -3 + 2 * random() AS b FROM generate_series(1, 3000) i;
+CREATE VIEW upk_old AS SELECT * FROM upk WHERE i <= 2000;
+CREATE VIEW upk_new AS SELECT * FROM upk WHERE i > 2000;
+SELECT version FROM shopml.train_kmeans('uk', 'upk_old', ARRAY['a', 'b'], 3, '{"seed": 1}');
+CREATE TEMP TABLE uk_old AS SELECT * FROM shopml.segments('uk');
+CREATE TEMP TABLE uk_assigned AS
+SELECT r.*, shopml.predict(m.model_id, r)::int AS segment FROM upk_new r, shopml.models m WHERE m.model_name = 'uk' AND m.version = 1;
+SELECT version, metrics->'rows_added' AS added, metrics->'iterations' AS steps FROM shopml.update('uk', 'upk_new', '{"max_iter": 1}');
+WITH want AS (
+  SELECT o.segment, o.feature, (o.size * o.centroid + coalesce(sum(CASE o.feature WHEN 'a' THEN r.a ELSE r.b END), 0))
+                              / (o.size + count(r.i)) AS centroid, o.size + count(r.i) AS size
+  FROM uk_old o LEFT JOIN uk_assigned r USING (segment) GROUP BY o.segment, o.feature, o.size, o.centroid)
+SELECT count(*) AS lines, bool_and(abs(n.centroid - w.centroid) < 1e-9) AS centroids_are_the_pooled_means,
+       bool_and(n.size = w.size) AS sizes_add_up
+FROM shopml.segments('uk') n JOIN want w USING (segment, feature);
+-- Run to convergence, and with the old segments forgotten (decay) it is k-means on the new rows.
+SELECT version, (metrics->>'iterations')::int >= 1 AS stepped FROM shopml.update('uk', 'upk_new', '{"version": 1, "decay": 1e-9}');
+SELECT max(abs(n.centroid - o.centroid)) < 0.05 AS same_segments_as_before
+FROM shopml.segments('uk') n JOIN uk_old o USING (segment, feature);
+
 -- Logistic: a Bayesian online step, the stored fit (its solution and curvature) the prior of a
 -- fit on the new rows. Close to the fit on all rows (Laplace's quadratic stands in for the
 -- old rows' log-likelihood), far closer than a fit on the new rows alone.
@@ -117,14 +140,15 @@ CREATE TABLE upl_three AS SELECT i, x1, x2, (i % 3) AS clicked FROM upl;
 CREATE TABLE upl_empty AS SELECT * FROM upl WHERE false;
 
 -- Bad inputs; nothing is written by a failed update.
-SELECT version FROM shopml.train_kmeans('up_km', 'up_rows', ARRAY['x1', 'x2'], 3);
+CREATE TABLE up_inter AS SELECT i AS u, i % 7 AS it FROM generate_series(1, 100) i;
+SELECT version FROM shopml.train_recommender('up_rec', 'up_inter', 'u', 'it', options => '{"method": "item_knn", "test_fraction": 0}');
 SELECT version FROM shopml.train_logistic('ul_int', 'upl_int', 'clicked', ARRAY['x1', 'x2']);
 CREATE TABLE up_no_x2 AS SELECT i, x1, y FROM up_rows;
 CREATE TABLE up_text_x2 AS SELECT i, x1, x2::text AS x2, y FROM up_rows;
 CREATE TABLE up_empty AS SELECT * FROM up_rows WHERE false;
 CREATE TEMP TABLE up_before AS SELECT count(*) AS n FROM shopml.model;
 SELECT n, regress.err(q) FROM (VALUES
-  (1, $$SELECT * FROM shopml.update('up_km', 'up_rows')$$),
+  (1, $$SELECT * FROM shopml.update('up_rec', 'up_inter')$$),
   (2, $$SELECT * FROM shopml.update('up', 'up_no_x2')$$),
   (3, $$SELECT * FROM shopml.update('up', 'up_text_x2')$$),
   (4, $$SELECT * FROM shopml.update('up', 'up_empty')$$),

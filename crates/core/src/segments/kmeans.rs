@@ -305,6 +305,77 @@ impl KMeansModel {
         Some(nearest(&z, &self.centroids, p).0)
     }
 
+    /// An update from new rows `x` (prepared, row-major): the stored centroids weigh as their
+    /// segments' sizes times `decay`, pseudo-rows the new rows are pooled with, so each step
+    /// moves a centroid to (w·c + Σ new rows nearest it) / (w + their count); up to
+    /// `iterations` steps, stopping when no row changes segment (one step is the mini-batch
+    /// update of Sculley 2010 with per-centre rates 1/size). Returns the model (sizes w + n,
+    /// inertia over the new rows) and the steps taken.
+    pub fn update(&self, x: &[f64], decay: f64, iterations: usize) -> (KMeansModel, usize) {
+        let (p, k) = (self.features.len(), self.k());
+        let z: Vec<f64> = x
+            .chunks_exact(p.max(1))
+            .flat_map(|r| (0..p).map(move |f| (r[f] - self.center[f]) / self.scale[f]))
+            .collect();
+        let n = z.len().checked_div(p).unwrap_or(0);
+        let w: Vec<f64> = self.sizes.iter().map(|&s| s as f64 * decay).collect();
+        let mut centroids = self.centroids.clone();
+        let mut assigned = vec![usize::MAX; n];
+        let mut steps = 0;
+        while steps < iterations.max(1) {
+            steps += 1;
+            let mut changed = false;
+            let mut sums = vec![0.0; k * p];
+            let mut counts = vec![0u64; k];
+            for (i, row) in z.chunks_exact(p.max(1)).enumerate() {
+                let (j, _) = nearest(row, &centroids, p);
+                changed |= assigned[i] != j;
+                assigned[i] = j;
+                counts[j] += 1;
+                for (s, v) in sums[j * p..(j + 1) * p].iter_mut().zip(row) {
+                    *s += v;
+                }
+            }
+            if !changed && steps > 1 {
+                break;
+            }
+            for j in 0..k {
+                let mass = w[j] + counts[j] as f64;
+                if mass > 0.0 {
+                    for f in 0..p {
+                        let old = self.centroids[j * p + f];
+                        centroids[j * p + f] = (w[j] * old + sums[j * p + f]) / mass;
+                    }
+                }
+            }
+            if !changed {
+                break;
+            }
+        }
+        let mut counts = vec![0u64; k];
+        let mut inertia = 0.0;
+        for row in z.chunks_exact(p.max(1)) {
+            let (j, d) = nearest(row, &centroids, p);
+            counts[j] += 1;
+            inertia += d;
+        }
+        let sizes = w
+            .iter()
+            .zip(&counts)
+            .map(|(w, c)| w.round() as u64 + c)
+            .collect();
+        (
+            KMeansModel {
+                centroids,
+                sizes,
+                inertia,
+                iterations: steps,
+                ..self.clone()
+            },
+            steps,
+        )
+    }
+
     /// Centroid `j` in original units.
     pub fn centroid(&self, j: usize) -> Vec<f64> {
         let p = self.features.len();
