@@ -27,7 +27,7 @@ fn rows(names: &[String], cells: &[Cell], e: &Explanation, top_k: Option<usize>)
     });
     let mut out = vec![vec![
         Out::Text("(baseline)".into()),
-        Out::Text(e.scale.into()),
+        Out::Text(e.scale.clone()),
         Out::Float(e.baseline),
     ]];
     let shown = top_k.unwrap_or(order.len()).min(order.len());
@@ -128,7 +128,7 @@ CREATE FUNCTION shopml.explain(model_id bigint, features float8[], top_k int DEF
     RETURNS TABLE(feature text, value text, contribution float8)
     AS 'MODULE_PATHNAME', 'shopml_explain_id_array' LANGUAGE C STABLE PARALLEL SAFE ROWS 12;
 COMMENT ON FUNCTION shopml.explain(text, record, int) IS
-  'Why the deployed model predicts what it does for a table row: (baseline) first — the expected score over the training rows, its value column naming the scale (prediction for linear models, log-odds for logistic ones) — then one row per input, largest |contribution| first, contribution = coefficient x (prepared value - training mean); all rows sum to the score exactly. top_k keeps the largest k inputs and sums the rest in (other). No rows when the prediction is NULL.';
+  'Why the deployed model predicts what it does for a table row: (baseline) first — the expected score over the training rows, its value column naming the scale (prediction for linear models, log-odds for logistic ones, probability of <label> for forests) — then one row per input, largest |contribution| first: linear and logistic contribution = coefficient x (prepared value - training mean), forests exact path-dependent TreeSHAP; all rows sum to the score exactly. top_k keeps the largest k inputs and sums the rest in (other). No rows when the prediction is NULL.';
 COMMENT ON FUNCTION shopml.explain(text, float8[], int) IS
   'shopml.explain for one row of numeric features in model order (see explain(text, record, int)).';
 COMMENT ON FUNCTION shopml.explain(bigint, record, int) IS

@@ -77,6 +77,27 @@ FROM ex_rows r, shopml.explain('ex_imp', (r.i, NULL, r.x2, r.seg, r.y, r.clicked
 SELECT count(*) AS lines FROM ex_rows r, shopml.explain('ex_num', (r.i, NULL, r.x2, r.seg, r.y, r.clicked)::ex_rows) e WHERE r.i = 4;
 SELECT count(*) AS lines FROM shopml.explain('ex_imp', ARRAY[NULL, 1.0]::float8[]);
 SELECT count(*) AS lines FROM shopml.explain('ex_num', NULL::float8[]);
+-- Forests: exact path-dependent TreeSHAP of the positive class's probability (checked against
+-- brute-force Shapley values in the core tests). Every row sums to predict_proba; without
+-- bootstrap the baseline is the training rows' positive share exactly.
+SELECT version FROM shopml.train_forest('ex_forest', 'ex_rows', 'clicked', ARRAY['x1', 'x2', 'seg'],
+                                        '{"test_fraction": 0, "n_trees": 20, "max_depth": 6, "bootstrap": false, "max_features": "all"}');
+SELECT count(DISTINCT r.i) AS rows_explained,
+       bool_and(abs(s.total - shopml.predict_proba('ex_forest', r)) < 1e-6) AS sums_to_probability,
+       bool_and(abs(s.baseline - (SELECT avg(clicked::int) FROM ex_rows)) < 1e-6) AS baseline_is_the_positive_share,
+       min(s.scale) AS scale
+FROM ex_rows r, LATERAL (SELECT sum(contribution) AS total, max(contribution) FILTER (WHERE feature = '(baseline)') AS baseline,
+                                max(value) FILTER (WHERE feature = '(baseline)') AS scale
+                         FROM shopml.explain('ex_forest', r)) s
+WHERE r.i % 30 = 0;
+-- A three-class forest explains the predicted class's probability.
+CREATE TABLE ex_three AS SELECT i, x1, x2, CASE WHEN x1 > 0.3 THEN 'high' WHEN x1 < -0.3 THEN 'low' ELSE 'mid' END AS band FROM ex_rows;
+SELECT version FROM shopml.train_forest('ex_forest3', 'ex_three', 'band', ARRAY['x1', 'x2'], '{"test_fraction": 0, "n_trees": 10, "max_depth": 4}');
+SELECT e.value = 'probability of ' || shopml.predict_label('ex_forest3', r) AS predicted_class,
+       (SELECT abs(sum(contribution)) FROM shopml.explain('ex_forest3', r) WHERE feature = 'x1') >
+       (SELECT abs(sum(contribution)) FROM shopml.explain('ex_forest3', r) WHERE feature = 'x2') AS x1_matters_more
+FROM ex_three r, shopml.explain('ex_forest3', r) e WHERE r.i = 17 AND e.feature = '(baseline)';
+
 -- Bad inputs.
 SELECT version FROM shopml.train_kmeans('ex_km', 'ex_rows', ARRAY['x1', 'x2'], 3);
 CREATE TABLE ex_inter AS SELECT i AS customer_id, 1 + i % 20 AS product_id FROM generate_series(1, 400) i;

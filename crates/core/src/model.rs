@@ -95,7 +95,7 @@ use crate::trees::model::ForestModel;
 registry! {
     LINEAR: LinearBundle = "linear", Regression, format 3, "a linear model", "train_linear", "shopml.predict and shopml.coefficients", crate::linear::regression::decode_bundle;
     LOGISTIC: LogisticModel = "logistic", Classification, format 3, "a logistic model", "train_logistic", "shopml.predict_proba, shopml.predict_label and shopml.predict", crate::linear::logistic::decode_logistic;
-    FOREST: ForestModel = "random_forest", Classification, format 2, "a random forest", "train_forest", "shopml.predict_label, shopml.predict_proba and shopml.predict", decode_boxed::<ForestModel>;
+    FOREST: ForestModel = "random_forest", Classification, format 3, "a random forest", "train_forest", "shopml.predict_label, shopml.predict_proba and shopml.predict", crate::trees::model::decode_forest;
     KMEANS: KMeansModel = "kmeans", Segmentation, format 2, "a k-means model", "train_kmeans", "shopml.predict, shopml.predict_label and shopml.segments", decode_boxed::<KMeansModel>;
     RECOMMENDER: Recommender = "recommender", Recommendation, format 3, "a recommender", "train_recommender", "shopml.recommend_for_user or shopml.similar_items", crate::recommend::model::decode_recommender;
     DEMAND: DemandModel = "demand", Demand, format 2, "a demand model", "train_demand", "shopml.optimal_price, shopml.price_curve or shopml.demand_elasticities", decode_boxed::<DemandModel>;
@@ -218,9 +218,9 @@ pub struct Explanation {
     pub baseline: f64,
     /// One per input of the preparation, in its order.
     pub contributions: Vec<f64>,
-    /// What the score is: "prediction" (the predicted value) or "log-odds" (the logit of
-    /// the positive class's probability).
-    pub scale: &'static str,
+    /// What the score is: "prediction" (the predicted value), "log-odds" (the logit of the
+    /// positive class's probability) or "probability of <label>" (a forest's).
+    pub scale: String,
 }
 
 /// The explanation of a linear score `intercept + Σ weights·x + Σ hashed(bucket)` of
@@ -263,7 +263,7 @@ pub fn linear_explanation(
     Some(Explanation {
         baseline,
         contributions,
-        scale,
+        scale: scale.to_string(),
     })
 }
 

@@ -148,6 +148,58 @@ impl Node {
 pub struct Tree {
     nodes: Vec<Node>,
     value: Vec<f32>,
+    /// Weighted training rows that reached each node (what TreeSHAP needs). Not part of the
+    /// tree's stored bytes: a forest model stores the covers of its trees after them.
+    #[serde(skip)]
+    pub cover: Vec<f32>,
+}
+
+/// One step of a TreeSHAP path: the feature split on, the fractions of zero (cold) and one
+/// (hot) paths that flow through, and the permutation weight.
+#[derive(Clone, Copy, Debug)]
+struct PathStep {
+    feature: i64,
+    zero: f64,
+    one: f64,
+    weight: f64,
+}
+
+/// Adds a step to a path (Lundberg et al. 2018, Algorithm 2, EXTEND).
+fn extend(m: &mut Vec<PathStep>, zero: f64, one: f64, feature: i64) {
+    let l = m.len();
+    m.push(PathStep {
+        feature,
+        zero,
+        one,
+        weight: if l == 0 { 1.0 } else { 0.0 },
+    });
+    for i in (0..l).rev() {
+        m[i + 1].weight += one * m[i].weight * (i + 1) as f64 / (l + 1) as f64;
+        m[i].weight = zero * m[i].weight * (l - i) as f64 / (l + 1) as f64;
+    }
+}
+
+/// The path without step `i` (Algorithm 2, UNWIND).
+fn unwind(m: &[PathStep], i: usize) -> Vec<PathStep> {
+    let l = m.len() - 1;
+    let (one, zero) = (m[i].one, m[i].zero);
+    let mut out: Vec<PathStep> = m[..l].to_vec();
+    let mut next = m[l].weight;
+    for j in (0..l).rev() {
+        if one != 0.0 {
+            let t = out[j].weight;
+            out[j].weight = next * (l + 1) as f64 / ((j + 1) as f64 * one);
+            next = t - out[j].weight * zero * (l - j) as f64 / (l + 1) as f64;
+        } else {
+            out[j].weight = out[j].weight * (l + 1) as f64 / (zero * (l - j) as f64);
+        }
+    }
+    for j in i..l {
+        out[j].feature = m[j + 1].feature;
+        out[j].zero = m[j + 1].zero;
+        out[j].one = m[j + 1].one;
+    }
+    out
 }
 
 /// Size and shape of a tree.
@@ -187,6 +239,100 @@ impl Tree {
         }
     }
 
+    /// The value of node `i` for `class` (`per_node` values a node: 1 for two classes, the
+    /// probability of class 1).
+    fn class_value(&self, i: usize, class: usize, per_node: usize) -> f64 {
+        if per_node == 1 {
+            let v = f64::from(self.value[i]);
+            if class == 1 {
+                v
+            } else {
+                1.0 - v
+            }
+        } else {
+            f64::from(self.value[i * per_node + class])
+        }
+    }
+
+    /// Exact path-dependent TreeSHAP (Lundberg, Erion and Lee 2018, Algorithm 2) of `class`'s
+    /// probability for row `x`: adds each feature's Shapley value to `phi` and returns the
+    /// expected value (the leaves' values weighed by the training rows that reached them).
+    /// `cover` holds the training rows of each node.
+    pub fn shap(&self, cover: &[f32], class: usize, per_node: usize, x: &[f64], phi: &mut [f64]) -> f64 {
+        let mut path = Vec::with_capacity(16);
+        self.shap_node(0, cover, class, per_node, x, phi, &mut path, 1.0, 1.0, -1);
+        self.expected(0, cover, class, per_node)
+    }
+
+    fn expected(&self, i: usize, cover: &[f32], class: usize, per_node: usize) -> f64 {
+        let n = self.nodes[i];
+        let c = n.next as usize;
+        if c == i {
+            return self.class_value(i, class, per_node);
+        }
+        let (rc, rl, rr) = (f64::from(cover[i]), f64::from(cover[c]), f64::from(cover[c + 1]));
+        (rl * self.expected(c, cover, class, per_node) + rr * self.expected(c + 1, cover, class, per_node))
+            / rc
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn shap_node(
+        &self,
+        i: usize,
+        cover: &[f32],
+        class: usize,
+        per_node: usize,
+        x: &[f64],
+        phi: &mut [f64],
+        path: &mut Vec<PathStep>,
+        zero: f64,
+        one: f64,
+        feature: i64,
+    ) {
+        let mut m = path.clone();
+        extend(&mut m, zero, one, feature);
+        let n = self.nodes[i];
+        let c = n.next as usize;
+        if c == i {
+            let v = self.class_value(i, class, per_node);
+            for k in 1..m.len() {
+                let w: f64 = unwind(&m, k).iter().map(|s| s.weight).sum();
+                phi[m[k].feature as usize] += w * (m[k].one - m[k].zero) * v;
+            }
+            return;
+        }
+        let hot = n.step(x) as usize;
+        let cold = if hot == c { c + 1 } else { c };
+        let (mut iz, mut io) = (1.0, 1.0);
+        let f = i64::from(n.feature);
+        if let Some(k) = m.iter().skip(1).position(|s| s.feature == f).map(|k| k + 1) {
+            iz = m[k].zero;
+            io = m[k].one;
+            m = unwind(&m, k);
+        }
+        let rc = f64::from(cover[i]);
+        self.shap_node(hot, cover, class, per_node, x, phi, &mut m, iz * f64::from(cover[hot]) / rc, io, f);
+        self.shap_node(cold, cover, class, per_node, x, phi, &mut m, iz * f64::from(cover[cold]) / rc, 0.0, f);
+    }
+
+    /// E[f(x) | x_S] with the path-dependent value function (Algorithm 1): the features in
+    /// `known` follow x, the others split by the training rows.
+    #[cfg(test)]
+    fn conditional(&self, i: usize, cover: &[f32], class: usize, per_node: usize, x: &[f64], known: &[bool]) -> f64 {
+        let n = self.nodes[i];
+        let c = n.next as usize;
+        if c == i {
+            return self.class_value(i, class, per_node);
+        }
+        if known[n.feature as usize] {
+            return self.conditional(n.step(x) as usize, cover, class, per_node, x, known);
+        }
+        let (rc, rl, rr) = (f64::from(cover[i]), f64::from(cover[c]), f64::from(cover[c + 1]));
+        (rl * self.conditional(c, cover, class, per_node, x, known)
+            + rr * self.conditional(c + 1, cover, class, per_node, x, known))
+            / rc
+    }
+
     pub fn shape(&self) -> TreeShape {
         let mut depth = 0;
         let mut leaves = 0;
@@ -223,6 +369,34 @@ pub struct Forest {
 }
 
 impl Forest {
+    /// TreeSHAP of the forest's probability of `class` for `row`, given each tree's node
+    /// covers: (expected value over the training rows, one Shapley value per feature), the
+    /// average of the trees' — so expected + Σ values = the forest's probability.
+    pub fn shap(&self, covers: &[Vec<f32>], class: usize, row: &[f64]) -> (f64, Vec<f64>) {
+        let per_node = if self.n_classes == 2 { 1 } else { self.n_classes };
+        let mut phi = vec![0.0; self.n_features];
+        let mut base = 0.0;
+        for (t, c) in self.trees.iter().zip(covers) {
+            base += t.shap(c, class, per_node, row, &mut phi);
+        }
+        let n = self.trees.len().max(1) as f64;
+        phi.iter_mut().for_each(|v| *v /= n);
+        (base / n, phi)
+    }
+
+    /// The node covers of the trees as grown (empty for trees read back from storage).
+    pub fn covers(&self) -> Vec<Vec<f32>> {
+        self.trees.iter().map(|t| t.cover.clone()).collect()
+    }
+
+    /// Whether `covers` fit the trees (one per node).
+    pub fn covers_fit(&self, covers: &[Vec<f32>]) -> bool {
+        covers.len() == self.trees.len()
+            && covers.iter().zip(&self.trees).all(|(c, t)| {
+                c.len() == t.nodes.len() && c.iter().all(|v| v.is_finite() && *v > 0.0)
+            })
+    }
+
     /// Calls `visit(tree, leaf)` for every tree, in order, with the leaf `row` falls into.
     #[inline]
     fn for_each_leaf(&self, row: &[f64], mut visit: impl FnMut(&Tree, usize)) {
@@ -634,6 +808,7 @@ impl<'c, 'a> Grower<'c, 'a> {
         };
         let mut nodes: Vec<Node> = vec![leaf(0)];
         let mut value: Vec<f32> = vec![0.0; per_node];
+        let mut cover: Vec<f32> = vec![0.0];
         // (first sample, end, depth, node); the class weights of each entry are in `totals`.
         let mut stack: Vec<(usize, usize, usize, usize)> = vec![(0, samples.len(), 0, 0)];
         let mut totals = vec![0.0; k];
@@ -645,6 +820,7 @@ impl<'c, 'a> Grower<'c, 'a> {
             self.total.copy_from_slice(&totals[totals.len() - k..]);
             totals.truncate(totals.len() - k);
             let w_total: f64 = self.total.iter().sum();
+            cover[id] = w_total as f32;
             if k == 2 {
                 value[id] = (self.total[1] / w_total) as f32;
             } else {
@@ -672,6 +848,7 @@ impl<'c, 'a> Grower<'c, 'a> {
             nodes.push(leaf(left));
             nodes.push(leaf(left + 1));
             value.resize(nodes.len() * per_node, 0.0);
+            cover.resize(nodes.len(), 0.0);
             // Partition the rows, summing the class weights of both sides on the way.
             let col = &ctx.codes[s.feature * n..(s.feature + 1) * n];
             let part = &mut samples[lo..hi];
@@ -695,7 +872,9 @@ impl<'c, 'a> Grower<'c, 'a> {
             stack.push((lo, mid, depth + 1, left));
         }
         debug_assert!(nodes.len() < u32::MAX as usize);
-        (relayout(&nodes, &value, per_node), self.importance)
+        let mut tree = relayout(&nodes, &value, per_node);
+        tree.cover = relayout(&nodes, &cover, 1).value;
+        (tree, self.importance)
     }
 }
 
@@ -755,6 +934,7 @@ fn relayout(nodes: &[Node], value: &[f32], per_node: usize) -> Tree {
     Tree {
         nodes: out_nodes,
         value: out_value,
+        cover: Vec::new(),
     }
 }
 
@@ -1350,5 +1530,75 @@ mod tests {
             bytes as f64 / 1e6,
             s / n as f64
         );
+    }
+
+    /// Shapley values by brute force over every subset of features, with the same
+    /// path-dependent value function, for checking TreeSHAP.
+    fn brute_shap(f: &Forest, covers: &[Vec<f32>], class: usize, x: &[f64]) -> Vec<f64> {
+        let m = f.n_features;
+        let per_node = if f.n_classes == 2 { 1 } else { f.n_classes };
+        let value = |mask: u32| -> f64 {
+            let known: Vec<bool> = (0..m).map(|j| mask & (1 << j) != 0).collect();
+            f.trees
+                .iter()
+                .zip(covers)
+                .map(|(t, c)| t.conditional(0, c, class, per_node, x, &known))
+                .sum::<f64>()
+                / f.trees.len() as f64
+        };
+        let fact = |n: usize| (1..=n).map(|v| v as f64).product::<f64>();
+        (0..m)
+            .map(|i| {
+                let mut phi = 0.0;
+                for mask in 0u32..(1 << m) {
+                    if mask & (1 << i) != 0 {
+                        continue;
+                    }
+                    let s = mask.count_ones() as usize;
+                    let w = fact(s) * fact(m - s - 1) / fact(m);
+                    phi += w * (value(mask | (1 << i)) - value(mask));
+                }
+                phi
+            })
+            .collect()
+    }
+
+    #[test]
+    fn tree_shap_equals_brute_force_shapley_values() {
+        // Two classes on 8 features and three classes on 6, trees of depth up to 6 (with
+        // repeated features on a path), against the exact Shapley values of the same value
+        // function; and local accuracy: expected value + Σ φ = the forest's probability.
+        for (p, k, seed) in [(8usize, 2usize, 3u64), (6, 3, 4)] {
+            let mut rng = Rng::new(seed);
+            let n = 600;
+            let mut x = Vec::with_capacity(n * p);
+            let mut y = Vec::with_capacity(n);
+            for _ in 0..n {
+                let row: Vec<f64> = (0..p).map(|_| rng.normal()).collect();
+                let t = row[0] + 0.8 * row[1] * row[2] - 0.5 * row[3];
+                y.push(if k == 2 { u32::from(t > 0.0) } else { ((t + 1.5).clamp(0.0, 2.99)) as u32 });
+                x.extend(row);
+            }
+            let params = ForestParams {
+                n_trees: 5,
+                max_depth: Some(6),
+                seed,
+                ..ForestParams::default()
+            };
+            let f = fit(&x, p, &y, k, &params, &pool(2), &mut Quiet).unwrap();
+            let covers = f.covers();
+            assert!(f.covers_fit(&covers));
+            for r in x.chunks_exact(p).take(20) {
+                for class in 0..k {
+                    let (base, phi) = f.shap(&covers, class, r);
+                    let want = brute_shap(&f, &covers, class, r);
+                    for (a, b) in phi.iter().zip(&want) {
+                        assert!((a - b).abs() < 1e-9, "{phi:?} {want:?}");
+                    }
+                    let total = base + phi.iter().sum::<f64>();
+                    assert!((total - f.proba_of(r, class)).abs() < 1e-6, "{total} {}", f.proba_of(r, class));
+                }
+            }
+        }
     }
 }

@@ -8,14 +8,23 @@ use serde::{Deserialize, Serialize};
 use crate::data::prep::{Cell, Prep, PrepOptions, RawTable};
 use crate::error::{Error, Result};
 use crate::metrics::classification::{class_metrics, multi_metrics, PartMetrics};
-use crate::model::{self, ensure, Answer, Model, Row, Want};
+use crate::model::{self, ensure, Answer, Explanation, Model, Row, Want};
 use crate::monitor::Monitor;
 use crate::options::{pipeline, prep_options, Pipeline};
 use crate::trees::forest::MaxFeatures;
 use crate::trees::forest::{fit, Forest, ForestParams};
 
-/// Random forests in the registry (format 1 and 2 bodies are the same).
+/// Random forests in the registry (format 1 and 2 bodies are the same; 3 adds `covers`).
 pub use crate::model::FOREST as KIND;
+
+pub(crate) fn decode_forest(version: u16, body: &[u8]) -> Result<Box<dyn Model>> {
+    let m: ForestModel = if version < 3 {
+        model::decode_body(&model::with_empty_tail(body, 1))?
+    } else {
+        model::decode_body(body)?
+    };
+    Ok(Box::new(m))
+}
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct ForestModel {
@@ -27,6 +36,9 @@ pub struct ForestModel {
     pub numeric_labels: bool,
     /// Per input column: the sum of its prepared features' importances (sums to 1).
     pub importance: Vec<f64>,
+    /// Per tree, the weighted training rows that reached each node (for TreeSHAP; empty for
+    /// forests stored before format 3).
+    pub covers: Vec<Vec<f32>>,
 }
 
 impl Model for ForestModel {
@@ -39,7 +51,43 @@ impl Model for ForestModel {
                 && self.labels.len() == self.forest.n_classes
                 && self.importance.len() == self.prep.inputs.len(),
             "a forest that does not fit its preparation or labels",
+        )?;
+        ensure(
+            &KIND,
+            self.covers.is_empty() || self.forest.covers_fit(&self.covers),
+            "node covers that do not fit its trees",
         )
+    }
+
+    fn explain(
+        &self,
+        model_name: &str,
+        cells: &[Cell],
+        _group: Option<Option<&str>>,
+    ) -> Result<Option<Explanation>> {
+        if self.covers.is_empty() {
+            return Err(Error::data(format!(
+                "forest \"{model_name}\" was stored by an older shopml (model format 2), without the node covers TreeSHAP needs"
+            ))
+            .with_hint("Retrain it with shopml.train_forest to explain its predictions."));
+        }
+        let mut x = vec![0.0; self.prep.dense_width];
+        let mut hashed = Vec::new();
+        if !self.prep.encode(cells, &mut x, &mut hashed) {
+            return Ok(None);
+        }
+        // Two classes: the positive class's probability; more: the predicted class's.
+        let class = if self.labels.len() == 2 { 1 } else { self.class_of(&x) };
+        let (baseline, phi) = self.forest.shap(&self.covers, class, &x);
+        let mut contributions = vec![0.0; self.prep.inputs.len()];
+        for (j, input) in self.prep.dense_sources().into_iter().enumerate() {
+            contributions[input] += phi[j];
+        }
+        Ok(Some(Explanation {
+            baseline,
+            contributions,
+            scale: format!("probability of {}", self.labels[class]),
+        }))
     }
 
     fn prep(&self) -> Option<&Prep> {
@@ -164,12 +212,14 @@ pub fn train(
     for (j, v) in forest.importance.iter().enumerate() {
         importance[sources[j]] += v;
     }
+    let covers = forest.covers();
     let model = ForestModel {
         prep,
         forest,
         labels,
         numeric_labels,
         importance,
+        covers,
     };
     let measure = |x: &[f64], y: &[u32]| -> PartMetrics {
         let rows = y.len();
