@@ -258,9 +258,15 @@ impl Tree {
     /// probability for row `x`: adds each feature's Shapley value to `phi` and returns the
     /// expected value (the leaves' values weighed by the training rows that reached them).
     /// `cover` holds the training rows of each node.
-    pub fn shap(&self, cover: &[f32], class: usize, per_node: usize, x: &[f64], phi: &mut [f64]) -> f64 {
-        let mut path = Vec::with_capacity(16);
-        self.shap_node(0, cover, class, per_node, x, phi, &mut path, 1.0, 1.0, -1);
+    pub fn shap(
+        &self,
+        cover: &[f32],
+        class: usize,
+        per_node: usize,
+        x: &[f64],
+        phi: &mut [f64],
+    ) -> f64 {
+        self.shap_node(0, cover, class, per_node, x, phi, &[], 1.0, 1.0, -1);
         self.expected(0, cover, class, per_node)
     }
 
@@ -270,8 +276,13 @@ impl Tree {
         if c == i {
             return self.class_value(i, class, per_node);
         }
-        let (rc, rl, rr) = (f64::from(cover[i]), f64::from(cover[c]), f64::from(cover[c + 1]));
-        (rl * self.expected(c, cover, class, per_node) + rr * self.expected(c + 1, cover, class, per_node))
+        let (rc, rl, rr) = (
+            f64::from(cover[i]),
+            f64::from(cover[c]),
+            f64::from(cover[c + 1]),
+        );
+        (rl * self.expected(c, cover, class, per_node)
+            + rr * self.expected(c + 1, cover, class, per_node))
             / rc
     }
 
@@ -284,12 +295,13 @@ impl Tree {
         per_node: usize,
         x: &[f64],
         phi: &mut [f64],
-        path: &mut Vec<PathStep>,
+        path: &[PathStep],
         zero: f64,
         one: f64,
         feature: i64,
     ) {
-        let mut m = path.clone();
+        let mut m = Vec::with_capacity(path.len() + 1);
+        m.extend_from_slice(path);
         extend(&mut m, zero, one, feature);
         let n = self.nodes[i];
         let c = n.next as usize;
@@ -311,14 +323,44 @@ impl Tree {
             m = unwind(&m, k);
         }
         let rc = f64::from(cover[i]);
-        self.shap_node(hot, cover, class, per_node, x, phi, &mut m, iz * f64::from(cover[hot]) / rc, io, f);
-        self.shap_node(cold, cover, class, per_node, x, phi, &mut m, iz * f64::from(cover[cold]) / rc, 0.0, f);
+        self.shap_node(
+            hot,
+            cover,
+            class,
+            per_node,
+            x,
+            phi,
+            &m,
+            iz * f64::from(cover[hot]) / rc,
+            io,
+            f,
+        );
+        self.shap_node(
+            cold,
+            cover,
+            class,
+            per_node,
+            x,
+            phi,
+            &m,
+            iz * f64::from(cover[cold]) / rc,
+            0.0,
+            f,
+        );
     }
 
     /// E[f(x) | x_S] with the path-dependent value function (Algorithm 1): the features in
     /// `known` follow x, the others split by the training rows.
     #[cfg(test)]
-    fn conditional(&self, i: usize, cover: &[f32], class: usize, per_node: usize, x: &[f64], known: &[bool]) -> f64 {
+    fn conditional(
+        &self,
+        i: usize,
+        cover: &[f32],
+        class: usize,
+        per_node: usize,
+        x: &[f64],
+        known: &[bool],
+    ) -> f64 {
         let n = self.nodes[i];
         let c = n.next as usize;
         if c == i {
@@ -327,7 +369,11 @@ impl Tree {
         if known[n.feature as usize] {
             return self.conditional(n.step(x) as usize, cover, class, per_node, x, known);
         }
-        let (rc, rl, rr) = (f64::from(cover[i]), f64::from(cover[c]), f64::from(cover[c + 1]));
+        let (rc, rl, rr) = (
+            f64::from(cover[i]),
+            f64::from(cover[c]),
+            f64::from(cover[c + 1]),
+        );
         (rl * self.conditional(c, cover, class, per_node, x, known)
             + rr * self.conditional(c + 1, cover, class, per_node, x, known))
             / rc
@@ -373,7 +419,11 @@ impl Forest {
     /// covers: (expected value over the training rows, one Shapley value per feature), the
     /// average of the trees' — so expected + Σ values = the forest's probability.
     pub fn shap(&self, covers: &[Vec<f32>], class: usize, row: &[f64]) -> (f64, Vec<f64>) {
-        let per_node = if self.n_classes == 2 { 1 } else { self.n_classes };
+        let per_node = if self.n_classes == 2 {
+            1
+        } else {
+            self.n_classes
+        };
         let mut phi = vec![0.0; self.n_features];
         let mut base = 0.0;
         for (t, c) in self.trees.iter().zip(covers) {
@@ -1576,7 +1626,11 @@ mod tests {
             for _ in 0..n {
                 let row: Vec<f64> = (0..p).map(|_| rng.normal()).collect();
                 let t = row[0] + 0.8 * row[1] * row[2] - 0.5 * row[3];
-                y.push(if k == 2 { u32::from(t > 0.0) } else { ((t + 1.5).clamp(0.0, 2.99)) as u32 });
+                y.push(if k == 2 {
+                    u32::from(t > 0.0)
+                } else {
+                    ((t + 1.5).clamp(0.0, 2.99)) as u32
+                });
                 x.extend(row);
             }
             let params = ForestParams {
@@ -1596,7 +1650,11 @@ mod tests {
                         assert!((a - b).abs() < 1e-9, "{phi:?} {want:?}");
                     }
                     let total = base + phi.iter().sum::<f64>();
-                    assert!((total - f.proba_of(r, class)).abs() < 1e-6, "{total} {}", f.proba_of(r, class));
+                    assert!(
+                        (total - f.proba_of(r, class)).abs() < 1e-6,
+                        "{total} {}",
+                        f.proba_of(r, class)
+                    );
                 }
             }
         }

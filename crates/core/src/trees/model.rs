@@ -77,7 +77,11 @@ impl Model for ForestModel {
             return Ok(None);
         }
         // Two classes: the positive class's probability; more: the predicted class's.
-        let class = if self.labels.len() == 2 { 1 } else { self.class_of(&x) };
+        let class = if self.labels.len() == 2 {
+            1
+        } else {
+            self.class_of(&x)
+        };
         let (baseline, phi) = self.forest.shap(&self.covers, class, &x);
         let mut contributions = vec![0.0; self.prep.inputs.len()];
         for (j, input) in self.prep.dense_sources().into_iter().enumerate() {
