@@ -601,3 +601,56 @@ crate::serve::table_function! {
         version: [default!(Option<i32>, "NULL")],
     ) -> (item_id: [String], factors: [Vec<f64>]) = factor_rows
 }
+
+fn explain_rows<K: Key>(
+    model_name: Option<&str>,
+    user_id: Option<K>,
+    item_id: Option<K>,
+    k: Option<i32>,
+) -> Result<Vec<(K, f64, i32)>> {
+    let k = check_k(k)?;
+    let r = load(model_name, K::KIND, "explain_recommendation")?;
+    let (Some(u), Some(i)) = (
+        user_id.and_then(|u| K::find(&r.user_keys, &u)),
+        item_id.and_then(|i| K::find(&r.item_keys, &i)),
+    ) else {
+        return Ok(Vec::new());
+    };
+    let (items, weights) = r.seen.row(u as usize);
+    let given: Vec<(u32, f32)> = items.iter().copied().zip(weights.iter().copied()).collect();
+    let name = model_name.unwrap_or_default();
+    let parts = r.explain_item(&given, i).map_err(|e| Error {
+        message: format!("model \"{name}\": {}", e.message),
+        ..e
+    })?;
+    Ok(parts
+        .into_iter()
+        .take(k)
+        .enumerate()
+        .map(|(n, (j, c))| (K::at(&r.item_keys, j), c, n as i32 + 1))
+        .collect())
+}
+
+/// The user's items behind a recommendation of a bigint-keyed model.
+#[pg_extern(stable, parallel_safe)]
+fn explain_recommendation(
+    model_name: Option<&str>,
+    user_id: Option<i64>,
+    item_id: Option<i64>,
+    k: default!(Option<i32>, 10),
+) -> TableIterator<'static, (name!(item_id, i64), name!(contribution, f64), name!(rank, i32))> {
+    TableIterator::new(explain_rows(model_name, user_id, item_id, k).or_raise())
+}
+
+/// The user's items behind a recommendation of a text- or uuid-keyed model.
+#[pg_extern(stable, parallel_safe, name = "explain_recommendation")]
+fn explain_recommendation_text(
+    model_name: Option<&str>,
+    user_id: Option<&str>,
+    item_id: Option<&str>,
+    k: default!(Option<i32>, 10),
+) -> TableIterator<'static, (name!(item_id, String), name!(contribution, f64), name!(rank, i32))> {
+    TableIterator::new(
+        explain_rows(model_name, user_id.map(String::from), item_id.map(String::from), k).or_raise(),
+    )
+}

@@ -88,11 +88,16 @@ impl Slot {
         };
         let prep = model.prep().ok_or_else(|| {
             if purpose == Purpose::Explain {
+                let hint = if model.kind().task == shopml_core::model::Task::Recommendation {
+                    "shopml.explain_recommendation(model_name, user_id, item_id) lists the user's items behind a recommendation.".to_string()
+                } else {
+                    format!("Serve it with {}.", model.kind().serving)
+                };
                 return Error::invalid(format!(
                     "model \"{model_name}\" is {}; shopml.explain takes apart predictions of models served by shopml.predict",
                     model.kind().noun
                 ))
-                .with_hint(format!("Serve it with {}.", model.kind().serving));
+                .with_hint(hint);
             }
             // The model's own refusal names what serves it.
             match model.predict(&model_name, &Row::default(), Want::Value) {

@@ -214,6 +214,32 @@ SELECT n, regress.err(q) FROM (VALUES
   (10, $$SELECT * FROM shopml.item_factors('no_such_model')$$)
 ) c(n, q) ORDER BY n;
 
+-- Why an item is recommended (explain_recommendation): ALS takes the user step apart (Hu, Koren
+-- and Volinsky 2008, §5) — the contributions sum to the score of the user's history folded in,
+-- which recommend_for_items computes another way; item-kNN lists the similarities it summed.
+CREATE TEMP TABLE ex_hist AS
+SELECT array_agg(sku ORDER BY sku) AS items, array_agg(clicks::float8 ORDER BY sku) AS w
+FROM clicks WHERE visitor = '00000000-0000-0000-0000-000000000002';
+SELECT count(*) AS contributing_items, count(*) = (SELECT cardinality(items) FROM ex_hist) AS every_item_of_the_user,
+       abs(sum(e.contribution) - (SELECT r.score FROM ex_hist h, shopml.recommend_for_items('clicks', h.items, 100, false, weights => h.w) r
+                                  WHERE r.item_id = 'SKU-10')) < 1e-4 AS sums_to_the_folded_in_score,
+       bool_and(abs(e.contribution) <= coalesce(lag_c, 1e9)) AS largest_first
+FROM (SELECT *, lag(abs(contribution)) OVER (ORDER BY rank) AS lag_c
+      FROM shopml.explain_recommendation('clicks', '00000000-0000-0000-0000-000000000002', 'SKU-10', 100)) e;
+CREATE TEMP TABLE knn_top AS SELECT item_id, score FROM shopml.recommend_for_user('shop_knn', 42, 1);
+SELECT abs(sum(e.contribution) - (SELECT score FROM knn_top)) < 1e-5 AS sums_to_the_knn_score,
+       bool_and(abs(e.contribution - (SELECT s.score FROM shopml.similar_items('shop_knn', e.item_id, 20) s
+                                      WHERE s.item_id = (SELECT item_id FROM knn_top))) < 1e-6) AS each_is_a_similarity
+FROM shopml.explain_recommendation('shop_knn', 42, (SELECT item_id FROM knn_top), 1000) e;
+SELECT count(*) AS unknown_user FROM shopml.explain_recommendation('shop_recs', -1, 17);
+SELECT count(*) AS top_2 FROM shopml.explain_recommendation('clicks', '00000000-0000-0000-0000-000000000002', 'SKU-10', 2);
+SELECT n, regress.err(q) FROM (VALUES
+  (1, $$SELECT * FROM shopml.explain_recommendation('clicks', 2, 10)$$),
+  (2, $$SELECT * FROM shopml.explain_recommendation('shop_recs', 42, 17, 0)$$),
+  (3, $$SELECT * FROM shopml.explain_recommendation('no_such_model', 42, 17)$$),
+  (4, $$SELECT * FROM shopml.explain('shop_recs', ARRAY[1.0])$$)
+) c(n, q) ORDER BY n;
+
 -- Bad input: a clear error with the right SQLSTATE, and nothing written.
 CREATE TEMP TABLE models_before AS SELECT count(*) AS n FROM shopml.model;
 CREATE TABLE one_user AS SELECT 1 AS u, i FROM generate_series(1, 5) i;

@@ -304,6 +304,10 @@ INSERT INTO sweep.cases (fn, expected, q) VALUES
 ('update', '42703', $$SELECT version FROM shopml.update('sw_lin', 'sweep.clicks')$$),
 ('update', '22023', $$SELECT version FROM shopml.update('sw_lin', 'sweep.t', '{"version": -1}')$$),
 ('update', '22023', $$SELECT version FROM shopml.update('sw_lin', 'sweep.t', '[]')$$),
+('explain_recommendation', 'ok', $$SELECT count(*) FROM shopml.explain_recommendation('sw_recs', 1, 2)$$),
+('explain_recommendation', 'ok', $$SELECT count(*) FROM shopml.explain_recommendation('sw_text_recs', 'x', NULL)$$),
+('explain_recommendation', '22023', $$SELECT * FROM shopml.explain_recommendation('sw_recs', 1, 2, -1)$$),
+('explain_recommendation', '22023', $$SELECT * FROM shopml.explain_recommendation('sw_lin', 1, 2)$$),
 ('load_sample_shop', 'ok', $$SELECT * FROM shopml.load_sample_shop(NULL)$$),
 ('load_sample_shop', '22023', $$SELECT * FROM shopml.load_sample_shop('')$$);
 -- Run every case in its own subtransaction.

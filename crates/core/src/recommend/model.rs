@@ -426,15 +426,66 @@ impl Recommender {
     /// c = 1 + α·w for the given items, p = 0 and c = 1 for the others), the ALS user step,
     /// solved exactly: (YᵀY + λI + Σ (c_i − 1) y_i y_iᵀ) x = Σ c_i y_i.
     pub fn fold_in_user(&self, given: &[(u32, f32)]) -> Result<Vec<f32>> {
+        let (spd, rhs) = self.user_system(given)?;
+        Ok(spd.solve(&rhs).into_iter().map(|v| v as f32).collect())
+    }
+
+    /// Why an ALS model scores `item` for the user with interactions `given` (sorted distinct
+    /// indices with weights), by Hu, Koren and Volinsky's (2008, §5) decomposition of the user
+    /// step: score = Σ_j c_j · y_itemᵀ W y_j with W = (YᵀY + λI + Σ (c_j − 1) y_j y_jᵀ)⁻¹, one
+    /// term per given item (summing to the fold-in score); item-kNN: each given item's
+    /// similarity to `item` (summing to the kNN score). Best first.
+    pub fn explain_item(&self, given: &[(u32, f32)], item: u32) -> Result<Vec<(u32, f64)>> {
+        let mut out: Vec<(u32, f64)> = match &self.method {
+            Method::Als { k, items, .. } => {
+                let k = *k;
+                let f = self.fold_in.ok_or_else(|| self.no_fold_in())?;
+                let (spd, _) = self.user_system(given)?;
+                let yi: Vec<f64> = items[item as usize * k..(item as usize + 1) * k]
+                    .iter()
+                    .map(|v| f64::from(*v))
+                    .collect();
+                let z = spd.solve(&yi);
+                given
+                    .iter()
+                    .map(|&(j, w)| {
+                        let yj = &items[j as usize * k..(j as usize + 1) * k];
+                        let c = 1.0 + f64::from(f.alpha) * f64::from(w);
+                        let d: f64 = z.iter().zip(yj).map(|(a, b)| a * f64::from(*b)).sum();
+                        (j, c * d)
+                    })
+                    .collect()
+            }
+            Method::ItemKnn { neighbors } => given
+                .iter()
+                .filter_map(|&(j, _)| {
+                    let (js, ss) = neighbors.row(j as usize);
+                    js.iter()
+                        .position(|&t| t == item)
+                        .map(|p| (j, f64::from(ss[p])))
+                })
+                .collect(),
+        };
+        out.sort_by(|a, b| b.1.abs().total_cmp(&a.1.abs()).then(a.0.cmp(&b.0)));
+        Ok(out)
+    }
+
+    fn no_fold_in(&self) -> crate::error::Error {
+        crate::error::Error::data(
+            "this ALS model was stored by an older shopml (model format 2) and lacks the settings a session fold-in needs",
+        )
+        .with_hint("Retrain it with shopml.train_recommender.")
+    }
+
+    /// The user step's system for interactions `given`: the factor of
+    /// YᵀY + λI + Σ (c_i − 1) y_i y_iᵀ and the right-hand side Σ c_i y_i.
+    fn user_system(&self, given: &[(u32, f32)]) -> Result<(crate::math::linalg::Spd, Vec<f64>)> {
         let Method::Als { k, items, .. } = &self.method else {
             return Err(crate::error::Error::invalid("fold-in needs an ALS model"));
         };
         let k = *k;
         let Some(f) = self.fold_in else {
-            return Err(crate::error::Error::data(
-                "this ALS model was stored by an older shopml (model format 2) and lacks the settings a session fold-in needs",
-            )
-            .with_hint("Retrain it with shopml.train_recommender."));
+            return Err(self.no_fold_in());
         };
         let gram = self.gram.get_or_init(|| {
             let mut g = vec![0.0f64; k * k];
@@ -473,7 +524,7 @@ impl Recommender {
             crate::error::Error::data("the session's fold-in system does not factor")
                 .with_hint("Retrain with a larger regularization.")
         })?;
-        Ok(spd.solve(&rhs).into_iter().map(|v| v as f32).collect())
+        Ok((spd, rhs))
     }
 
     /// The most popular items, skipping `seen`, within `candidates`.
