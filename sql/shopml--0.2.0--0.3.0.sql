@@ -680,30 +680,6 @@ COMMENT ON AGGREGATE shopml.linear_fit(float8, float8[]) IS
 --   catalog
 
 
-CREATE OR REPLACE FUNCTION shopml._logistic_stats_trans(internal, bytea, VARIADIC "any") RETURNS internal
-    AS 'MODULE_PATHNAME', 'shopml_logistic_stats_trans' LANGUAGE C PARALLEL SAFE;
-CREATE OR REPLACE FUNCTION shopml._logistic_stats_combine(internal, internal) RETURNS internal
-    AS 'MODULE_PATHNAME', 'shopml_logistic_stats_combine' LANGUAGE C PARALLEL SAFE;
-CREATE OR REPLACE FUNCTION shopml._logistic_stats_serialize(internal) RETURNS bytea
-    AS 'MODULE_PATHNAME', 'shopml_logistic_stats_serialize' LANGUAGE C STRICT PARALLEL SAFE;
-CREATE OR REPLACE FUNCTION shopml._logistic_stats_deserialize(bytea, internal) RETURNS internal
-    AS 'MODULE_PATHNAME', 'shopml_logistic_stats_deserialize' LANGUAGE C STRICT PARALLEL SAFE;
-CREATE OR REPLACE FUNCTION shopml._logistic_stats_final(internal) RETURNS bytea
-    AS 'MODULE_PATHNAME', 'shopml_logistic_stats_final' LANGUAGE C PARALLEL SAFE;
-CREATE OR REPLACE AGGREGATE shopml._logistic_stats(bytea, VARIADIC "any") (
-    SFUNC = shopml._logistic_stats_trans, STYPE = internal,
-    COMBINEFUNC = shopml._logistic_stats_combine,
-    SERIALFUNC = shopml._logistic_stats_serialize, DESERIALFUNC = shopml._logistic_stats_deserialize,
-    FINALFUNC = shopml._logistic_stats_final,
-    PARALLEL = SAFE
-);
-COMMENT ON AGGREGATE shopml._logistic_stats(bytea, VARIADIC "any") IS
-  'Internal: what train_logistic needs from one shard of a sharded table for one pass (objective, gradient and Hessian at a point, or the sums behind the metrics), as a partial state.';
-
--- requires:
---   catalog
-
-
 CREATE OR REPLACE FUNCTION shopml._predict_support(internal) RETURNS internal
     AS 'MODULE_PATHNAME', 'shopml_predict_support' LANGUAGE C STRICT;
 CREATE OR REPLACE FUNCTION shopml._predict_args(model_name text, VARIADIC "any") RETURNS float8
@@ -768,6 +744,30 @@ COMMENT ON FUNCTION shopml.predict(text, record) IS
   'Prediction of the deployed version of a model for a table row: features are matched by column name, and the group column picks the sub-model of a grouped model (an unseen group gives NULL).';
 
 -- requires:
+--   catalog
+
+
+CREATE OR REPLACE FUNCTION shopml._logistic_stats_trans(internal, bytea, VARIADIC "any") RETURNS internal
+    AS 'MODULE_PATHNAME', 'shopml_logistic_stats_trans' LANGUAGE C PARALLEL SAFE;
+CREATE OR REPLACE FUNCTION shopml._logistic_stats_combine(internal, internal) RETURNS internal
+    AS 'MODULE_PATHNAME', 'shopml_logistic_stats_combine' LANGUAGE C PARALLEL SAFE;
+CREATE OR REPLACE FUNCTION shopml._logistic_stats_serialize(internal) RETURNS bytea
+    AS 'MODULE_PATHNAME', 'shopml_logistic_stats_serialize' LANGUAGE C STRICT PARALLEL SAFE;
+CREATE OR REPLACE FUNCTION shopml._logistic_stats_deserialize(bytea, internal) RETURNS internal
+    AS 'MODULE_PATHNAME', 'shopml_logistic_stats_deserialize' LANGUAGE C STRICT PARALLEL SAFE;
+CREATE OR REPLACE FUNCTION shopml._logistic_stats_final(internal) RETURNS bytea
+    AS 'MODULE_PATHNAME', 'shopml_logistic_stats_final' LANGUAGE C PARALLEL SAFE;
+CREATE OR REPLACE AGGREGATE shopml._logistic_stats(bytea, VARIADIC "any") (
+    SFUNC = shopml._logistic_stats_trans, STYPE = internal,
+    COMBINEFUNC = shopml._logistic_stats_combine,
+    SERIALFUNC = shopml._logistic_stats_serialize, DESERIALFUNC = shopml._logistic_stats_deserialize,
+    FINALFUNC = shopml._logistic_stats_final,
+    PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE shopml._logistic_stats(bytea, VARIADIC "any") IS
+  'Internal: what train_logistic needs from one shard of a sharded table for one pass (objective, gradient and Hessian at a point, or the sums behind the metrics), as a partial state.';
+
+-- requires:
 --   predict_functions
 
 
@@ -784,7 +784,7 @@ CREATE OR REPLACE FUNCTION shopml.explain(model_id bigint, features float8[], to
     RETURNS TABLE(feature text, value text, contribution float8)
     AS 'MODULE_PATHNAME', 'shopml_explain_id_array' LANGUAGE C STABLE PARALLEL SAFE ROWS 12;
 COMMENT ON FUNCTION shopml.explain(text, record, int) IS
-  'Why the deployed model predicts what it does for a table row: (baseline) first — the expected score over the training rows, its value column naming the scale (prediction for linear models, log-odds for logistic ones) — then one row per input, largest |contribution| first, contribution = coefficient x (prepared value - training mean); all rows sum to the score exactly. top_k keeps the largest k inputs and sums the rest in (other). No rows when the prediction is NULL.';
+  'Why the deployed model predicts what it does for a table row: (baseline) first — the expected score over the training rows, its value column naming the scale (prediction for linear models, log-odds for logistic ones, probability of <label> for forests) — then one row per input, largest |contribution| first: linear and logistic contribution = coefficient x (prepared value - training mean), forests exact path-dependent TreeSHAP; all rows sum to the score exactly. top_k keeps the largest k inputs and sums the rest in (other). No rows when the prediction is NULL.';
 COMMENT ON FUNCTION shopml.explain(text, float8[], int) IS
   'shopml.explain for one row of numeric features in model order (see explain(text, record, int)).';
 COMMENT ON FUNCTION shopml.explain(bigint, record, int) IS
@@ -880,6 +880,36 @@ CREATE OR REPLACE FUNCTION "experiment_status"(
 STABLE PARALLEL UNSAFE
 LANGUAGE c /* Rust */
 AS 'MODULE_PATHNAME', 'experiment_status_wrapper';
+
+-- shopml::recommend::explain_recommendation
+CREATE OR REPLACE FUNCTION "explain_recommendation"(
+	"model_name" TEXT, /* Option < & str > */
+	"user_id" bigint, /* Option < i64 > */
+	"item_id" bigint, /* Option < i64 > */
+	"k" INT DEFAULT 10 /* Option < i32 > */
+) RETURNS TABLE (
+	"item_id" bigint,  /* i64 */
+	"contribution" double precision,  /* f64 */
+	"rank" INT  /* i32 */
+)
+STABLE PARALLEL SAFE
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'explain_recommendation_wrapper';
+
+-- shopml::recommend::explain_recommendation
+CREATE OR REPLACE FUNCTION "explain_recommendation"(
+	"model_name" TEXT, /* Option < & str > */
+	"user_id" TEXT, /* Option < & str > */
+	"item_id" TEXT, /* Option < & str > */
+	"k" INT DEFAULT 10 /* Option < i32 > */
+) RETURNS TABLE (
+	"item_id" TEXT,  /* String */
+	"contribution" double precision,  /* f64 */
+	"rank" INT  /* i32 */
+)
+STABLE PARALLEL SAFE 
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'explain_recommendation_text_wrapper';
 
 -- shopml::models::feature_importance
 CREATE OR REPLACE FUNCTION "feature_importance"(
@@ -1341,3 +1371,7 @@ COMMENT ON FUNCTION shopml.item_factors(text, int) IS
   'The item factors (embeddings) of an ALS recommender, deployed version unless given: item_id as text, factors as float8[]; 22023 for item-kNN models.';
 COMMENT ON FUNCTION shopml.update(text, regclass, jsonb) IS
   'A new version of a model from its deployed version (options.version: another) and only the rows of relation: linear models add the new rows'' statistics (prepared as the stored version prepares) to the stored ones and refit, which equals a full retrain on the old and new rows together; metrics are those of the new rows (test_fraction 0.2 of them held out, split_column, split_seed) with parent_version, rows_added and training_rows; deployed unless "deploy": false. Logistic models (dense, Newton fits): a Bayesian online step, the stored solution and curvature the Gaussian prior of a fit on the new rows (decay in (0, 1] scales the prior to forget old data; max_iter). k-means: centroids pooled with the new rows nearest them, the stored segments weighing as their sizes times decay (max_iter steps). since_column (+ since the first time) reads only the rows after the high-water mark the last update stored. Other kinds: 0A000 in this version.';
+COMMENT ON FUNCTION shopml.explain_recommendation(text, bigint, bigint, int) IS
+  'The user''s items behind the score of item_id for user_id (item_id, contribution, rank; largest |contribution| first, top k): ALS by Hu, Koren and Volinsky''s decomposition of the user step (contributions sum to the score of the user''s history folded in, as recommend_for_items gives it), item-kNN each of the user''s items'' similarity to the item (summing to the kNN score). No rows for an unknown user or item.';
+COMMENT ON FUNCTION shopml.explain_recommendation(text, text, text, int) IS
+  'explain_recommendation for a text- or uuid-keyed recommender (see the bigint form).';

@@ -638,7 +638,14 @@ fn explain_recommendation(
     user_id: Option<i64>,
     item_id: Option<i64>,
     k: default!(Option<i32>, 10),
-) -> TableIterator<'static, (name!(item_id, i64), name!(contribution, f64), name!(rank, i32))> {
+) -> TableIterator<
+    'static,
+    (
+        name!(item_id, i64),
+        name!(contribution, f64),
+        name!(rank, i32),
+    ),
+> {
     TableIterator::new(explain_rows(model_name, user_id, item_id, k).or_raise())
 }
 
@@ -649,8 +656,21 @@ fn explain_recommendation_text(
     user_id: Option<&str>,
     item_id: Option<&str>,
     k: default!(Option<i32>, 10),
-) -> TableIterator<'static, (name!(item_id, String), name!(contribution, f64), name!(rank, i32))> {
+) -> TableIterator<
+    'static,
+    (
+        name!(item_id, String),
+        name!(contribution, f64),
+        name!(rank, i32),
+    ),
+> {
     TableIterator::new(
-        explain_rows(model_name, user_id.map(String::from), item_id.map(String::from), k).or_raise(),
+        explain_rows(
+            model_name,
+            user_id.map(String::from),
+            item_id.map(String::from),
+            k,
+        )
+        .or_raise(),
     )
 }
