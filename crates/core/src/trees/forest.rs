@@ -157,11 +157,19 @@ pub struct Tree {
 /// One step of a TreeSHAP path: the feature split on, the fractions of zero (cold) and one
 /// (hot) paths that flow through, and the permutation weight.
 #[derive(Clone, Copy, Debug)]
-struct PathStep {
+pub struct PathStep {
     feature: i64,
     zero: f64,
     one: f64,
     weight: f64,
+}
+
+/// 1 / i (a table for the small integers TreeSHAP divides by).
+#[inline]
+fn recip(i: usize) -> f64 {
+    static TABLE: std::sync::OnceLock<Vec<f64>> = std::sync::OnceLock::new();
+    let t = TABLE.get_or_init(|| (0..128).map(|i| 1.0 / i as f64).collect());
+    t.get(i).copied().unwrap_or_else(|| 1.0 / i as f64)
 }
 
 /// Adds a step to a path (Lundberg et al. 2018, Algorithm 2, EXTEND).
@@ -173,33 +181,58 @@ fn extend(m: &mut Vec<PathStep>, zero: f64, one: f64, feature: i64) {
         one,
         weight: if l == 0 { 1.0 } else { 0.0 },
     });
+    let r = recip(l + 1);
     for i in (0..l).rev() {
-        m[i + 1].weight += one * m[i].weight * (i + 1) as f64 / (l + 1) as f64;
-        m[i].weight = zero * m[i].weight * (l - i) as f64 / (l + 1) as f64;
+        m[i + 1].weight += one * m[i].weight * (i + 1) as f64 * r;
+        m[i].weight = zero * m[i].weight * (l - i) as f64 * r;
     }
 }
 
-/// The path without step `i` (Algorithm 2, UNWIND).
-fn unwind(m: &[PathStep], i: usize) -> Vec<PathStep> {
+/// Removes step `i` from a path (Algorithm 2, UNWIND), in place.
+fn unwind(m: &mut Vec<PathStep>, i: usize) {
     let l = m.len() - 1;
     let (one, zero) = (m[i].one, m[i].zero);
-    let mut out: Vec<PathStep> = m[..l].to_vec();
     let mut next = m[l].weight;
     for j in (0..l).rev() {
         if one != 0.0 {
-            let t = out[j].weight;
-            out[j].weight = next * (l + 1) as f64 / ((j + 1) as f64 * one);
-            next = t - out[j].weight * zero * (l - j) as f64 / (l + 1) as f64;
+            let t = m[j].weight;
+            m[j].weight = next * (l + 1) as f64 / ((j + 1) as f64 * one);
+            next = t - m[j].weight * zero * (l - j) as f64 / (l + 1) as f64;
         } else {
-            out[j].weight = out[j].weight * (l + 1) as f64 / (zero * (l - j) as f64);
+            m[j].weight = m[j].weight * (l + 1) as f64 / (zero * (l - j) as f64);
         }
     }
     for j in i..l {
-        out[j].feature = m[j + 1].feature;
-        out[j].zero = m[j + 1].zero;
-        out[j].one = m[j + 1].one;
+        m[j].feature = m[j + 1].feature;
+        m[j].zero = m[j + 1].zero;
+        m[j].one = m[j + 1].one;
     }
-    out
+    m.truncate(l);
+}
+
+/// The total weight of the path without step `i`: UNWIND's weights summed, without making the
+/// path.
+fn unwound_sum(m: &[PathStep], i: usize) -> f64 {
+    let l = m.len() - 1;
+    let (one, zero) = (m[i].one, m[i].zero);
+    let (l1, r1) = ((l + 1) as f64, recip(l + 1));
+    let mut total = 0.0;
+    if one != 0.0 {
+        let a = l1 / one;
+        let b = zero * r1;
+        let mut next = m[l].weight;
+        for j in (0..l).rev() {
+            let w = next * a * recip(j + 1);
+            total += w;
+            next = m[j].weight - w * b * (l - j) as f64;
+        }
+    } else {
+        let a = l1 / zero;
+        for j in (0..l).rev() {
+            total += m[j].weight * a * recip(l - j);
+        }
+    }
+    total
 }
 
 /// Size and shape of a tree.
@@ -258,6 +291,8 @@ impl Tree {
     /// probability for row `x`: adds each feature's Shapley value to `phi` and returns the
     /// expected value (the leaves' values weighed by the training rows that reached them).
     /// `cover` holds the training rows of each node.
+    /// `levels` holds a path buffer per depth (at least the tree's depth + 2): a node's path is
+    /// its parent's extended by one step.
     pub fn shap(
         &self,
         cover: &[f32],
@@ -265,9 +300,10 @@ impl Tree {
         per_node: usize,
         x: &[f64],
         phi: &mut [f64],
-    ) -> f64 {
-        self.shap_node(0, cover, class, per_node, x, phi, &[], 1.0, 1.0, -1);
-        self.expected(0, cover, class, per_node)
+        levels: &mut [Vec<PathStep>],
+    ) {
+        levels[0].clear();
+        self.shap_node(0, cover, class, per_node, x, phi, levels, 1.0, 1.0, -1);
     }
 
     fn expected(&self, i: usize, cover: &[f32], class: usize, per_node: usize) -> f64 {
@@ -295,20 +331,23 @@ impl Tree {
         per_node: usize,
         x: &[f64],
         phi: &mut [f64],
-        path: &[PathStep],
+        levels: &mut [Vec<PathStep>],
         zero: f64,
         one: f64,
         feature: i64,
     ) {
-        let mut m = Vec::with_capacity(path.len() + 1);
-        m.extend_from_slice(path);
-        extend(&mut m, zero, one, feature);
+        // levels[0] is the parent's path, levels[1] becomes this node's.
+        let (parent, rest) = levels.split_at_mut(1);
+        let m = &mut rest[0];
+        m.clear();
+        m.extend_from_slice(&parent[0]);
+        extend(m, zero, one, feature);
         let n = self.nodes[i];
         let c = n.next as usize;
         if c == i {
             let v = self.class_value(i, class, per_node);
             for k in 1..m.len() {
-                let w: f64 = unwind(&m, k).iter().map(|s| s.weight).sum();
+                let w = unwound_sum(m, k);
                 phi[m[k].feature as usize] += w * (m[k].one - m[k].zero) * v;
             }
             return;
@@ -320,7 +359,7 @@ impl Tree {
         if let Some(k) = m.iter().skip(1).position(|s| s.feature == f).map(|k| k + 1) {
             iz = m[k].zero;
             io = m[k].one;
-            m = unwind(&m, k);
+            unwind(m, k);
         }
         let rc = f64::from(cover[i]);
         self.shap_node(
@@ -330,7 +369,7 @@ impl Tree {
             per_node,
             x,
             phi,
-            &m,
+            rest,
             iz * f64::from(cover[hot]) / rc,
             io,
             f,
@@ -342,7 +381,7 @@ impl Tree {
             per_node,
             x,
             phi,
-            &m,
+            rest,
             iz * f64::from(cover[cold]) / rc,
             0.0,
             f,
@@ -404,6 +443,13 @@ impl Tree {
 /// Trees walked in lock step by one row.
 const LANES: usize = 32;
 
+/// Row-independent TreeSHAP figures of a forest ([`Forest::shap_cache`]).
+#[derive(Clone, Debug, Default)]
+pub struct ShapCache {
+    depth: usize,
+    expected: Vec<f64>,
+}
+
 /// A fitted random forest.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Forest {
@@ -418,20 +464,55 @@ impl Forest {
     /// TreeSHAP of the forest's probability of `class` for `row`, given each tree's node
     /// covers: (expected value over the training rows, one Shapley value per feature), the
     /// average of the trees' — so expected + Σ values = the forest's probability.
-    pub fn shap(&self, covers: &[Vec<f32>], class: usize, row: &[f64]) -> (f64, Vec<f64>) {
+    pub fn shap(
+        &self,
+        covers: &[Vec<f32>],
+        cache: &ShapCache,
+        class: usize,
+        row: &[f64],
+    ) -> (f64, Vec<f64>) {
         let per_node = if self.n_classes == 2 {
             1
         } else {
             self.n_classes
         };
         let mut phi = vec![0.0; self.n_features];
-        let mut base = 0.0;
+        let mut levels = vec![Vec::with_capacity(self.n_features + 2); cache.depth + 2];
         for (t, c) in self.trees.iter().zip(covers) {
-            base += t.shap(c, class, per_node, row, &mut phi);
+            t.shap(c, class, per_node, row, &mut phi, &mut levels);
         }
         let n = self.trees.len().max(1) as f64;
         phi.iter_mut().for_each(|v| *v /= n);
-        (base / n, phi)
+        (cache.expected[class], phi)
+    }
+
+    /// What TreeSHAP needs of the trees whatever the row: the deepest tree's depth and the
+    /// forest's expected probability of each class over the training rows.
+    pub fn shap_cache(&self, covers: &[Vec<f32>]) -> ShapCache {
+        let per_node = if self.n_classes == 2 {
+            1
+        } else {
+            self.n_classes
+        };
+        let n = self.trees.len().max(1) as f64;
+        ShapCache {
+            depth: self
+                .trees
+                .iter()
+                .map(|t| t.shape().depth)
+                .max()
+                .unwrap_or(0),
+            expected: (0..self.n_classes)
+                .map(|c| {
+                    self.trees
+                        .iter()
+                        .zip(covers)
+                        .map(|(t, cv)| t.expected(0, cv, c, per_node))
+                        .sum::<f64>()
+                        / n
+                })
+                .collect(),
+        }
     }
 
     /// The node covers of the trees as grown (empty for trees read back from storage).
@@ -1644,7 +1725,7 @@ mod tests {
             assert!(f.covers_fit(&covers));
             for r in x.chunks_exact(p).take(20) {
                 for class in 0..k {
-                    let (base, phi) = f.shap(&covers, class, r);
+                    let (base, phi) = f.shap(&covers, &f.shap_cache(&covers), class, r);
                     let want = brute_shap(&f, &covers, class, r);
                     for (a, b) in phi.iter().zip(&want) {
                         assert!((a - b).abs() < 1e-9, "{phi:?} {want:?}");

@@ -39,6 +39,9 @@ pub struct ForestModel {
     /// Per tree, the weighted training rows that reached each node (for TreeSHAP; empty for
     /// forests stored before format 3).
     pub covers: Vec<Vec<f32>>,
+    /// TreeSHAP's row-independent figures, computed by the first explanation.
+    #[serde(skip)]
+    pub shap_cache: std::sync::OnceLock<crate::trees::forest::ShapCache>,
 }
 
 impl Model for ForestModel {
@@ -82,7 +85,10 @@ impl Model for ForestModel {
         } else {
             self.class_of(&x)
         };
-        let (baseline, phi) = self.forest.shap(&self.covers, class, &x);
+        let cache = self
+            .shap_cache
+            .get_or_init(|| self.forest.shap_cache(&self.covers));
+        let (baseline, phi) = self.forest.shap(&self.covers, cache, class, &x);
         let mut contributions = vec![0.0; self.prep.inputs.len()];
         for (j, input) in self.prep.dense_sources().into_iter().enumerate() {
             contributions[input] += phi[j];
@@ -224,6 +230,7 @@ pub fn train(
         numeric_labels,
         importance,
         covers,
+        shap_cache: std::sync::OnceLock::new(),
     };
     let measure = |x: &[f64], y: &[u32]| -> PartMetrics {
         let rows = y.len();
