@@ -73,11 +73,14 @@ q "SELECT 1 FROM shopml.train_forest('cls_forest_d8', 'forest_train', 'y', $FEAT
 forest_d8=$(best "SELECT sum(shopml.predict_proba('cls_forest_d8', f)) FROM forest_data f")
 auc_d8=$(auc "y" "shopml.predict_proba('cls_forest_d8', f)" "forest_data f WHERE id % 5 = 0")
 d8_size=$(q "SELECT pg_size_pretty(size_bytes) FROM shopml.models WHERE model_name = 'cls_forest_d8' ORDER BY version DESC LIMIT 1")
+# TreeSHAP (shopml.explain) of 200 rows of that forest, against predict_proba on the same rows.
+shap_d8=$(best "SELECT count(*) FROM (SELECT * FROM forest_data LIMIT 200) f, LATERAL shopml.explain('cls_forest_d8', f)")
+proba_200=$(best "SELECT sum(shopml.predict_proba('cls_forest_d8', f)) FROM (SELECT * FROM forest_data LIMIT 200) f")
 scan=$(best "SELECT sum(x1)+sum(x2)+sum(x3)+sum(x4)+sum(x5)+sum(x6)+sum(x7)+sum(x8)+sum(y::int) FROM big_logit")
 train=$(best "SELECT n_train FROM shopml.train_logistic('cls_big', 'big_logit', 'y', options => '{\"test_fraction\": 0, \"deploy\": false}')")
 
 python3 - "$WORK" "$auc" "$inertia" "$scan" "$train" "$auc_cat" "$hashed" "$auc_forest" "$forest_train" "$forest_scan" "$forest_predict" "$forest_shape" \
-  "$forest_stump" "$forest_d8" "$auc_d8" "$d8_size" <<'PY'
+  "$forest_stump" "$forest_d8" "$auc_d8" "$d8_size" "$shap_d8" "$proba_200" <<'PY'
 import sys, time
 import csv
 import scipy.sparse as sp
@@ -92,6 +95,7 @@ work, auc, inertia, scan, train = sys.argv[1], float(sys.argv[2]), float(sys.arg
 auc_cat, hashed = float(sys.argv[6]), sys.argv[7]
 auc_forest, forest_train, forest_scan, forest_predict, forest_size = float(sys.argv[8]), float(sys.argv[9]), float(sys.argv[10]), float(sys.argv[11]), sys.argv[12]
 forest_stump, forest_d8, auc_d8, d8_size = float(sys.argv[13]), float(sys.argv[14]), float(sys.argv[15]), sys.argv[16]
+shap_d8, proba_200 = float(sys.argv[17]), float(sys.argv[18])
 from sklearn.ensemble import RandomForestClassifier
 fd = np.loadtxt(f"{work}/forest.csv", delimiter=",")
 ftest, fx, fy = fd[:, 0] == 1, fd[:, 1:21], fd[:, 21]
@@ -136,6 +140,8 @@ print(f"  random forest, 100 trees on 100k x 20: train_forest {forest_train / 10
 print(f"  predict_proba over the 100k rows: {forest_predict:.0f} ms vs a 20-column scan {forest_scan:.0f} ms (ratio {forest_predict / forest_scan:.1f}, target <= 3)")
 print(f"    the same call on a one-split forest {forest_stump:.0f} ms (ratio {forest_stump / forest_scan:.1f}: reading each row and calling the function)")
 print(f"    100 trees of depth <= 8 ({d8_size}): {forest_d8:.0f} ms (ratio {forest_d8 / forest_scan:.1f}); held-out AUC {auc_d8:.5f}, scikit-learn max_depth=8 {sk_auc_d8:.5f}")
+print(f"  explain (exact TreeSHAP) one row of those 100 trees of depth <= 8, 20 features: {shap_d8 / 200:.2f} ms (target <= 5), "
+      f"predict_proba {proba_200 / 200:.3f} ms a row; ratio {shap_d8 / max(proba_200, 1e-9):.0f}")
 print(f"  k-means k=4 n_init=4, standardised customers, inertia: shopml {inertia:.3f}  scikit-learn {sk_inertia:.3f}  ratio {inertia / sk_inertia:.4f} (target <= 1.02)")
 print(f"  logistic on {len(by):,} rows x 8: scan {scan:.0f} ms, train_logistic {train:.0f} ms (ratio {train / scan:.1f}, target <= 10, goal 5), "
       f"scikit-learn fit in memory {sk_fit:.0f} ms (shopml / scikit-learn {train / sk_fit:.2f})")

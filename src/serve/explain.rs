@@ -11,7 +11,7 @@ use shopml_core::data::cell::Cell;
 use shopml_core::model::Explanation;
 use shopml_core::Error;
 
-use super::predict::{with_slot_for, By, Purpose};
+use super::predict::{with_slot_for, By, Purpose, Slot};
 use crate::pg::error::{raise, OrRaise};
 use crate::pg::fcinfo::{Call, Out};
 
@@ -81,6 +81,15 @@ fn answer(
     }
 }
 
+/// The model's explanation, computed on the `shopml.threads` pool (TreeSHAP walks the trees
+/// of a forest in parallel); Postgres is not touched there.
+fn explain_on_pool(s: &Slot, cells: &[Cell], group: Option<Option<&str>>) -> Option<Explanation> {
+    let pool = crate::train::pool::get().or_raise();
+    let (model, name): (&dyn shopml_core::model::Model, &str) = (&*s.model, s.model_name.as_str());
+    pool.install(|| model.explain(name, cells, group))
+        .or_raise()
+}
+
 /// `explain(model, record, top_k)`.
 pub fn row(call: &Call, by: By) -> pg_sys::Datum {
     let k = top_k(call);
@@ -91,7 +100,7 @@ pub fn row(call: &Call, by: By) -> pg_sys::Datum {
         let record = call.record(1);
         let (cells, grouped, group_text) = s.row_cells(call, &record);
         let group = grouped.then_some(group_text.as_deref());
-        let e = s.model.explain(&s.model_name, &cells, group).or_raise();
+        let e = explain_on_pool(s, &cells, group);
         answer(call, &s.input_names(), &cells, e, k)
     })
 }
@@ -108,7 +117,7 @@ pub fn array(call: &Call, by: By) -> pg_sys::Datum {
         };
         s.check_numbers(x.len()).or_raise();
         let cells: Vec<Cell> = x.iter().map(|v| Cell::Num(*v)).collect();
-        let e = s.model.explain(&s.model_name, &cells, None).or_raise();
+        let e = explain_on_pool(s, &cells, None);
         answer(call, &s.input_names(), &cells, e, k)
     })
 }

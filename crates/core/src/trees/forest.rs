@@ -476,10 +476,27 @@ impl Forest {
         } else {
             self.n_classes
         };
+        // Trees in fixed chunks (on the current rayon pool), their sums added in order: the
+        // same values for any number of threads.
+        const CHUNK: usize = 8;
+        let parts: Vec<Vec<f64>> = self
+            .trees
+            .par_chunks(CHUNK)
+            .zip(covers.par_chunks(CHUNK))
+            .map(|(trees, covers)| {
+                let mut phi = vec![0.0; self.n_features];
+                let mut levels = vec![Vec::with_capacity(self.n_features + 2); cache.depth + 2];
+                for (t, c) in trees.iter().zip(covers) {
+                    t.shap(c, class, per_node, row, &mut phi, &mut levels);
+                }
+                phi
+            })
+            .collect();
         let mut phi = vec![0.0; self.n_features];
-        let mut levels = vec![Vec::with_capacity(self.n_features + 2); cache.depth + 2];
-        for (t, c) in self.trees.iter().zip(covers) {
-            t.shap(c, class, per_node, row, &mut phi, &mut levels);
+        for part in parts {
+            for (a, b) in phi.iter_mut().zip(part) {
+                *a += b;
+            }
         }
         let n = self.trees.len().max(1) as f64;
         phi.iter_mut().for_each(|v| *v /= n);
