@@ -373,6 +373,18 @@ fn ranked<K: Key>(keys: &Keys, recs: Vec<(u32, f32)>) -> Ranked<K> {
         .collect()
 }
 
+/// The sorted distinct indices of the known items among `items`.
+fn item_indices<K: Key>(keys: &Keys, items: &[Option<K>]) -> Vec<u32> {
+    let mut idx: Vec<u32> = items
+        .iter()
+        .flatten()
+        .filter_map(|i| K::find(keys, i))
+        .collect();
+    idx.sort_unstable();
+    idx.dedup();
+    idx
+}
+
 fn recommend_rows<K: Key>(
     model_name: Option<&str>,
     user_id: Option<K>,
@@ -383,16 +395,7 @@ fn recommend_rows<K: Key>(
     let k = check_k(k)?;
     let r = load(model_name, K::KIND, "recommend_for_user")?;
     let user = user_id.and_then(|u| K::find(&r.user_keys, &u));
-    let cands = candidates.map(|c| {
-        let mut idx: Vec<u32> = c
-            .iter()
-            .flatten()
-            .filter_map(|i| K::find(&r.item_keys, i))
-            .collect();
-        idx.sort_unstable();
-        idx.dedup();
-        idx
-    });
+    let cands = candidates.map(|c| item_indices(&r.item_keys, &c));
     let pool = pool::get()?;
     let recs = r.recommend_on(
         user,
@@ -514,16 +517,7 @@ fn items_rows<K: Key>(
         items.as_deref().unwrap_or(&[]),
         weights.as_deref(),
     )?;
-    let cands = candidates.map(|c| {
-        let mut idx: Vec<u32> = c
-            .iter()
-            .flatten()
-            .filter_map(|i| K::find(&r.item_keys, i))
-            .collect();
-        idx.sort_unstable();
-        idx.dedup();
-        idx
-    });
+    let cands = candidates.map(|c| item_indices(&r.item_keys, &c));
     let pool = pool::get()?;
     let name = model_name.unwrap_or_default();
     let recs = r

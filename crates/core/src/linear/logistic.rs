@@ -157,35 +157,7 @@ impl DenseFit {
     /// inverse of the penalised Fisher information, mapped to the original units; empty when
     /// it does not factor or has more than `MAX_SE_WIDTH` coefficients.
     pub fn original_std_errors(&self) -> Vec<f64> {
-        let d = self.beta.len();
-        if d > MAX_SE_WIDTH || self.hessian.len() != d * d {
-            return Vec::new();
-        }
-        let Some(spd) = Spd::factor_with(&self.hessian, d, 0.0) else {
-            return Vec::new();
-        };
-        // Original coefficient k is t_kᵀ β with t_0 = (1, −c/s), t_j = e_j / s_j, so its
-        // variance is t_kᵀ H⁻¹ t_k.
-        (0..d)
-            .map(|k| {
-                let mut t = vec![0.0; d];
-                if k == 0 {
-                    t[0] = 1.0;
-                    for j in 0..d - 1 {
-                        t[j + 1] = -self.center[j] / self.scale[j];
-                    }
-                } else {
-                    t[k] = 1.0 / self.scale[k - 1];
-                }
-                let u = spd.solve(&t);
-                let v: f64 = t.iter().zip(&u).map(|(a, b)| a * b).sum();
-                if v > 0.0 {
-                    v.sqrt()
-                } else {
-                    f64::NAN
-                }
-            })
-            .collect()
+        std_errors_of(&self.original_curvature(), self.beta.len())
     }
 
     /// The penalised Hessian in the coordinates of [`DenseFit::original_coefficients`]
@@ -658,6 +630,30 @@ fn newton_core(
     })
 }
 
+/// √diag(H⁻¹) of a d × d positive definite `h` (one solve per coefficient): the standard
+/// errors of coefficients whose precision is `h`. Empty when it does not factor or d is over
+/// `MAX_SE_WIDTH`.
+pub fn std_errors_of(h: &[f64], d: usize) -> Vec<f64> {
+    if d > MAX_SE_WIDTH || h.len() != d * d {
+        return Vec::new();
+    }
+    let Some(spd) = Spd::factor_with(h, d, 0.0) else {
+        return Vec::new();
+    };
+    (0..d)
+        .map(|k| {
+            let mut e = vec![0.0; d];
+            e[k] = 1.0;
+            let v = spd.solve(&e)[k];
+            if v > 0.0 {
+                v.sqrt()
+            } else {
+                f64::NAN
+            }
+        })
+        .collect()
+}
+
 /// Widest dense logistic model whose coefficients get standard errors (one solve each).
 const MAX_SE_WIDTH: usize = 1_000;
 
@@ -1036,22 +1032,7 @@ pub fn update(
         &mut |b: &[f64]| Ok(pass(&dtr, &ytr, None, b, pool)),
         monitor,
     )?;
-    let std_errors = Spd::factor_with(&fit.hessian, d, 0.0)
-        .map(|spd| {
-            (0..d)
-                .map(|k| {
-                    let mut e = vec![0.0; d];
-                    e[k] = 1.0;
-                    let v = spd.solve(&e)[k];
-                    if v > 0.0 {
-                        v.sqrt()
-                    } else {
-                        f64::NAN
-                    }
-                })
-                .collect()
-        })
-        .unwrap_or_default();
+    let std_errors = std_errors_of(&fit.hessian, d);
     let model = LogisticModel {
         intercept: fit.beta[0],
         dense: fit.beta[1..].to_vec(),
@@ -1246,13 +1227,26 @@ mod tests {
         let (mut xa, ya) = rows(3, 20_000);
         let (xb, yb) = rows(4, 20_000);
         let a = fit(&mut xa, &ya, 2, &params, &pool(), &mut Quiet).unwrap();
-        // The curvature in original units gives the same standard errors as the fit's own.
+        // The curvature mapped to original units is the Fisher information there: without a
+        // penalty, a fit in standardised coordinates and one in the raw ones give the same
+        // standard errors.
         let (h, d) = (a.original_curvature(), 3);
-        let spd = Spd::factor_with(&h, d, 0.0).unwrap();
-        for (k, se) in a.original_std_errors().iter().enumerate() {
-            let mut e = vec![0.0; d];
-            e[k] = 1.0;
-            assert!((spd.solve(&e)[k].sqrt() - se).abs() < 1e-9 * se);
+        let flat = LogisticParams {
+            l2: 0.0,
+            ..params.clone()
+        };
+        let in_std = fit(&mut xa.clone(), &ya, 2, &flat, &pool(), &mut Quiet).unwrap();
+        let raw = LogisticParams {
+            standardized: true,
+            ..flat
+        };
+        let in_raw = fit(&mut xa.clone(), &ya, 2, &raw, &pool(), &mut Quiet).unwrap();
+        for (s1, s2) in in_std
+            .original_std_errors()
+            .iter()
+            .zip(in_raw.original_std_errors())
+        {
+            assert!((s1 - s2).abs() < 1e-6 * s2, "{s1} {s2}");
         }
         let prior = Prior {
             center: a.original_coefficients(),
