@@ -597,6 +597,122 @@ COMMENT ON FUNCTION shopml.confusion_matrix(text, regclass, jsonb) IS
 --   catalog
 
 
+CREATE OR REPLACE FUNCTION shopml._predict_support(internal) RETURNS internal
+    AS 'MODULE_PATHNAME', 'shopml_predict_support' LANGUAGE C STRICT;
+CREATE OR REPLACE FUNCTION shopml._predict_args(model_name text, VARIADIC "any") RETURNS float8
+    AS 'MODULE_PATHNAME', 'shopml_predict_name_args' LANGUAGE C STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION shopml._predict_args(text, "any") IS
+  'Internal: what predict(model_name, ARRAY[x1, ...]) is rewritten to at plan time (no array per row).';
+CREATE OR REPLACE FUNCTION shopml._predict_args(model_id bigint, VARIADIC "any") RETURNS float8
+    AS 'MODULE_PATHNAME', 'shopml_predict_id_args' LANGUAGE C STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION shopml._predict_args(bigint, "any") IS
+  'Internal: what predict(model_id, ARRAY[x1, ...]) is rewritten to at plan time (no array per row).';
+CREATE OR REPLACE FUNCTION shopml.predict(model_name text, features float8[]) RETURNS float8
+    AS 'MODULE_PATHNAME', 'shopml_predict_name_array' LANGUAGE C STABLE PARALLEL SAFE
+    SUPPORT shopml._predict_support;
+COMMENT ON FUNCTION shopml.predict(text, float8[]) IS
+  'Prediction of the deployed version of a model for one row of features (in the order of shopml.models.features). NULL features give NULL.';
+CREATE OR REPLACE FUNCTION shopml.predict(model_id bigint, features float8[]) RETURNS float8
+    AS 'MODULE_PATHNAME', 'shopml_predict_id_array' LANGUAGE C STABLE PARALLEL SAFE
+    SUPPORT shopml._predict_support;
+COMMENT ON FUNCTION shopml.predict(bigint, float8[]) IS
+  'Prediction of one specific model version (by model_id) for one row of features.';
+CREATE OR REPLACE FUNCTION shopml.predict(model_name text, "row" record) RETURNS float8
+    AS 'MODULE_PATHNAME', 'shopml_predict_name_row' LANGUAGE C STABLE PARALLEL SAFE
+    COST 100;
+CREATE OR REPLACE FUNCTION shopml.predict_proba(model_name text, features float8[]) RETURNS float8
+    AS 'MODULE_PATHNAME', 'shopml_predict_proba_name_array' LANGUAGE C STABLE PARALLEL SAFE
+    COST 100;
+COMMENT ON FUNCTION shopml.predict_proba(text, float8[]) IS
+  'Probability of the positive class from the deployed version of a classifier, for one row of features (in model order). NULL features give NULL.';
+CREATE OR REPLACE FUNCTION shopml.predict_proba(model_name text, "row" record) RETURNS float8
+    AS 'MODULE_PATHNAME', 'shopml_predict_proba_name_row' LANGUAGE C STABLE PARALLEL SAFE
+    COST 100;
+COMMENT ON FUNCTION shopml.predict_proba(text, record) IS
+  'Probability of the positive class for a table row (features matched by column name).';
+CREATE OR REPLACE FUNCTION shopml.predict_label(model_name text, features float8[]) RETURNS text
+    AS 'MODULE_PATHNAME', 'shopml_predict_label_name_array' LANGUAGE C STABLE PARALLEL SAFE
+    COST 100;
+COMMENT ON FUNCTION shopml.predict_label(text, float8[]) IS
+  'Predicted label (as text) of the deployed version of a classifier, or segment of a k-means model, for one row of numeric features in model order.';
+CREATE OR REPLACE FUNCTION shopml.predict_label(model_name text, "row" record) RETURNS text
+    AS 'MODULE_PATHNAME', 'shopml_predict_label_name_row' LANGUAGE C STABLE PARALLEL SAFE
+    COST 100;
+COMMENT ON FUNCTION shopml.predict_label(text, record) IS
+  'Predicted label (as text) of a classifier, or segment of a k-means model, for a table row: features matched by column name and prepared as in training (unseen categories are not errors).';
+-- The same by model_id: a version that is not deployed (a challenger) scored beside the
+-- deployed one (the champion) before shopml.deploy.
+CREATE OR REPLACE FUNCTION shopml.predict(model_id bigint, "row" record) RETURNS float8 AS 'MODULE_PATHNAME', 'shopml_predict_id_row' LANGUAGE C STABLE PARALLEL SAFE COST 100;
+CREATE OR REPLACE FUNCTION shopml.predict_proba(model_id bigint, features float8[]) RETURNS float8 AS 'MODULE_PATHNAME', 'shopml_predict_proba_id_array' LANGUAGE C STABLE PARALLEL SAFE COST 100;
+CREATE OR REPLACE FUNCTION shopml.predict_proba(model_id bigint, "row" record) RETURNS float8 AS 'MODULE_PATHNAME', 'shopml_predict_proba_id_row' LANGUAGE C STABLE PARALLEL SAFE COST 100;
+CREATE OR REPLACE FUNCTION shopml.predict_label(model_id bigint, features float8[]) RETURNS text AS 'MODULE_PATHNAME', 'shopml_predict_label_id_array' LANGUAGE C STABLE PARALLEL SAFE COST 100;
+CREATE OR REPLACE FUNCTION shopml.predict_label(model_id bigint, "row" record) RETURNS text AS 'MODULE_PATHNAME', 'shopml_predict_label_id_row' LANGUAGE C STABLE PARALLEL SAFE COST 100;
+COMMENT ON FUNCTION shopml.predict(bigint, record) IS
+  'Prediction of one specific model version (by model_id, deployed or not) for a table row, as predict(model_name, row).';
+COMMENT ON FUNCTION shopml.predict_proba(bigint, float8[]) IS
+  'Probability of the positive class from one specific classifier version (by model_id), for one row of features in model order.';
+COMMENT ON FUNCTION shopml.predict_proba(bigint, record) IS
+  'Probability of the positive class from one specific classifier version (by model_id), for a table row.';
+COMMENT ON FUNCTION shopml.predict_label(bigint, float8[]) IS
+  'Predicted label of one specific classifier or k-means version (by model_id), for one row of features in model order.';
+COMMENT ON FUNCTION shopml.predict_label(bigint, record) IS
+  'Predicted label of one specific classifier or k-means version (by model_id), for a table row.';
+COMMENT ON FUNCTION shopml.predict(text, record) IS
+  'Prediction of the deployed version of a model for a table row: features are matched by column name, and the group column picks the sub-model of a grouped model (an unseen group gives NULL).';
+
+-- requires:
+--   predict_functions
+
+
+CREATE OR REPLACE FUNCTION shopml.explain(model_name text, "row" record, top_k int DEFAULT NULL)
+    RETURNS TABLE(feature text, value text, contribution float8)
+    AS 'MODULE_PATHNAME', 'shopml_explain_name_row' LANGUAGE C STABLE PARALLEL SAFE ROWS 12;
+CREATE OR REPLACE FUNCTION shopml.explain(model_name text, features float8[], top_k int DEFAULT NULL)
+    RETURNS TABLE(feature text, value text, contribution float8)
+    AS 'MODULE_PATHNAME', 'shopml_explain_name_array' LANGUAGE C STABLE PARALLEL SAFE ROWS 12;
+CREATE OR REPLACE FUNCTION shopml.explain(model_id bigint, "row" record, top_k int DEFAULT NULL)
+    RETURNS TABLE(feature text, value text, contribution float8)
+    AS 'MODULE_PATHNAME', 'shopml_explain_id_row' LANGUAGE C STABLE PARALLEL SAFE ROWS 12;
+CREATE OR REPLACE FUNCTION shopml.explain(model_id bigint, features float8[], top_k int DEFAULT NULL)
+    RETURNS TABLE(feature text, value text, contribution float8)
+    AS 'MODULE_PATHNAME', 'shopml_explain_id_array' LANGUAGE C STABLE PARALLEL SAFE ROWS 12;
+COMMENT ON FUNCTION shopml.explain(text, record, int) IS
+  'Why the deployed model predicts what it does for a table row: (baseline) first — the expected score over the training rows, its value column naming the scale (prediction for linear models, log-odds for logistic ones, probability of <label> for forests) — then one row per input, largest |contribution| first: linear and logistic contribution = coefficient x (prepared value - training mean), forests exact path-dependent TreeSHAP; all rows sum to the score exactly. top_k keeps the largest k inputs and sums the rest in (other). No rows when the prediction is NULL.';
+COMMENT ON FUNCTION shopml.explain(text, float8[], int) IS
+  'shopml.explain for one row of numeric features in model order (see explain(text, record, int)).';
+COMMENT ON FUNCTION shopml.explain(bigint, record, int) IS
+  'shopml.explain of one specific model version (by model_id, deployed or not) for a table row.';
+COMMENT ON FUNCTION shopml.explain(bigint, float8[], int) IS
+  'shopml.explain of one specific model version (by model_id) for one row of numeric features in model order.';
+
+-- requires:
+--   catalog
+
+
+CREATE OR REPLACE FUNCTION shopml._logistic_stats_trans(internal, bytea, VARIADIC "any") RETURNS internal
+    AS 'MODULE_PATHNAME', 'shopml_logistic_stats_trans' LANGUAGE C PARALLEL SAFE;
+CREATE OR REPLACE FUNCTION shopml._logistic_stats_combine(internal, internal) RETURNS internal
+    AS 'MODULE_PATHNAME', 'shopml_logistic_stats_combine' LANGUAGE C PARALLEL SAFE;
+CREATE OR REPLACE FUNCTION shopml._logistic_stats_serialize(internal) RETURNS bytea
+    AS 'MODULE_PATHNAME', 'shopml_logistic_stats_serialize' LANGUAGE C STRICT PARALLEL SAFE;
+CREATE OR REPLACE FUNCTION shopml._logistic_stats_deserialize(bytea, internal) RETURNS internal
+    AS 'MODULE_PATHNAME', 'shopml_logistic_stats_deserialize' LANGUAGE C STRICT PARALLEL SAFE;
+CREATE OR REPLACE FUNCTION shopml._logistic_stats_final(internal) RETURNS bytea
+    AS 'MODULE_PATHNAME', 'shopml_logistic_stats_final' LANGUAGE C PARALLEL SAFE;
+CREATE OR REPLACE AGGREGATE shopml._logistic_stats(bytea, VARIADIC "any") (
+    SFUNC = shopml._logistic_stats_trans, STYPE = internal,
+    COMBINEFUNC = shopml._logistic_stats_combine,
+    SERIALFUNC = shopml._logistic_stats_serialize, DESERIALFUNC = shopml._logistic_stats_deserialize,
+    FINALFUNC = shopml._logistic_stats_final,
+    PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE shopml._logistic_stats(bytea, VARIADIC "any") IS
+  'Internal: what train_logistic needs from one shard of a sharded table for one pass (objective, gradient and Hessian at a point, or the sums behind the metrics), as a partial state.';
+
+-- requires:
+--   catalog
+
+
 CREATE OR REPLACE FUNCTION shopml._prep_stats_trans(internal, bytea, VARIADIC "any") RETURNS internal
     AS 'MODULE_PATHNAME', 'shopml_prep_stats_trans' LANGUAGE C PARALLEL SAFE;
 CREATE OR REPLACE FUNCTION shopml._prep_stats_combine(internal, internal) RETURNS internal
@@ -675,122 +791,6 @@ COMMENT ON AGGREGATE shopml.linear_merge(bytea) IS
 
 COMMENT ON AGGREGATE shopml.linear_fit(float8, float8[]) IS
   'Least-squares fit of y on x (with intercept) in one pass, parallel and GROUP BY friendly: jsonb {coefficients, intercept, std_errors, t_stats, p_values, r2, n, skipped, aliased}. Rows with a NULL or NaN are skipped and counted; collinear columns are aliased (NULL coefficient).';
-
--- requires:
---   catalog
-
-
-CREATE OR REPLACE FUNCTION shopml._predict_support(internal) RETURNS internal
-    AS 'MODULE_PATHNAME', 'shopml_predict_support' LANGUAGE C STRICT;
-CREATE OR REPLACE FUNCTION shopml._predict_args(model_name text, VARIADIC "any") RETURNS float8
-    AS 'MODULE_PATHNAME', 'shopml_predict_name_args' LANGUAGE C STABLE PARALLEL SAFE;
-COMMENT ON FUNCTION shopml._predict_args(text, "any") IS
-  'Internal: what predict(model_name, ARRAY[x1, ...]) is rewritten to at plan time (no array per row).';
-CREATE OR REPLACE FUNCTION shopml._predict_args(model_id bigint, VARIADIC "any") RETURNS float8
-    AS 'MODULE_PATHNAME', 'shopml_predict_id_args' LANGUAGE C STABLE PARALLEL SAFE;
-COMMENT ON FUNCTION shopml._predict_args(bigint, "any") IS
-  'Internal: what predict(model_id, ARRAY[x1, ...]) is rewritten to at plan time (no array per row).';
-CREATE OR REPLACE FUNCTION shopml.predict(model_name text, features float8[]) RETURNS float8
-    AS 'MODULE_PATHNAME', 'shopml_predict_name_array' LANGUAGE C STABLE PARALLEL SAFE
-    SUPPORT shopml._predict_support;
-COMMENT ON FUNCTION shopml.predict(text, float8[]) IS
-  'Prediction of the deployed version of a model for one row of features (in the order of shopml.models.features). NULL features give NULL.';
-CREATE OR REPLACE FUNCTION shopml.predict(model_id bigint, features float8[]) RETURNS float8
-    AS 'MODULE_PATHNAME', 'shopml_predict_id_array' LANGUAGE C STABLE PARALLEL SAFE
-    SUPPORT shopml._predict_support;
-COMMENT ON FUNCTION shopml.predict(bigint, float8[]) IS
-  'Prediction of one specific model version (by model_id) for one row of features.';
-CREATE OR REPLACE FUNCTION shopml.predict(model_name text, "row" record) RETURNS float8
-    AS 'MODULE_PATHNAME', 'shopml_predict_name_row' LANGUAGE C STABLE PARALLEL SAFE
-    COST 100;
-CREATE OR REPLACE FUNCTION shopml.predict_proba(model_name text, features float8[]) RETURNS float8
-    AS 'MODULE_PATHNAME', 'shopml_predict_proba_name_array' LANGUAGE C STABLE PARALLEL SAFE
-    COST 100;
-COMMENT ON FUNCTION shopml.predict_proba(text, float8[]) IS
-  'Probability of the positive class from the deployed version of a classifier, for one row of features (in model order). NULL features give NULL.';
-CREATE OR REPLACE FUNCTION shopml.predict_proba(model_name text, "row" record) RETURNS float8
-    AS 'MODULE_PATHNAME', 'shopml_predict_proba_name_row' LANGUAGE C STABLE PARALLEL SAFE
-    COST 100;
-COMMENT ON FUNCTION shopml.predict_proba(text, record) IS
-  'Probability of the positive class for a table row (features matched by column name).';
-CREATE OR REPLACE FUNCTION shopml.predict_label(model_name text, features float8[]) RETURNS text
-    AS 'MODULE_PATHNAME', 'shopml_predict_label_name_array' LANGUAGE C STABLE PARALLEL SAFE
-    COST 100;
-COMMENT ON FUNCTION shopml.predict_label(text, float8[]) IS
-  'Predicted label (as text) of the deployed version of a classifier, or segment of a k-means model, for one row of numeric features in model order.';
-CREATE OR REPLACE FUNCTION shopml.predict_label(model_name text, "row" record) RETURNS text
-    AS 'MODULE_PATHNAME', 'shopml_predict_label_name_row' LANGUAGE C STABLE PARALLEL SAFE
-    COST 100;
-COMMENT ON FUNCTION shopml.predict_label(text, record) IS
-  'Predicted label (as text) of a classifier, or segment of a k-means model, for a table row: features matched by column name and prepared as in training (unseen categories are not errors).';
--- The same by model_id: a version that is not deployed (a challenger) scored beside the
--- deployed one (the champion) before shopml.deploy.
-CREATE OR REPLACE FUNCTION shopml.predict(model_id bigint, "row" record) RETURNS float8 AS 'MODULE_PATHNAME', 'shopml_predict_id_row' LANGUAGE C STABLE PARALLEL SAFE COST 100;
-CREATE OR REPLACE FUNCTION shopml.predict_proba(model_id bigint, features float8[]) RETURNS float8 AS 'MODULE_PATHNAME', 'shopml_predict_proba_id_array' LANGUAGE C STABLE PARALLEL SAFE COST 100;
-CREATE OR REPLACE FUNCTION shopml.predict_proba(model_id bigint, "row" record) RETURNS float8 AS 'MODULE_PATHNAME', 'shopml_predict_proba_id_row' LANGUAGE C STABLE PARALLEL SAFE COST 100;
-CREATE OR REPLACE FUNCTION shopml.predict_label(model_id bigint, features float8[]) RETURNS text AS 'MODULE_PATHNAME', 'shopml_predict_label_id_array' LANGUAGE C STABLE PARALLEL SAFE COST 100;
-CREATE OR REPLACE FUNCTION shopml.predict_label(model_id bigint, "row" record) RETURNS text AS 'MODULE_PATHNAME', 'shopml_predict_label_id_row' LANGUAGE C STABLE PARALLEL SAFE COST 100;
-COMMENT ON FUNCTION shopml.predict(bigint, record) IS
-  'Prediction of one specific model version (by model_id, deployed or not) for a table row, as predict(model_name, row).';
-COMMENT ON FUNCTION shopml.predict_proba(bigint, float8[]) IS
-  'Probability of the positive class from one specific classifier version (by model_id), for one row of features in model order.';
-COMMENT ON FUNCTION shopml.predict_proba(bigint, record) IS
-  'Probability of the positive class from one specific classifier version (by model_id), for a table row.';
-COMMENT ON FUNCTION shopml.predict_label(bigint, float8[]) IS
-  'Predicted label of one specific classifier or k-means version (by model_id), for one row of features in model order.';
-COMMENT ON FUNCTION shopml.predict_label(bigint, record) IS
-  'Predicted label of one specific classifier or k-means version (by model_id), for a table row.';
-COMMENT ON FUNCTION shopml.predict(text, record) IS
-  'Prediction of the deployed version of a model for a table row: features are matched by column name, and the group column picks the sub-model of a grouped model (an unseen group gives NULL).';
-
--- requires:
---   catalog
-
-
-CREATE OR REPLACE FUNCTION shopml._logistic_stats_trans(internal, bytea, VARIADIC "any") RETURNS internal
-    AS 'MODULE_PATHNAME', 'shopml_logistic_stats_trans' LANGUAGE C PARALLEL SAFE;
-CREATE OR REPLACE FUNCTION shopml._logistic_stats_combine(internal, internal) RETURNS internal
-    AS 'MODULE_PATHNAME', 'shopml_logistic_stats_combine' LANGUAGE C PARALLEL SAFE;
-CREATE OR REPLACE FUNCTION shopml._logistic_stats_serialize(internal) RETURNS bytea
-    AS 'MODULE_PATHNAME', 'shopml_logistic_stats_serialize' LANGUAGE C STRICT PARALLEL SAFE;
-CREATE OR REPLACE FUNCTION shopml._logistic_stats_deserialize(bytea, internal) RETURNS internal
-    AS 'MODULE_PATHNAME', 'shopml_logistic_stats_deserialize' LANGUAGE C STRICT PARALLEL SAFE;
-CREATE OR REPLACE FUNCTION shopml._logistic_stats_final(internal) RETURNS bytea
-    AS 'MODULE_PATHNAME', 'shopml_logistic_stats_final' LANGUAGE C PARALLEL SAFE;
-CREATE OR REPLACE AGGREGATE shopml._logistic_stats(bytea, VARIADIC "any") (
-    SFUNC = shopml._logistic_stats_trans, STYPE = internal,
-    COMBINEFUNC = shopml._logistic_stats_combine,
-    SERIALFUNC = shopml._logistic_stats_serialize, DESERIALFUNC = shopml._logistic_stats_deserialize,
-    FINALFUNC = shopml._logistic_stats_final,
-    PARALLEL = SAFE
-);
-COMMENT ON AGGREGATE shopml._logistic_stats(bytea, VARIADIC "any") IS
-  'Internal: what train_logistic needs from one shard of a sharded table for one pass (objective, gradient and Hessian at a point, or the sums behind the metrics), as a partial state.';
-
--- requires:
---   predict_functions
-
-
-CREATE OR REPLACE FUNCTION shopml.explain(model_name text, "row" record, top_k int DEFAULT NULL)
-    RETURNS TABLE(feature text, value text, contribution float8)
-    AS 'MODULE_PATHNAME', 'shopml_explain_name_row' LANGUAGE C STABLE PARALLEL SAFE ROWS 12;
-CREATE OR REPLACE FUNCTION shopml.explain(model_name text, features float8[], top_k int DEFAULT NULL)
-    RETURNS TABLE(feature text, value text, contribution float8)
-    AS 'MODULE_PATHNAME', 'shopml_explain_name_array' LANGUAGE C STABLE PARALLEL SAFE ROWS 12;
-CREATE OR REPLACE FUNCTION shopml.explain(model_id bigint, "row" record, top_k int DEFAULT NULL)
-    RETURNS TABLE(feature text, value text, contribution float8)
-    AS 'MODULE_PATHNAME', 'shopml_explain_id_row' LANGUAGE C STABLE PARALLEL SAFE ROWS 12;
-CREATE OR REPLACE FUNCTION shopml.explain(model_id bigint, features float8[], top_k int DEFAULT NULL)
-    RETURNS TABLE(feature text, value text, contribution float8)
-    AS 'MODULE_PATHNAME', 'shopml_explain_id_array' LANGUAGE C STABLE PARALLEL SAFE ROWS 12;
-COMMENT ON FUNCTION shopml.explain(text, record, int) IS
-  'Why the deployed model predicts what it does for a table row: (baseline) first — the expected score over the training rows, its value column naming the scale (prediction for linear models, log-odds for logistic ones, probability of <label> for forests) — then one row per input, largest |contribution| first: linear and logistic contribution = coefficient x (prepared value - training mean), forests exact path-dependent TreeSHAP; all rows sum to the score exactly. top_k keeps the largest k inputs and sums the rest in (other). No rows when the prediction is NULL.';
-COMMENT ON FUNCTION shopml.explain(text, float8[], int) IS
-  'shopml.explain for one row of numeric features in model order (see explain(text, record, int)).';
-COMMENT ON FUNCTION shopml.explain(bigint, record, int) IS
-  'shopml.explain of one specific model version (by model_id, deployed or not) for a table row.';
-COMMENT ON FUNCTION shopml.explain(bigint, float8[], int) IS
-  'shopml.explain of one specific model version (by model_id) for one row of numeric features in model order.';
 
 -- shopml::linear::_linear_scan_config
 CREATE OR REPLACE FUNCTION "_linear_scan_config"(
@@ -1370,7 +1370,7 @@ COMMENT ON FUNCTION shopml.recommend_for_items(text, text[], int, boolean, text[
 COMMENT ON FUNCTION shopml.item_factors(text, int) IS
   'The item factors (embeddings) of an ALS recommender, deployed version unless given: item_id as text, factors as float8[]; 22023 for item-kNN models.';
 COMMENT ON FUNCTION shopml.update(text, regclass, jsonb) IS
-  'A new version of a model from its deployed version (options.version: another) and only the rows of relation: linear models add the new rows'' statistics (prepared as the stored version prepares) to the stored ones and refit, which equals a full retrain on the old and new rows together; metrics are those of the new rows (test_fraction 0.2 of them held out, split_column, split_seed) with parent_version, rows_added and training_rows; deployed unless "deploy": false. Logistic models (dense, Newton fits): a Bayesian online step, the stored solution and curvature the Gaussian prior of a fit on the new rows (decay in (0, 1] scales the prior to forget old data; max_iter). k-means: centroids pooled with the new rows nearest them, the stored segments weighing as their sizes times decay (max_iter steps). since_column (+ since the first time) reads only the rows after the high-water mark the last update stored. Other kinds: 0A000 in this version.';
+  'A new version of a model from its deployed version (options.version: another) and only the rows of relation: linear models add the new rows'' statistics (prepared as the stored version prepares) to the stored ones and refit, which equals a full retrain on the old and new rows together; metrics are those of the new rows (test_fraction 0.2 of them held out, split_column, split_seed) with parent_version, rows_added and training_rows; deployed unless "deploy": false. Logistic models (dense, Newton fits): a Bayesian online step, the stored solution and curvature the Gaussian prior of a fit on the new rows (decay in (0, 1] scales the prior to forget old data; max_iter). k-means: centroids pooled with the new rows nearest them, the stored segments weighing as their sizes times decay (max_iter steps). Random forests: n_trees more trees (default: as many as stored) grown on the new rows with the stored options and a new seed, appended. since_column (+ since the first time) reads only the rows after the high-water mark the last update stored. Other kinds: 0A000 in this version.';
 COMMENT ON FUNCTION shopml.explain_recommendation(text, bigint, bigint, int) IS
   'The user''s items behind the score of item_id for user_id (item_id, contribution, rank; largest |contribution| first, top k): ALS by Hu, Koren and Volinsky''s decomposition of the user step (contributions sum to the score of the user''s history folded in, as recommend_for_items gives it), item-kNN each of the user''s items'' similarity to the item (summing to the kNN score). No rows for an unknown user or item.';
 COMMENT ON FUNCTION shopml.explain_recommendation(text, text, text, int) IS

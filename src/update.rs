@@ -10,12 +10,15 @@
 
 use pgrx::prelude::*;
 use serde_json::{json, Map, Value};
+use shopml_core::data::cell::Cell as Datum;
+use shopml_core::data::labels::LabelEncoder;
 use shopml_core::data::prep::Impute;
 use shopml_core::data::prep::{ColumnKind, Encoding};
 use shopml_core::linear::logistic::{self, LogisticModel};
 use shopml_core::linear::regression::{FitOptions, LinearBundle, LinearStats};
 use shopml_core::options::{pipeline, Pipeline};
 use shopml_core::segments::kmeans::KMeansModel;
+use shopml_core::trees::model::ForestModel;
 use shopml_core::{Error, ErrorKind, Result};
 
 use crate::catalog::{self, cache, Outcome};
@@ -38,6 +41,8 @@ struct UpdateOptions {
     /// Only rows whose `since_column` is past the stored high-water mark (or `since`).
     since_column: Option<String>,
     since: Option<String>,
+    /// Forests: how many trees to add (0: as many as the stored forest grew).
+    n_trees: usize,
 }
 
 /// The rows an update reads when it has a `since_column`: those in (after, upto], where
@@ -58,6 +63,7 @@ fn parse(value: Option<&Value>) -> Result<UpdateOptions> {
             max_iter: o.integer("max_iter", 100, 1, 10_000)? as usize,
             since_column: o.string("since_column")?,
             since: o.string("since")?,
+            n_trees: o.integer("n_trees", 0, 0, 10_000)? as usize,
         })
     })
 }
@@ -101,11 +107,14 @@ fn update_inner(req: Request) -> Result<TrainerRow> {
     if let Some(km) = m.as_any().downcast_ref::<KMeansModel>() {
         return update_kmeans(&req, km, parent, params, &opts, filter);
     }
+    if let Some(fm) = m.as_any().downcast_ref::<ForestModel>() {
+        return update_forest(&req, fm, parent, &target?, params, &opts, filter);
+    }
     let Some(b) = m.as_any().downcast_ref::<LinearBundle>() else {
         return Err(Error::new(
             ErrorKind::Unsupported,
             format!(
-                "shopml.update updates linear, logistic and k-means models in this version; \"{model_name}\" is {}",
+                "shopml.update updates linear, logistic, k-means and random-forest models in this version; \"{model_name}\" is {}",
                 m.kind().noun
             ),
         )
@@ -491,4 +500,127 @@ fn update_kmeans(
     let total: u64 = model.sizes.iter().sum();
     let outcome = Outcome::new(params, metrics, (total as i64, 0), opts.pipeline.deploy);
     req.save(&model, None, feats.names(), outcome)
+}
+
+/// A random forest: `n_trees` more trees grown on the new rows with the stored options (a new
+/// seed), appended to the stored ones.
+fn update_forest(
+    req: &Request,
+    fm: &ForestModel,
+    parent: i64,
+    target: &str,
+    params: Value,
+    opts: &UpdateOptions,
+    filter: Option<&str>,
+) -> Result<TrainerRow> {
+    let (model_name, rel) = (req.model_name, &req.rel);
+    let t = rel.column(target)?.clone();
+    let numeric = matches!(t.kind(), Some(ColumnKind::Numeric));
+    if numeric != fm.numeric_labels
+        || !matches!(
+            t.kind(),
+            Some(ColumnKind::Numeric | ColumnKind::Categorical)
+        )
+    {
+        return Err(Error::mismatch(format!(
+            "target column \"{target}\" of {} is of type {}, not the kind of label \"{model_name}\" was trained on",
+            rel.sql_name, t.type_name
+        )));
+    }
+    // The stored options, with a new seed and the number of trees to add.
+    let mut forest_json = serde_json::Map::new();
+    for key in [
+        "n_trees",
+        "max_depth",
+        "min_samples_leaf",
+        "max_features",
+        "bootstrap",
+        "seed",
+        "max_bins",
+        "class_weight",
+    ] {
+        if let Some(v) = params.get(key).filter(|v| !v.is_null()) {
+            forest_json.insert(key.into(), v.clone());
+        }
+    }
+    let seed = params.get("seed").and_then(Value::as_u64).unwrap_or(0);
+    forest_json.insert(
+        "seed".into(),
+        json!(seed.wrapping_add(parent as u64) % (i64::MAX as u64)),
+    );
+    if opts.n_trees > 0 {
+        forest_json.insert("n_trees".into(), json!(opts.n_trees));
+    }
+    let forest_params =
+        shopml_core::trees::model::ForestOptions::parse(Some(&Value::Object(forest_json)))?.forest;
+    let feats = input_columns(rel, model_name, &fm.prep, Some(target), &[], &opts.pipeline)?;
+    let budget = Budget::new(model_name);
+    let mut progress = Progress::new(model_name);
+    let mut labels = LabelEncoder::new(t.conv == crate::pg::datum::Conv::Bool, fm.labels.len() + 1);
+    let spec = Spec {
+        rel,
+        target: Some(&t),
+        features: &feats.columns,
+        split: &opts.pipeline.split,
+        skip_missing: fm.prep.impute == Impute::Skip,
+        bytes_per_row: shopml_core::trees::model::memory_per_row(feats.columns.len()),
+        filter,
+    };
+    let unseen = || {
+        Error::invalid(format!(
+            "the target \"{target}\" of {} has classes \"{model_name}\" was not trained on",
+            rel.sql_name
+        ))
+        .with_hint(
+            "A forest's classes are fixed when it is trained: retrain it with shopml.train_forest.",
+        )
+    };
+    let rows = read(&spec, &budget, &mut progress, |c: &Datum| {
+        labels.code(c).map_err(|_| unseen())
+    })?;
+    rows.require_training_rows(model_name, rel, fm.prep.impute.name())?;
+    let (texts, remap) = labels.finish();
+    let to_parent: Vec<u32> = texts
+        .iter()
+        .map(|l| {
+            fm.labels
+                .iter()
+                .position(|p| p == l)
+                .map(|i| i as u32)
+                .ok_or_else(unseen)
+        })
+        .collect::<Result<_>>()?;
+    let renumber = |y: Vec<u32>| -> Vec<u32> {
+        y.into_iter()
+            .map(|c| to_parent[remap[c as usize] as usize])
+            .collect()
+    };
+    let (ytr, yte) = (renumber(rows.y_train), renumber(rows.y_test));
+    let (n_new, n_test) = (ytr.len() as i64, yte.len() as i64);
+    let pool = pool::get()?;
+    progress.stage("growing trees", None);
+    let trained = fm
+        .update(rows.raw, ytr, yte, &forest_params, &pool, &mut progress)
+        .map_err(train::about(model_name, rel))?;
+    let model = &trained.model;
+    let metrics = train::split_metrics(
+        &trained.train,
+        trained.test.as_ref(),
+        json!({
+            "parent_version": parent,
+            "rows_added": n_new + n_test,
+            "trees_added": forest_params.n_trees,
+            "trees": model.forest.trees.len(),
+            "classes": model.labels.len(),
+            "skipped_rows": rows.skipped,
+        }),
+    );
+    let params = train::with(
+        params,
+        json!({"updated_from": parent,
+               "update": {"source": rel.sql_name, "trees_added": forest_params.n_trees,
+                          "seed": forest_params.seed, "test_fraction": opts.pipeline.split.test_fraction}}),
+    );
+    let outcome = Outcome::new(params, metrics, (n_new, n_test), opts.pipeline.deploy);
+    req.save(model, Some(target), feats.names(), outcome)
 }

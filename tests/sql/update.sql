@@ -97,6 +97,24 @@ SELECT version, (metrics->>'iterations')::int >= 1 AS stepped FROM shopml.update
 SELECT max(abs(n.centroid - o.centroid)) < 0.05 AS same_segments_as_before
 FROM shopml.segments('uk') n JOIN uk_old o USING (segment, feature);
 
+-- Random forests: n_trees more trees grown on the new rows (stored options, seed + parent version),
+-- appended: the updated forest's probability is the average of the old forest's and that of a
+-- forest trained on the new rows alone with the same options and seed.
+CREATE TABLE upf AS SELECT i, x1, x2, (x1 + x2 > 1.2) AS hit FROM up_rows;
+CREATE VIEW upf_old AS SELECT * FROM upf WHERE i <= 2000;
+CREATE VIEW upf_new AS SELECT * FROM upf WHERE i > 2000;
+SELECT version FROM shopml.train_forest('uf', 'upf_old', 'hit', ARRAY['x1', 'x2'], '{"n_trees": 10, "max_depth": 4, "test_fraction": 0}');
+SELECT version, metrics->'trees' AS trees, metrics->'trees_added' AS added FROM shopml.update('uf', 'upf_new', '{"test_fraction": 0}');
+SELECT version FROM shopml.train_forest('uf_new', 'upf_new', 'hit', ARRAY['x1', 'x2'], '{"n_trees": 10, "max_depth": 4, "test_fraction": 0, "seed": 43}');
+SELECT max(abs(shopml.predict_proba('uf', r) - (shopml.predict_proba(m.model_id, r) + shopml.predict_proba('uf_new', r)) / 2)) < 1e-6
+         AS average_of_old_and_new_trees
+FROM upf r, shopml.models m WHERE m.model_name = 'uf' AND m.version = 1;
+SELECT version, metrics->'trees' AS trees, n_test > 0 AS held_out FROM shopml.update('uf', 'upf_new', '{"n_trees": 5}');
+SELECT count(*) AS lines, abs(sum(contribution) - (SELECT shopml.predict_proba('uf', r) FROM upf r WHERE i = 7)) < 1e-6 AS still_explained
+FROM upf r, shopml.explain('uf', r) WHERE r.i = 7;
+CREATE TABLE upf_other AS SELECT i, x1, x2, (i % 3)::text AS hit FROM up_rows;
+CREATE TABLE upf_int AS SELECT i, x1, x2, (i % 2) AS hit FROM up_rows;
+
 -- Logistic: a Bayesian online step, the stored fit (its solution and curvature) the prior of a
 -- fit on the new rows. Close to the fit on all rows (Laplace's quadratic stands in for the
 -- old rows' log-likelihood), far closer than a fit on the new rows alone.
@@ -164,6 +182,9 @@ SELECT n, regress.err(q) FROM (VALUES
   (14, $$SELECT * FROM shopml.update('up', 'up_new', '{"decay": 0.5}')$$),
   (15, $$SELECT * FROM shopml.update('ul', 'upl_int')$$),
   (16, $$SELECT * FROM shopml.update('ul', 'upl_empty')$$),
-  (17, $$SELECT * FROM shopml.update('ul_int', 'upl_three')$$)
+  (17, $$SELECT * FROM shopml.update('ul_int', 'upl_three')$$),
+  (18, $$SELECT * FROM shopml.update('uf', 'upf_other')$$),
+  (19, $$SELECT * FROM shopml.update('uf', 'upf_int')$$),
+  (20, $$SELECT * FROM shopml.update('uf', 'upf_new', '{"n_trees": -1}')$$)
 ) c(n, q) ORDER BY n;
 SELECT count(*) = (SELECT n FROM up_before) AS nothing_written FROM shopml.model;

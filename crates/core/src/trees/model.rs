@@ -186,6 +186,77 @@ pub struct TrainedForest {
     pub test: Option<PartMetrics>,
 }
 
+/// Per input column, the sum of its prepared features' importances.
+fn input_importance(prep: &Prep, features: &[f64]) -> Vec<f64> {
+    let sources = prep.dense_sources();
+    let mut importance = vec![0.0; prep.inputs.len()];
+    for (j, v) in features.iter().enumerate() {
+        importance[sources[j]] += v;
+    }
+    importance
+}
+
+/// The metrics of `model` on prepared rows `x` with classes `y`.
+fn measure(model: &ForestModel, x: &[f64], y: &[u32], pool: &ThreadPool) -> PartMetrics {
+    let (k, w) = (model.labels.len(), model.prep.dense_width);
+    let rows = y.len();
+    let mut probs = vec![0.0; rows * k];
+    pool.install(|| {
+        probs
+            .par_chunks_mut(k)
+            .enumerate()
+            .for_each(|(i, out)| model.forest.predict_proba_into(&x[i * w..(i + 1) * w], out))
+    });
+    if k == 2 {
+        let p1: Vec<f64> = probs.chunks_exact(2).map(|r| r[1]).collect();
+        let yf: Vec<f64> = y.iter().map(|&c| c as f64).collect();
+        PartMetrics::Binary(pool.install(|| class_metrics(&p1, &yf, 0.5)))
+    } else {
+        PartMetrics::Multi(multi_metrics(&probs, y, k))
+    }
+}
+
+impl ForestModel {
+    /// `params.n_trees` more trees grown on new rows (prepared by the stored preparation, the
+    /// classes numbered as the stored labels), appended to the forest, which then averages old
+    /// and new trees alike; the importances are the trees' average.
+    pub fn update(
+        &self,
+        mut raw: RawTable,
+        ytr: Vec<u32>,
+        yte: Vec<u32>,
+        params: &ForestParams,
+        pool: &ThreadPool,
+        monitor: &mut dyn Monitor,
+    ) -> Result<TrainedForest> {
+        let (w, k) = (self.prep.dense_width, self.labels.len());
+        let train_part = std::mem::take(&mut raw.train);
+        let test_part = std::mem::take(&mut raw.test);
+        let (xtr, _) = self.prep.transform(&raw, train_part);
+        let (xte, _) = self.prep.transform(&raw, test_part);
+        drop(raw);
+        let grown = fit(&xtr, w, &ytr, k, params, pool, monitor)?;
+        let (n_old, n_new) = (self.forest.trees.len() as f64, grown.trees.len() as f64);
+        let mut model = self.clone();
+        model.shap_cache = std::sync::OnceLock::new();
+        if !model.covers.is_empty() {
+            model.covers.extend(grown.covers());
+        }
+        for (a, b) in model.forest.importance.iter_mut().zip(&grown.importance) {
+            *a = (*a * n_old + b * n_new) / (n_old + n_new);
+        }
+        model.forest.trees.extend(grown.trees);
+        model.importance = input_importance(&model.prep, &model.forest.importance);
+        let train_m = measure(&model, &xtr, &ytr, pool);
+        let test_m = (!yte.is_empty()).then(|| measure(&model, &xte, &yte, pool));
+        Ok(TrainedForest {
+            model,
+            train: train_m,
+            test: test_m,
+        })
+    }
+}
+
 /// Learns the preparation on the training part, grows the forest, and measures both parts.
 #[allow(clippy::too_many_arguments)]
 pub fn train(
@@ -217,11 +288,7 @@ pub fn train(
     drop(raw);
     let w = prep.dense_width;
     let forest = fit(&xtr, w, &ytr, k, params, pool, monitor)?;
-    let sources = prep.dense_sources();
-    let mut importance = vec![0.0; prep.inputs.len()];
-    for (j, v) in forest.importance.iter().enumerate() {
-        importance[sources[j]] += v;
-    }
+    let importance = input_importance(&prep, &forest.importance);
     let covers = forest.covers();
     let model = ForestModel {
         prep,
@@ -232,25 +299,8 @@ pub fn train(
         covers,
         shap_cache: std::sync::OnceLock::new(),
     };
-    let measure = |x: &[f64], y: &[u32]| -> PartMetrics {
-        let rows = y.len();
-        let mut probs = vec![0.0; rows * k];
-        pool.install(|| {
-            probs
-                .par_chunks_mut(k)
-                .enumerate()
-                .for_each(|(i, out)| model.forest.predict_proba_into(&x[i * w..(i + 1) * w], out))
-        });
-        if k == 2 {
-            let p1: Vec<f64> = probs.chunks_exact(2).map(|r| r[1]).collect();
-            let yf: Vec<f64> = y.iter().map(|&c| c as f64).collect();
-            PartMetrics::Binary(pool.install(|| class_metrics(&p1, &yf, 0.5)))
-        } else {
-            PartMetrics::Multi(multi_metrics(&probs, y, k))
-        }
-    };
-    let train_m = measure(&xtr, &ytr);
-    let test_m = (!yte.is_empty()).then(|| measure(&xte, &yte));
+    let train_m = measure(&model, &xtr, &ytr, pool);
+    let test_m = (!yte.is_empty()).then(|| measure(&model, &xte, &yte, pool));
     Ok(TrainedForest {
         model,
         train: train_m,
