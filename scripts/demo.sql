@@ -31,6 +31,9 @@ FROM shopml.coefficients('next_year_spend');
 SELECT customer_id, orders_y1, spend_y1, round(shopml.predict('next_year_spend', c)::numeric, 2) AS predicted_y2,
        spend_y2 AS actual_y2
 FROM shop.customer_year c ORDER BY customer_id LIMIT 5;
+\echo 'Why customer 1 gets that prediction (shopml.explain: the average customer, then each input):'
+SELECT e.feature, e.value, round(e.contribution::numeric, 2) AS contribution
+FROM shop.customer_year c, shopml.explain('next_year_spend', c) e WHERE c.customer_id = 1;
 
 \echo
 \echo '== 3. One model per region (group_by) =='
@@ -96,6 +99,9 @@ SELECT 'best sellers not yet bought', round(avg((q4.product_id IS NOT NULL)::int
 SELECT rank, item_id AS product_id, score AS buyers FROM shopml.recommend_for_user('home_recs', -1, 3);
 SELECT rank, item_id AS product_id, round(score::numeric, 3) AS score
 FROM shopml.recommend_for_user('home_recs', 42, 3, candidates => ARRAY(SELECT product_id FROM shop.products WHERE product_id % 2 = 0));
+\echo 'A visitor with products 17 and 23 in the cart (recommend_for_items folds the cart in as a new user):'
+SELECT rank, item_id AS product_id, round(score::numeric, 3) AS score
+FROM shopml.recommend_for_items('home_recs', ARRAY[17, 23], 3);
 \echo '"Customers who bought product 17 also bought" (item-kNN on co-purchases):'
 SELECT metrics->'ndcg@10' AS knn_ndcg_at_10
 FROM shopml.train_recommender('also_bought', 'shop.purchases', 'customer_id', 'product_id',
