@@ -301,6 +301,8 @@ INSERT INTO sweep.cases (fn, expected, q) VALUES
 ('update', '22000', $$SELECT version FROM shopml.update('sw_lin', 'sweep.nan')$$),
 ('update', '0A000', $$SELECT version FROM shopml.update('sw_recs', 'sweep.t')$$),
 ('update', 'ok', $$SELECT version FROM shopml.update('sw_km', 'sweep.t', '{"deploy": false, "decay": 0.5}')$$),
+('update', 'ok', $$SELECT version FROM shopml.update('sw_forest', 'sweep.t', '{"deploy": false, "n_trees": 2}')$$),
+('update', 'ok', $$SELECT version FROM shopml.update('sw_log', 'sweep.t', '{"deploy": false}')$$),
 ('update', '42703', $$SELECT version FROM shopml.update('sw_lin', 'sweep.clicks')$$),
 ('update', '22023', $$SELECT version FROM shopml.update('sw_lin', 'sweep.t', '{"version": -1}')$$),
 ('update', '22023', $$SELECT version FROM shopml.update('sw_lin', 'sweep.t', '[]')$$),
