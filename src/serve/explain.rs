@@ -8,6 +8,7 @@
 
 use pgrx::pg_sys;
 use shopml_core::data::cell::Cell;
+use shopml_core::data::prep::Encoding;
 use shopml_core::model::Explanation;
 use shopml_core::Error;
 
@@ -17,7 +18,44 @@ use crate::pg::fcinfo::{Call, Out};
 
 /// The rows of an explanation: `(baseline)` with the score's scale, then the inputs by
 /// decreasing |contribution| (ties in input order), the ones past `top_k` summed in `(other)`.
-fn rows(names: &[String], cells: &[Cell], e: &Explanation, top_k: Option<usize>) -> Vec<Vec<Out>> {
+/// Year, month and day of a day count from 1970-01-01 (the proleptic Gregorian calendar).
+fn civil(days: i64) -> (i64, i64, i64) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    (yoe + era * 400 + i64::from(m <= 2), m, d)
+}
+
+/// A date or timestamp input's value (days since 1970-01-01, UTC for timestamptz) as text.
+fn time_text(v: f64, with_hour: bool) -> String {
+    let day = v.floor();
+    let (y, m, d) = civil(day as i64);
+    if !with_hour {
+        return format!("{y:04}-{m:02}-{d:02}");
+    }
+    let us = (((v - day) * 86_400e6).round() as i64).min(86_400_000_000 - 1);
+    let (s, frac) = (us / 1_000_000, us % 1_000_000);
+    let hms = format!("{:02}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60);
+    if frac == 0 {
+        format!("{y:04}-{m:02}-{d:02} {hms}")
+    } else {
+        let f = format!("{frac:06}");
+        format!("{y:04}-{m:02}-{d:02} {hms}.{}", f.trim_end_matches('0'))
+    }
+}
+
+fn rows(
+    names: &[String],
+    cells: &[Cell],
+    times: &[Option<bool>],
+    e: &Explanation,
+    top_k: Option<usize>,
+) -> Vec<Vec<Out>> {
     let mut order: Vec<usize> = (0..e.contributions.len()).collect();
     order.sort_by(|&a, &b| {
         e.contributions[b]
@@ -31,10 +69,15 @@ fn rows(names: &[String], cells: &[Cell], e: &Explanation, top_k: Option<usize>)
         Out::Float(e.baseline),
     ]];
     let shown = top_k.unwrap_or(order.len()).min(order.len());
+    let time_of = |i: usize| times.get(i).copied().flatten();
     for &i in &order[..shown] {
         let value = match cells.get(i) {
             None | Some(Cell::Null) => Out::Null,
-            Some(Cell::Num(v)) => Out::Text(v.to_string()),
+            Some(Cell::Num(v)) if !v.is_finite() && time_of(i).is_some() => Out::Null,
+            Some(Cell::Num(v)) => Out::Text(match time_of(i) {
+                Some(with_hour) => time_text(*v, with_hour),
+                None => v.to_string(),
+            }),
             Some(Cell::Int(v)) => Out::Text(v.to_string()),
             Some(Cell::Text(t)) => Out::Text(t.to_string()),
             Some(Cell::Bytes(_)) => Out::Null,
@@ -70,13 +113,27 @@ fn top_k(call: &Call) -> Option<usize> {
 
 fn answer(
     call: &Call,
-    names: &[String],
+    s: &Slot,
     cells: &[Cell],
     e: Option<Explanation>,
     k: Option<usize>,
 ) -> pg_sys::Datum {
+    // Date and timestamp inputs (Some(with hour)) show as such, not as day counts.
+    let times: Vec<Option<bool>> = s
+        .model
+        .prep()
+        .map(|p| {
+            p.inputs
+                .iter()
+                .map(|i| match i.encoding {
+                    Encoding::Time { with_hour, .. } => Some(with_hour),
+                    _ => None,
+                })
+                .collect()
+        })
+        .unwrap_or_default();
     match e {
-        Some(e) => call.table_result(&rows(names, cells, &e, k)),
+        Some(e) => call.table_result(&rows(&s.input_names(), cells, &times, &e, k)),
         None => call.table_result(&[]),
     }
 }
@@ -101,7 +158,7 @@ pub fn row(call: &Call, by: By) -> pg_sys::Datum {
         let (cells, grouped, group_text) = s.row_cells(call, &record);
         let group = grouped.then_some(group_text.as_deref());
         let e = explain_on_pool(s, &cells, group);
-        answer(call, &s.input_names(), &cells, e, k)
+        answer(call, s, &cells, e, k)
     })
 }
 
@@ -118,7 +175,7 @@ pub fn array(call: &Call, by: By) -> pg_sys::Datum {
         s.check_numbers(x.len()).or_raise();
         let cells: Vec<Cell> = x.iter().map(|v| Cell::Num(*v)).collect();
         let e = explain_on_pool(s, &cells, None);
-        answer(call, &s.input_names(), &cells, e, k)
+        answer(call, s, &cells, e, k)
     })
 }
 

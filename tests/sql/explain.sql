@@ -98,6 +98,17 @@ SELECT e.value = 'probability of ' || shopml.predict_label('ex_forest3', r) AS p
        (SELECT abs(sum(contribution)) FROM shopml.explain('ex_forest3', r) WHERE feature = 'x2') AS x1_matters_more
 FROM ex_three r, shopml.explain('ex_forest3', r) e WHERE r.i = 17 AND e.feature = '(baseline)';
 
+-- Dates and timestamps show as such (their time parts add up in one line).
+CREATE TABLE ex_dates AS
+SELECT i, x1, date '2025-12-30' + (i % 400) AS d, timestamp '2026-03-01 12:30:00' + i * interval '37 minutes 1.5 seconds' AS at, y
+FROM ex_rows;
+SELECT version FROM shopml.train_linear('ex_date', 'ex_dates', 'y', ARRAY['x1', 'd', 'at'], '{"test_fraction": 0}');
+-- (ISO 8601 whatever DateStyle says; compared through to_json, which writes ISO.)
+SELECT bool_and(e.value = to_json(r.d) #>> '{}') FILTER (WHERE e.feature = 'd') AS dates_as_dates,
+       bool_and(e.value = replace(to_json(r.at) #>> '{}', 'T', ' ')) FILTER (WHERE e.feature = 'at') AS timestamps_as_timestamps,
+       count(*) FILTER (WHERE e.feature IN ('d', 'at')) AS lines
+FROM ex_dates r, shopml.explain('ex_date', r) e WHERE r.i % 100 = 1;
+
 -- Bad inputs.
 SELECT version FROM shopml.train_kmeans('ex_km', 'ex_rows', ARRAY['x1', 'x2'], 3);
 CREATE TABLE ex_inter AS SELECT i AS customer_id, 1 + i % 20 AS product_id FROM generate_series(1, 400) i;
