@@ -12,6 +12,7 @@
 
 use pgrx::prelude::*;
 
+mod boosted;
 mod catalog;
 mod demand;
 mod experiment;

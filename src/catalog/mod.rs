@@ -34,6 +34,8 @@ pub struct Outcome {
     pub n_train: i64,
     pub n_test: i64,
     pub deploy: bool,
+    /// The catalog's task when it is not the kind's (boosted trees classify or regress).
+    pub task: Option<shopml_core::model::Task>,
 }
 
 impl Outcome {
@@ -49,7 +51,13 @@ impl Outcome {
             n_train,
             n_test,
             deploy,
+            task: None,
         }
+    }
+
+    pub fn with_task(mut self, task: shopml_core::model::Task) -> Outcome {
+        self.task = Some(task);
+        self
     }
 }
 
@@ -70,7 +78,7 @@ pub fn save(kind: &Kind, r: &Record, o: &Outcome, bytes: Vec<u8>) -> Saved {
                 &[
                     r.model_name.as_str().into(),
                     kind.algorithm.into(),
-                    kind.task.name().into(),
+                    o.task.unwrap_or(kind.task).name().into(),
                     r.source.as_str().into(),
                     r.target.clone().into(),
                     r.features.clone().into(),

@@ -87,6 +87,7 @@ use crate::linear::regression::LinearBundle;
 use crate::pricing::demand::DemandModel;
 use crate::recommend::model::Recommender;
 use crate::segments::kmeans::KMeansModel;
+use crate::trees::boosted_model::BoostedModel;
 use crate::trees::model::ForestModel;
 
 // The registry: one line a kind (its type, algorithm name, task, the body format this build
@@ -98,6 +99,7 @@ registry! {
     FOREST: ForestModel = "random_forest", Classification, format 3, "a random forest", "train_forest", "shopml.predict_label, shopml.predict_proba and shopml.predict", crate::trees::model::decode_forest;
     KMEANS: KMeansModel = "kmeans", Segmentation, format 2, "a k-means model", "train_kmeans", "shopml.predict, shopml.predict_label and shopml.segments", decode_boxed::<KMeansModel>;
     RECOMMENDER: Recommender = "recommender", Recommendation, format 3, "a recommender", "train_recommender", "shopml.recommend_for_user or shopml.similar_items", crate::recommend::model::decode_recommender;
+    BOOSTED: BoostedModel = "boosted_trees", Regression, format 1, "a boosted-trees model", "train_boosted", "shopml.predict, shopml.predict_proba and shopml.predict_label", crate::trees::boosted_model::decode_boosted;
     DEMAND: DemandModel = "demand", Demand, format 2, "a demand model", "train_demand", "shopml.optimal_price, shopml.price_curve or shopml.demand_elasticities", decode_boxed::<DemandModel>;
 }
 

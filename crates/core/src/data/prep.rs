@@ -35,7 +35,13 @@ pub enum Impute {
     Mean,
     Median,
     Zero,
+    /// Keep missing numbers missing (NaN): trees route them (boosted trees only). Stored as
+    /// the fill +∞.
+    Keep,
 }
+
+/// The fill of a number under `keep`: the prepared value stays NaN.
+pub const KEEP_MISSING: f64 = f64::INFINITY;
 
 impl Impute {
     pub fn parse(s: &str) -> Option<Impute> {
@@ -44,6 +50,7 @@ impl Impute {
             "mean" => Impute::Mean,
             "median" => Impute::Median,
             "zero" => Impute::Zero,
+            "keep" => Impute::Keep,
             _ => return None,
         })
     }
@@ -53,6 +60,7 @@ impl Impute {
             Impute::Mean => "mean",
             Impute::Median => "median",
             Impute::Zero => "zero",
+            Impute::Keep => "keep",
         }
     }
 }
@@ -515,6 +523,7 @@ impl PrepLearner {
         let m = &s.moments;
         let fill = match self.opts.impute {
             Impute::Skip => f64::NAN,
+            Impute::Keep => KEEP_MISSING,
             Impute::Zero => 0.0,
             Impute::Mean if m.n > 0.0 => m.mean(),
             Impute::Mean => 0.0,
@@ -854,6 +863,9 @@ impl Prep {
     #[inline]
     fn numeric(x: f64, fill: f64, center: f64, scale: f64) -> Option<f64> {
         let v = if x.is_finite() { x } else { fill };
+        if v == KEEP_MISSING {
+            return Some(f64::NAN);
+        }
         v.is_finite().then(|| (v - center) / scale)
     }
 

@@ -669,7 +669,7 @@ impl Forest {
 /// Threshold between two adjacent distinct values `a < b`: their midpoint, or `a` when the
 /// midpoint rounds onto `b` (so `a` goes left and `b` goes right either way).
 #[inline]
-fn midpoint(a: f64, b: f64) -> f64 {
+pub(crate) fn midpoint(a: f64, b: f64) -> f64 {
     let m = a / 2.0 + b / 2.0;
     if m >= b || m < a {
         a
@@ -679,7 +679,7 @@ fn midpoint(a: f64, b: f64) -> f64 {
 }
 
 /// Rows used to place the bin edges when there are more.
-const BIN_SAMPLE: usize = 200_000;
+pub(crate) const BIN_SAMPLE: usize = 200_000;
 
 /// The bins of one feature: bin `b` holds the values in (cuts[b-1], cuts[b]].
 struct FeatureBins {
@@ -691,7 +691,7 @@ struct FeatureBins {
 
 /// Bin edges of a sorted sample: midpoints between distinct values, one bin per distinct value
 /// when there are at most `max_bins`, otherwise about equal-count bins.
-fn cut_points(sorted: &[f64], max_bins: usize) -> Vec<f64> {
+pub(crate) fn cut_points(sorted: &[f64], max_bins: usize) -> Vec<f64> {
     let mut vals: Vec<f64> = Vec::new();
     let mut counts: Vec<usize> = Vec::new();
     for &v in sorted {

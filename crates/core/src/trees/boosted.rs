@@ -1,0 +1,1448 @@
+//! Gradient-boosted decision trees: histogram-based, leaf-wise growth, second-order leaf
+//! values, the family of LightGBM (Ke et al. 2017) and XGBoost (Chen and Guestrin 2016).
+//!
+//! Each feature is cut once into at most `max_bins` quantile bins of its finite values (one
+//! bin per distinct value when there are few); a missing value (NaN) has a bin of its own after
+//! them. Rows are coded as `u8` bin numbers in column-major order. A tree starts as one leaf
+//! holding every (bagged) row; the leaf whose best split gains most is split next, until
+//! `num_leaves` leaves or no split gains more than `min_gain`. A leaf's histogram holds the sums
+//! of gradients and hessians per bin of every feature; only the smaller child of a split is
+//! accumulated, the larger is its parent minus it. Row counts are estimated from the hessians as
+//! LightGBM does (exact when the hessian is constant, as for squared error).
+//!
+//! A split sends the missing bin to the side that gains more; when the node had no missing
+//! values, missing values follow the side with the larger hessian sum (more rows). With
+//! `l1` and `l2`, a leaf's value is −T(G)/(H + l2), T the soft threshold by l1. Monotone
+//! constraints use bounds: a split on a constrained feature must order its two children's
+//! values, and their midpoint bounds every leaf below each child, so the model is monotone in
+//! that feature for every row.
+//!
+//! Histograms are accumulated per feature in parallel on the pool, each feature by one thread
+//! in row order, and every other step is sequential or per row, so a fit does not depend on
+//! the number of threads. Bagging and feature sampling draw from generators seeded from the
+//! seed and the iteration.
+
+use rayon::prelude::*;
+use rayon::ThreadPool;
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::hash::mix64;
+use crate::monitor::Monitor;
+use crate::rng::Rng;
+use crate::trees::forest::{cut_points, midpoint, BIN_SAMPLE};
+
+/// The loss a booster minimises.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Objective {
+    /// Log loss of a 0/1 target; scores are log-odds.
+    Binary,
+    /// Squared error.
+    Regression,
+    /// Poisson deviance of counts; scores are log means.
+    Poisson,
+    /// Softmax log loss over `n_classes` classes; one tree per class an iteration.
+    Multiclass,
+}
+
+impl Objective {
+    pub const NAMES: [&'static str; 4] = ["binary", "regression", "poisson", "multiclass"];
+
+    pub fn parse(s: &str) -> Option<Objective> {
+        Some(match s {
+            "binary" => Objective::Binary,
+            "regression" => Objective::Regression,
+            "poisson" => Objective::Poisson,
+            "multiclass" => Objective::Multiclass,
+            _ => return None,
+        })
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Objective::Binary => "binary",
+            Objective::Regression => "regression",
+            Objective::Poisson => "poisson",
+            Objective::Multiclass => "multiclass",
+        }
+    }
+
+    /// The name of the loss reported per iteration.
+    pub fn loss_name(self) -> &'static str {
+        match self {
+            Objective::Binary | Objective::Multiclass => "log_loss",
+            Objective::Regression => "mse",
+            Objective::Poisson => "poisson_deviance",
+        }
+    }
+
+    pub fn is_classifier(self) -> bool {
+        matches!(self, Objective::Binary | Objective::Multiclass)
+    }
+}
+
+fn objective_json<S: serde::Serializer>(
+    o: &Objective,
+    s: S,
+) -> std::result::Result<S::Ok, S::Error> {
+    s.serialize_str(o.name())
+}
+
+/// A booster's parameters; as JSON (the catalog's params) in the names of the options.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct BoostParams {
+    #[serde(serialize_with = "objective_json")]
+    pub objective: Objective,
+    pub n_trees: usize,
+    pub learning_rate: f64,
+    pub num_leaves: usize,
+    /// Deepest leaf (the root has depth 0); None: no limit.
+    pub max_depth: Option<usize>,
+    pub min_data_in_leaf: usize,
+    pub min_sum_hessian: f64,
+    pub l2: f64,
+    pub l1: f64,
+    pub min_gain: f64,
+    /// Fraction of rows drawn (without replacement, each row by a coin) for the trees of an
+    /// iteration, redrawn every `subsample_freq` iterations; 1 keeps every row.
+    pub subsample: f64,
+    pub subsample_freq: usize,
+    /// Fraction of features a tree may split on.
+    pub colsample: f64,
+    pub max_bins: usize,
+    pub early_stopping_rounds: Option<usize>,
+    /// Per prepared feature: +1 (the score never falls as it grows), −1, or 0.
+    pub monotone: Vec<i8>,
+    /// Weight of the positive rows (binary).
+    pub scale_pos_weight: f64,
+    pub seed: u64,
+}
+
+impl Default for BoostParams {
+    fn default() -> Self {
+        BoostParams {
+            objective: Objective::Regression,
+            n_trees: 100,
+            learning_rate: 0.1,
+            num_leaves: 31,
+            max_depth: None,
+            min_data_in_leaf: 20,
+            min_sum_hessian: 1e-3,
+            l2: 0.0,
+            l1: 0.0,
+            min_gain: 0.0,
+            subsample: 1.0,
+            subsample_freq: 0,
+            colsample: 1.0,
+            max_bins: 255,
+            early_stopping_rounds: None,
+            monotone: Vec::new(),
+            scale_pos_weight: 1.0,
+            seed: 0,
+        }
+    }
+}
+
+/// LightGBM's `poisson_max_delta_step`: the hessian of the Poisson loss is taken at a score
+/// raised by this much, which keeps the first steps from a low mean small.
+const POISSON_MAX_DELTA: f64 = 0.7;
+
+/// The missing-value bit of a node's `feature`: missing values go right.
+const MISSING_RIGHT: u32 = 1 << 31;
+
+/// One node of a boosted tree (16 bytes). The children of a split sit side by side, `next`
+/// (x <= threshold) and `next + 1`; a NaN goes right when the feature's top bit is set. A leaf
+/// points to itself with an infinite threshold, so stepping from it stays put.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Node {
+    threshold: f64,
+    feature: u32,
+    next: u32,
+}
+
+impl Node {
+    #[inline(always)]
+    fn step(&self, row: &[f64]) -> u32 {
+        let x = row[(self.feature & !MISSING_RIGHT) as usize];
+        let right = if x.is_nan() {
+            self.feature >> 31
+        } else {
+            (x > self.threshold) as u32
+        };
+        self.next + right
+    }
+
+    fn is_leaf(&self, i: usize) -> bool {
+        self.next as usize == i
+    }
+
+    /// The feature a split tests (None for a leaf at `i`).
+    pub fn split_feature(&self, i: usize) -> Option<usize> {
+        (!self.is_leaf(i)).then_some((self.feature & !MISSING_RIGHT) as usize)
+    }
+}
+
+/// One boosted tree: nodes in breadth-first order, and per node its value (the learning rate
+/// applied; only leaves' are used) and its training rows' hessian sum.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Tree {
+    pub nodes: Vec<Node>,
+    pub value: Vec<f64>,
+    pub cover: Vec<f64>,
+}
+
+impl Tree {
+    /// The leaf `row` falls into.
+    #[inline]
+    pub fn leaf(&self, row: &[f64]) -> usize {
+        let mut at = 0u32;
+        loop {
+            let next = self.nodes[at as usize].step(row);
+            if next == at {
+                return at as usize;
+            }
+            at = next;
+        }
+    }
+
+    pub fn leaves(&self) -> usize {
+        self.nodes
+            .iter()
+            .enumerate()
+            .filter(|(i, n)| n.is_leaf(*i))
+            .count()
+    }
+
+    pub fn depth(&self) -> usize {
+        let mut depth = vec![0usize; self.nodes.len()];
+        let mut max = 0;
+        for (i, n) in self.nodes.iter().enumerate() {
+            if !n.is_leaf(i) {
+                let d = depth[i] + 1;
+                depth[n.next as usize] = d;
+                depth[n.next as usize + 1] = d;
+                max = max.max(d);
+            }
+        }
+        max
+    }
+}
+
+/// Trees walked in lock step by one row (their memory loads overlap).
+const LANES: usize = 16;
+
+/// A fitted booster. Scores are `init + Σ trees` per output; outputs are one (binary,
+/// regression, poisson) or one per class (multiclass, trees interleaved by class).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Booster {
+    pub objective: Objective,
+    pub n_features: usize,
+    pub n_outputs: usize,
+    pub init: Vec<f64>,
+    pub trees: Vec<Tree>,
+    /// Per feature: the total gain of its splits, and their number.
+    pub gain: Vec<f64>,
+    pub splits: Vec<u64>,
+}
+
+impl Booster {
+    /// Adds every tree's leaf value for `row` to `out` (one per output).
+    #[inline]
+    fn add_trees(&self, row: &[f64], out: &mut [f64]) {
+        let k = self.n_outputs;
+        for (g, group) in self.trees.chunks(LANES).enumerate() {
+            let mut at = [0u32; LANES];
+            loop {
+                let mut moved = false;
+                for (a, t) in at.iter_mut().zip(group) {
+                    let next = t.nodes[*a as usize].step(row);
+                    moved |= next != *a;
+                    *a = next;
+                }
+                if !moved {
+                    break;
+                }
+            }
+            for (i, (&a, t)) in at.iter().zip(group).enumerate() {
+                out[(g * LANES + i) % k] += t.value[a as usize];
+            }
+        }
+    }
+
+    /// The raw scores of `row` (`n_features` values, NaN for missing) into `out`
+    /// (`n_outputs`): log-odds, value, log mean, or per-class scores before the softmax.
+    pub fn raw_into(&self, row: &[f64], out: &mut [f64]) {
+        out[..self.n_outputs].copy_from_slice(&self.init);
+        self.add_trees(row, out);
+    }
+
+    /// The raw score of a one-output booster.
+    pub fn raw(&self, row: &[f64]) -> f64 {
+        let mut out = [self.init[0]];
+        self.add_trees(row, &mut out);
+        out[0]
+    }
+
+    /// The prediction on the response scale into `out`: probability of class 1 (binary),
+    /// value, mean count, or the class probabilities.
+    pub fn predict_into(&self, row: &[f64], out: &mut [f64]) {
+        self.raw_into(row, out);
+        transform(self.objective, &mut out[..self.n_outputs]);
+    }
+
+    /// Nodes of every tree.
+    pub fn nodes(&self) -> usize {
+        self.trees.iter().map(|t| t.nodes.len()).sum()
+    }
+
+    /// Checks a booster read from storage: children after their parent, leaves point to
+    /// themselves, features in range, sizes consistent.
+    pub fn validate(&self) -> Result<()> {
+        let bad = |what: &str| {
+            Err(crate::model::damaged(
+                &crate::trees::boosted_model::KIND,
+                what,
+            ))
+        };
+        let k = self.n_outputs;
+        let ok_outputs = match self.objective {
+            Objective::Multiclass => k >= 2,
+            _ => k == 1,
+        };
+        if !ok_outputs
+            || self.init.len() != k
+            || !self.trees.len().is_multiple_of(k)
+            || self.gain.len() != self.n_features
+            || self.splits.len() != self.n_features
+        {
+            return bad("bad header");
+        }
+        for t in &self.trees {
+            let n = t.nodes.len();
+            if n == 0 || t.value.len() != n || t.cover.len() != n {
+                return bad("bad tree size");
+            }
+            for (i, node) in t.nodes.iter().enumerate() {
+                let next = node.next as usize;
+                let ok = if next == i {
+                    node.threshold == f64::INFINITY && node.feature == 0
+                } else {
+                    next > i
+                        && next + 1 < n
+                        && ((node.feature & !MISSING_RIGHT) as usize) < self.n_features
+                };
+                if !ok {
+                    return bad("bad node");
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Raw scores to the response scale, in place.
+pub fn transform(objective: Objective, s: &mut [f64]) {
+    match objective {
+        Objective::Binary => s[0] = crate::math::sigmoid(s[0]),
+        Objective::Regression => {}
+        Objective::Poisson => s[0] = s[0].exp(),
+        Objective::Multiclass => softmax(s),
+    }
+}
+
+fn softmax(s: &mut [f64]) {
+    let m = s.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    let mut z = 0.0;
+    for v in s.iter_mut() {
+        *v = (*v - m).exp();
+        z += *v;
+    }
+    for v in s.iter_mut() {
+        *v /= z;
+    }
+}
+
+/// Rows to learn from or to measure on: row-major `x` (n × p, NaN for missing), the targets
+/// (0/1 for binary, the class index for multiclass, the value otherwise) and optional weights.
+#[derive(Clone, Copy)]
+pub struct Data<'a> {
+    pub x: &'a [f64],
+    pub y: &'a [f64],
+    pub weight: Option<&'a [f64]>,
+}
+
+impl Data<'_> {
+    fn rows(&self) -> usize {
+        self.y.len()
+    }
+    fn w(&self, i: usize) -> f64 {
+        self.weight.map_or(1.0, |w| w[i])
+    }
+}
+
+/// What a fit returns besides the booster: the loss after every iteration on the training
+/// rows and on the validation rows (NaN without them), and the iteration kept.
+#[derive(Clone, Debug, Default)]
+pub struct Curve {
+    pub train: Vec<f64>,
+    pub valid: Vec<f64>,
+    pub best_iteration: usize,
+}
+
+/// The mean loss of raw scores `s` (n × k) for `d`.
+pub fn loss(objective: Objective, k: usize, s: &[f64], d: &Data) -> f64 {
+    let n = d.rows();
+    let (mut sum, mut wsum) = (0.0, 0.0);
+    let mut p = vec![0.0; k];
+    for i in 0..n {
+        let w = d.w(i);
+        let y = d.y[i];
+        let si = &s[i * k..(i + 1) * k];
+        let l = match objective {
+            Objective::Binary => {
+                // log(1 + e^s) − y s, stably.
+                let t = si[0];
+                t.max(0.0) + (-t.abs()).exp().ln_1p() - y * t
+            }
+            Objective::Regression => (si[0] - y) * (si[0] - y),
+            Objective::Poisson => {
+                let mu = si[0].exp();
+                let ylog = if y > 0.0 { y * (y / mu).ln() } else { 0.0 };
+                2.0 * (ylog - (y - mu))
+            }
+            Objective::Multiclass => {
+                p.copy_from_slice(si);
+                softmax(&mut p);
+                -(p[y as usize].max(1e-15)).ln()
+            }
+        };
+        sum += w * l;
+        wsum += w;
+    }
+    if wsum > 0.0 {
+        sum / wsum
+    } else {
+        f64::NAN
+    }
+}
+
+/// The bins of one feature: bins `0..n_bins` hold the finite values in (cuts[b-1], cuts[b]],
+/// bin `n_bins` the missing values.
+struct FeatureBins {
+    n_bins: usize,
+    lo: Vec<f64>,
+    hi: Vec<f64>,
+}
+
+fn bin_feature(
+    x: &[f64],
+    p: usize,
+    j: usize,
+    sample: Option<&[u32]>,
+    max_bins: usize,
+    codes: &mut [u8],
+) -> FeatureBins {
+    let mut vals: Vec<f64> = match sample {
+        Some(rows) => rows.iter().map(|&i| x[i as usize * p + j]).collect(),
+        None => x[j..].iter().step_by(p).copied().collect(),
+    };
+    vals.retain(|v| !v.is_nan());
+    vals.sort_unstable_by(f64::total_cmp);
+    let cuts = cut_points(&vals, max_bins);
+    let n_bins = cuts.len() + 1;
+    let mut lo = vec![f64::INFINITY; n_bins];
+    let mut hi = vec![f64::NEG_INFINITY; n_bins];
+    for (code, &v) in codes.iter_mut().zip(x[j..].iter().step_by(p)) {
+        if v.is_nan() {
+            *code = n_bins as u8;
+            continue;
+        }
+        let b = cuts.partition_point(|&t| t < v);
+        *code = b as u8;
+        lo[b] = lo[b].min(v);
+        hi[b] = hi[b].max(v);
+    }
+    FeatureBins { n_bins, lo, hi }
+}
+
+/// Sums of gradients and hessians.
+type Gh = [f64; 2];
+
+#[derive(Clone, Copy, Debug)]
+struct Split {
+    feature: usize,
+    /// The last bin on the left.
+    bin: u8,
+    /// The first occupied bin on the right (for the threshold).
+    next_bin: u8,
+    missing_right: bool,
+    gain: f64,
+    left: Gh,
+    right: Gh,
+    left_value: f64,
+    right_value: f64,
+}
+
+/// A leaf while its tree grows.
+struct Leaf {
+    start: usize,
+    end: usize,
+    sum: Gh,
+    depth: usize,
+    /// Bounds on the values of the leaves below (monotone constraints).
+    lo: f64,
+    hi: f64,
+    node: usize,
+    hist: Vec<Vec<Gh>>,
+    best: Option<Split>,
+}
+
+/// What every tree of a fit shares.
+struct Ctx<'a> {
+    codes: &'a [u8],
+    n: usize,
+    bins: &'a [FeatureBins],
+    params: &'a BoostParams,
+    max_depth: usize,
+    pool: &'a ThreadPool,
+}
+
+impl Ctx<'_> {
+    fn col(&self, f: usize) -> &[u8] {
+        &self.codes[f * self.n..(f + 1) * self.n]
+    }
+
+    /// T(G): the gradient sum soft-thresholded by l1.
+    fn t(&self, g: f64) -> f64 {
+        let l1 = self.params.l1;
+        if l1 == 0.0 {
+            g
+        } else {
+            g.signum() * (g.abs() - l1).max(0.0)
+        }
+    }
+
+    /// The value of a leaf with sums `s`, within [lo, hi] (without the learning rate).
+    fn value(&self, s: Gh, lo: f64, hi: f64) -> f64 {
+        (-self.t(s[0]) / (s[1] + self.params.l2)).clamp(lo, hi)
+    }
+
+    /// How much a leaf of value `w` with sums `s` lowers the loss (second-order).
+    fn gain_of(&self, s: Gh, w: f64) -> f64 {
+        -(2.0 * self.t(s[0]) * w + (s[1] + self.params.l2) * w * w)
+    }
+
+    /// The best split of feature `f` of a leaf.
+    fn best_of_feature(&self, f: usize, hist: &[Gh], leaf: &Leaf, count: usize) -> Option<Split> {
+        let params = self.params;
+        let nb = self.bins[f].n_bins;
+        let miss = hist[nb];
+        let total = leaf.sum;
+        let per_h = count as f64 / total[1];
+        let parent = self.gain_of(total, self.value(total, leaf.lo, leaf.hi));
+        let mono = params.monotone.get(f).copied().unwrap_or(0);
+        let min_n = params.min_data_in_leaf as f64;
+        let min_h = params.min_sum_hessian;
+        let mut best: Option<Split> = None;
+        let mut cum = [0.0; 2];
+        let mut prev: Option<usize> = None;
+        let mut consider = |left: Gh, missing_right: bool, b: usize, next: usize| {
+            let right = [total[0] - left[0], total[1] - left[1]];
+            if left[1] < min_h || right[1] < min_h {
+                return;
+            }
+            if (left[1] * per_h + 0.5).floor() < min_n || (right[1] * per_h + 0.5).floor() < min_n {
+                return;
+            }
+            let wl = self.value(left, leaf.lo, leaf.hi);
+            let wr = self.value(right, leaf.lo, leaf.hi);
+            if (mono > 0 && wl > wr) || (mono < 0 && wl < wr) {
+                return;
+            }
+            let gain = self.gain_of(left, wl) + self.gain_of(right, wr) - parent;
+            if gain > params.min_gain && best.is_none_or(|s| gain > s.gain) {
+                best = Some(Split {
+                    feature: f,
+                    bin: b as u8,
+                    next_bin: next as u8,
+                    missing_right,
+                    gain,
+                    left,
+                    right,
+                    left_value: wl,
+                    right_value: wr,
+                });
+            }
+        };
+        let has_missing = miss[1] > 0.0;
+        for (b, h) in hist[..nb].iter().enumerate() {
+            if h[1] <= 0.0 && h[0] == 0.0 {
+                continue;
+            }
+            if let Some(pb) = prev {
+                if has_missing {
+                    consider(cum, true, pb, b);
+                    consider([cum[0] + miss[0], cum[1] + miss[1]], false, pb, b);
+                } else {
+                    // No missing rows here: missing values follow the heavier side.
+                    let right_h = total[1] - cum[1];
+                    consider(cum, right_h >= cum[1], pb, b);
+                }
+            }
+            cum[0] += h[0];
+            cum[1] += h[1];
+            prev = Some(b);
+        }
+        best
+    }
+
+    /// The best split of a leaf over the allowed features, if one is allowed and gains.
+    fn best_split(&self, leaf: &Leaf, count: usize, allowed: &[usize]) -> Option<Split> {
+        if leaf.depth >= self.max_depth || count < 2 * self.params.min_data_in_leaf.max(1) {
+            return None;
+        }
+        let found: Vec<Option<Split>> = self.pool.install(|| {
+            allowed
+                .par_iter()
+                .map(|&f| self.best_of_feature(f, &leaf.hist[f], leaf, count))
+                .collect()
+        });
+        let mut best: Option<Split> = None;
+        for s in found.into_iter().flatten() {
+            if best.is_none_or(|b| s.gain > b.gain) {
+                best = Some(s);
+            }
+        }
+        best
+    }
+
+    /// The histograms of `rows` (with their gradients and hessians in `gh`, in row order)
+    /// for the allowed features.
+    fn histogram(&self, rows: &[u32], gh: &[Gh], allowed: &[usize], out: &mut [Vec<Gh>]) {
+        let mut slots: Vec<(usize, &mut Vec<Gh>)> = out
+            .iter_mut()
+            .enumerate()
+            .filter(|(f, _)| allowed.binary_search(f).is_ok())
+            .collect();
+        self.pool.install(|| {
+            slots.par_iter_mut().for_each(|(f, hist)| {
+                hist.iter_mut().for_each(|h| *h = [0.0; 2]);
+                let col = self.col(*f);
+                for (&r, g) in rows.iter().zip(gh) {
+                    let h = &mut hist[col[r as usize] as usize];
+                    h[0] += g[0];
+                    h[1] += g[1];
+                }
+            })
+        });
+    }
+}
+
+/// A tree while it grows: nodes with bin thresholds (for the training rows) besides the
+/// value thresholds (for any row).
+struct Grown {
+    nodes: Vec<Node>,
+    bins: Vec<(u8, u8)>,
+    value: Vec<f64>,
+    cover: Vec<f64>,
+}
+
+impl Grown {
+    /// The node a training row ends in, walking on its bin codes.
+    fn leaf_of(&self, ctx: &Ctx, r: usize) -> usize {
+        let mut at = 0usize;
+        loop {
+            let node = self.nodes[at];
+            if node.is_leaf(at) {
+                return at;
+            }
+            let f = (node.feature & !MISSING_RIGHT) as usize;
+            let code = ctx.codes[f * ctx.n + r];
+            let (bin, missing) = self.bins[at];
+            let right = if code == missing {
+                node.feature & MISSING_RIGHT != 0
+            } else {
+                code > bin
+            };
+            at = node.next as usize + right as usize;
+        }
+    }
+
+    /// The tree in breadth-first order for prediction.
+    fn finish(self) -> Tree {
+        let mut order = vec![0usize];
+        let mut q = 0;
+        while q < order.len() {
+            let i = order[q];
+            if !self.nodes[i].is_leaf(i) {
+                let c = self.nodes[i].next as usize;
+                order.extend([c, c + 1]);
+            }
+            q += 1;
+        }
+        let mut position = vec![0u32; self.nodes.len()];
+        for (new, &old) in order.iter().enumerate() {
+            position[old] = new as u32;
+        }
+        let mut tree = Tree {
+            nodes: Vec::with_capacity(order.len()),
+            value: Vec::with_capacity(order.len()),
+            cover: Vec::with_capacity(order.len()),
+        };
+        for &old in &order {
+            let mut node = self.nodes[old];
+            node.next = position[node.next as usize];
+            tree.nodes.push(node);
+            tree.value.push(self.value[old]);
+            tree.cover.push(self.cover[old]);
+        }
+        tree
+    }
+}
+
+/// Grows one tree on the rows `rows[..]` (sorted) with gradients `grad` (per row of the
+/// table), and adds its values (× learning rate) to `score` for these rows. Returns the tree
+/// and, per feature, the gain and number of its splits.
+fn grow(
+    ctx: &Ctx,
+    rows: &mut [u32],
+    grad: &[Gh],
+    allowed: &[usize],
+    spare: &mut Vec<u32>,
+    gain: &mut [f64],
+    splits: &mut [u64],
+) -> (Grown, Vec<(usize, usize, usize)>) {
+    let params = ctx.params;
+    let empty_hist = || -> Vec<Vec<Gh>> {
+        ctx.bins
+            .iter()
+            .map(|b| vec![[0.0; 2]; b.n_bins + 1])
+            .collect()
+    };
+    let gather = |rows: &[u32]| -> Vec<Gh> { rows.iter().map(|&r| grad[r as usize]).collect() };
+    let leaf_node = |i: usize| Node {
+        threshold: f64::INFINITY,
+        feature: 0,
+        next: i as u32,
+    };
+    let gh = gather(rows);
+    let sum = gh.iter().fold([0.0; 2], |a, g| [a[0] + g[0], a[1] + g[1]]);
+    let mut root = Leaf {
+        start: 0,
+        end: rows.len(),
+        sum,
+        depth: 0,
+        lo: f64::NEG_INFINITY,
+        hi: f64::INFINITY,
+        node: 0,
+        hist: empty_hist(),
+        best: None,
+    };
+    ctx.histogram(rows, &gh, allowed, &mut root.hist);
+    drop(gh);
+    root.best = ctx.best_split(&root, rows.len(), allowed);
+    let mut grown = Grown {
+        nodes: vec![leaf_node(0)],
+        bins: vec![(0, 0)],
+        value: vec![ctx.value(sum, root.lo, root.hi)],
+        cover: vec![sum[1]],
+    };
+    let mut leaves = vec![root];
+    while leaves.len() < params.num_leaves {
+        // The leaf whose split gains most (ties: the earliest).
+        let mut pick: Option<(usize, f64)> = None;
+        for (i, l) in leaves.iter().enumerate() {
+            if let Some(s) = l.best {
+                if pick.is_none_or(|(_, g)| s.gain > g) {
+                    pick = Some((i, s.gain));
+                }
+            }
+        }
+        let Some((i, _)) = pick else { break };
+        let mut parent = leaves.swap_remove(i);
+        let s = parent.best.take().expect("picked a leaf with a split");
+        gain[s.feature] += s.gain;
+        splits[s.feature] += 1;
+        // Partition the parent's rows stably: left in place, right through `spare`.
+        let nb = ctx.bins[s.feature].n_bins as u8;
+        let col = ctx.col(s.feature);
+        let part = &mut rows[parent.start..parent.end];
+        spare.clear();
+        let mut k = 0;
+        for j in 0..part.len() {
+            let r = part[j];
+            let code = col[r as usize];
+            let right = if code == nb {
+                s.missing_right
+            } else {
+                code > s.bin
+            };
+            if right {
+                spare.push(r);
+            } else {
+                part[k] = r;
+                k += 1;
+            }
+        }
+        part[k..].copy_from_slice(spare);
+        let mid = parent.start + k;
+        // The node becomes a split; its children are new leaves.
+        let at = grown.nodes.len();
+        let bins = &ctx.bins[s.feature];
+        grown.nodes[parent.node] = Node {
+            threshold: midpoint(bins.hi[s.bin as usize], bins.lo[s.next_bin as usize]),
+            feature: s.feature as u32 | if s.missing_right { MISSING_RIGHT } else { 0 },
+            next: at as u32,
+        };
+        grown.bins[parent.node] = (s.bin, nb);
+        grown.nodes.extend([leaf_node(at), leaf_node(at + 1)]);
+        grown.bins.extend([(0, 0), (0, 0)]);
+        grown.value.extend([s.left_value, s.right_value]);
+        grown.cover.extend([s.left[1], s.right[1]]);
+        // Bounds for the children (monotone constraints).
+        let mono = params.monotone.get(s.feature).copied().unwrap_or(0);
+        let (mut llo, mut lhi, mut rlo, mut rhi) = (parent.lo, parent.hi, parent.lo, parent.hi);
+        if mono != 0 {
+            let m = (s.left_value + s.right_value) / 2.0;
+            if mono > 0 {
+                lhi = lhi.min(m);
+                rlo = rlo.max(m);
+            } else {
+                llo = llo.max(m);
+                rhi = rhi.min(m);
+            }
+        }
+        let depth = parent.depth + 1;
+        let mut left = Leaf {
+            start: parent.start,
+            end: mid,
+            sum: s.left,
+            depth,
+            lo: llo,
+            hi: lhi,
+            node: at,
+            hist: Vec::new(),
+            best: None,
+        };
+        let mut right = Leaf {
+            start: mid,
+            end: parent.end,
+            sum: s.right,
+            depth,
+            lo: rlo,
+            hi: rhi,
+            node: at + 1,
+            hist: Vec::new(),
+            best: None,
+        };
+        // Accumulate the smaller child; the larger is the parent minus it.
+        let (small, large) = if left.end - left.start <= right.end - right.start {
+            (&mut left, &mut right)
+        } else {
+            (&mut right, &mut left)
+        };
+        let small_rows = &rows[small.start..small.end];
+        let gh = gather(small_rows);
+        let mut hist = empty_hist();
+        ctx.histogram(small_rows, &gh, allowed, &mut hist);
+        for &f in allowed {
+            for (p, h) in parent.hist[f].iter_mut().zip(&hist[f]) {
+                p[0] -= h[0];
+                p[1] -= h[1];
+            }
+        }
+        small.hist = hist;
+        large.hist = std::mem::take(&mut parent.hist);
+        for leaf in [&mut left, &mut right] {
+            leaf.best = ctx.best_split(leaf, leaf.end - leaf.start, allowed);
+        }
+        leaves.push(left);
+        leaves.push(right);
+    }
+    // Final values: from each leaf's sums, within its bounds, times the learning rate.
+    for l in &leaves {
+        grown.value[l.node] = ctx.value(l.sum, l.lo, l.hi);
+    }
+    for v in grown.value.iter_mut() {
+        *v *= params.learning_rate;
+    }
+    let ranges = leaves.iter().map(|l| (l.start, l.end, l.node)).collect();
+    (grown, ranges)
+}
+
+/// Checks the parameters against `p` features.
+fn check(params: &BoostParams, p: usize) -> Result<()> {
+    let bad = |m: String| Err(Error::invalid(m));
+    if !(params.learning_rate > 0.0 && params.learning_rate <= 1.0) {
+        return bad(format!(
+            "learning_rate must be in (0, 1], got {}",
+            params.learning_rate
+        ));
+    }
+    if params.num_leaves < 2 {
+        return bad(format!(
+            "num_leaves must be at least 2, got {}",
+            params.num_leaves
+        ));
+    }
+    if params.n_trees == 0 {
+        return bad("n_trees must be at least 1".into());
+    }
+    if params.max_depth == Some(0) {
+        return bad("max_depth must be at least 1".into());
+    }
+    if !(2..=255).contains(&params.max_bins) {
+        return bad(format!(
+            "max_bins must be between 2 and 255, got {}",
+            params.max_bins
+        ));
+    }
+    if !(params.subsample > 0.0 && params.subsample <= 1.0) {
+        return bad(format!(
+            "subsample must be in (0, 1], got {}",
+            params.subsample
+        ));
+    }
+    if !(params.colsample > 0.0 && params.colsample <= 1.0) {
+        return bad(format!(
+            "colsample must be in (0, 1], got {}",
+            params.colsample
+        ));
+    }
+    if !(params.l1 >= 0.0 && params.l2 >= 0.0 && params.min_gain >= 0.0) {
+        return bad("l1, l2 and min_gain must be at least 0".into());
+    }
+    if !params.monotone.is_empty() && params.monotone.len() != p {
+        return bad(format!(
+            "monotone has {} entries for {p} features",
+            params.monotone.len()
+        ));
+    }
+    Ok(())
+}
+
+/// The starting score per output: the loss's best constant.
+fn initial(objective: Objective, k: usize, d: &Data, pos_weight: f64) -> Vec<f64> {
+    let n = d.rows();
+    let mut sums = vec![0.0; k];
+    let mut wsum = 0.0;
+    for i in 0..n {
+        let mut w = d.w(i);
+        if objective == Objective::Binary && d.y[i] > 0.5 {
+            w *= pos_weight;
+        }
+        wsum += w;
+        match objective {
+            Objective::Multiclass => sums[d.y[i] as usize] += w,
+            _ => sums[0] += w * d.y[i],
+        }
+    }
+    match objective {
+        Objective::Binary => {
+            let p = (sums[0] / wsum).clamp(1e-15, 1.0 - 1e-15);
+            vec![(p / (1.0 - p)).ln()]
+        }
+        Objective::Regression => vec![sums[0] / wsum],
+        Objective::Poisson => vec![(sums[0] / wsum).max(1e-15).ln()],
+        Objective::Multiclass => sums.iter().map(|s| (s / wsum).max(1e-15).ln()).collect(),
+    }
+}
+
+/// Gradients and hessians of the loss at scores `s` (n × k) for output `c`.
+fn gradients(
+    objective: Objective,
+    k: usize,
+    c: usize,
+    s: &[f64],
+    d: &Data,
+    pos_weight: f64,
+    out: &mut [Gh],
+) {
+    out.par_chunks_mut(4096).enumerate().for_each(|(chunk, o)| {
+        let mut p = vec![0.0; k];
+        for (j, g) in o.iter_mut().enumerate() {
+            let i = chunk * 4096 + j;
+            let y = d.y[i];
+            let mut w = d.w(i);
+            let si = &s[i * k..(i + 1) * k];
+            *g = match objective {
+                Objective::Binary => {
+                    if y > 0.5 {
+                        w *= pos_weight;
+                    }
+                    let q = crate::math::sigmoid(si[0]);
+                    [w * (q - y), w * (q * (1.0 - q)).max(1e-16)]
+                }
+                Objective::Regression => [w * (si[0] - y), w],
+                Objective::Poisson => {
+                    [w * (si[0].exp() - y), w * (si[0] + POISSON_MAX_DELTA).exp()]
+                }
+                Objective::Multiclass => {
+                    p.copy_from_slice(si);
+                    softmax(&mut p);
+                    let t = if y as usize == c { 1.0 } else { 0.0 };
+                    let factor = k as f64 / (k as f64 - 1.0);
+                    [
+                        w * (p[c] - t),
+                        w * (factor * p[c] * (1.0 - p[c])).max(1e-16),
+                    ]
+                }
+            };
+        }
+    });
+}
+
+/// Fits a booster on `train` (p features a row); `valid` rows are scored after every
+/// iteration for the curve and early stopping. `n_classes` is used by multiclass only. The
+/// monitor is ticked after every tree and told every iteration's training loss.
+pub fn fit(
+    train: Data,
+    p: usize,
+    valid: Option<Data>,
+    n_classes: usize,
+    params: &BoostParams,
+    pool: &ThreadPool,
+    monitor: &mut dyn Monitor,
+) -> Result<(Booster, Curve)> {
+    check(params, p)?;
+    if p == 0 {
+        return Err(Error::invalid("boosted trees need at least one feature"));
+    }
+    let n = train.rows();
+    if train.x.len() != n * p || valid.is_some_and(|v| v.x.len() != v.rows() * p) {
+        return Err(Error::invalid("rows and targets do not match"));
+    }
+    if n == 0 {
+        return Err(Error::data("no training rows"));
+    }
+    if n > u32::MAX as usize {
+        return Err(Error::invalid(format!("too many rows: {n}")));
+    }
+    let objective = params.objective;
+    let k = if objective == Objective::Multiclass {
+        if n_classes < 2 {
+            return Err(Error::invalid("multiclass needs at least 2 classes"));
+        }
+        n_classes
+    } else {
+        1
+    };
+    fit_inner(train, p, valid, k, params, pool, monitor)
+}
+
+fn fit_inner(
+    train: Data,
+    p: usize,
+    valid: Option<Data>,
+    k: usize,
+    params: &BoostParams,
+    pool: &ThreadPool,
+    monitor: &mut dyn Monitor,
+) -> Result<(Booster, Curve)> {
+    let objective = params.objective;
+    let n = train.rows();
+    let x = train.x;
+    let sample: Option<Vec<u32>> = (n > BIN_SAMPLE).then(|| {
+        let mut rng = Rng::new(mix64(params.seed ^ 0x6a09_e667_f3bc_c908));
+        (0..BIN_SAMPLE)
+            .map(|_| rng.below(n as u64) as u32)
+            .collect()
+    });
+    let mut codes = vec![0u8; n * p];
+    let bins: Vec<FeatureBins> = pool.install(|| {
+        codes
+            .par_chunks_mut(n)
+            .enumerate()
+            .map(|(j, col)| bin_feature(x, p, j, sample.as_deref(), params.max_bins, col))
+            .collect()
+    });
+    drop(sample);
+    monitor.tick()?;
+    let ctx = Ctx {
+        codes: &codes,
+        n,
+        bins: &bins,
+        params,
+        max_depth: params.max_depth.unwrap_or(usize::MAX),
+        pool,
+    };
+    let pos_weight = params.scale_pos_weight;
+    let init = initial(objective, k, &train, pos_weight);
+    let mut score: Vec<f64> = (0..n).flat_map(|_| init.iter().copied()).collect();
+    let nv = valid.map_or(0, |v| v.rows());
+    let mut vscore: Vec<f64> = (0..nv).flat_map(|_| init.iter().copied()).collect();
+    let mut grad = vec![[0.0; 2]; n];
+    let mut trees: Vec<Tree> = Vec::new();
+    let mut gain = vec![0.0; p];
+    let mut splits = vec![0u64; p];
+    let mut curve = Curve::default();
+    let mut best = (f64::INFINITY, 0usize);
+    let mut bag: Vec<u32> = (0..n as u32).collect();
+    let mut in_bag = vec![true; n];
+    let mut rows: Vec<u32> = Vec::with_capacity(n);
+    let mut spare: Vec<u32> = Vec::with_capacity(n);
+    let bagging = params.subsample < 1.0 && params.subsample_freq > 0;
+    for it in 0..params.n_trees {
+        if bagging && it % params.subsample_freq == 0 {
+            let mut rng = Rng::new(params.seed ^ mix64(0xb5ad_4ece_da1c_e2a9 ^ it as u64));
+            bag.clear();
+            for (i, b) in in_bag.iter_mut().enumerate() {
+                *b = rng.next_f64() < params.subsample;
+                if *b {
+                    bag.push(i as u32);
+                }
+            }
+            if bag.is_empty() {
+                bag.push(0);
+                in_bag[0] = true;
+            }
+        }
+        for c in 0..k {
+            pool.install(|| gradients(objective, k, c, &score, &train, pos_weight, &mut grad));
+            // Features this tree may split on.
+            let allowed: Vec<usize> = if params.colsample < 1.0 {
+                let m = ((params.colsample * p as f64).round() as usize).clamp(1, p);
+                let mut rng =
+                    Rng::new(params.seed ^ mix64(0x3c6e_f372_fe94_f82b ^ (it * k + c) as u64));
+                let mut all: Vec<usize> = (0..p).collect();
+                rng.shuffle(&mut all);
+                let mut a = all[..m].to_vec();
+                a.sort_unstable();
+                a
+            } else {
+                (0..p).collect()
+            };
+            rows.clear();
+            rows.extend_from_slice(&bag);
+            let (grown, ranges) = grow(
+                &ctx,
+                &mut rows,
+                &grad,
+                &allowed,
+                &mut spare,
+                &mut gain,
+                &mut splits,
+            );
+            // Training scores: in-bag rows by their leaf, the others by a walk on their bins.
+            for (start, end, node) in ranges {
+                let v = grown.value[node];
+                for &r in &rows[start..end] {
+                    score[r as usize * k + c] += v;
+                }
+            }
+            if bagging {
+                let out: Vec<(usize, f64)> = pool.install(|| {
+                    (0..n)
+                        .into_par_iter()
+                        .with_min_len(4096)
+                        .filter(|&i| !in_bag[i])
+                        .map(|i| (i, grown.value[grown.leaf_of(&ctx, i)]))
+                        .collect()
+                });
+                for (i, v) in out {
+                    score[i * k + c] += v;
+                }
+            }
+            let tree = grown.finish();
+            if let Some(v) = valid {
+                pool.install(|| {
+                    vscore
+                        .par_chunks_mut(k)
+                        .enumerate()
+                        .with_min_len(1024)
+                        .for_each(|(i, s)| s[c] += tree.value[tree.leaf(&v.x[i * p..(i + 1) * p])])
+                });
+            }
+            trees.push(tree);
+            monitor.tick()?;
+        }
+        let train_loss = loss(objective, k, &score, &train);
+        let valid_loss = valid.map_or(f64::NAN, |v| loss(objective, k, &vscore, &v));
+        curve.train.push(train_loss);
+        curve.valid.push(valid_loss);
+        monitor.iteration(it + 1, Some(train_loss))?;
+        if valid.is_some() {
+            if valid_loss < best.0 {
+                best = (valid_loss, it + 1);
+            } else if params
+                .early_stopping_rounds
+                .is_some_and(|r| it + 1 - best.1 >= r)
+            {
+                break;
+            }
+        }
+    }
+    let best_iteration = if params.early_stopping_rounds.is_some() && best.1 > 0 {
+        best.1
+    } else {
+        curve.train.len()
+    };
+    trees.truncate(best_iteration * k);
+    curve.best_iteration = best_iteration;
+    Ok((
+        Booster {
+            objective,
+            n_features: p,
+            n_outputs: k,
+            init,
+            trees,
+            gain,
+            splits,
+        },
+        curve,
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::monitor::test_pool as pool;
+    use crate::monitor::Quiet;
+
+    fn data(
+        n: usize,
+        p: usize,
+        seed: u64,
+        f: impl Fn(&[f64], &mut Rng) -> f64,
+    ) -> (Vec<f64>, Vec<f64>) {
+        let mut rng = Rng::new(seed);
+        let mut x = Vec::with_capacity(n * p);
+        let mut y = Vec::with_capacity(n);
+        for _ in 0..n {
+            let row: Vec<f64> = (0..p).map(|_| rng.uniform(-1.0, 1.0)).collect();
+            y.push(f(&row, &mut rng));
+            x.extend(row);
+        }
+        (x, y)
+    }
+
+    fn fit1(
+        x: &[f64],
+        y: &[f64],
+        p: usize,
+        params: &BoostParams,
+        threads: usize,
+    ) -> (Booster, Curve) {
+        let d = Data { x, y, weight: None };
+        fit(d, p, None, 2, params, &pool(threads), &mut Quiet).unwrap()
+    }
+
+    #[test]
+    fn stumps_learn_an_additive_function() {
+        // y = 2·[x0 > 0.3] − x1² + 0.5·x2 with x0 in steps of 0.1, no noise: stumps (2 leaves)
+        // add up to it; what is left is the step functions' error within 255 bins.
+        let f = |r: &[f64]| 2.0 * ((r[0] > 0.3) as u8 as f64) - r[1] * r[1] + 0.5 * r[2];
+        let stepped = |(mut x, _): (Vec<f64>, Vec<f64>)| {
+            x.iter_mut()
+                .step_by(4)
+                .for_each(|v| *v = (*v * 10.0).round() / 10.0);
+            let y: Vec<f64> = x.chunks(4).map(f).collect();
+            (x, y)
+        };
+        let (x, y) = stepped(data(20_000, 4, 1, |_, _| 0.0));
+        let params = BoostParams {
+            num_leaves: 2,
+            n_trees: 3000,
+            learning_rate: 0.5,
+            ..Default::default()
+        };
+        let (b, curve) = fit1(&x, &y, 4, &params, 2);
+        assert!(b.trees.iter().all(|t| t.leaves() <= 2));
+        let (xt, yt) = stepped(data(2000, 4, 2, |_, _| 0.0));
+        let mut se = 0.0;
+        for (row, y) in xt.chunks(4).zip(&yt) {
+            se += (b.raw(row) - y).powi(2);
+        }
+        let rmse = (se / yt.len() as f64).sqrt();
+        assert!(rmse < 0.02, "rmse {rmse}");
+        assert!(curve.train.last().unwrap() < &1e-3);
+        // x3 is noise: never split on.
+        assert_eq!(b.splits[3], 0);
+    }
+
+    #[test]
+    fn same_model_for_any_thread_count() {
+        let (x, y) = data(5000, 6, 3, |r, rng| {
+            (r[0] + r[1] * r[2] + 0.3 * rng.normal() > 0.0) as u8 as f64
+        });
+        let params = BoostParams {
+            objective: Objective::Binary,
+            n_trees: 30,
+            subsample: 0.7,
+            subsample_freq: 1,
+            colsample: 0.8,
+            ..Default::default()
+        };
+        let (a, _) = fit1(&x, &y, 6, &params, 1);
+        let (b, _) = fit1(&x, &y, 6, &params, 2);
+        assert_eq!(a, b);
+    }
+
+    #[test]
+    fn monotone_constraint_holds_for_every_pair() {
+        // Demand falls with price (x0) but the noise makes the unconstrained trees wiggle.
+        let (x, y) = data(4000, 3, 4, |r, rng| {
+            -r[0] + 0.5 * (3.0 * r[0]).sin() + r[1] + 0.5 * rng.normal()
+        });
+        let mut params = BoostParams {
+            n_trees: 50,
+            num_leaves: 15,
+            min_data_in_leaf: 5,
+            monotone: vec![-1, 0, 0],
+            ..Default::default()
+        };
+        let (b, _) = fit1(&x, &y, 3, &params, 2);
+        let grid: Vec<f64> = (0..200).map(|i| -1.0 + i as f64 / 100.0).collect();
+        let mut rng = Rng::new(9);
+        for _ in 0..100 {
+            let (a1, a2) = (rng.uniform(-1.0, 1.0), rng.uniform(-1.0, 1.0));
+            let scores: Vec<f64> = grid.iter().map(|&g| b.raw(&[g, a1, a2])).collect();
+            assert!(scores.windows(2).all(|w| w[1] <= w[0] + 1e-12));
+        }
+        // Without the constraint the model does rise somewhere.
+        params.monotone.clear();
+        let (u, _) = fit1(&x, &y, 3, &params, 2);
+        let rises = (0..50).any(|s| {
+            let a1 = -1.0 + s as f64 / 25.0;
+            let scores: Vec<f64> = grid.iter().map(|&g| u.raw(&[g, a1, 0.0])).collect();
+            scores.windows(2).any(|w| w[1] > w[0] + 1e-9)
+        });
+        assert!(rises);
+    }
+
+    #[test]
+    fn missing_values_go_the_learnt_way() {
+        // x0 missing means a high target; observed x0 is noise. The first split sends NaN
+        // right, with the high values, and predictions for NaN rows are high.
+        let mut rng = Rng::new(5);
+        let n = 6000;
+        let mut x = Vec::new();
+        let mut y = Vec::new();
+        for i in 0..n {
+            let missing = i % 3 == 0;
+            let v = rng.uniform(-1.0, 1.0);
+            x.push(if missing { f64::NAN } else { v });
+            x.push(rng.uniform(-1.0, 1.0));
+            y.push(if missing { 5.0 } else { (v > 0.5) as u8 as f64 } + 0.1 * rng.normal());
+        }
+        let params = BoostParams {
+            n_trees: 50,
+            ..Default::default()
+        };
+        let (b, _) = fit1(&x, &y, 2, &params, 2);
+        let nan = b.raw(&[f64::NAN, 0.0]);
+        assert!((nan - 5.0).abs() < 0.1, "NaN row predicted {nan}");
+        assert!(b.raw(&[0.9, 0.0]) < 1.5 && b.raw(&[-0.9, 0.0]) < 0.5);
+        // A feature without missing values in training sends NaN to its heavier side.
+        let p = b.raw(&[0.0, f64::NAN]);
+        assert!(p.is_finite());
+    }
+
+    #[test]
+    fn poisson_and_multiclass_fit_their_data() {
+        let (x, y) = data(20_000, 3, 6, |r, rng| {
+            rng.poisson((0.5 + r[0]).exp()) as f64
+        });
+        let params = BoostParams {
+            objective: Objective::Poisson,
+            n_trees: 100,
+            ..Default::default()
+        };
+        let (b, _) = fit1(&x, &y, 3, &params, 2);
+        for v in [-0.8, 0.0, 0.8] {
+            let mu = b.raw(&[v, 0.0, 0.0]).exp();
+            let truth = (0.5 + v).exp();
+            assert!((mu / truth - 1.0).abs() < 0.12, "mean {mu} for {truth}");
+        }
+        let (x, y) = data(9000, 2, 7, |r, _| {
+            if r[0] < -0.3 {
+                0.0
+            } else if r[1] < 0.0 {
+                1.0
+            } else {
+                2.0
+            }
+        });
+        let params = BoostParams {
+            objective: Objective::Multiclass,
+            n_trees: 30,
+            ..Default::default()
+        };
+        let d = Data {
+            x: &x,
+            y: &y,
+            weight: None,
+        };
+        let (b, curve) = fit(d, 2, None, 3, &params, &pool(2), &mut Quiet).unwrap();
+        assert_eq!(b.trees.len(), 90);
+        let mut out = [0.0; 3];
+        b.predict_into(&[-0.9, 0.5], &mut out);
+        assert!((out.iter().sum::<f64>() - 1.0).abs() < 1e-12);
+        assert!(out[0] > 0.95);
+        b.predict_into(&[0.5, 0.5], &mut out);
+        assert!(out[2] > 0.95);
+        assert!(curve.train.last().unwrap() < &0.05);
+    }
+
+    #[test]
+    fn early_stopping_keeps_the_best_iteration() {
+        let (x, y) = data(2000, 5, 8, |r, rng| r[0] + rng.normal());
+        let (xv, yv) = data(2000, 5, 9, |r, rng| r[0] + rng.normal());
+        let params = BoostParams {
+            n_trees: 500,
+            learning_rate: 0.3,
+            early_stopping_rounds: Some(10),
+            ..Default::default()
+        };
+        let d = Data {
+            x: &x,
+            y: &y,
+            weight: None,
+        };
+        let v = Data {
+            x: &xv,
+            y: &yv,
+            weight: None,
+        };
+        let (b, curve) = fit(d, 5, Some(v), 2, &params, &pool(2), &mut Quiet).unwrap();
+        assert!(curve.train.len() < 500);
+        assert_eq!(b.trees.len(), curve.best_iteration);
+        let best = curve.valid.iter().copied().fold(f64::INFINITY, f64::min);
+        assert_eq!(curve.valid[curve.best_iteration - 1], best);
+        assert_eq!(curve.train.len(), curve.best_iteration + 10);
+    }
+
+    #[test]
+    fn bad_parameters_are_refused() {
+        let (x, y) = data(100, 2, 10, |r, _| r[0]);
+        for params in [
+            BoostParams {
+                learning_rate: 0.0,
+                ..Default::default()
+            },
+            BoostParams {
+                learning_rate: 1.5,
+                ..Default::default()
+            },
+            BoostParams {
+                num_leaves: 1,
+                ..Default::default()
+            },
+            BoostParams {
+                n_trees: 0,
+                ..Default::default()
+            },
+            BoostParams {
+                monotone: vec![1],
+                ..Default::default()
+            },
+        ] {
+            let d = Data {
+                x: &x,
+                y: &y,
+                weight: None,
+            };
+            assert!(fit(d, 2, None, 2, &params, &pool(1), &mut Quiet).is_err());
+        }
+    }
+}
