@@ -71,6 +71,7 @@ bench: bootstrap
 	benches/pricing.sh $(PORT)
 	benches/classify.sh $(PORT)
 	benches/experiment.sh $(PORT)
+	python3 benches/boosted.py $(PORT) --small
 	python3 benches/cpu_ratios.py $(PORT)
 	cargo bench -p shopml-core --bench core
 

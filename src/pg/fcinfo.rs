@@ -4,7 +4,7 @@
 use std::any::TypeId;
 
 use pgrx::pg_sys;
-use pgrx::PgMemoryContexts;
+use pgrx::{FromDatum, PgMemoryContexts};
 use shopml_core::{Error, Result};
 
 use crate::pg::datum::{self, Conv};
@@ -175,6 +175,20 @@ impl Call {
             let mut arr = arr;
             let data = arr.data::<f64>();
             Ok(Some(&*data.as_ptr()))
+        }
+    }
+
+    /// A float8[] argument's elements with its NULLs (the slow path of an array that holds
+    /// one); errors as [`Call::float8_array`].
+    pub fn float8_array_nullable(&self, i: usize) -> Result<Vec<Option<f64>>> {
+        // SAFETY: as float8_array: the argument is a float8[] (checked by float8_array first).
+        unsafe {
+            let arr = pgrx::Array::<f64>::from_polymorphic_datum(
+                self.datum(i),
+                false,
+                pg_sys::FLOAT8ARRAYOID,
+            );
+            Ok(arr.map(|a| a.iter().collect()).unwrap_or_default())
         }
     }
 

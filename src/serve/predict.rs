@@ -321,7 +321,13 @@ pub fn array(call: &Call, by: By, want: Want) -> pg_sys::Datum {
             return call.null();
         }
         let Some(x) = call.float8_array(1).or_raise() else {
-            return call.null();
+            // NULL elements: missing inputs, imputed or kept as the preparation says.
+            let x = call.float8_array_nullable(1).or_raise();
+            s.check_numbers(x.len()).or_raise();
+            if !s.prepare_numbers(x.into_iter()) {
+                return call.null();
+            }
+            return s.answer(call, None, want);
         };
         s.check_numbers(x.len()).or_raise();
         if !s.prepare_numbers(x.iter().map(|v| Some(*v))) {
@@ -410,7 +416,7 @@ CREATE FUNCTION shopml.predict(model_name text, features float8[]) RETURNS float
     AS 'MODULE_PATHNAME', 'shopml_predict_name_array' LANGUAGE C STABLE PARALLEL SAFE
     SUPPORT shopml._predict_support;
 COMMENT ON FUNCTION shopml.predict(text, float8[]) IS
-  'Prediction of the deployed version of a model for one row of features (in the order of shopml.models.features). NULL features give NULL.';
+  'Prediction of the deployed version of a model for one row of features (in the order of shopml.models.features). A NULL feature is prepared as the model''s impute option says (NULL under skip).';
 CREATE FUNCTION shopml.predict(model_id bigint, features float8[]) RETURNS float8
     AS 'MODULE_PATHNAME', 'shopml_predict_id_array' LANGUAGE C STABLE PARALLEL SAFE
     SUPPORT shopml._predict_support;
@@ -423,7 +429,7 @@ CREATE FUNCTION shopml.predict_proba(model_name text, features float8[]) RETURNS
     AS 'MODULE_PATHNAME', 'shopml_predict_proba_name_array' LANGUAGE C STABLE PARALLEL SAFE
     COST 100;
 COMMENT ON FUNCTION shopml.predict_proba(text, float8[]) IS
-  'Probability of the positive class from the deployed version of a classifier, for one row of features (in model order). NULL features give NULL.';
+  'Probability of the positive class from the deployed version of a classifier, for one row of features (in model order). A NULL feature is prepared as the model''s impute option says (NULL under skip).';
 CREATE FUNCTION shopml.predict_proba(model_name text, "row" record) RETURNS float8
     AS 'MODULE_PATHNAME', 'shopml_predict_proba_name_row' LANGUAGE C STABLE PARALLEL SAFE
     COST 100;

@@ -41,7 +41,8 @@ def fixtures(formats):
     out = []
     for b in sorted(FIXTURES.glob("*.bin")):
         meta = json.loads(b.with_suffix(".json").read_text())
-        if meta["format_version"] in formats:
+        # Kinds added after the releases (boosted_trees, 0.3.0) have no bytes an old release wrote.
+        if meta["format_version"] in formats and meta["algorithm"] in TASKS:
             out.append((b.stem.replace("-", "_"), b.read_bytes(), meta))
     return out
 

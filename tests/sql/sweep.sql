@@ -214,6 +214,19 @@ INSERT INTO sweep.cases (fn, expected, q) VALUES
 ('predict_proba', '42704', $$SELECT shopml.predict_proba('nope', ARRAY[1.0])$$),
 ('predict_proba', '22023', $$SELECT shopml.predict_proba('sw_lin', ARRAY[1.0])$$),
 ('predict_proba', 'ok', $$SELECT shopml.predict_proba('sw_log', t) FROM sweep.t t LIMIT 1$$),
+('train_boosted', 'ok', $$SELECT n_train FROM shopml.train_boosted('sw_boost', 'sweep.t', 'b', ARRAY['x', 'g'], '{"n_trees": 3, "min_data_in_leaf": 2}')$$),
+('train_boosted', 'ok', $$SELECT n_train FROM shopml.train_boosted('sw_boost_y', 'sweep.t', 'y', ARRAY['x', 'd'], '{"n_trees": 3}')$$),
+('train_boosted', '22023', $$SELECT n_train FROM shopml.train_boosted(NULL, 'sweep.t', 'b')$$),
+('train_boosted', '22023', $$SELECT n_train FROM shopml.train_boosted('m', NULL, 'b')$$),
+('train_boosted', '22023', $$SELECT n_train FROM shopml.train_boosted('m', 'sweep.t', NULL)$$),
+('train_boosted', '22023', $$SELECT n_train FROM shopml.train_boosted('m', 'sweep.t', 'b', ARRAY[]::text[])$$),
+('train_boosted', '42804', $$SELECT n_train FROM shopml.train_boosted('m', 'sweep.t', 'j')$$),
+('train_boosted', '22000', $$SELECT n_train FROM shopml.train_boosted('m', 'sweep.nan', 'x')$$),
+('train_boosted', '22023', $$SELECT n_train FROM shopml.train_boosted('m', 'sweep.t', 'b', options => '{"learning_rate": "NaN"}')$$),
+('train_boosted', '22023', $$SELECT n_train FROM shopml.train_boosted('m', 'sweep.t', 'b', options => '{"n_trees": 1e12}')$$),
+('predict', 'ok', $$SELECT shopml.predict('sw_boost_y', t) FROM sweep.t t LIMIT 1$$),
+('predict_proba', '22023', $$SELECT shopml.predict_proba('sw_boost', ARRAY['NaN', 'Infinity']::float8[])$$),
+('predict_proba', 'ok', $$SELECT shopml.predict_proba('sw_boost', t) FROM sweep.t t LIMIT 1$$),
 ('train_forest', 'ok', $$SELECT n_train FROM shopml.train_forest('sw_forest', 'sweep.t', 'g', ARRAY['x', 'b'], '{"n_trees": 3}')$$),
 ('train_forest', '22023', $$SELECT n_train FROM shopml.train_forest(NULL, 'sweep.t', 'g')$$),
 ('train_forest', '22023', $$SELECT n_train FROM shopml.train_forest('m', NULL, 'g')$$),
@@ -326,4 +339,4 @@ SELECT p.proname AS never_called
 FROM pg_proc p WHERE p.pronamespace = 'shopml'::regnamespace AND p.proname NOT LIKE '\_%'
   AND p.proname NOT IN (SELECT fn FROM sweep.cases) ORDER BY 1;
 DROP SCHEMA sweep CASCADE;
-SELECT shopml.drop_model(m) FROM unnest(ARRAY['sw_lin', 'sw_recs', 'sw_text_recs', 'sw_demand', 'sw_demand2', 'sw_km', 'sw_log', 'sw_forest']) m;
+SELECT shopml.drop_model(m) FROM unnest(ARRAY['sw_lin', 'sw_recs', 'sw_text_recs', 'sw_demand', 'sw_demand2', 'sw_km', 'sw_log', 'sw_forest', 'sw_boost', 'sw_boost_y']) m;

@@ -362,6 +362,7 @@ impl BoostedOptions {
                 subsample_freq: o.integer("subsample_freq", 1, 0, 100_000)? as usize,
                 colsample: o.number("colsample", 1.0, (0.0, false), (1.0, true))?,
                 max_bins: o.integer("max_bins", 255, 2, 255)? as usize,
+                min_data_in_bin: o.integer("min_data_in_bin", 3, 1, 1_000_000)? as usize,
                 early_stopping_rounds: match o.get("early_stopping_rounds").is_some() {
                     true => Some(o.integer("early_stopping_rounds", 0, 1, 100_000)? as usize),
                     false => None,

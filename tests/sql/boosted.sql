@@ -1,0 +1,125 @@
+-- Gradient-boosted trees: an additive function learnt by stumps, a noisy rule against its Bayes
+-- log loss (from the generating probabilities), Poisson means against the generating rates, a
+-- monotone constraint on every pair of rows, missing values routed as learnt, text classes,
+-- early stopping, thread independence, bad inputs.
+SET client_min_messages = warning;
+SELECT setseed(0.25) \g /dev/null
+-- y = 2·[x1 > 0.3] − x2² + 0.5·x3 on a grid of 0.01 (every value its own bin), no noise.
+CREATE TABLE bo_add AS
+SELECT i, x1, x2, x3, x4, 2 * (x1 > 0.3)::int - x2 * x2 + 0.5 * x3 AS y
+FROM (SELECT i, round(random()::numeric, 2)::float8 x1, round(random()::numeric, 2)::float8 x2,
+             round(random()::numeric, 2)::float8 x3, random() x4 FROM generate_series(1, 10000) i) s;
+SELECT n_train, n_test, metrics->>'objective' AS objective, metrics->>'trees' AS trees
+FROM shopml.train_boosted('bo_stumps', 'bo_add', 'y', ARRAY['x1', 'x2', 'x3', 'x4'],
+                          '{"num_leaves": 2, "n_trees": 1500, "learning_rate": 0.5, "min_data_in_leaf": 5}');
+-- Stumps add up to the function: rmse over every row below 0.01 (the target's sd is 0.95);
+-- the noise column x4 takes almost no gain.
+SELECT sqrt(avg((shopml.predict('bo_stumps', a) - y) ^ 2)) < 0.01 AS stumps_fit, stddev(y) > 0.9 AS target_varies FROM bo_add a;
+SELECT feature, importance < 0.01 AS negligible FROM shopml.feature_importance('bo_stumps') ORDER BY feature;
+SELECT round(sum(importance)::numeric, 12) AS total FROM shopml.feature_importance('bo_stumps');
+-- A noisy rule: P(y) = 0.9 inside the disc x1² + x2² < 0.5, 0.1 outside. The held-out log
+-- loss comes within 0.03 of the Bayes log loss of the same rows (no model can beat it;
+-- LightGBM 4.7 with the same options on the same split: 0.024 above it).
+SELECT setseed(0.375) \g /dev/null
+CREATE TABLE bo_disc AS
+SELECT i, x1, x2, x3, color, random() < p AS y, p
+FROM (SELECT i, x1, x2, x3, color, CASE WHEN x1 * x1 + x2 * x2 < 0.5 THEN 0.9 ELSE 0.1 END AS p
+      FROM (SELECT i, random() * 2 - 1 x1, random() * 2 - 1 x2, random() x3, (ARRAY['red', 'green', 'blue'])[1 + i % 3] AS color
+            FROM generate_series(1, 20000) i) s) s;
+CREATE TEMP TABLE bo_disc_fit AS
+SELECT * FROM shopml.train_boosted('bo_disc', 'bo_disc', 'y', ARRAY['x1', 'x2', 'x3', 'color'], '{"n_trees": 60, "num_leaves": 15}');
+SELECT n_train, n_test, metrics->>'objective' AS objective, metrics->>'classes' AS classes,
+       (metrics->>'auc')::float8 > 0.85 AS auc_high FROM bo_disc_fit;
+SELECT abs((f.metrics->>'log_loss')::float8 - b.bayes) < 0.03 AS near_bayes_log_loss
+FROM bo_disc_fit f, (SELECT avg(-(CASE WHEN y THEN ln(p) ELSE ln(1 - p) END)) AS bayes
+                     FROM bo_disc d JOIN shopml.split('bo_disc') s ON s.row_ctid = d.ctid::text WHERE s.held_out) b;
+-- predict is the label as a number, predict_label as text, agreeing with the probability.
+SELECT bool_and(shopml.predict('bo_disc', d) = (shopml.predict_proba('bo_disc', d) > 0.5)::int) AS predict_is_thresholded,
+       bool_and(shopml.predict_label('bo_disc', d) = (shopml.predict_proba('bo_disc', d) > 0.5)::text) AS label_agrees
+FROM bo_disc d WHERE i % 10 = 0;
+-- The learning curve: one train and one test loss per iteration, the train loss falling.
+SELECT jsonb_array_length(metrics->'curve'->'train') AS iterations, jsonb_array_length(metrics->'curve'->'test') AS test_points,
+       (metrics->'curve'->'train'->>59)::float8 < (metrics->'curve'->'train'->>0)::float8 AS train_loss_falls
+FROM bo_disc_fit;
+-- The same model with one and with two threads (bagging and feature sampling on).
+SET shopml.threads = 1;
+SELECT n_train FROM shopml.train_boosted('bo_t1', 'bo_disc', 'y', ARRAY['x1', 'x2', 'x3'], '{"n_trees": 20, "subsample": 0.7, "colsample": 0.67, "test_fraction": 0}');
+SET shopml.threads = 2;
+SELECT n_train FROM shopml.train_boosted('bo_t2', 'bo_disc', 'y', ARRAY['x1', 'x2', 'x3'], '{"n_trees": 20, "subsample": 0.7, "colsample": 0.67, "test_fraction": 0}');
+SELECT bool_and(shopml.predict_proba('bo_t1', d) = shopml.predict_proba('bo_t2', d)) AS same_with_any_thread_count FROM bo_disc d;
+RESET shopml.threads;
+-- Early stopping on the held-out rows keeps the best iteration: at learning rate 1 the
+-- held-out loss soon rises, the trees stop 10 iterations after its minimum.
+SELECT (metrics->>'best_iteration')::int < 400 AS stopped_early,
+       (metrics->>'iterations')::int = (metrics->>'best_iteration')::int + 10 AS ten_more_tried,
+       (metrics->>'trees')::int = (metrics->>'best_iteration')::int AS best_kept,
+       (SELECT min(v::float8) FROM jsonb_array_elements_text(metrics->'curve'->'test') v)
+         = (metrics->'curve'->'test'->>((metrics->>'best_iteration')::int - 1))::float8 AS at_the_minimum
+FROM shopml.train_boosted('bo_early', 'bo_disc', 'y', ARRAY['x1', 'x2', 'x3'],
+                          '{"n_trees": 400, "learning_rate": 1, "num_leaves": 63, "min_data_in_leaf": 2, "early_stopping_rounds": 10}');
+-- Poisson counts: units ~ Poisson(exp(1 + 0.8·promo − 1.5·(price − 1))); the predicted mean at
+-- each (price, promo) cell comes within 10 % of the generating rate.
+SELECT setseed(0.5) \g /dev/null
+CREATE TABLE bo_units AS
+SELECT i, price, promo, exp(1 + 0.8 * promo - 1.5 * (price - 1)) AS rate FROM
+  (SELECT i, 0.5 + (i % 11) * 0.1 AS price, (i % 7 = 0)::int AS promo FROM generate_series(1, 30000) i) s;
+ALTER TABLE bo_units ADD units int;
+UPDATE bo_units SET units = (SELECT count(*) FROM (SELECT sum(-ln(random())) OVER (ORDER BY g) AS t FROM generate_series(1, 60) g) e WHERE t < rate);
+SELECT metrics->>'objective' AS objective, metrics ? 'poisson_deviance' AS has_deviance
+FROM shopml.train_boosted('bo_units', 'bo_units', 'units', ARRAY['price', 'promo'], '{"objective": "poisson", "n_trees": 200}');
+SELECT bool_and(abs(m / rate - 1) < 0.1) AS means_within_10pct, count(*) AS cells
+FROM (SELECT price, promo, rate, shopml.predict('bo_units', ARRAY[price, promo]) AS m FROM bo_units GROUP BY price, promo, rate) c;
+-- Monotone: demand never rises with price, for every pair of prices on a grid, whatever the
+-- other inputs; without the constraint the noisy fit rises somewhere.
+SELECT setseed(0.625) \g /dev/null
+CREATE TABLE bo_demand AS
+SELECT i, price, season, 10 - 3 * price + sin(8 * price) + 2 * season + (random() - 0.5) * 3 AS units
+FROM (SELECT i, random() * 2 AS price, random() AS season FROM generate_series(1, 6000) i) s;
+SELECT n_train FROM shopml.train_boosted('bo_mono', 'bo_demand', 'units', ARRAY['price', 'season'],
+                                         '{"monotone": {"price": -1}, "num_leaves": 15, "min_data_in_leaf": 5, "test_fraction": 0}');
+SELECT n_train FROM shopml.train_boosted('bo_free', 'bo_demand', 'units', ARRAY['price', 'season'],
+                                         '{"num_leaves": 15, "min_data_in_leaf": 5, "test_fraction": 0}');
+CREATE TEMP TABLE bo_grid AS
+SELECT s.season, p.price, shopml.predict('bo_mono', ARRAY[p.price, s.season]) AS mono, shopml.predict('bo_free', ARRAY[p.price, s.season]) AS free
+FROM (SELECT g / 20.0 AS season FROM generate_series(0, 20) g) s, (SELECT g / 100.0 AS price FROM generate_series(0, 200) g) p;
+SELECT bool_and(a.mono >= b.mono) AS never_rises, bool_or(a.free < b.free) AS unconstrained_rises, count(*) AS pairs
+FROM bo_grid a JOIN bo_grid b ON a.season = b.season AND a.price < b.price;
+-- Missing values are data: a NULL x1 means a high target here, and rows with a NULL x1 are
+-- predicted high (not skipped: every row is trained on).
+CREATE TABLE bo_missing AS
+SELECT i, CASE WHEN i % 4 = 0 THEN NULL ELSE x1 END AS x1, x2,
+       CASE WHEN i % 4 = 0 THEN 5 ELSE (x1 > 0.5)::int END + x2 * 0.1 AS y
+FROM (SELECT i, random() x1, random() x2 FROM generate_series(1, 8000) i) s;
+SELECT n_train + n_test AS rows_used, metrics->>'skipped_rows' AS skipped
+FROM shopml.train_boosted('bo_missing', 'bo_missing', 'y', ARRAY['x1', 'x2'], '{"n_trees": 50}');
+SELECT round(shopml.predict('bo_missing', ARRAY[NULL, 0.5])::numeric, 1) AS null_x1, round(shopml.predict('bo_missing', ARRAY[0.9, 0.5])::numeric, 1) AS high_x1,
+       round(shopml.predict('bo_missing', ARRAY[0.1, 0.5])::numeric, 1) AS low_x1;
+-- Text classes (multiclass by default for more than two text values): labels, no predict_proba.
+CREATE TABLE bo_zones AS
+SELECT i, x1, x2, CASE WHEN x1 < 0.3 THEN 'a' WHEN x2 < 0.6 THEN 'b' ELSE 'c' END AS zone
+FROM (SELECT i, round(random()::numeric, 2)::float8 x1, round(random()::numeric, 2)::float8 x2 FROM generate_series(1, 4000) i) s;
+SELECT metrics->>'objective' AS objective, metrics->>'classes' AS classes, (metrics->>'accuracy')::float8 > 0.99 AS accurate
+FROM shopml.train_boosted('bo_zones', 'bo_zones', 'zone', ARRAY['x1', 'x2'], '{"n_trees": 30}');
+SELECT shopml.predict_label('bo_zones', ARRAY[0.1, 0.9]) AS a, shopml.predict_label('bo_zones', ARRAY[0.5, 0.2]) AS b, shopml.predict_label('bo_zones', ARRAY[0.5, 0.9]) AS c;
+SELECT regress.err($$SELECT shopml.predict_proba('bo_zones', ARRAY[0.1, 0.9])$$) AS multi_class_proba;
+SELECT regress.err($$SELECT shopml.predict('bo_zones', ARRAY[0.1, 0.9])$$) AS text_labels_predict;
+SELECT regress.err($$SELECT shopml.predict_label('bo_stumps', ARRAY[0.1, 0.2, 0.3, 0.4])$$) AS regression_label;
+SELECT task, algorithm, count(*) FROM shopml.models WHERE model_name LIKE 'bo\_%' GROUP BY 1, 2 ORDER BY 1;
+-- Bad inputs; none of them writes a model.
+CREATE TABLE bo_one AS SELECT x1, 'a'::text AS zone FROM bo_zones;
+CREATE TABLE bo_neg AS SELECT x1, x2 - 0.5 AS y FROM bo_zones;
+SELECT regress.err($$SELECT * FROM shopml.train_boosted('bad', 'bo_zones', 'zone', options => '{"objective": "lambdamart"}')$$) AS unknown_objective;
+SELECT regress.err($$SELECT * FROM shopml.train_boosted('bad', 'bo_zones', 'zone', options => '{"learning_rate": 0}')$$) AS rate_zero;
+SELECT regress.err($$SELECT * FROM shopml.train_boosted('bad', 'bo_zones', 'zone', options => '{"learning_rate": 1.5}')$$) AS rate_above_one;
+SELECT regress.err($$SELECT * FROM shopml.train_boosted('bad', 'bo_zones', 'zone', options => '{"num_leaves": 1}')$$) AS one_leaf;
+SELECT regress.err($$SELECT * FROM shopml.train_boosted('bad', 'bo_zones', 'zone', options => '{"n_trees": 0}')$$) AS no_trees;
+SELECT regress.err($$SELECT * FROM shopml.train_boosted('bad', 'bo_zones', 'zone', options => '{"num_leafs": 8}')$$) AS misspelt;
+SELECT regress.err($$SELECT * FROM shopml.train_boosted('bad', 'bo_zones', 'zone', options => '{"objective": "binary"}')$$) AS binary_on_three_values;
+SELECT regress.err($$SELECT * FROM shopml.train_boosted('bad', 'bo_zones', 'zone', options => '{"objective": "regression"}')$$) AS regression_on_text;
+SELECT regress.err($$SELECT * FROM shopml.train_boosted('bad', 'bo_one', 'zone')$$) AS one_class;
+SELECT regress.err($$SELECT * FROM shopml.train_boosted('bad', 'bo_neg', 'y', options => '{"objective": "poisson"}')$$) AS negative_counts;
+SELECT regress.err($$SELECT * FROM shopml.train_boosted('bad', 'bo_demand', 'units', options => '{"monotone": {"cost": 1}}')$$) AS monotone_unknown_column;
+SELECT regress.err($$SELECT * FROM shopml.train_boosted('bad', 'bo_demand', 'units', options => '{"monotone": {"price": 2}}')$$) AS monotone_not_a_sign;
+SELECT regress.err($$SELECT * FROM shopml.train_boosted('bad', 'bo_demand', 'units', options => '{"early_stopping_rounds": 5, "test_fraction": 0}')$$) AS early_stopping_without_test_rows;
+SELECT regress.err($$SELECT * FROM shopml.train_boosted('bad', 'bo_demand', 'nope')$$) AS unknown_target;
+SELECT count(*) AS bad_models FROM shopml.models WHERE model_name = 'bad';
