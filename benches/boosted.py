@@ -6,21 +6,28 @@
 PORT (default 5499): the cluster; the database shopml_bench is created if missing, with
 CREATE EXTENSION IF NOT EXISTS shopml. --small leaves out the 1M-row click-through set;
 --lightgbm-only runs LightGBM alone (no database); --only runs the named data sets
-(ctr_100k ctr_1m basket_100k units_100k breast_cancer diabetes); --reps N times the fastest
-of N runs of each LightGBM fit and predict and of each train_boosted call (default 1).
+(ctr_100k ctr_1m basket_100k units_100k rank_2k rank_10k breast_cancer diabetes); --reps N
+times the fastest of N runs of each LightGBM fit and predict and of each train_boosted call
+(default 1).
 
 Data (benches/boosted_data.py, seeded, so runs repeat): synthetic click-through (binary,
 20 features with nonlinear interactions, ~5 % NULL in four of them) at 100k and 1M rows,
 basket value (regression, 20 features, 100k), units sold against price (poisson, 8 features,
-100k), and the two real data sets inside the scikit-learn wheel: breast_cancer (binary) and
-diabetes (regression). Each is split once, ~20 % of its rows marked is_test, and loaded by
-binary COPY into bst_<name>; shopml trains on the view bst_<name>_train (the training rows
-without id and is_test) with test_fraction 0, LightGBM on the same rows in memory, both with
-100 trees, learning rate 0.1, 31 leaves, 20 rows a leaf at least, 255 bins, no L2, 2 threads.
+100k), search sessions (lambdarank: 2,000 and 10,000 queries of 10..40 shown products, ~50k
+and ~250k rows, 12 features, relevance 0/1/2 for not clicked/clicked/bought, ~3 % NULL in two
+features), and the two real data sets inside the scikit-learn wheel: breast_cancer (binary)
+and diabetes (regression). Each is split once, ~20 % of its rows marked is_test (for ranking
+~20 % of the queries, whole), and loaded by binary COPY into bst_<name>; shopml trains on the
+view bst_<name>_train (the training rows without id and is_test; with query_id, the
+group_column, for ranking) with test_fraction 0, LightGBM on the same rows in memory
+(LGBMRanker fit with group= the training queries' sizes for ranking), both with 100 trees,
+learning rate 0.1, 31 leaves, 20 rows a leaf at least, 255 bins, no L2, 2 threads.
 
 Printed: held-out AUC and log loss (binary), rmse (regression), mean Poisson deviance (and
-rmse, not checked) for poisson, against the tolerances AUC >= LightGBM - 0.002, log loss,
-rmse and deviance <= LightGBM x 1.01 (a miss is marked MISSED; the exit status stays 0); then
+rmse, not checked) for poisson, mean ndcg@10 (and map@10, not checked) over the held-out
+queries for lambdarank, against the tolerances AUC >= LightGBM - 0.002, log loss, rmse and
+deviance <= LightGBM x 1.01, ndcg@10 >= LightGBM - 0.005 (a miss is marked MISSED; the exit
+status stays 0); then
 times: LightGBM's fit (Dataset binning included) and predict on the test rows and on all rows
 (numpy arrays in memory, 2 threads), shopml's whole train_boosted call, its SQL scoring of the
 test rows (fetched) and of all rows (summed), and the train ratio shopml / LightGBM.
@@ -42,6 +49,8 @@ SETS = {
     "ctr_1m": lambda: bd.ctr(1_000_000),
     "basket_100k": lambda: bd.basket(100_000),
     "units_100k": lambda: bd.units(100_000),
+    "rank_2k": lambda: bd.search_sessions(2_000),
+    "rank_10k": lambda: bd.search_sessions(10_000),
     "breast_cancer": bd.breast_cancer,
     "diabetes": bd.diabetes,
 }
@@ -86,8 +95,8 @@ def run_shopml(conn, ds, res, reps=1):
     if nulls.any():
         res["notes"].append(f"{int(nulls.sum())} NULL predictions (metrics on the other rows)")
         res["failed"] = True
-    y = ds.test()[1]
-    res["shop"] = bd.metrics(ds.objective, y[~nulls], pred[~nulls])
+    y, group = ds.test()[1], ds.test_group
+    res["shop"] = bd.metrics(ds.objective, y[~nulls], pred[~nulls], None if group is None else group[~nulls])
 
 
 def fmt(v, digits=5):
@@ -114,7 +123,7 @@ def report(results, lightgbm_only):
         for i, (metric, s, ref, limit, sense, ok) in enumerate(lines):
             if s is None:
                 delta = "-"
-            elif metric == "auc":
+            elif metric == "auc" or "@" in metric:  # auc, ndcg@k, map@k: absolute differences
                 delta = f"{s - ref:+.5f}"
             else:
                 delta = f"{100 * (s / ref - 1):+.2f}%"
@@ -178,7 +187,8 @@ def main():
     for name in names:
         t = time.perf_counter()
         ds = SETS[name]()
-        log(f"{name}: {ds.n} rows x {len(ds.features)} generated/read in {time.perf_counter() - t:.2f} s; LightGBM")
+        queries = "" if ds.group is None else f" ({len(bd.run_lengths(ds.group))} queries)"
+        log(f"{name}: {ds.n} rows{queries} x {len(ds.features)} generated/read in {time.perf_counter() - t:.2f} s; LightGBM")
         res = {"ds": ds, "lgb": bd.run_lightgbm(ds, reps=args.reps), "notes": [], "failed": False, "boosted": boosted}
         if conn is not None:
             log(f"{name}: COPY" + (", train_boosted, scoring" if boosted else ""))

@@ -4,11 +4,13 @@ tests/client/test_boosted_reference.py (gradient-boosted trees against LightGBM)
 Every data set is generated from a seeded numpy Generator (or read from the copy scikit-learn
 ships inside its wheel), so a run repeats exactly: same rows, same split, same LightGBM model.
 
-A data set lives in PostgreSQL as a table `bst_<name>` (id bigint, is_test boolean, the
-features as float8, the target: boolean for binary, float8 for regression, integer for
-poisson; NaN in numpy is NULL in the table) and a view `bst_<name>_train` of its training rows
-without id and is_test. shopml trains on the view; LightGBM on the same rows as numpy arrays;
-both are scored on the `is_test` rows (about 20 %, the same rows for both).
+A data set lives in PostgreSQL as a table `bst_<name>` (id bigint, is_test boolean, for
+ranking query_id bigint, the features as float8, the target: boolean for binary, float8 for
+regression, integer for poisson and lambdarank; NaN in numpy is NULL in the table) and a view
+`bst_<name>_train` of its training rows without id and is_test (with query_id, the group
+column, for ranking). shopml trains on the view; LightGBM on the same rows as numpy arrays;
+both are scored on the `is_test` rows (about 20 %, the same rows for both; for ranking, about
+20 % of the queries, every row of a query on the same side).
 """
 import json
 import math
@@ -26,20 +28,25 @@ THREADS = 2
 PARAMS = {"n_trees": 100, "learning_rate": 0.1, "num_leaves": 31, "min_data_in_leaf": 20,
           "max_bins": 255, "l2": 0.0, "seed": 42}
 # shopml passes when: AUC >= LightGBM - 0.002, log loss <= LightGBM * 1.01, rmse (and, for
-# poisson, the mean deviance) <= LightGBM * 1.01.
+# poisson, the mean deviance) <= LightGBM * 1.01, for lambdarank ndcg@10 >= LightGBM - 0.005.
 AUC_SLACK, RATIO = 0.002, 1.01
+NDCG_SLACK, RANK_K = 0.005, 10
 
 
 @dataclass
 class DataSet:
     name: str              # table bst_<name>, view bst_<name>_train, model bst_<name>
-    objective: str         # binary | regression | poisson
+    objective: str         # binary | regression | poisson | lambdarank
     features: list
     target: str
     X: np.ndarray          # float64 (rows, features), NaN = missing (NULL in the table)
-    y: np.ndarray          # bool (binary), float64 (regression), int64 (poisson)
+    y: np.ndarray          # bool (binary), float64 (regression), int64 (poisson, lambdarank)
     is_test: np.ndarray    # bool (rows,)
     about: str = ""
+    # lambdarank only: the query of each row (int64, non-decreasing: the rows of a query are
+    # contiguous, in query_id order, as LightGBM needs), stored as the column group_column.
+    group: np.ndarray = None
+    group_column: str = "query_id"
 
     @property
     def table(self):
@@ -62,6 +69,15 @@ class DataSet:
 
     def test(self):
         return self.X[self.is_test], self.y[self.is_test]
+
+    @property
+    def test_group(self):
+        """The query of each test row (None when the set is not a ranking set)."""
+        return None if self.group is None else self.group[self.is_test]
+
+    def train_group_sizes(self):
+        """Rows of each training query in row order (LightGBM's group=)."""
+        return run_lengths(self.group[~self.is_test])
 
 
 def test_mask(n, seed, fraction=0.2):
@@ -168,6 +184,73 @@ def units(n, seed=3):
                    "units", X, y, test_mask(n, seed + 1000), "synthetic units sold vs price, 8 features")
 
 
+def search_sessions(n_queries, seed=4):
+    """Synthetic search sessions (lambdarank): n_queries queries, each showing 10..40 products;
+    per shown row the query_id (increasing, with gaps), 12 numeric features and the relevance
+    0 (not clicked), 1 (clicked) or 2 (bought): ~80 % 0, ~14 % 1, ~6 % 2.
+
+    price (lognormal around the query's price level), price_rel (price / the median price of
+    the query's rows), popularity (log sales, lognormal), text_match (gamma around a query
+    offset), rating (1..5, ~3 % NULL), reviews (log1p of a count), discount (0 for 75 % of
+    rows), brand_affinity (the user's affinity to the brand, 0..1, ~3 % NULL), days_listed
+    (exponential), noise_1..noise_3 (normal, uniform, a 4-valued code). No displayed position:
+    every signal is position-independent. The latent utility is nonlinear: log1p of the text
+    match with a step at 3, a quadratic in log price_rel, a saturating popularity, rating times
+    review confidence, a discount that only helps items dearer than the query's median, the
+    square of brand affinity and a bump for new listings; a query-level offset and logistic
+    noise draw the click, a second draw (likelier when cheaper) the purchase. NULLs are set
+    after the labels are drawn. The split holds out round(0.2 * n_queries) whole queries."""
+    rng = np.random.default_rng(seed)
+    sizes = rng.integers(10, 41, n_queries)
+    n = int(sizes.sum())
+    q = np.repeat(np.arange(n_queries), sizes)
+    query_id = (1000 + np.cumsum(rng.integers(1, 4, n_queries))).astype(np.int64)
+    level = rng.lognormal(3.0, 1.0, n_queries)[q]
+    match_offset = rng.normal(0, 0.5, n_queries)[q]
+    query_bias = rng.normal(0, 0.5, n_queries)[q]
+
+    price = np.maximum(np.round(level * rng.lognormal(0, 0.45, n), 2), 0.01)
+    starts = np.r_[0, np.cumsum(sizes)[:-1]]
+    median = np.array([np.median(price[a:a + k]) for a, k in zip(starts, sizes)])[q]
+    price_rel = price / median
+    popularity = rng.normal(3.0, 1.2, n)                                    # log sales
+    text_match = rng.gamma(2.0, 1.0, n) * np.exp(0.3 * match_offset)
+    rating = np.clip(np.round(rng.normal(4.0, 0.6, n), 1), 1.0, 5.0)
+    reviews = np.log1p(rng.negative_binomial(1, 0.02, n).astype(float))
+    discount = np.where(rng.random(n) < 0.25, np.round(rng.uniform(0.05, 0.5, n), 2), 0.0)
+    brand_affinity = rng.beta(1.2, 2.5, n)
+    days_listed = np.round(rng.exponential(120.0, n))
+    noise_1 = rng.normal(0, 1, n)
+    noise_2 = rng.uniform(0, 1, n)
+    noise_3 = rng.integers(0, 4, n).astype(float)
+
+    lp = np.log(price_rel)
+    utility = (1.4 * np.log1p(text_match) + 0.6 * (text_match > 3.0)
+               - 1.8 * (lp + 0.1) ** 2
+               + 0.9 * np.tanh(popularity - 3.0)
+               + 0.8 * (rating - 4.0) * np.minimum(1.0, reviews / 4.0)
+               + 2.0 * discount * (price_rel > 1.0)
+               + 1.5 * brand_affinity ** 2
+               + 0.5 * np.exp(-days_listed / 30.0))
+    click_logit = -3.4 + utility + query_bias
+    clicked = rng.random(n) < 1.0 / (1.0 + np.exp(-click_logit))
+    buy_logit = -1.6 + 0.6 * (utility - 1.5) - 0.8 * lp
+    bought = clicked & (rng.random(n) < 1.0 / (1.0 + np.exp(-buy_logit)))
+    relevance = clicked.astype(np.int64) + bought
+
+    X = np.column_stack([price, price_rel, popularity, text_match, rating, reviews, discount,
+                         brand_affinity, days_listed, noise_1, noise_2, noise_3])
+    X[rng.random(n) < 0.03, 4] = np.nan
+    X[rng.random(n) < 0.03, 7] = np.nan
+    is_test = test_mask(n_queries, seed + 1000)[q]
+    return DataSet(f"rank_{_label(n_queries)}", "lambdarank",
+                   ["price", "price_rel", "popularity", "text_match", "rating", "reviews", "discount",
+                    "brand_affinity", "days_listed", "noise_1", "noise_2", "noise_3"],
+                   "relevance", X, relevance, is_test,
+                   f"synthetic search sessions, {n_queries} queries of 10..40 products, 12 features, "
+                   "~3 % NULL in rating and brand_affinity", group=query_id[q])
+
+
 def _sql_name(s):
     return re.sub(r"[^a-z0-9]+", "_", s.lower()).strip("_")
 
@@ -223,8 +306,50 @@ def poisson_deviance(y, mu):
     return float(np.mean(2 * (ylogy - (y - mu))))
 
 
-def metrics(objective, y, pred):
-    """Held-out quality of predictions pred (probabilities or expected values)."""
+def run_lengths(group):
+    """Lengths of the runs of equal values of group, in row order."""
+    g = np.asarray(group)
+    if len(g) == 0:
+        return np.zeros(0, np.int64)
+    starts = np.flatnonzero(np.r_[True, g[1:] != g[:-1]])
+    return np.diff(np.r_[starts, len(g)])
+
+
+def ndcg_map_at(y, score, group, k=RANK_K):
+    """(mean ndcg@k, mean map@k) over the queries (runs of equal group values in row order).
+
+    Each query's rows are ranked by a stable sort of -score (ties keep row order). ndcg: gain
+    2^rel - 1, discount 1 / log2(rank + 1) with ranks from 1, over the top k, divided by the
+    ideal DCG of the query's true relevances; a query whose ideal DCG is 0 counts as 1.
+    map: relevant = rel > 0; the sum of precision@i at the relevant ranks i <= k divided by
+    min(relevant rows of the query, k, rows of the query); a query with no relevant row counts
+    as 1. Both are LightGBM's conventions (its ndcg and map metrics)."""
+    y = np.asarray(y, float)
+    score = np.asarray(score, float)
+    disc = 1.0 / np.log2(np.arange(2, k + 2))
+    ndcg, ap = [], []
+    a = 0
+    for size in run_lengths(group):
+        rel, s = y[a:a + size], score[a:a + size]
+        a += size
+        top = rel[np.argsort(-s, kind="stable")[:k]]
+        ideal = np.sort(rel)[::-1][:k]
+        idcg = float(((2.0 ** ideal - 1) * disc[:len(ideal)]).sum())
+        dcg = float(((2.0 ** top - 1) * disc[:len(top)]).sum())
+        ndcg.append(dcg / idcg if idcg > 0 else 1.0)
+        npos = int((rel > 0).sum())
+        hits = top > 0
+        prec = np.cumsum(hits) / np.arange(1, len(top) + 1)
+        ap.append(float(prec[hits].sum()) / min(npos, len(top)) if npos > 0 else 1.0)
+    return float(np.mean(ndcg)), float(np.mean(ap))
+
+
+def metrics(objective, y, pred, group=None):
+    """Held-out quality of predictions pred (probabilities, expected values or, for
+    lambdarank, ranking scores; group: the query of each row, rows of a query contiguous)."""
+    if objective == "lambdarank":
+        ndcg, map_ = ndcg_map_at(y, pred, group)
+        return {f"ndcg@{RANK_K}": ndcg, f"map@{RANK_K}": map_}
     if objective == "binary":
         return {"auc": auc(y, pred), "log_loss": log_loss(y, pred)}
     if objective == "poisson":
@@ -240,6 +365,12 @@ def checks(objective, shop, ref):
         out.append(("auc", shop["auc"], ref["auc"], limit, ">=", shop["auc"] >= limit))
         limit = ref["log_loss"] * RATIO
         out.append(("log_loss", shop["log_loss"], ref["log_loss"], limit, "<=", shop["log_loss"] <= limit))
+    elif objective == "lambdarank":
+        m = f"ndcg@{RANK_K}"
+        limit = ref[m] - NDCG_SLACK
+        out.append((m, shop[m], ref[m], limit, ">=", shop[m] >= limit))
+        m = f"map@{RANK_K}"
+        out.append((m, shop[m], ref[m], None, "", True))  # shown, not checked
     elif objective == "poisson":
         limit = ref["poisson_deviance"] * RATIO
         out.append(("poisson_deviance", shop["poisson_deviance"], ref["poisson_deviance"], limit, "<=",
@@ -256,9 +387,12 @@ def checks(objective, shop, ref):
 def lightgbm_model(objective, params=PARAMS):
     """The LightGBM estimator with the same parameters as shopml's options: no bagging, no
     feature sampling, min_child_weight (min_sum_hessian_in_leaf) at its default 1e-3, NaN as
-    missing (LightGBM's default), 2 threads."""
+    missing (LightGBM's default), 2 threads. lambdarank: LGBMRanker (fit with group=), its
+    other ranking parameters at their defaults (label_gain 2^i - 1,
+    lambdarank_truncation_level 30, lambdarank_norm true)."""
     import lightgbm
-    cls = lightgbm.LGBMClassifier if objective == "binary" else lightgbm.LGBMRegressor
+    cls = (lightgbm.LGBMClassifier if objective == "binary" else lightgbm.LGBMRanker
+           if objective == "lambdarank" else lightgbm.LGBMRegressor)
     return cls(objective=objective, n_estimators=params["n_trees"], learning_rate=params["learning_rate"],
                num_leaves=params["num_leaves"], min_child_samples=params["min_data_in_leaf"],
                max_bin=params["max_bins"], reg_lambda=params["l2"], random_state=params["seed"],
@@ -283,15 +417,20 @@ def _timed(fn, reps):
 def run_lightgbm(ds, params=PARAMS, reps=1):
     """Fits on the training rows, scores the test rows and all rows (each the fastest of reps
     runs; the model is the same every time). Returns a dict with the held-out metrics, fit_s,
-    predict_test_s, predict_all_s and the test predictions."""
+    predict_test_s, predict_all_s and the test predictions. lambdarank: fit with group= the
+    sizes of the training queries in row order (the rows are in query_id order)."""
     Xtr, ytr = ds.train()
     Xte, yte = ds.test()
     ytr = ytr.astype(int) if ds.objective == "binary" else ytr
-    model, fit_s = _timed(lambda: lightgbm_model(ds.objective, params).fit(Xtr, ytr), reps)
+    fit_kw = {}
+    if ds.objective == "lambdarank":
+        assert np.all(np.diff(ds.group) >= 0), "ranking rows must be sorted by query"
+        fit_kw["group"] = ds.train_group_sizes()
+    model, fit_s = _timed(lambda: lightgbm_model(ds.objective, params).fit(Xtr, ytr, **fit_kw), reps)
     pred, predict_test_s = _timed(lambda: lightgbm_predict(model, ds.objective, Xte), reps)
     _, predict_all_s = _timed(lambda: lightgbm_predict(model, ds.objective, ds.X), reps)
-    return {"metrics": metrics(ds.objective, yte, pred), "fit_s": fit_s, "predict_test_s": predict_test_s,
-            "predict_all_s": predict_all_s, "pred": pred}
+    return {"metrics": metrics(ds.objective, yte, pred, ds.test_group), "fit_s": fit_s,
+            "predict_test_s": predict_test_s, "predict_all_s": predict_all_s, "pred": pred}
 
 
 # -------------------------------------------------------------------------------------- SQL
@@ -309,10 +448,13 @@ def _columns(ds):
     """(name, SQL type, big-endian numpy dtype, values, null mask or None) of the table."""
     ids = np.arange(1, ds.n + 1, dtype=np.int64)
     cols = [("id", "bigint", ">i8", ids, None), ("is_test", "boolean", "?", ds.is_test, None)]
+    if ds.group is not None:
+        cols.append((ds.group_column, "bigint", ">i8", ds.group, None))
     for j, f in enumerate(ds.features):
         nulls = np.isnan(ds.X[:, j])
         cols.append((f, "float8", ">f8", ds.X[:, j], nulls if nulls.any() else None))
-    target = {"binary": ("boolean", "?"), "regression": ("float8", ">f8"), "poisson": ("integer", ">i4")}
+    target = {"binary": ("boolean", "?"), "regression": ("float8", ">f8"), "poisson": ("integer", ">i4"),
+              "lambdarank": ("integer", ">i4")}
     sql_type, dtype = target[ds.objective]
     cols.append((ds.target, sql_type, dtype, ds.y, None))
     for name, *_ in cols:
@@ -364,13 +506,19 @@ def load(conn, ds):
             for block in copy_binary_chunks(cols):
                 copy.write(block)
     conn.execute(f"VACUUM ANALYZE {ds.table}")
-    conn.execute(f"CREATE VIEW {ds.view} AS SELECT {', '.join(ds.features)}, {ds.target} "
+    group = [] if ds.group is None else [ds.group_column]  # the group column, not a feature
+    conn.execute(f"CREATE VIEW {ds.view} AS SELECT {', '.join(group + ds.features)}, {ds.target} "
                  f"FROM {ds.table} WHERE NOT is_test")
     return time.perf_counter() - t
 
 
-def shopml_options(objective, params=PARAMS):
-    return json.dumps({"objective": objective, **params, "test_fraction": 0})
+def shopml_options(objective, params=PARAMS, group_column=None):
+    """train_boosted's options: the objective, params, test_fraction 0 and, for lambdarank,
+    group_column (the query column of the training view, not one of the features)."""
+    opts = {"objective": objective, **params, "test_fraction": 0}
+    if group_column is not None:
+        opts["group_column"] = group_column
+    return json.dumps(opts)
 
 
 def train_shopml(conn, ds, params=PARAMS, reps=1):
@@ -380,11 +528,13 @@ def train_shopml(conn, ds, params=PARAMS, reps=1):
     conn.execute(f"SET shopml.threads = {THREADS}")
     row, secs = _timed(lambda: conn.execute(
         "SELECT n_train, n_test, metrics FROM shopml.train_boosted(%s, %s::regclass, %s, %s::text[], %s::jsonb)",
-        (ds.model, ds.view, ds.target, ds.features, shopml_options(ds.objective, params))).fetchone(), reps)
+        (ds.model, ds.view, ds.target, ds.features,
+         shopml_options(ds.objective, params, ds.group_column if ds.group is not None else None))).fetchone(), reps)
     return (secs, *row)
 
 
 def _score_fn(objective):
+    """predict_proba for binary; predict (the expected value, or the ranking score) otherwise."""
     return "shopml.predict_proba" if objective == "binary" else "shopml.predict"
 
 

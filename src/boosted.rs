@@ -57,14 +57,34 @@ fn train_inner(req: Request, target: Option<&str>, features: FeatureList) -> Res
             .with_hint("Use objective 'binary' or 'multiclass' for labels."));
         }
     }
-    let split = &opts.pipeline.split;
+    // Ranking: rows grouped by a query column; the held-out split keeps a group together.
+    let ranking = opts.objective == Some(Objective::Lambdarank);
+    let group_col = match (&opts.group_column, ranking) {
+        (Some(g), true) => Some(rel.column(g)?.clone()),
+        (None, true) => {
+            return Err(Error::invalid("objective 'lambdarank' needs group_column")
+                .with_hint("Name the column of the query or session whose shown products are ranked, e.g. {\"group_column\": \"query_id\"}."))
+        }
+        (Some(_), false) => {
+            return Err(Error::invalid("group_column is only used by objective 'lambdarank'"))
+        }
+        (None, false) => None,
+    };
+    let mut split_opts = opts.pipeline.split.clone();
+    if let Some(g) = &group_col {
+        if split_opts.split_column.is_none() {
+            split_opts.split_column = Some(g.name.clone());
+        }
+    }
+    let split = &split_opts;
     if opts.params.early_stopping_rounds.is_some() && split.test_fraction == 0.0 {
         return Err(Error::invalid(
             "early_stopping_rounds needs held-out rows, but test_fraction is 0",
         )
         .with_hint("Keep the default test_fraction (0.2) or set one above 0."));
     }
-    let feats = rel.target_features(features, target, &[], &opts.pipeline)?;
+    let exclude: Vec<&str> = group_col.iter().map(|c| c.name.as_str()).collect();
+    let feats = rel.target_features(features, target, &exclude, &opts.pipeline)?;
     // Monotone constraints name numeric input columns.
     let mut monotone = vec![0i8; feats.columns.len()];
     for (name, sign) in &opts.monotone {
@@ -97,6 +117,7 @@ fn train_inner(req: Request, target: Option<&str>, features: FeatureList) -> Res
         skip_missing: opts.prep.impute == Impute::Skip,
         bytes_per_row: memory_per_row(feats.columns.len()),
         filter: None,
+        group: group_col.as_ref(),
     };
     let rows = read(
         &spec,
@@ -174,7 +195,16 @@ fn train_inner(req: Request, target: Option<&str>, features: FeatureList) -> Res
                 rows.y_test.iter().map(code).collect(),
             )
         }
-        Objective::Regression | Objective::Poisson => {
+        Objective::Regression | Objective::Poisson | Objective::Lambdarank => {
+            if objective == Objective::Lambdarank {
+                if let Some(bad) = all_y().find(|y| !(0.0..=30.0).contains(&y.0)) {
+                    return Err(Error::invalid(format!(
+                        "objective 'lambdarank' needs relevances between 0 and 30 (the gain is 2^relevance - 1); target \"{target}\" of {} has {}",
+                        rel.sql_name, bad.0
+                    ))
+                    .with_hint("Use graded relevance such as 0 shown, 1 clicked, 2 bought, or cap counts (least(clicks, 5))."));
+                }
+            }
             if objective == Objective::Poisson {
                 if let Some(bad) = all_y().find(|y| y.0 < 0.0) {
                     return Err(Error::invalid(format!(
@@ -198,6 +228,7 @@ fn train_inner(req: Request, target: Option<&str>, features: FeatureList) -> Res
     };
     let (n_train, n_test) = (ytr.len() as i64, yte.len() as i64);
     let skipped = rows.skipped;
+    let (mut groups_train, mut groups_test) = (rows.groups_train, rows.groups_test);
     let pool = pool::get()?;
     let mut params = opts.params.clone();
     params.objective = objective;
@@ -212,6 +243,12 @@ fn train_inner(req: Request, target: Option<&str>, features: FeatureList) -> Res
         &params,
         &monotone,
         opts.balanced,
+        ranking.then(|| {
+            (
+                std::mem::take(&mut groups_train),
+                std::mem::take(&mut groups_test),
+            )
+        }),
         &pool,
         &mut progress,
     )

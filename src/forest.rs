@@ -53,6 +53,7 @@ fn train_inner(req: Request, target: Option<&str>, features: FeatureList) -> Res
         skip_missing: opts.prep.impute == Impute::Skip,
         bytes_per_row: shopml_core::trees::model::memory_per_row(feats.columns.len()),
         filter: None,
+        group: None,
     };
     let rows = read(&spec, &budget, &mut progress, |c: &Cell| {
         labels.code(c).map_err(|_| {

@@ -42,6 +42,7 @@ fn train_inner(req: Request, features: FeatureList, k: Option<i32>) -> Result<Tr
         skip_missing: opts.prep.impute == Impute::Skip,
         bytes_per_row: shopml_core::segments::kmeans::memory_per_row(feats.columns.len()),
         filter: None,
+        group: None,
     };
     let mut rows = read(&spec, &budget, &mut progress, |_| Ok(Some(())))?;
     let n = rows.raw.rows() as u64;

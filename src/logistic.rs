@@ -56,6 +56,7 @@ pub(crate) fn read_rows(
         skip_missing: impute == Impute::Skip,
         bytes_per_row: logistic::memory_per_row(features.len()),
         filter,
+        group: None,
     };
     let rows = read(&spec, budget, progress, |c: &Cell| {
         Ok(match c.number() {

@@ -464,6 +464,7 @@ fn update_kmeans(
         skip_missing: km.prep.impute == Impute::Skip,
         bytes_per_row: shopml_core::segments::kmeans::memory_per_row(feats.columns.len()),
         filter,
+        group: None,
     };
     let mut rows = read(&spec, &budget, &mut progress, |_| Ok(Some(())))?;
     let n = rows.raw.rows() as u64;
@@ -565,6 +566,7 @@ fn update_forest(
         skip_missing: fm.prep.impute == Impute::Skip,
         bytes_per_row: shopml_core::trees::model::memory_per_row(feats.columns.len()),
         filter,
+        group: None,
     };
     let unseen = || {
         Error::invalid(format!(

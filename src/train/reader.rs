@@ -68,6 +68,9 @@ pub struct Spec<'a> {
     pub bytes_per_row: usize,
     /// A condition on the rows (SQL, e.g. an update's window), or None for every row.
     pub filter: Option<&'a str>,
+    /// A column whose value groups rows (a ranking's query): its value's hash is kept per row
+    /// in [`Rows::groups_train`] / [`Rows::groups_test`]; rows where it is NULL are skipped.
+    pub group: Option<&'a Column>,
 }
 
 /// The rows read: the features in a [`RawTable`] split into training and test parts, the
@@ -76,6 +79,9 @@ pub struct Rows<Y> {
     pub raw: RawTable,
     pub y_train: Vec<Y>,
     pub y_test: Vec<Y>,
+    /// The group of each row of each part (empty without [`Spec::group`]).
+    pub groups_train: Vec<u64>,
+    pub groups_test: Vec<u64>,
     pub read: u64,
     pub skipped: u64,
 }
@@ -119,8 +125,10 @@ pub fn read<Y>(
     }
     let k = keys.exprs.len();
     let t = usize::from(spec.target.is_some());
+    let g = usize::from(spec.group.is_some());
     let mut select: Vec<String> = keys.exprs.clone();
     select.extend(spec.target.map(|c| c.ident()));
+    select.extend(spec.group.map(|c| c.ident()));
     select.extend(spec.features.iter().map(|c| c.ident()));
     let query = match spec.filter {
         Some(f) => format!(
@@ -136,6 +144,8 @@ pub fn read<Y>(
         raw: RawTable::new(names, &kinds),
         y_train: Vec::new(),
         y_test: Vec::new(),
+        groups_train: Vec::new(),
+        groups_test: Vec::new(),
         read: 0,
         skipped: 0,
     };
@@ -151,7 +161,16 @@ pub fn read<Y>(
             )?;
         }
         let (key_cells, rest) = cells.split_at(k);
-        let (target_cell, features) = rest.split_at(t);
+        let (target_cell, rest) = rest.split_at(t);
+        let (group_cell, features) = rest.split_at(g);
+        let group = match group_cell.first() {
+            None => 0,
+            Some(c) if c.is_missing() => {
+                rows.skipped += 1;
+                return Ok(());
+            }
+            Some(c) => c.value_hash(),
+        };
         let y = match target(target_cell.first().unwrap_or(&Cell::Null))? {
             Some(y) => y,
             None => {
@@ -169,6 +188,13 @@ pub fn read<Y>(
             rows.y_test.push(y);
         } else {
             rows.y_train.push(y);
+        }
+        if g > 0 {
+            if test {
+                rows.groups_test.push(group);
+            } else {
+                rows.groups_train.push(group);
+            }
         }
         Ok(())
     })?;

@@ -105,6 +105,44 @@ SELECT regress.err($$SELECT shopml.predict_proba('bo_zones', ARRAY[0.1, 0.9])$$)
 SELECT regress.err($$SELECT shopml.predict('bo_zones', ARRAY[0.1, 0.9])$$) AS text_labels_predict;
 SELECT regress.err($$SELECT shopml.predict_label('bo_stumps', ARRAY[0.1, 0.2, 0.3, 0.4])$$) AS regression_label;
 SELECT task, algorithm, count(*) FROM shopml.models WHERE model_name LIKE 'bo\_%' GROUP BY 1, 2 ORDER BY 1;
+-- Ranking (lambdarank): 300 search queries of 15 shown products; relevance 0 shown, 1 clicked,
+-- 2 bought from the product's text match (plus noise the model does not see) and price. The held-out split keeps each query on
+-- one side; the stored ndcg@10 equals the one recomputed here in SQL from predict (ties by row
+-- order), and ranking by predict beats ranking by price alone.
+SELECT setseed(0.75) \g /dev/null
+CREATE TABLE bo_search AS
+SELECT q AS query_id, p AS slot, match, price, noise,
+       CASE WHEN match + jitter > 0.8 AND price < 0.5 THEN 2 WHEN match + jitter > 0.6 THEN 1 ELSE 0 END AS relevance
+FROM (SELECT q, p, random() AS match, random() AS price, random() AS noise, (random() - 0.5) * 0.3 AS jitter
+      FROM generate_series(1, 300) q, generate_series(1, 15) p) s;
+CREATE TEMP TABLE bo_rank_fit AS
+SELECT * FROM shopml.train_boosted('bo_rank', 'bo_search', 'relevance', ARRAY['match', 'price', 'noise'],
+                                   '{"objective": "lambdarank", "group_column": "query_id", "n_trees": 50, "min_data_in_leaf": 10}');
+SELECT n_train + n_test AS rows, metrics->>'objective' AS objective, (metrics->'test'->>'groups')::int + (metrics->'train'->>'groups')::int AS queries,
+       (metrics->>'ndcg@10')::float8 BETWEEN 0.8 AND 0.999 AS ndcg_high, metrics->'curve'->>'loss' AS curve_loss FROM bo_rank_fit;
+SELECT count(*) AS split_queries FROM (SELECT query_id FROM bo_search b JOIN shopml.split('bo_search', 0.2, 'query_id') s ON s.row_ctid = b.ctid::text
+                                       GROUP BY query_id HAVING count(DISTINCT held_out) > 1) q;
+CREATE TEMP TABLE bo_ranked AS
+SELECT b.query_id, b.relevance, s.held_out,
+       row_number() OVER (PARTITION BY b.query_id ORDER BY shopml.predict('bo_rank', b) DESC, b.ctid) AS by_model,
+       row_number() OVER (PARTITION BY b.query_id ORDER BY b.relevance DESC) AS ideal,
+       row_number() OVER (PARTITION BY b.query_id ORDER BY b.price, b.ctid) AS by_price
+FROM bo_search b JOIN shopml.split('bo_search', 0.2, 'query_id') s ON s.row_ctid = b.ctid::text;
+WITH per_query AS (
+  SELECT query_id,
+         sum(CASE WHEN by_model <= 10 THEN (2 ^ relevance - 1) / log(2, by_model + 1) ELSE 0 END) AS dcg,
+         sum(CASE WHEN by_price <= 10 THEN (2 ^ relevance - 1) / log(2, by_price + 1) ELSE 0 END) AS dcg_price,
+         sum(CASE WHEN ideal <= 10 THEN (2 ^ relevance - 1) / log(2, ideal + 1) ELSE 0 END) AS idcg
+  FROM bo_ranked WHERE held_out GROUP BY query_id)
+SELECT abs(avg(CASE WHEN idcg > 0 THEN dcg / idcg ELSE 1 END) - (SELECT (metrics->>'ndcg@10')::float8 FROM bo_rank_fit)) < 1e-9 AS ndcg_recomputed,
+       avg(CASE WHEN idcg > 0 THEN dcg / idcg ELSE 1 END) > avg(CASE WHEN idcg > 0 THEN dcg_price / idcg ELSE 1 END) + 0.1 AS beats_price_order
+FROM per_query;
+SELECT regress.err($$SELECT shopml.predict_proba('bo_rank', b) FROM bo_search b LIMIT 1$$) AS rank_proba;
+CREATE TABLE bo_big_query AS SELECT 1 AS query_id, i % 3 AS relevance, random() AS x FROM generate_series(1, 10001) i;
+SELECT regress.err($$SELECT * FROM shopml.train_boosted('bad', 'bo_search', 'relevance', options => '{"objective": "lambdarank"}')$$) AS rank_without_group;
+SELECT regress.err($$SELECT * FROM shopml.train_boosted('bad', 'bo_search', 'relevance', options => '{"objective": "lambdarank", "group_column": "session"}')$$) AS rank_unknown_group;
+SELECT regress.err($$SELECT * FROM shopml.train_boosted('bad', 'bo_search', 'relevance', options => '{"group_column": "query_id"}')$$) AS group_without_rank;
+SELECT regress.err($$SELECT * FROM shopml.train_boosted('bad', 'bo_big_query', 'relevance', options => '{"objective": "lambdarank", "group_column": "query_id", "test_fraction": 0}')$$) AS group_too_big;
 -- Bad inputs; none of them writes a model.
 CREATE TABLE bo_one AS SELECT x1, 'a'::text AS zone FROM bo_zones;
 CREATE TABLE bo_neg AS SELECT x1, x2 - 0.5 AS y FROM bo_zones;
@@ -122,4 +160,5 @@ SELECT regress.err($$SELECT * FROM shopml.train_boosted('bad', 'bo_demand', 'uni
 SELECT regress.err($$SELECT * FROM shopml.train_boosted('bad', 'bo_demand', 'units', options => '{"monotone": {"price": 2}}')$$) AS monotone_not_a_sign;
 SELECT regress.err($$SELECT * FROM shopml.train_boosted('bad', 'bo_demand', 'units', options => '{"early_stopping_rounds": 5, "test_fraction": 0}')$$) AS early_stopping_without_test_rows;
 SELECT regress.err($$SELECT * FROM shopml.train_boosted('bad', 'bo_demand', 'nope')$$) AS unknown_target;
+SELECT regress.err($$SELECT * FROM shopml.train_boosted('bad', 'bo_neg', 'y', options => '{"objective": "lambdarank", "group_column": "x1"}')$$) AS negative_relevance;
 SELECT count(*) AS bad_models FROM shopml.models WHERE model_name = 'bad';

@@ -224,6 +224,8 @@ INSERT INTO sweep.cases (fn, expected, q) VALUES
 ('train_boosted', '22000', $$SELECT n_train FROM shopml.train_boosted('m', 'sweep.nan', 'x')$$),
 ('train_boosted', '22023', $$SELECT n_train FROM shopml.train_boosted('m', 'sweep.t', 'b', options => '{"learning_rate": "NaN"}')$$),
 ('train_boosted', '22023', $$SELECT n_train FROM shopml.train_boosted('m', 'sweep.t', 'b', options => '{"n_trees": 1e12}')$$),
+('train_boosted', '22023', $$SELECT n_train FROM shopml.train_boosted('m', 'sweep.t', 'y', options => '{"objective": "lambdarank"}')$$),
+('train_boosted', '22023', $$SELECT n_train FROM shopml.train_boosted('m', 'sweep.t', 'y', options => '{"objective": "lambdarank", "group_column": "g"}')$$),
 ('predict', 'ok', $$SELECT shopml.predict('sw_boost_y', t) FROM sweep.t t LIMIT 1$$),
 ('predict_proba', '22023', $$SELECT shopml.predict_proba('sw_boost', ARRAY['NaN', 'Infinity']::float8[])$$),
 ('predict_proba', 'ok', $$SELECT shopml.predict_proba('sw_boost', t) FROM sweep.t t LIMIT 1$$),

@@ -113,6 +113,7 @@ fn make(name: &str, objective: Objective, labels: Vec<String>) {
         &params,
         &[1, -1, 0],
         false,
+        None,
         &pool,
         &mut Quiet,
     )

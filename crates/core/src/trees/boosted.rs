@@ -43,10 +43,19 @@ pub enum Objective {
     Poisson,
     /// Softmax log loss over `n_classes` classes; one tree per class an iteration.
     Multiclass,
+    /// LambdaRank (NDCG) within groups of rows (a search query's products); the target is
+    /// the relevance (≥ 0, gain 2^rel − 1); scores rank within a group.
+    Lambdarank,
 }
 
 impl Objective {
-    pub const NAMES: [&'static str; 4] = ["binary", "regression", "poisson", "multiclass"];
+    pub const NAMES: [&'static str; 5] = [
+        "binary",
+        "regression",
+        "poisson",
+        "multiclass",
+        "lambdarank",
+    ];
 
     pub fn parse(s: &str) -> Option<Objective> {
         Some(match s {
@@ -54,6 +63,7 @@ impl Objective {
             "regression" => Objective::Regression,
             "poisson" => Objective::Poisson,
             "multiclass" => Objective::Multiclass,
+            "lambdarank" => Objective::Lambdarank,
             _ => return None,
         })
     }
@@ -64,6 +74,7 @@ impl Objective {
             Objective::Regression => "regression",
             Objective::Poisson => "poisson",
             Objective::Multiclass => "multiclass",
+            Objective::Lambdarank => "lambdarank",
         }
     }
 
@@ -73,6 +84,7 @@ impl Objective {
             Objective::Binary | Objective::Multiclass => "log_loss",
             Objective::Regression => "mse",
             Objective::Poisson => "poisson_deviance",
+            Objective::Lambdarank => "1 - ndcg@10",
         }
     }
 
@@ -350,6 +362,7 @@ pub fn transform(objective: Objective, s: &mut [f64]) {
         Objective::Regression => {}
         Objective::Poisson => s[0] = s[0].exp(),
         Objective::Multiclass => softmax(s),
+        Objective::Lambdarank => {}
     }
 }
 
@@ -372,6 +385,8 @@ pub struct Data<'a> {
     pub x: &'a [f64],
     pub y: &'a [f64],
     pub weight: Option<&'a [f64]>,
+    /// Lambdarank: rows are grouped contiguously, group g is rows offsets[g]..offsets[g+1].
+    pub groups: Option<&'a [usize]>,
 }
 
 impl Data<'_> {
@@ -401,6 +416,9 @@ const CHUNK: usize = 8192;
 /// The mean loss of raw scores `s` (n × k) for every `stride`-th row of `d` (on the current
 /// pool, in fixed chunks).
 pub fn loss(objective: Objective, k: usize, s: &[f64], d: &Data, stride: usize) -> f64 {
+    if objective == Objective::Lambdarank {
+        return 1.0 - rank_metrics(s, d.y, d.groups.unwrap_or(&[]), 10).0;
+    }
     let m = d.rows().div_ceil(stride);
     let parts: Vec<(f64, f64)> = (0..m.div_ceil(CHUNK))
         .into_par_iter()
@@ -429,6 +447,7 @@ pub fn loss(objective: Objective, k: usize, s: &[f64], d: &Data, stride: usize) 
                         softmax(&mut p);
                         -(p[y as usize].max(1e-15)).ln()
                     }
+                    Objective::Lambdarank => 0.0,
                 };
                 sum += w * l;
                 wsum += w;
@@ -1143,6 +1162,8 @@ fn initial(objective: Objective, k: usize, d: &Data, pos_weight: f64) -> Vec<f64
         Objective::Regression => vec![sums[0] / wsum],
         Objective::Poisson => vec![(sums[0] / wsum).max(1e-15).ln()],
         Objective::Multiclass => sums.iter().map(|s| (s / wsum).max(1e-15).ln()).collect(),
+        // Scores only rank within a group: no starting level.
+        Objective::Lambdarank => vec![0.0],
     }
 }
 
@@ -1185,8 +1206,139 @@ fn gradients(
                         w * (factor * p[c] * (1.0 - p[c])).max(1e-16),
                     ]
                 }
+                Objective::Lambdarank => unreachable!("lambdarank gradients are per group"),
             };
             *g = [gh[0] as f32, (gh[1] as f32).max(f32::MIN_POSITIVE)];
+        }
+    });
+}
+
+/// LightGBM's lambdarank defaults: pairs whose better-ranked row is in the top 30, sigmoid 1,
+/// lambdas normalised.
+const RANK_TRUNCATION: usize = 30;
+
+fn rank_gain(rel: f64) -> f64 {
+    rel.exp2() - 1.0
+}
+
+/// The DCG discount of 0-based rank `r`.
+fn rank_discount(r: usize) -> f64 {
+    1.0 / ((r + 2) as f64).log2()
+}
+
+/// Row order by descending score (ties: the earlier row first).
+fn by_score(s: &[f64]) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..s.len()).collect();
+    order.sort_by(|&a, &b| s[b].total_cmp(&s[a]).then(a.cmp(&b)));
+    order
+}
+
+/// The ideal DCG of relevances `y` over the first `k` ranks.
+fn ideal_dcg(y: &[f64], k: usize) -> f64 {
+    let mut r: Vec<f64> = y.to_vec();
+    r.sort_by(|a, b| b.total_cmp(a));
+    r.iter()
+        .take(k)
+        .enumerate()
+        .map(|(i, &v)| rank_gain(v) * rank_discount(i))
+        .sum()
+}
+
+/// Mean NDCG@k and MAP@k over the groups of scores `s` with relevances `y` (a group without a
+/// relevant row counts as 1 for both, as LightGBM counts it). On the current pool.
+pub fn rank_metrics(s: &[f64], y: &[f64], offsets: &[usize], k: usize) -> (f64, f64) {
+    let g = offsets.len().saturating_sub(1);
+    if g == 0 {
+        return (f64::NAN, f64::NAN);
+    }
+    let each: Vec<(f64, f64)> = (0..g)
+        .into_par_iter()
+        .map(|q| {
+            let (a, b) = (offsets[q], offsets[q + 1]);
+            let (sq, yq) = (&s[a..b], &y[a..b]);
+            let ideal = ideal_dcg(yq, k);
+            if ideal <= 0.0 {
+                return (1.0, 1.0);
+            }
+            let order = by_score(sq);
+            let dcg: f64 = order
+                .iter()
+                .take(k)
+                .enumerate()
+                .map(|(i, &r)| rank_gain(yq[r]) * rank_discount(i))
+                .sum();
+            let relevant = yq.iter().filter(|&&v| v > 0.0).count();
+            let (mut hits, mut ap) = (0.0, 0.0);
+            for (i, &r) in order.iter().take(k).enumerate() {
+                if yq[r] > 0.0 {
+                    hits += 1.0;
+                    ap += hits / (i + 1) as f64;
+                }
+            }
+            (dcg / ideal, ap / relevant.min(k) as f64)
+        })
+        .collect();
+    let (n, m) = each.iter().fold((0.0, 0.0), |a, b| (a.0 + b.0, a.1 + b.1));
+    (n / g as f64, m / g as f64)
+}
+
+/// LambdaRank gradients and hessians of every group (LightGBM's pairwise NDCG lambdas).
+fn lambdarank_gradients(s: &[f64], d: &Data, out: &mut [Grad]) {
+    let offsets = d.groups.expect("lambdarank data has groups");
+    let mut parts: Vec<(usize, &mut [Grad])> = Vec::with_capacity(offsets.len());
+    let mut rest = out;
+    for w in offsets.windows(2) {
+        let (a, b) = std::mem::take(&mut rest).split_at_mut(w[1] - w[0]);
+        parts.push((w[0], a));
+        rest = b;
+    }
+    parts.into_par_iter().for_each(|(start, o)| {
+        let m = o.len();
+        let (y, sc) = (&d.y[start..start + m], &s[start..start + m]);
+        let mut g = vec![0.0f64; m];
+        let mut h = vec![0.0f64; m];
+        let ideal = ideal_dcg(y, RANK_TRUNCATION);
+        if m > 1 && ideal > 0.0 {
+            let inv = 1.0 / ideal;
+            let order = by_score(sc);
+            let (best, worst) = (sc[order[0]], sc[order[m - 1]]);
+            let mut sum_lambdas = 0.0;
+            for i in 0..(m - 1).min(RANK_TRUNCATION) {
+                for j in i + 1..m {
+                    let (a, b) = (order[i], order[j]);
+                    if y[a] == y[b] {
+                        continue;
+                    }
+                    let (high, hr, low, lr) = if y[a] > y[b] {
+                        (a, i, b, j)
+                    } else {
+                        (b, j, a, i)
+                    };
+                    let delta = sc[high] - sc[low];
+                    let mut delta_ndcg = (rank_gain(y[high]) - rank_gain(y[low]))
+                        * (rank_discount(hr) - rank_discount(lr)).abs()
+                        * inv;
+                    if best != worst {
+                        delta_ndcg /= 0.01 + delta.abs();
+                    }
+                    let p = 1.0 / (1.0 + delta.exp());
+                    let lambda = -p * delta_ndcg;
+                    let hess = p * (1.0 - p) * delta_ndcg;
+                    g[high] += lambda;
+                    g[low] -= lambda;
+                    h[high] += hess;
+                    h[low] += hess;
+                    sum_lambdas -= 2.0 * lambda;
+                }
+            }
+            if sum_lambdas > 0.0 {
+                let f = (1.0 + sum_lambdas).log2() / sum_lambdas;
+                g.iter_mut().for_each(|v| *v *= f);
+                h.iter_mut().for_each(|v| *v *= f);
+            }
+        }
+        for ((o, gi), hi) in o.iter_mut().zip(&g).zip(&h) {
+            *o = [*gi as f32, (*hi as f32).max(f32::MIN_POSITIVE)];
         }
     });
 }
@@ -1218,6 +1370,18 @@ pub fn fit(
         return Err(Error::invalid(format!("too many rows: {n}")));
     }
     let objective = params.objective;
+    let grouped = |d: &Data| {
+        d.groups.is_some_and(|o| {
+            o.first() == Some(&0)
+                && o.last() == Some(&d.rows())
+                && o.windows(2).all(|w| w[0] <= w[1])
+        })
+    };
+    if objective == Objective::Lambdarank
+        && (!grouped(&train) || valid.is_some_and(|v| !grouped(&v)))
+    {
+        return Err(Error::invalid("lambdarank needs the rows' groups"));
+    }
     let k = if objective == Objective::Multiclass {
         if n_classes < 2 {
             return Err(Error::invalid("multiclass needs at least 2 classes"));
@@ -1328,7 +1492,13 @@ fn fit_inner(
             }
         }
         for c in 0..k {
-            pool.install(|| gradients(objective, k, c, &score, &train, pos_weight, &mut grad));
+            pool.install(|| {
+                if objective == Objective::Lambdarank {
+                    lambdarank_gradients(&score, &train, &mut grad)
+                } else {
+                    gradients(objective, k, c, &score, &train, pos_weight, &mut grad)
+                }
+            });
             // Features this tree may split on.
             let allowed: Vec<usize> = if params.colsample < 1.0 {
                 let m = ((params.colsample * p as f64).round() as usize).clamp(1, p);
@@ -1459,7 +1629,12 @@ mod tests {
         params: &BoostParams,
         threads: usize,
     ) -> (Booster, Curve) {
-        let d = Data { x, y, weight: None };
+        let d = Data {
+            x,
+            y,
+            weight: None,
+            groups: None,
+        };
         fit(d, p, None, 2, params, &pool(threads), &mut Quiet).unwrap()
     }
 
@@ -1608,6 +1783,7 @@ mod tests {
             x: &x,
             y: &y,
             weight: None,
+            groups: None,
         };
         let (b, curve) = fit(d, 2, None, 3, &params, &pool(2), &mut Quiet).unwrap();
         assert_eq!(b.trees.len(), 90);
@@ -1634,11 +1810,13 @@ mod tests {
             x: &x,
             y: &y,
             weight: None,
+            groups: None,
         };
         let v = Data {
             x: &xv,
             y: &yv,
             weight: None,
+            groups: None,
         };
         let (b, curve) = fit(d, 5, Some(v), 2, &params, &pool(2), &mut Quiet).unwrap();
         assert!(curve.train.len() < 500);
@@ -1677,6 +1855,7 @@ mod tests {
                 x: &x,
                 y: &y,
                 weight: None,
+                groups: None,
             };
             assert!(fit(d, 2, None, 2, &params, &pool(1), &mut Quiet).is_err());
         }
@@ -1715,6 +1894,7 @@ mod timing {
             x: &x,
             y: &y,
             weight: None,
+            groups: None,
         };
         let (b, curve) = fit(d, p, None, 2, &params, &pool(2), &mut Quiet).unwrap();
         eprintln!(
@@ -1723,5 +1903,75 @@ mod timing {
             curve.train.last().unwrap(),
             b.nodes()
         );
+    }
+}
+
+#[cfg(test)]
+mod ranking {
+    use super::*;
+    use crate::monitor::test_pool as pool;
+    use crate::monitor::Quiet;
+
+    /// Groups of 20 rows; relevance 2 when x0 > 0.8, 1 when x0 > 0.5, else 0 (x1 is noise).
+    fn groups(n_groups: usize, seed: u64) -> (Vec<f64>, Vec<f64>, Vec<usize>) {
+        let mut rng = Rng::new(seed);
+        let (mut x, mut y, mut offsets) = (Vec::new(), Vec::new(), vec![0]);
+        for _ in 0..n_groups {
+            for _ in 0..20 {
+                let (a, b) = (rng.uniform(0.0, 1.0), rng.uniform(0.0, 1.0));
+                x.extend([a, b]);
+                y.push(if a > 0.8 {
+                    2.0
+                } else if a > 0.5 {
+                    1.0
+                } else {
+                    0.0
+                });
+            }
+            offsets.push(y.len());
+        }
+        (x, y, offsets)
+    }
+
+    #[test]
+    fn lambdarank_learns_an_order_and_its_lambdas_cancel() {
+        let (x, y, o) = groups(300, 1);
+        let d = Data {
+            x: &x,
+            y: &y,
+            weight: None,
+            groups: Some(&o),
+        };
+        // Pairwise lambdas sum to zero in every group.
+        let mut g = vec![[0.0f32; 2]; y.len()];
+        let s: Vec<f64> = (0..y.len()).map(|i| (i % 7) as f64 * 0.1).collect();
+        pool(2).install(|| lambdarank_gradients(&s, &d, &mut g));
+        for w in o.windows(2) {
+            let sum: f64 = g[w[0]..w[1]].iter().map(|v| v[0] as f64).sum();
+            assert!(sum.abs() < 1e-5, "group lambdas sum to {sum}");
+        }
+        let params = BoostParams {
+            objective: Objective::Lambdarank,
+            n_trees: 30,
+            ..Default::default()
+        };
+        let (b, curve) = fit(d, 2, None, 1, &params, &pool(2), &mut Quiet).unwrap();
+        let (xt, yt, ot) = groups(100, 2);
+        let scores: Vec<f64> = xt.chunks(2).map(|r| b.raw(r)).collect();
+        let (ndcg, map) = pool(1).install(|| rank_metrics(&scores, &yt, &ot, 10));
+        assert!(ndcg > 0.99 && map > 0.99, "ndcg@10 {ndcg}, map@10 {map}");
+        // A random order is far worse.
+        let noise: Vec<f64> = xt.chunks(2).map(|r| r[1]).collect();
+        let (random, _) = pool(1).install(|| rank_metrics(&noise, &yt, &ot, 10));
+        assert!(random < 0.8, "random ndcg {random}");
+        assert!(curve.train.last().unwrap() < &0.01);
+        // Without groups: refused.
+        let d = Data {
+            x: &x,
+            y: &y,
+            weight: None,
+            groups: None,
+        };
+        assert!(fit(d, 2, None, 1, &params, &pool(1), &mut Quiet).is_err());
     }
 }

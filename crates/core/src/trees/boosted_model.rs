@@ -54,7 +54,9 @@ impl Model for BoostedModel {
         let x = row.dense;
         let objective = self.booster.objective;
         match (want, objective) {
-            (Want::Value, Objective::Regression) => Ok(Answer::Number(self.booster.raw(x))),
+            (Want::Value, Objective::Regression | Objective::Lambdarank) => {
+                Ok(Answer::Number(self.booster.raw(x)))
+            }
             (Want::Value, Objective::Poisson) => Ok(Answer::Number(self.booster.raw(x).exp())),
             (Want::Probability, Objective::Binary) => Ok(Answer::Number(self.probability(x))),
             (Want::Label, _) if objective.is_classifier() => {
@@ -149,6 +151,7 @@ pub struct RegressionMetrics {
 pub enum BoostedMetrics {
     Class(PartMetrics),
     Regression(RegressionMetrics),
+    Rank(RankMetrics),
 }
 
 impl Serialize for BoostedMetrics {
@@ -157,6 +160,7 @@ impl Serialize for BoostedMetrics {
             BoostedMetrics::Class(PartMetrics::Binary(m)) => m.serialize(s),
             BoostedMetrics::Class(PartMetrics::Multi(m)) => m.serialize(s),
             BoostedMetrics::Regression(m) => m.serialize(s),
+            BoostedMetrics::Rank(m) => m.serialize(s),
         }
     }
 }
@@ -174,11 +178,76 @@ fn predictions(model: &BoostedModel, x: &[f64], rows: usize, pool: &ThreadPool) 
     out
 }
 
-/// The metrics of `model` on prepared rows `x` with targets `y`.
-pub fn measure(model: &BoostedModel, x: &[f64], y: &[f64], pool: &ThreadPool) -> BoostedMetrics {
+/// Most rows a ranking group (one query) may have.
+pub const MAX_GROUP_ROWS: usize = 10_000;
+
+/// Reorders row-major `x` (width `w`) and `y` so that rows with the same group key are
+/// contiguous (groups in order of their keys, rows in their order); the group offsets.
+fn group_rows(x: &mut Vec<f64>, y: &mut Vec<f64>, keys: &[u64], w: usize) -> Result<Vec<usize>> {
+    let mut order: Vec<usize> = (0..y.len()).collect();
+    order.sort_by_key(|&i| keys[i]);
+    let mut nx = Vec::with_capacity(x.len());
+    let mut ny = Vec::with_capacity(y.len());
+    let mut offsets = vec![0];
+    for (j, &i) in order.iter().enumerate() {
+        if j > 0 && keys[i] != keys[order[j - 1]] {
+            offsets.push(j);
+        }
+        nx.extend_from_slice(&x[i * w..(i + 1) * w]);
+        ny.push(y[i]);
+    }
+    if !y.is_empty() {
+        offsets.push(y.len());
+    }
+    if let Some(big) = offsets
+        .windows(2)
+        .map(|g| g[1] - g[0])
+        .max()
+        .filter(|&m| m > MAX_GROUP_ROWS)
+    {
+        return Err(Error::invalid(format!(
+            "a ranking group has {big} rows; lambdarank takes at most {MAX_GROUP_ROWS} rows a group"
+        ))
+        .with_hint("group_column should name a query or session, whose rows are the products shown for it."));
+    }
+    *x = nx;
+    *y = ny;
+    Ok(offsets)
+}
+
+/// Ranking quality on one part: mean NDCG@10 and MAP@10 over its groups.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct RankMetrics {
+    pub n: usize,
+    pub groups: usize,
+    #[serde(rename = "ndcg@10")]
+    pub ndcg_at_10: f64,
+    #[serde(rename = "map@10")]
+    pub map_at_10: f64,
+}
+
+/// The metrics of `model` on prepared rows `x` with targets `y` (and, ranking, their groups).
+pub fn measure(
+    model: &BoostedModel,
+    x: &[f64],
+    y: &[f64],
+    groups: Option<&[usize]>,
+    pool: &ThreadPool,
+) -> BoostedMetrics {
     let b = &model.booster;
     let pred = predictions(model, x, y.len(), pool);
     match b.objective {
+        Objective::Lambdarank => {
+            let offsets = groups.unwrap_or(&[]);
+            let (ndcg, map) =
+                pool.install(|| crate::trees::boosted::rank_metrics(&pred, y, offsets, 10));
+            BoostedMetrics::Rank(RankMetrics {
+                n: y.len(),
+                groups: offsets.len().saturating_sub(1),
+                ndcg_at_10: ndcg,
+                map_at_10: map,
+            })
+        }
         Objective::Binary => BoostedMetrics::Class(PartMetrics::Binary(
             pool.install(|| class_metrics(&pred, y, 0.5)),
         )),
@@ -230,6 +299,7 @@ pub fn train(
     params: &BoostParams,
     monotone_inputs: &[i8],
     balanced: bool,
+    groups: Option<(Vec<u64>, Vec<u64>)>,
     pool: &ThreadPool,
     monitor: &mut dyn Monitor,
 ) -> Result<TrainedBooster> {
@@ -245,10 +315,19 @@ pub fn train(
     }
     let train_part = std::mem::take(&mut raw.train);
     let test_part = std::mem::take(&mut raw.test);
-    let (xtr, _) = prep.transform(&raw, train_part);
-    let (xte, _) = prep.transform(&raw, test_part);
+    let (mut xtr, _) = prep.transform(&raw, train_part);
+    let (mut xte, _) = prep.transform(&raw, test_part);
     drop(raw);
     let w = prep.dense_width;
+    let (mut ytr, mut yte) = (ytr, yte);
+    // Ranking: each part's rows reordered so that a group's rows are contiguous.
+    let (otr, ote) = match groups {
+        Some((gtr, gte)) => (
+            Some(group_rows(&mut xtr, &mut ytr, &gtr, w)?),
+            Some(group_rows(&mut xte, &mut yte, &gte, w)?),
+        ),
+        None => (None, None),
+    };
     let mut params = params.clone();
     if monotone_inputs.iter().any(|&m| m != 0) {
         let sources = prep.dense_sources();
@@ -269,11 +348,13 @@ pub fn train(
         x: &xtr,
         y: &ytr,
         weight: weights.as_deref(),
+        groups: otr.as_deref(),
     };
     let valid = (!yte.is_empty()).then_some(Data {
         x: &xte,
         y: &yte,
         weight: None,
+        groups: ote.as_deref(),
     });
     let (booster, curve) = fit(train_data, w, valid, k, &params, pool, monitor)?;
     let total: f64 = booster.gain.iter().sum();
@@ -292,8 +373,8 @@ pub fn train(
         numeric_labels,
         importance,
     };
-    let train_m = measure(&model, &xtr, &ytr, pool);
-    let test_m = (!yte.is_empty()).then(|| measure(&model, &xte, &yte, pool));
+    let train_m = measure(&model, &xtr, &ytr, otr.as_deref(), pool);
+    let test_m = (!yte.is_empty()).then(|| measure(&model, &xte, &yte, ote.as_deref(), pool));
     Ok(TrainedBooster {
         model,
         curve,
@@ -311,6 +392,8 @@ pub struct BoostedOptions {
     /// Column name → +1 / −1.
     pub monotone: Vec<(String, f64)>,
     pub balanced: bool,
+    /// The column whose value is a ranking group (lambdarank).
+    pub group_column: Option<String>,
     pub pipeline: Pipeline,
 }
 
@@ -372,7 +455,9 @@ impl BoostedOptions {
                 seed: o.integer("seed", 42, 0, i64::MAX)? as u64,
             };
             let balanced = o.choice("class_weight", "none", &["none", "balanced"])? == "balanced";
+            let group_column = o.string("group_column")?;
             Ok(BoostedOptions {
+                group_column,
                 objective,
                 prep,
                 params,
