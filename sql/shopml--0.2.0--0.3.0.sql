@@ -597,6 +597,93 @@ COMMENT ON FUNCTION shopml.confusion_matrix(text, regclass, jsonb) IS
 --   catalog
 
 
+CREATE OR REPLACE FUNCTION shopml.predict_classes(model_name text, "row" record)
+    RETURNS TABLE(label text, probability float8)
+    AS 'MODULE_PATHNAME', 'shopml_predict_classes_name_row' LANGUAGE C STABLE PARALLEL SAFE ROWS 3;
+CREATE OR REPLACE FUNCTION shopml.predict_classes(model_name text, features float8[])
+    RETURNS TABLE(label text, probability float8)
+    AS 'MODULE_PATHNAME', 'shopml_predict_classes_name_array' LANGUAGE C STABLE PARALLEL SAFE ROWS 3;
+CREATE OR REPLACE FUNCTION shopml.predict_classes(model_id bigint, "row" record)
+    RETURNS TABLE(label text, probability float8)
+    AS 'MODULE_PATHNAME', 'shopml_predict_classes_id_row' LANGUAGE C STABLE PARALLEL SAFE ROWS 3;
+CREATE OR REPLACE FUNCTION shopml.predict_classes(model_id bigint, features float8[])
+    RETURNS TABLE(label text, probability float8)
+    AS 'MODULE_PATHNAME', 'shopml_predict_classes_id_array' LANGUAGE C STABLE PARALLEL SAFE ROWS 3;
+COMMENT ON FUNCTION shopml.predict_classes(text, record) IS
+  'Every class''s probability from the deployed version of a classifier (logistic, random forest, boosted trees binary or multiclass) for a table row: one row per class label, in class order, the probabilities summing to 1. No rows when the prediction is NULL.';
+COMMENT ON FUNCTION shopml.predict_classes(text, float8[]) IS
+  'shopml.predict_classes for one row of numeric features in model order.';
+COMMENT ON FUNCTION shopml.predict_classes(bigint, record) IS
+  'shopml.predict_classes of one specific model version (by model_id, deployed or not) for a table row.';
+COMMENT ON FUNCTION shopml.predict_classes(bigint, float8[]) IS
+  'shopml.predict_classes of one specific model version (by model_id) for one row of numeric features.';
+CREATE OR REPLACE FUNCTION shopml._predict_support(internal) RETURNS internal
+    AS 'MODULE_PATHNAME', 'shopml_predict_support' LANGUAGE C STRICT;
+CREATE OR REPLACE FUNCTION shopml._predict_args(model_name text, VARIADIC "any") RETURNS float8
+    AS 'MODULE_PATHNAME', 'shopml_predict_name_args' LANGUAGE C STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION shopml._predict_args(text, "any") IS
+  'Internal: what predict(model_name, ARRAY[x1, ...]) is rewritten to at plan time (no array per row).';
+CREATE OR REPLACE FUNCTION shopml._predict_args(model_id bigint, VARIADIC "any") RETURNS float8
+    AS 'MODULE_PATHNAME', 'shopml_predict_id_args' LANGUAGE C STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION shopml._predict_args(bigint, "any") IS
+  'Internal: what predict(model_id, ARRAY[x1, ...]) is rewritten to at plan time (no array per row).';
+CREATE OR REPLACE FUNCTION shopml.predict(model_name text, features float8[]) RETURNS float8
+    AS 'MODULE_PATHNAME', 'shopml_predict_name_array' LANGUAGE C STABLE PARALLEL SAFE
+    SUPPORT shopml._predict_support;
+COMMENT ON FUNCTION shopml.predict(text, float8[]) IS
+  'Prediction of the deployed version of a model for one row of features (in the order of shopml.models.features). A NULL feature is prepared as the model''s impute option says (NULL under skip).';
+CREATE OR REPLACE FUNCTION shopml.predict(model_id bigint, features float8[]) RETURNS float8
+    AS 'MODULE_PATHNAME', 'shopml_predict_id_array' LANGUAGE C STABLE PARALLEL SAFE
+    SUPPORT shopml._predict_support;
+COMMENT ON FUNCTION shopml.predict(bigint, float8[]) IS
+  'Prediction of one specific model version (by model_id) for one row of features.';
+CREATE OR REPLACE FUNCTION shopml.predict(model_name text, "row" record) RETURNS float8
+    AS 'MODULE_PATHNAME', 'shopml_predict_name_row' LANGUAGE C STABLE PARALLEL SAFE
+    COST 100;
+CREATE OR REPLACE FUNCTION shopml.predict_proba(model_name text, features float8[]) RETURNS float8
+    AS 'MODULE_PATHNAME', 'shopml_predict_proba_name_array' LANGUAGE C STABLE PARALLEL SAFE
+    COST 100;
+COMMENT ON FUNCTION shopml.predict_proba(text, float8[]) IS
+  'Probability of the positive class from the deployed version of a classifier, for one row of features (in model order). A NULL feature is prepared as the model''s impute option says (NULL under skip).';
+CREATE OR REPLACE FUNCTION shopml.predict_proba(model_name text, "row" record) RETURNS float8
+    AS 'MODULE_PATHNAME', 'shopml_predict_proba_name_row' LANGUAGE C STABLE PARALLEL SAFE
+    COST 100;
+COMMENT ON FUNCTION shopml.predict_proba(text, record) IS
+  'Probability of the positive class for a table row (features matched by column name).';
+CREATE OR REPLACE FUNCTION shopml.predict_label(model_name text, features float8[]) RETURNS text
+    AS 'MODULE_PATHNAME', 'shopml_predict_label_name_array' LANGUAGE C STABLE PARALLEL SAFE
+    COST 100;
+COMMENT ON FUNCTION shopml.predict_label(text, float8[]) IS
+  'Predicted label (as text) of the deployed version of a classifier, or segment of a k-means model, for one row of numeric features in model order.';
+CREATE OR REPLACE FUNCTION shopml.predict_label(model_name text, "row" record) RETURNS text
+    AS 'MODULE_PATHNAME', 'shopml_predict_label_name_row' LANGUAGE C STABLE PARALLEL SAFE
+    COST 100;
+COMMENT ON FUNCTION shopml.predict_label(text, record) IS
+  'Predicted label (as text) of a classifier, or segment of a k-means model, for a table row: features matched by column name and prepared as in training (unseen categories are not errors).';
+-- The same by model_id: a version that is not deployed (a challenger) scored beside the
+-- deployed one (the champion) before shopml.deploy.
+CREATE OR REPLACE FUNCTION shopml.predict(model_id bigint, "row" record) RETURNS float8 AS 'MODULE_PATHNAME', 'shopml_predict_id_row' LANGUAGE C STABLE PARALLEL SAFE COST 100;
+CREATE OR REPLACE FUNCTION shopml.predict_proba(model_id bigint, features float8[]) RETURNS float8 AS 'MODULE_PATHNAME', 'shopml_predict_proba_id_array' LANGUAGE C STABLE PARALLEL SAFE COST 100;
+CREATE OR REPLACE FUNCTION shopml.predict_proba(model_id bigint, "row" record) RETURNS float8 AS 'MODULE_PATHNAME', 'shopml_predict_proba_id_row' LANGUAGE C STABLE PARALLEL SAFE COST 100;
+CREATE OR REPLACE FUNCTION shopml.predict_label(model_id bigint, features float8[]) RETURNS text AS 'MODULE_PATHNAME', 'shopml_predict_label_id_array' LANGUAGE C STABLE PARALLEL SAFE COST 100;
+CREATE OR REPLACE FUNCTION shopml.predict_label(model_id bigint, "row" record) RETURNS text AS 'MODULE_PATHNAME', 'shopml_predict_label_id_row' LANGUAGE C STABLE PARALLEL SAFE COST 100;
+COMMENT ON FUNCTION shopml.predict(bigint, record) IS
+  'Prediction of one specific model version (by model_id, deployed or not) for a table row, as predict(model_name, row).';
+COMMENT ON FUNCTION shopml.predict_proba(bigint, float8[]) IS
+  'Probability of the positive class from one specific classifier version (by model_id), for one row of features in model order.';
+COMMENT ON FUNCTION shopml.predict_proba(bigint, record) IS
+  'Probability of the positive class from one specific classifier version (by model_id), for a table row.';
+COMMENT ON FUNCTION shopml.predict_label(bigint, float8[]) IS
+  'Predicted label of one specific classifier or k-means version (by model_id), for one row of features in model order.';
+COMMENT ON FUNCTION shopml.predict_label(bigint, record) IS
+  'Predicted label of one specific classifier or k-means version (by model_id), for a table row.';
+COMMENT ON FUNCTION shopml.predict(text, record) IS
+  'Prediction of the deployed version of a model for a table row: features are matched by column name, and the group column picks the sub-model of a grouped model (an unseen group gives NULL).';
+
+-- requires:
+--   catalog
+
+
 CREATE OR REPLACE FUNCTION shopml._logistic_stats_trans(internal, bytea, VARIADIC "any") RETURNS internal
     AS 'MODULE_PATHNAME', 'shopml_logistic_stats_trans' LANGUAGE C PARALLEL SAFE;
 CREATE OR REPLACE FUNCTION shopml._logistic_stats_combine(internal, internal) RETURNS internal
@@ -699,73 +786,6 @@ COMMENT ON AGGREGATE shopml.linear_merge(bytea) IS
 
 COMMENT ON AGGREGATE shopml.linear_fit(float8, float8[]) IS
   'Least-squares fit of y on x (with intercept) in one pass, parallel and GROUP BY friendly: jsonb {coefficients, intercept, std_errors, t_stats, p_values, r2, n, skipped, aliased}. Rows with a NULL or NaN are skipped and counted; collinear columns are aliased (NULL coefficient).';
-
--- requires:
---   catalog
-
-
-CREATE OR REPLACE FUNCTION shopml._predict_support(internal) RETURNS internal
-    AS 'MODULE_PATHNAME', 'shopml_predict_support' LANGUAGE C STRICT;
-CREATE OR REPLACE FUNCTION shopml._predict_args(model_name text, VARIADIC "any") RETURNS float8
-    AS 'MODULE_PATHNAME', 'shopml_predict_name_args' LANGUAGE C STABLE PARALLEL SAFE;
-COMMENT ON FUNCTION shopml._predict_args(text, "any") IS
-  'Internal: what predict(model_name, ARRAY[x1, ...]) is rewritten to at plan time (no array per row).';
-CREATE OR REPLACE FUNCTION shopml._predict_args(model_id bigint, VARIADIC "any") RETURNS float8
-    AS 'MODULE_PATHNAME', 'shopml_predict_id_args' LANGUAGE C STABLE PARALLEL SAFE;
-COMMENT ON FUNCTION shopml._predict_args(bigint, "any") IS
-  'Internal: what predict(model_id, ARRAY[x1, ...]) is rewritten to at plan time (no array per row).';
-CREATE OR REPLACE FUNCTION shopml.predict(model_name text, features float8[]) RETURNS float8
-    AS 'MODULE_PATHNAME', 'shopml_predict_name_array' LANGUAGE C STABLE PARALLEL SAFE
-    SUPPORT shopml._predict_support;
-COMMENT ON FUNCTION shopml.predict(text, float8[]) IS
-  'Prediction of the deployed version of a model for one row of features (in the order of shopml.models.features). A NULL feature is prepared as the model''s impute option says (NULL under skip).';
-CREATE OR REPLACE FUNCTION shopml.predict(model_id bigint, features float8[]) RETURNS float8
-    AS 'MODULE_PATHNAME', 'shopml_predict_id_array' LANGUAGE C STABLE PARALLEL SAFE
-    SUPPORT shopml._predict_support;
-COMMENT ON FUNCTION shopml.predict(bigint, float8[]) IS
-  'Prediction of one specific model version (by model_id) for one row of features.';
-CREATE OR REPLACE FUNCTION shopml.predict(model_name text, "row" record) RETURNS float8
-    AS 'MODULE_PATHNAME', 'shopml_predict_name_row' LANGUAGE C STABLE PARALLEL SAFE
-    COST 100;
-CREATE OR REPLACE FUNCTION shopml.predict_proba(model_name text, features float8[]) RETURNS float8
-    AS 'MODULE_PATHNAME', 'shopml_predict_proba_name_array' LANGUAGE C STABLE PARALLEL SAFE
-    COST 100;
-COMMENT ON FUNCTION shopml.predict_proba(text, float8[]) IS
-  'Probability of the positive class from the deployed version of a classifier, for one row of features (in model order). A NULL feature is prepared as the model''s impute option says (NULL under skip).';
-CREATE OR REPLACE FUNCTION shopml.predict_proba(model_name text, "row" record) RETURNS float8
-    AS 'MODULE_PATHNAME', 'shopml_predict_proba_name_row' LANGUAGE C STABLE PARALLEL SAFE
-    COST 100;
-COMMENT ON FUNCTION shopml.predict_proba(text, record) IS
-  'Probability of the positive class for a table row (features matched by column name).';
-CREATE OR REPLACE FUNCTION shopml.predict_label(model_name text, features float8[]) RETURNS text
-    AS 'MODULE_PATHNAME', 'shopml_predict_label_name_array' LANGUAGE C STABLE PARALLEL SAFE
-    COST 100;
-COMMENT ON FUNCTION shopml.predict_label(text, float8[]) IS
-  'Predicted label (as text) of the deployed version of a classifier, or segment of a k-means model, for one row of numeric features in model order.';
-CREATE OR REPLACE FUNCTION shopml.predict_label(model_name text, "row" record) RETURNS text
-    AS 'MODULE_PATHNAME', 'shopml_predict_label_name_row' LANGUAGE C STABLE PARALLEL SAFE
-    COST 100;
-COMMENT ON FUNCTION shopml.predict_label(text, record) IS
-  'Predicted label (as text) of a classifier, or segment of a k-means model, for a table row: features matched by column name and prepared as in training (unseen categories are not errors).';
--- The same by model_id: a version that is not deployed (a challenger) scored beside the
--- deployed one (the champion) before shopml.deploy.
-CREATE OR REPLACE FUNCTION shopml.predict(model_id bigint, "row" record) RETURNS float8 AS 'MODULE_PATHNAME', 'shopml_predict_id_row' LANGUAGE C STABLE PARALLEL SAFE COST 100;
-CREATE OR REPLACE FUNCTION shopml.predict_proba(model_id bigint, features float8[]) RETURNS float8 AS 'MODULE_PATHNAME', 'shopml_predict_proba_id_array' LANGUAGE C STABLE PARALLEL SAFE COST 100;
-CREATE OR REPLACE FUNCTION shopml.predict_proba(model_id bigint, "row" record) RETURNS float8 AS 'MODULE_PATHNAME', 'shopml_predict_proba_id_row' LANGUAGE C STABLE PARALLEL SAFE COST 100;
-CREATE OR REPLACE FUNCTION shopml.predict_label(model_id bigint, features float8[]) RETURNS text AS 'MODULE_PATHNAME', 'shopml_predict_label_id_array' LANGUAGE C STABLE PARALLEL SAFE COST 100;
-CREATE OR REPLACE FUNCTION shopml.predict_label(model_id bigint, "row" record) RETURNS text AS 'MODULE_PATHNAME', 'shopml_predict_label_id_row' LANGUAGE C STABLE PARALLEL SAFE COST 100;
-COMMENT ON FUNCTION shopml.predict(bigint, record) IS
-  'Prediction of one specific model version (by model_id, deployed or not) for a table row, as predict(model_name, row).';
-COMMENT ON FUNCTION shopml.predict_proba(bigint, float8[]) IS
-  'Probability of the positive class from one specific classifier version (by model_id), for one row of features in model order.';
-COMMENT ON FUNCTION shopml.predict_proba(bigint, record) IS
-  'Probability of the positive class from one specific classifier version (by model_id), for a table row.';
-COMMENT ON FUNCTION shopml.predict_label(bigint, float8[]) IS
-  'Predicted label of one specific classifier or k-means version (by model_id), for one row of features in model order.';
-COMMENT ON FUNCTION shopml.predict_label(bigint, record) IS
-  'Predicted label of one specific classifier or k-means version (by model_id), for a table row.';
-COMMENT ON FUNCTION shopml.predict(text, record) IS
-  'Prediction of the deployed version of a model for a table row: features are matched by column name, and the group column picks the sub-model of a grouped model (an unseen group gives NULL).';
 
 -- requires:
 --   predict_functions
@@ -1353,7 +1373,7 @@ COMMENT ON FUNCTION shopml.train_logistic(text, regclass, text, text[], jsonb) I
 COMMENT ON FUNCTION shopml.train_forest(text, regclass, text, text[], jsonb) IS
   'Trains a random-forest classifier (CART trees with Gini splits on bootstrap samples, grown in parallel on the shopml.threads pool) of an integer, boolean or text target (two or more classes); text features one-hot encoded up to max_categories. n_trees 1 with bootstrap false and max_features all is one decision tree. Held-out metrics: AUC, log-loss, accuracy, precision, recall, F1, calibration for two classes; accuracy, log-loss and macro precision/recall/F1 otherwise. options: n_trees (100), max_depth (unlimited), min_samples_leaf (1), max_features (sqrt|log2|all|count|fraction), bootstrap (true), seed, class_weight, max_bins (255), impute, max_categories, test_fraction, deploy.';
 COMMENT ON FUNCTION shopml.train_boosted(text, regclass, text, text[], jsonb) IS
-  'Trains gradient-boosted trees (histogram-based, leaf-wise, second-order like LightGBM; grown on the shopml.threads pool, the same model for any thread count). objective: binary (boolean, 0/1 or two-valued text), regression (squared error), poisson (counts), multiclass (softmax; text or integer labels); by default binary for boolean/0-1/two-valued targets, multiclass for other text, regression for numbers (said in metrics.objective). NULL or NaN numbers are kept as missing and go down the side each split learnt; text one-hot up to max_categories. Held-out metrics per objective, best_iteration and the per-iteration train/test loss (metrics.curve). options: objective, n_trees (100), learning_rate (0.1), num_leaves (31), max_depth, min_data_in_leaf (20), min_sum_hessian (1e-3), l2, l1, min_gain, subsample + subsample_freq, colsample (per tree), max_bins (255), early_stopping_rounds (on the held-out rows; the best iteration kept), monotone ({"price": -1}), class_weight, scale_pos_weight, seed, impute (keep), max_categories, test_fraction, split_column, split_seed, deploy.';
+  'Trains gradient-boosted trees (histogram-based, leaf-wise, second-order like LightGBM; grown on the shopml.threads pool, the same model for any thread count). objective: binary (boolean, 0/1 or two-valued text), regression (squared error), poisson (counts), multiclass (softmax; text or integer labels), lambdarank (ranking within group_column, e.g. the products shown for one search query; target = relevance 0..30, gain 2^rel - 1; predict is the ranking score; held-out split by group; metrics ndcg@10 and map@10); by default binary for boolean/0-1/two-valued targets, multiclass for other text, regression for numbers (said in metrics.objective). NULL or NaN numbers are kept as missing and go down the side each split learnt; text one-hot up to max_categories. Held-out metrics per objective, best_iteration and the per-iteration train/test loss (metrics.curve). options: objective, n_trees (100), learning_rate (0.1), num_leaves (31), max_depth, min_data_in_leaf (20), min_sum_hessian (1e-3), l2, l1, min_gain, subsample + subsample_freq, colsample (per tree), max_bins (255), early_stopping_rounds (on the held-out rows; the best iteration kept), monotone ({"price": -1}), group_column, class_weight, scale_pos_weight, seed, impute (keep), max_categories, test_fraction, split_column, split_seed, deploy.';
 COMMENT ON FUNCTION shopml.feature_importance(text) IS
   'Importance of each input column of a classifier, summing to 1: for a logistic model the standard deviation of the column''s contribution to the score over the training rows (|standardised coefficient| for a number), for a forest the mean decrease in Gini impurity, for boosted trees the share of the total split gain.';
 COMMENT ON FUNCTION shopml.model_kinds() IS

@@ -55,6 +55,10 @@ v1! {
         |c| predict::array(c, By::Id, Want::Probability);
     pg_finfo_shopml_predict_label_id_array shopml_predict_label_id_array =>
         |c| predict::array(c, By::Id, Want::Label);
+    pg_finfo_shopml_predict_classes_name_row shopml_predict_classes_name_row => |c| predict::classes_row(c, By::Name);
+    pg_finfo_shopml_predict_classes_id_row shopml_predict_classes_id_row => |c| predict::classes_row(c, By::Id);
+    pg_finfo_shopml_predict_classes_name_array shopml_predict_classes_name_array => |c| predict::classes_array(c, By::Name);
+    pg_finfo_shopml_predict_classes_id_array shopml_predict_classes_id_array => |c| predict::classes_array(c, By::Id);
     pg_finfo_shopml_explain_name_row shopml_explain_name_row => |c| explain::row(c, By::Name);
     pg_finfo_shopml_explain_id_row shopml_explain_id_row => |c| explain::row(c, By::Id);
     pg_finfo_shopml_explain_name_array shopml_explain_name_array => |c| explain::array(c, By::Name);

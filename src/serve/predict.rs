@@ -20,7 +20,7 @@ use shopml_core::{Error, ErrorKind, Result};
 use crate::catalog::cache::{self, Loaded};
 use crate::pg::datum::Conv;
 use crate::pg::error::{raise, OrRaise};
-use crate::pg::fcinfo::Call;
+use crate::pg::fcinfo::{Call, Out};
 use crate::pg::row::{Column, RowType};
 
 /// How a call names its model.
@@ -379,6 +379,60 @@ pub fn args(call: &Call, by: By) -> pg_sys::Datum {
     })
 }
 
+/// The rows of `predict_classes`: every class's label and probability, in class order.
+fn class_rows(s: &Slot, call: &Call, group: Option<Option<&str>>) -> pg_sys::Datum {
+    let row = Row {
+        dense: &s.dense,
+        hashed: &s.hashed,
+        group,
+    };
+    let probs = s.model.class_probabilities(&s.model_name, &row).or_raise();
+    let rows: Vec<Vec<Out>> = s
+        .model
+        .class_labels()
+        .iter()
+        .zip(probs)
+        .map(|(l, p)| vec![Out::Text(l.clone()), Out::Float(p)])
+        .collect();
+    call.table_result(&rows)
+}
+
+/// `predict_classes(m, record)`: no rows when the prediction is NULL.
+pub fn classes_row(call: &Call, by: By) -> pg_sys::Datum {
+    with_slot(call, by, |s| {
+        if call.is_null(1) {
+            return call.table_result(&[]);
+        }
+        let record = call.record(1);
+        let (cells, grouped, group_text) = s.row_cells(call, &record);
+        s.hashed.clear();
+        let prep = s
+            .model
+            .prep()
+            .expect("slots hold models with a preparation");
+        if !prep.encode(&cells, &mut s.dense, &mut s.hashed) {
+            return call.table_result(&[]);
+        }
+        let group = grouped.then_some(group_text.as_deref());
+        class_rows(s, call, group)
+    })
+}
+
+/// `predict_classes(m, float8[])`.
+pub fn classes_array(call: &Call, by: By) -> pg_sys::Datum {
+    with_slot(call, by, |s| {
+        if call.is_null(1) {
+            return call.table_result(&[]);
+        }
+        let x = call.float8_array_nullable(1).or_raise();
+        s.check_numbers(x.len()).or_raise();
+        if !s.prepare_numbers(x.into_iter()) {
+            return call.table_result(&[]);
+        }
+        class_rows(s, call, None)
+    })
+}
+
 /// `predict(m, record)`, `predict_proba(m, record)`, `predict_label(m, record)`.
 pub fn row(call: &Call, by: By, want: Want) -> pg_sys::Datum {
     with_slot(call, by, |s| {
@@ -402,6 +456,26 @@ pub fn row(call: &Call, by: By, want: Want) -> pg_sys::Datum {
 
 extension_sql!(
     r#"
+CREATE FUNCTION shopml.predict_classes(model_name text, "row" record)
+    RETURNS TABLE(label text, probability float8)
+    AS 'MODULE_PATHNAME', 'shopml_predict_classes_name_row' LANGUAGE C STABLE PARALLEL SAFE ROWS 3;
+CREATE FUNCTION shopml.predict_classes(model_name text, features float8[])
+    RETURNS TABLE(label text, probability float8)
+    AS 'MODULE_PATHNAME', 'shopml_predict_classes_name_array' LANGUAGE C STABLE PARALLEL SAFE ROWS 3;
+CREATE FUNCTION shopml.predict_classes(model_id bigint, "row" record)
+    RETURNS TABLE(label text, probability float8)
+    AS 'MODULE_PATHNAME', 'shopml_predict_classes_id_row' LANGUAGE C STABLE PARALLEL SAFE ROWS 3;
+CREATE FUNCTION shopml.predict_classes(model_id bigint, features float8[])
+    RETURNS TABLE(label text, probability float8)
+    AS 'MODULE_PATHNAME', 'shopml_predict_classes_id_array' LANGUAGE C STABLE PARALLEL SAFE ROWS 3;
+COMMENT ON FUNCTION shopml.predict_classes(text, record) IS
+  'Every class''s probability from the deployed version of a classifier (logistic, random forest, boosted trees binary or multiclass) for a table row: one row per class label, in class order, the probabilities summing to 1. No rows when the prediction is NULL.';
+COMMENT ON FUNCTION shopml.predict_classes(text, float8[]) IS
+  'shopml.predict_classes for one row of numeric features in model order.';
+COMMENT ON FUNCTION shopml.predict_classes(bigint, record) IS
+  'shopml.predict_classes of one specific model version (by model_id, deployed or not) for a table row.';
+COMMENT ON FUNCTION shopml.predict_classes(bigint, float8[]) IS
+  'shopml.predict_classes of one specific model version (by model_id) for one row of numeric features.';
 CREATE FUNCTION shopml._predict_support(internal) RETURNS internal
     AS 'MODULE_PATHNAME', 'shopml_predict_support' LANGUAGE C STRICT;
 CREATE FUNCTION shopml._predict_args(model_name text, VARIADIC "any") RETURNS float8

@@ -143,6 +143,23 @@ SELECT regress.err($$SELECT * FROM shopml.train_boosted('bad', 'bo_search', 'rel
 SELECT regress.err($$SELECT * FROM shopml.train_boosted('bad', 'bo_search', 'relevance', options => '{"objective": "lambdarank", "group_column": "session"}')$$) AS rank_unknown_group;
 SELECT regress.err($$SELECT * FROM shopml.train_boosted('bad', 'bo_search', 'relevance', options => '{"group_column": "query_id"}')$$) AS group_without_rank;
 SELECT regress.err($$SELECT * FROM shopml.train_boosted('bad', 'bo_big_query', 'relevance', options => '{"objective": "lambdarank", "group_column": "query_id", "test_fraction": 0}')$$) AS group_too_big;
+-- Every class's probability (predict_classes): one row per label in class order, summing to 1,
+-- the most probable being predict_label's; for two classes the last one is predict_proba.
+SELECT label, round(probability::numeric, 3) > 0.9 AS likely FROM shopml.predict_classes('bo_zones', ARRAY[0.1, 0.9]);
+SELECT bool_and(abs(t.total - 1) < 1e-12) AS sums_to_one, bool_and(t.top = shopml.predict_label('bo_zones', z)) AS top_is_label, count(*) AS rows
+FROM bo_zones z, LATERAL (SELECT sum(probability) AS total, (array_agg(label ORDER BY probability DESC, label))[1] AS top
+                          FROM shopml.predict_classes('bo_zones', z)) t WHERE z.i % 20 = 0;
+SELECT bool_and(abs(c.probability - shopml.predict_proba('bo_disc', d)) < 1e-12) AS last_class_is_proba
+FROM bo_disc d, LATERAL (SELECT probability FROM shopml.predict_classes('bo_disc', d) WHERE label = 'true') c WHERE d.i % 50 = 0;
+SELECT n_train FROM shopml.train_forest('bo_forest3', 'bo_zones', 'zone', ARRAY['x1', 'x2'], '{"n_trees": 10, "test_fraction": 0}');
+SELECT array_agg(label ORDER BY label) AS forest_labels, round(sum(probability)::numeric, 12) AS total
+FROM shopml.predict_classes((SELECT max(model_id) FROM shopml.models WHERE model_name = 'bo_forest3'), ARRAY[0.5, 0.5]);
+SELECT n_train FROM shopml.train_logistic('bo_logit', 'bo_disc', 'y', ARRAY['x1', 'x2']);
+SELECT bool_and(abs(c.probability - shopml.predict_proba('bo_logit', d)) < 1e-12) AS logistic_last_class_is_proba, count(*) AS rows
+FROM bo_disc d, LATERAL (SELECT probability FROM shopml.predict_classes('bo_logit', d) WHERE label = 'true') c WHERE d.i % 50 = 0;
+SELECT count(*) AS null_row_classes FROM shopml.predict_classes('bo_zones', NULL::float8[]);
+SELECT regress.err($$SELECT * FROM shopml.predict_classes('bo_stumps', ARRAY[0.1, 0.2, 0.3, 0.4])$$) AS regression_classes;
+SELECT regress.err($$SELECT * FROM shopml.predict_classes('bo_rank', ARRAY[0.1, 0.2, 0.3])$$) AS ranking_classes;
 -- Bad inputs; none of them writes a model.
 CREATE TABLE bo_one AS SELECT x1, 'a'::text AS zone FROM bo_zones;
 CREATE TABLE bo_neg AS SELECT x1, x2 - 0.5 AS y FROM bo_zones;
@@ -160,5 +177,6 @@ SELECT regress.err($$SELECT * FROM shopml.train_boosted('bad', 'bo_demand', 'uni
 SELECT regress.err($$SELECT * FROM shopml.train_boosted('bad', 'bo_demand', 'units', options => '{"monotone": {"price": 2}}')$$) AS monotone_not_a_sign;
 SELECT regress.err($$SELECT * FROM shopml.train_boosted('bad', 'bo_demand', 'units', options => '{"early_stopping_rounds": 5, "test_fraction": 0}')$$) AS early_stopping_without_test_rows;
 SELECT regress.err($$SELECT * FROM shopml.train_boosted('bad', 'bo_demand', 'nope')$$) AS unknown_target;
-SELECT regress.err($$SELECT * FROM shopml.train_boosted('bad', 'bo_neg', 'y', options => '{"objective": "lambdarank", "group_column": "x1"}')$$) AS negative_relevance;
+CREATE TABLE bo_neg_rank AS SELECT i % 10 AS q, x2 AS f, x1 - 0.5 AS rel FROM bo_zones;
+SELECT regress.err($$SELECT * FROM shopml.train_boosted('bad', 'bo_neg_rank', 'rel', options => '{"objective": "lambdarank", "group_column": "q"}')$$) AS negative_relevance;
 SELECT count(*) AS bad_models FROM shopml.models WHERE model_name = 'bad';

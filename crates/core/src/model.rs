@@ -204,6 +204,21 @@ pub trait Model: Described {
         .with_hint("shopml.explain serves linear and logistic models; shopml.feature_importance gives every kind's global importances."))
     }
 
+    /// Every class's probability for one prepared row (`shopml.predict_classes`), in the
+    /// order of [`Model::class_labels`]. The default refuses: the kind is not a classifier.
+    fn class_probabilities(&self, model_name: &str, _row: &Row) -> Result<Vec<f64>> {
+        Err(Error::invalid(format!(
+            "model \"{model_name}\" is {}, which has no classes",
+            self.kind().noun
+        ))
+        .with_hint("shopml.predict_classes serves classifiers: logistic models, random forests and boosted trees with a binary or multiclass objective."))
+    }
+
+    /// The class labels of a classifier, in class order.
+    fn class_labels(&self) -> &[String] {
+        &[]
+    }
+
     /// Hook for online updates (`shopml.update`): whether the kind can be updated from new
     /// rows rather than retrained. Kinds that can implement it with their update method.
     fn updatable(&self) -> bool {

@@ -66,6 +66,15 @@ impl Model for LogisticModel {
         Some(&self.prep)
     }
 
+    fn class_probabilities(&self, _model_name: &str, row: &Row) -> Result<Vec<f64>> {
+        let p = sigmoid(self.score_prepared(row.dense, row.hashed));
+        Ok(vec![1.0 - p, p])
+    }
+
+    fn class_labels(&self) -> &[String] {
+        &self.labels
+    }
+
     fn predict(&self, _model_name: &str, row: &Row, want: Want) -> Result<Answer<'_>> {
         let p = sigmoid(self.score_prepared(row.dense, row.hashed));
         let class = usize::from(p >= self.threshold);

@@ -50,6 +50,29 @@ impl Model for BoostedModel {
         Some(&self.prep)
     }
 
+    fn class_probabilities(&self, model_name: &str, row: &Row) -> Result<Vec<f64>> {
+        match self.booster.objective {
+            Objective::Binary => {
+                let p = self.probability(row.dense);
+                Ok(vec![1.0 - p, p])
+            }
+            Objective::Multiclass => {
+                let mut p = vec![0.0; self.booster.n_outputs];
+                self.booster.predict_into(row.dense, &mut p);
+                Ok(p)
+            }
+            o => Err(Error::invalid(format!(
+                "model \"{model_name}\" is a {} booster, which has no classes",
+                o.name()
+            ))
+            .with_hint("Use shopml.predict.")),
+        }
+    }
+
+    fn class_labels(&self) -> &[String] {
+        &self.labels
+    }
+
     fn predict(&self, model_name: &str, row: &Row, want: Want) -> Result<Answer<'_>> {
         let x = row.dense;
         let objective = self.booster.objective;

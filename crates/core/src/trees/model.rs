@@ -104,6 +104,16 @@ impl Model for ForestModel {
         Some(&self.prep)
     }
 
+    fn class_probabilities(&self, _model_name: &str, row: &Row) -> Result<Vec<f64>> {
+        let mut p = vec![0.0; self.labels.len()];
+        self.forest.predict_proba_into(row.dense, &mut p);
+        Ok(p)
+    }
+
+    fn class_labels(&self) -> &[String] {
+        &self.labels
+    }
+
     fn predict(&self, model_name: &str, row: &Row, want: Want) -> Result<Answer<'_>> {
         let x = row.dense;
         match want {
