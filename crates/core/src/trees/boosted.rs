@@ -1302,32 +1302,33 @@ fn lambdarank_gradients(s: &[f64], d: &Data, out: &mut [Grad]) {
             let inv = 1.0 / ideal;
             let order = by_score(sc);
             let (best, worst) = (sc[order[0]], sc[order[m - 1]]);
+            // Per rank: the row, its label, its gain and the rank's discount (the same values
+            // the pair loop would compute, once each).
+            let label: Vec<f64> = order.iter().map(|&r| y[r]).collect();
+            let score: Vec<f64> = order.iter().map(|&r| sc[r]).collect();
+            let gain: Vec<f64> = label.iter().map(|&v| rank_gain(v)).collect();
+            let discount: Vec<f64> = (0..m).map(rank_discount).collect();
             let mut sum_lambdas = 0.0;
             for i in 0..(m - 1).min(RANK_TRUNCATION) {
                 for j in i + 1..m {
-                    let (a, b) = (order[i], order[j]);
-                    if y[a] == y[b] {
+                    if label[i] == label[j] {
                         continue;
                     }
-                    let (high, hr, low, lr) = if y[a] > y[b] {
-                        (a, i, b, j)
-                    } else {
-                        (b, j, a, i)
-                    };
-                    let delta = sc[high] - sc[low];
-                    let mut delta_ndcg = (rank_gain(y[high]) - rank_gain(y[low]))
-                        * (rank_discount(hr) - rank_discount(lr)).abs()
-                        * inv;
+                    let (high, low) = if label[i] > label[j] { (i, j) } else { (j, i) };
+                    let delta = score[high] - score[low];
+                    let mut delta_ndcg =
+                        (gain[high] - gain[low]) * (discount[high] - discount[low]).abs() * inv;
                     if best != worst {
                         delta_ndcg /= 0.01 + delta.abs();
                     }
                     let p = 1.0 / (1.0 + delta.exp());
                     let lambda = -p * delta_ndcg;
                     let hess = p * (1.0 - p) * delta_ndcg;
-                    g[high] += lambda;
-                    g[low] -= lambda;
-                    h[high] += hess;
-                    h[low] += hess;
+                    let (hr, lr) = (order[high], order[low]);
+                    g[hr] += lambda;
+                    g[lr] -= lambda;
+                    h[hr] += hess;
+                    h[lr] += hess;
                     sum_lambdas -= 2.0 * lambda;
                 }
             }
