@@ -597,6 +597,30 @@ COMMENT ON FUNCTION shopml.confusion_matrix(text, regclass, jsonb) IS
 --   catalog
 
 
+CREATE OR REPLACE FUNCTION shopml._logistic_stats_trans(internal, bytea, VARIADIC "any") RETURNS internal
+    AS 'MODULE_PATHNAME', 'shopml_logistic_stats_trans' LANGUAGE C PARALLEL SAFE;
+CREATE OR REPLACE FUNCTION shopml._logistic_stats_combine(internal, internal) RETURNS internal
+    AS 'MODULE_PATHNAME', 'shopml_logistic_stats_combine' LANGUAGE C PARALLEL SAFE;
+CREATE OR REPLACE FUNCTION shopml._logistic_stats_serialize(internal) RETURNS bytea
+    AS 'MODULE_PATHNAME', 'shopml_logistic_stats_serialize' LANGUAGE C STRICT PARALLEL SAFE;
+CREATE OR REPLACE FUNCTION shopml._logistic_stats_deserialize(bytea, internal) RETURNS internal
+    AS 'MODULE_PATHNAME', 'shopml_logistic_stats_deserialize' LANGUAGE C STRICT PARALLEL SAFE;
+CREATE OR REPLACE FUNCTION shopml._logistic_stats_final(internal) RETURNS bytea
+    AS 'MODULE_PATHNAME', 'shopml_logistic_stats_final' LANGUAGE C PARALLEL SAFE;
+CREATE OR REPLACE AGGREGATE shopml._logistic_stats(bytea, VARIADIC "any") (
+    SFUNC = shopml._logistic_stats_trans, STYPE = internal,
+    COMBINEFUNC = shopml._logistic_stats_combine,
+    SERIALFUNC = shopml._logistic_stats_serialize, DESERIALFUNC = shopml._logistic_stats_deserialize,
+    FINALFUNC = shopml._logistic_stats_final,
+    PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE shopml._logistic_stats(bytea, VARIADIC "any") IS
+  'Internal: what train_logistic needs from one shard of a sharded table for one pass (objective, gradient and Hessian at a point, or the sums behind the metrics), as a partial state.';
+
+-- requires:
+--   catalog
+
+
 CREATE OR REPLACE FUNCTION shopml.predict_classes(model_name text, "row" record)
     RETURNS TABLE(label text, probability float8)
     AS 'MODULE_PATHNAME', 'shopml_predict_classes_name_row' LANGUAGE C STABLE PARALLEL SAFE ROWS 3;
@@ -681,28 +705,29 @@ COMMENT ON FUNCTION shopml.predict(text, record) IS
   'Prediction of the deployed version of a model for a table row: features are matched by column name, and the group column picks the sub-model of a grouped model (an unseen group gives NULL).';
 
 -- requires:
---   catalog
+--   predict_functions
 
 
-CREATE OR REPLACE FUNCTION shopml._logistic_stats_trans(internal, bytea, VARIADIC "any") RETURNS internal
-    AS 'MODULE_PATHNAME', 'shopml_logistic_stats_trans' LANGUAGE C PARALLEL SAFE;
-CREATE OR REPLACE FUNCTION shopml._logistic_stats_combine(internal, internal) RETURNS internal
-    AS 'MODULE_PATHNAME', 'shopml_logistic_stats_combine' LANGUAGE C PARALLEL SAFE;
-CREATE OR REPLACE FUNCTION shopml._logistic_stats_serialize(internal) RETURNS bytea
-    AS 'MODULE_PATHNAME', 'shopml_logistic_stats_serialize' LANGUAGE C STRICT PARALLEL SAFE;
-CREATE OR REPLACE FUNCTION shopml._logistic_stats_deserialize(bytea, internal) RETURNS internal
-    AS 'MODULE_PATHNAME', 'shopml_logistic_stats_deserialize' LANGUAGE C STRICT PARALLEL SAFE;
-CREATE OR REPLACE FUNCTION shopml._logistic_stats_final(internal) RETURNS bytea
-    AS 'MODULE_PATHNAME', 'shopml_logistic_stats_final' LANGUAGE C PARALLEL SAFE;
-CREATE OR REPLACE AGGREGATE shopml._logistic_stats(bytea, VARIADIC "any") (
-    SFUNC = shopml._logistic_stats_trans, STYPE = internal,
-    COMBINEFUNC = shopml._logistic_stats_combine,
-    SERIALFUNC = shopml._logistic_stats_serialize, DESERIALFUNC = shopml._logistic_stats_deserialize,
-    FINALFUNC = shopml._logistic_stats_final,
-    PARALLEL = SAFE
-);
-COMMENT ON AGGREGATE shopml._logistic_stats(bytea, VARIADIC "any") IS
-  'Internal: what train_logistic needs from one shard of a sharded table for one pass (objective, gradient and Hessian at a point, or the sums behind the metrics), as a partial state.';
+CREATE OR REPLACE FUNCTION shopml.explain(model_name text, "row" record, top_k int DEFAULT NULL)
+    RETURNS TABLE(feature text, value text, contribution float8)
+    AS 'MODULE_PATHNAME', 'shopml_explain_name_row' LANGUAGE C STABLE PARALLEL SAFE ROWS 12;
+CREATE OR REPLACE FUNCTION shopml.explain(model_name text, features float8[], top_k int DEFAULT NULL)
+    RETURNS TABLE(feature text, value text, contribution float8)
+    AS 'MODULE_PATHNAME', 'shopml_explain_name_array' LANGUAGE C STABLE PARALLEL SAFE ROWS 12;
+CREATE OR REPLACE FUNCTION shopml.explain(model_id bigint, "row" record, top_k int DEFAULT NULL)
+    RETURNS TABLE(feature text, value text, contribution float8)
+    AS 'MODULE_PATHNAME', 'shopml_explain_id_row' LANGUAGE C STABLE PARALLEL SAFE ROWS 12;
+CREATE OR REPLACE FUNCTION shopml.explain(model_id bigint, features float8[], top_k int DEFAULT NULL)
+    RETURNS TABLE(feature text, value text, contribution float8)
+    AS 'MODULE_PATHNAME', 'shopml_explain_id_array' LANGUAGE C STABLE PARALLEL SAFE ROWS 12;
+COMMENT ON FUNCTION shopml.explain(text, record, int) IS
+  'Why the deployed model predicts what it does for a table row: (baseline) first — the expected score over the training rows, its value column naming the scale (prediction for linear models, log-odds for logistic ones, probability of <label> for forests) — then one row per input, largest |contribution| first: linear and logistic contribution = coefficient x (prepared value - training mean), forests exact path-dependent TreeSHAP; all rows sum to the score exactly. top_k keeps the largest k inputs and sums the rest in (other). No rows when the prediction is NULL.';
+COMMENT ON FUNCTION shopml.explain(text, float8[], int) IS
+  'shopml.explain for one row of numeric features in model order (see explain(text, record, int)).';
+COMMENT ON FUNCTION shopml.explain(bigint, record, int) IS
+  'shopml.explain of one specific model version (by model_id, deployed or not) for a table row.';
+COMMENT ON FUNCTION shopml.explain(bigint, float8[], int) IS
+  'shopml.explain of one specific model version (by model_id) for one row of numeric features in model order.';
 
 -- requires:
 --   catalog
@@ -786,31 +811,6 @@ COMMENT ON AGGREGATE shopml.linear_merge(bytea) IS
 
 COMMENT ON AGGREGATE shopml.linear_fit(float8, float8[]) IS
   'Least-squares fit of y on x (with intercept) in one pass, parallel and GROUP BY friendly: jsonb {coefficients, intercept, std_errors, t_stats, p_values, r2, n, skipped, aliased}. Rows with a NULL or NaN are skipped and counted; collinear columns are aliased (NULL coefficient).';
-
--- requires:
---   predict_functions
-
-
-CREATE OR REPLACE FUNCTION shopml.explain(model_name text, "row" record, top_k int DEFAULT NULL)
-    RETURNS TABLE(feature text, value text, contribution float8)
-    AS 'MODULE_PATHNAME', 'shopml_explain_name_row' LANGUAGE C STABLE PARALLEL SAFE ROWS 12;
-CREATE OR REPLACE FUNCTION shopml.explain(model_name text, features float8[], top_k int DEFAULT NULL)
-    RETURNS TABLE(feature text, value text, contribution float8)
-    AS 'MODULE_PATHNAME', 'shopml_explain_name_array' LANGUAGE C STABLE PARALLEL SAFE ROWS 12;
-CREATE OR REPLACE FUNCTION shopml.explain(model_id bigint, "row" record, top_k int DEFAULT NULL)
-    RETURNS TABLE(feature text, value text, contribution float8)
-    AS 'MODULE_PATHNAME', 'shopml_explain_id_row' LANGUAGE C STABLE PARALLEL SAFE ROWS 12;
-CREATE OR REPLACE FUNCTION shopml.explain(model_id bigint, features float8[], top_k int DEFAULT NULL)
-    RETURNS TABLE(feature text, value text, contribution float8)
-    AS 'MODULE_PATHNAME', 'shopml_explain_id_array' LANGUAGE C STABLE PARALLEL SAFE ROWS 12;
-COMMENT ON FUNCTION shopml.explain(text, record, int) IS
-  'Why the deployed model predicts what it does for a table row: (baseline) first — the expected score over the training rows, its value column naming the scale (prediction for linear models, log-odds for logistic ones, probability of <label> for forests) — then one row per input, largest |contribution| first: linear and logistic contribution = coefficient x (prepared value - training mean), forests exact path-dependent TreeSHAP; all rows sum to the score exactly. top_k keeps the largest k inputs and sums the rest in (other). No rows when the prediction is NULL.';
-COMMENT ON FUNCTION shopml.explain(text, float8[], int) IS
-  'shopml.explain for one row of numeric features in model order (see explain(text, record, int)).';
-COMMENT ON FUNCTION shopml.explain(bigint, record, int) IS
-  'shopml.explain of one specific model version (by model_id, deployed or not) for a table row.';
-COMMENT ON FUNCTION shopml.explain(bigint, float8[], int) IS
-  'shopml.explain of one specific model version (by model_id) for one row of numeric features in model order.';
 
 -- shopml::linear::_linear_scan_config
 CREATE OR REPLACE FUNCTION "_linear_scan_config"(
@@ -1053,6 +1053,20 @@ CREATE OR REPLACE FUNCTION "predict_demand"(
 STABLE PARALLEL SAFE 
 LANGUAGE c /* Rust */
 AS 'MODULE_PATHNAME', 'predict_demand_text_wrapper';
+
+-- shopml::serve::table::predict_table
+CREATE OR REPLACE FUNCTION "predict_table"(
+	"model_name" TEXT, /* Option < & str > */
+	"relation" regclass, /* Option < PgRelation > */
+	"key_column" TEXT, /* Option < & str > */
+	"options" jsonb DEFAULT '{}' /* Option < pgrx :: JsonB > */
+) RETURNS TABLE (
+	"key" TEXT,  /* Option < String > */
+	"prediction" double precision  /* Option < f64 > */
+)
+STABLE
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'predict_table_wrapper';
 
 -- shopml::demand::price_curve
 CREATE OR REPLACE FUNCTION "price_curve"(
@@ -1374,6 +1388,8 @@ COMMENT ON FUNCTION shopml.train_forest(text, regclass, text, text[], jsonb) IS
   'Trains a random-forest classifier (CART trees with Gini splits on bootstrap samples, grown in parallel on the shopml.threads pool) of an integer, boolean or text target (two or more classes); text features one-hot encoded up to max_categories. n_trees 1 with bootstrap false and max_features all is one decision tree. Held-out metrics: AUC, log-loss, accuracy, precision, recall, F1, calibration for two classes; accuracy, log-loss and macro precision/recall/F1 otherwise. options: n_trees (100), max_depth (unlimited), min_samples_leaf (1), max_features (sqrt|log2|all|count|fraction), bootstrap (true), seed, class_weight, max_bins (255), impute, max_categories, test_fraction, deploy.';
 COMMENT ON FUNCTION shopml.train_boosted(text, regclass, text, text[], jsonb) IS
   'Trains gradient-boosted trees (histogram-based, leaf-wise, second-order like LightGBM; grown on the shopml.threads pool, the same model for any thread count). objective: binary (boolean, 0/1 or two-valued text), regression (squared error), poisson (counts), multiclass (softmax; text or integer labels), lambdarank (ranking within group_column, e.g. the products shown for one search query; target = relevance 0..30, gain 2^rel - 1; predict is the ranking score; held-out split by group; metrics ndcg@10 and map@10); by default binary for boolean/0-1/two-valued targets, multiclass for other text, regression for numbers (said in metrics.objective). NULL or NaN numbers are kept as missing and go down the side each split learnt; text one-hot up to max_categories. Held-out metrics per objective, best_iteration and the per-iteration train/test loss (metrics.curve). options: objective, n_trees (100), learning_rate (0.1), num_leaves (31), max_depth, min_data_in_leaf (20), min_sum_hessian (1e-3), l2, l1, min_gain, subsample + subsample_freq, colsample (per tree), max_bins (255), early_stopping_rounds (on the held-out rows; the best iteration kept), monotone ({"price": -1}), group_column, class_weight, scale_pos_weight, seed, impute (keep), max_categories, test_fraction, split_column, split_seed, deploy.';
+COMMENT ON FUNCTION shopml.predict_table(text, regclass, text, jsonb) IS
+  'Scores every row of a table or view with a model (any kind served by shopml.predict): the key column''s value as text and the prediction, in scan order. The model''s inputs are matched by column name and prepared as stored; blocks of 16,384 prepared rows are scored on the shopml.threads pool. options: output (predict | probability), version (a version that is not deployed).';
 COMMENT ON FUNCTION shopml.feature_importance(text) IS
   'Importance of each input column of a classifier, summing to 1: for a logistic model the standard deviation of the column''s contribution to the score over the training rows (|standardised coefficient| for a number), for a forest the mean decrease in Gini impurity, for boosted trees the share of the total split gain.';
 COMMENT ON FUNCTION shopml.model_kinds() IS

@@ -5,6 +5,7 @@
 pub mod explain;
 pub mod keys;
 pub mod predict;
+pub mod table;
 
 /// Declares a set-returning SQL function from its arguments, its result columns and the
 /// function that computes its rows:

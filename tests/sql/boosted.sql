@@ -160,6 +160,31 @@ FROM bo_disc d, LATERAL (SELECT probability FROM shopml.predict_classes('bo_logi
 SELECT count(*) AS null_row_classes FROM shopml.predict_classes('bo_zones', NULL::float8[]);
 SELECT regress.err($$SELECT * FROM shopml.predict_classes('bo_stumps', ARRAY[0.1, 0.2, 0.3, 0.4])$$) AS regression_classes;
 SELECT regress.err($$SELECT * FROM shopml.predict_classes('bo_rank', ARRAY[0.1, 0.2, 0.3])$$) AS ranking_classes;
+-- predict_table scores a whole relation in blocks (keys as text, in scan order) and equals the
+-- per-row predict forms for every kind it serves.
+SELECT n_train FROM shopml.train_linear('bo_lin', 'bo_add', 'y', ARRAY['x1', 'x2', 'x3']);
+SELECT n_train FROM shopml.train_kmeans('bo_km', 'bo_add', ARRAY['x1', 'x2'], 3);
+SELECT m AS model, count(*) AS rows, bool_and(abs(t.prediction - p.v) < 1e-12 OR (t.prediction IS NULL AND p.v IS NULL)) AS same_as_predict
+FROM (VALUES ('bo_lin'), ('bo_km'), ('bo_stumps')) v(m),
+     LATERAL shopml.predict_table(m, 'bo_add', 'i') t
+     JOIN LATERAL (SELECT shopml.predict(m, a) AS v FROM bo_add a WHERE a.i::text = t.key) p ON true
+GROUP BY m ORDER BY m;
+SELECT count(*) AS rows, bool_and(abs(t.prediction - shopml.predict_proba('bo_disc', d)) < 1e-12) AS proba_same,
+       bool_and(abs(u.prediction - shopml.predict('bo_disc', d)) < 1e-12) AS label_same
+FROM shopml.predict_table('bo_disc', 'bo_disc', 'i', '{"output": "probability"}') t
+JOIN bo_disc d ON d.i::text = t.key JOIN shopml.predict_table('bo_disc', 'bo_disc', 'i') u ON u.key = t.key;
+SELECT count(*) AS rows, bool_and(abs(t.prediction - shopml.predict_proba('bo_logit', d)) < 1e-12) AS logistic_same
+FROM shopml.predict_table('bo_logit', 'bo_disc', 'i', '{"output": "probability"}') t JOIN bo_disc d ON d.i::text = t.key;
+SELECT count(*) AS missing_rows, bool_and(abs(t.prediction - shopml.predict('bo_missing', m)) < 1e-12) AS missing_same
+FROM shopml.predict_table('bo_missing', 'bo_missing', 'i') t JOIN bo_missing m ON m.i::text = t.key WHERE m.x1 IS NULL;
+SELECT (SELECT count(*) FROM shopml.predict_table('bo_lin', 'bo_add', 'i', '{"version": 1}')) AS by_version;
+CREATE TABLE bo_few AS SELECT i, x1 FROM bo_add;
+SELECT regress.err($$SELECT * FROM shopml.predict_table('bo_lin', 'bo_add', 'nope')$$) AS unknown_key;
+SELECT regress.err($$SELECT * FROM shopml.predict_table('bo_lin', 'bo_few', 'i')$$) AS missing_input;
+SELECT regress.err($$SELECT * FROM shopml.predict_table('bo_zones', 'bo_zones', 'i')$$) AS text_labels;
+SELECT regress.err($$SELECT * FROM shopml.predict_table('bo_lin', 'bo_add', 'i', '{"output": "label"}')$$) AS bad_output;
+SELECT regress.err($$SELECT * FROM shopml.predict_table('bo_lin', 'bo_add', 'i', '{"version": 99}')$$) AS no_such_version;
+SELECT regress.err($$SELECT * FROM shopml.predict_table(NULL, 'bo_add', 'i')$$) AS null_model;
 -- Bad inputs; none of them writes a model.
 CREATE TABLE bo_one AS SELECT x1, 'a'::text AS zone FROM bo_zones;
 CREATE TABLE bo_neg AS SELECT x1, x2 - 0.5 AS y FROM bo_zones;

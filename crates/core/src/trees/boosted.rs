@@ -1898,6 +1898,19 @@ mod timing {
             groups: None,
         };
         let (b, curve) = fit(d, p, None, 2, &params, &pool(2), &mut Quiet).unwrap();
+        let t2 = std::time::Instant::now();
+        let s: f64 = x.chunks(p).map(|r| b.raw(r)).sum();
+        let t3 = std::time::Instant::now();
+        let s2: f64 = pool(2).install(|| x.par_chunks(p).with_min_len(512).map(|r| b.raw(r)).sum());
+        eprintln!(
+            "scoring on 2 threads: {:.3} s ({s2:.3})",
+            t3.elapsed().as_secs_f64()
+        );
+        eprintln!(
+            "scoring {n} rows one thread: {:.3} s ({:.1} ns per tree per row), sum {s:.3}",
+            t2.elapsed().as_secs_f64(),
+            t2.elapsed().as_secs_f64() * 1e9 / (n as f64 * b.trees.len() as f64)
+        );
         eprintln!(
             "{n} x 20, 100 trees x 31 leaves, 2 threads: {:.2} s, train loss {:.4}, {} nodes",
             t.elapsed().as_secs_f64(),
