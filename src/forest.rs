@@ -23,6 +23,10 @@ use crate::train::{self, json, with, Request, TrainerRow};
 /// Most classes a forest may have: more looks like a continuous target.
 const MAX_CLASSES: usize = 1000;
 
+/// Most distinct values of a numeric target with fractional values that a forest takes as
+/// classes (more is a continuous target).
+const MAX_FRACTIONAL_CLASSES: usize = 20;
+
 fn train_inner(req: Request, target: Option<&str>, features: FeatureList) -> Result<TrainerRow> {
     let (model_name, rel, target) = (req.model_name, &req.rel, required(target, "target")?);
     let opts = ForestOptions::parse(req.options.as_ref())?;
@@ -66,6 +70,21 @@ fn train_inner(req: Request, target: Option<&str>, features: FeatureList) -> Res
     })?;
     rows.require_training_rows(model_name, rel, opts.prep.impute.name())?;
     let (labels, remap) = labels.finish();
+    // A number with many fractional values is a quantity, not classes: never a silent
+    // classifier of hundreds of "classes".
+    if numeric_labels && !boolean && labels.len() > MAX_FRACTIONAL_CLASSES {
+        let fractional = labels
+            .iter()
+            .any(|l| l.parse::<f64>().is_ok_and(|v| v.fract() != 0.0));
+        if fractional {
+            return Err(Error::invalid(format!(
+                "target \"{target}\" of {} has {} distinct values with fractions; train_forest classifies",
+                rel.sql_name,
+                labels.len()
+            ))
+            .with_hint("For a continuous target use shopml.train_boosted (objective 'regression') or shopml.train_linear; for classes, make a few labels (e.g. a CASE or round in a view)."));
+        }
+    }
     let renumber = |y: Vec<u32>| -> Vec<u32> { y.into_iter().map(|c| remap[c as usize]).collect() };
     let (ytr, yte) = (renumber(rows.y_train), renumber(rows.y_test));
     let mut seen = vec![false; labels.len()];
