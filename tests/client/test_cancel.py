@@ -34,6 +34,11 @@ TRAININGS = {
                "(random() < 0.5) AS y FROM generate_series(1, 20000)",
                "SELECT * FROM shopml.train_forest('cancel_forest', 'cancel_forest', 'y', "
                "options => '{\"n_trees\": 10000}')"),
+    # 200k rows and 100,000 boosting iterations: the monitor is ticked after every tree.
+    "boosted": ("CREATE TABLE IF NOT EXISTS cancel_boost AS SELECT random() AS x1, random() AS x2, random() AS x3, "
+                "random() AS y FROM generate_series(1, 200000)",
+                "SELECT * FROM shopml.train_boosted('cancel_boost', 'cancel_boost', 'y', "
+                "options => '{\"n_trees\": 100000, \"learning_rate\": 0.01}')"),
 }
 
 
@@ -106,6 +111,10 @@ def test_statement_timeout_stops_training_that_reported_progress(db, kind):
 
 LARGE = {
     "recommender": TRAININGS["recommender"],
+    # Three million rows for boosted trees (cells, prepared rows, bin codes and gradients).
+    "boosted": ("CREATE TABLE IF NOT EXISTS large_boost AS SELECT random() AS x, (i % 7)::float8 AS y "
+                "FROM generate_series(1, 3000000) i",
+                "SELECT * FROM shopml.train_boosted('memory_boost', 'large_boost', 'y')"),
     # Three million rows of a table read by the DestReceiver, the kept rows counted as they come.
     "logistic": ("CREATE TABLE IF NOT EXISTS large_clicks AS SELECT (i % 2) AS y, (i % 1000)::float8 AS x "
                  "FROM generate_series(1, 3000000) i",
