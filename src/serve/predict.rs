@@ -183,6 +183,26 @@ impl Slot {
     }
 
     /// Prepares a row of numbers (None: NULL); false when the preparation says NULL.
+    /// Prepares a record argument into the buffers: None when the preparation says NULL,
+    /// else whether the model is grouped and the row's group value.
+    fn prepare_record(
+        &mut self,
+        call: &Call,
+        record: &crate::pg::row::Record,
+    ) -> Option<(bool, Option<String>)> {
+        let (cells, grouped, group_text) = self.row_cells(call, record);
+        let Slot {
+            model,
+            dense,
+            hashed,
+            ..
+        } = self;
+        hashed.clear();
+        let prep = model.prep().expect("slots hold models with a preparation");
+        prep.encode(&cells, dense, hashed)
+            .then_some((grouped, group_text))
+    }
+
     fn prepare_numbers(&mut self, values: impl Iterator<Item = Option<f64>>) -> bool {
         let Slot {
             model,
@@ -404,17 +424,10 @@ pub fn classes_row(call: &Call, by: By) -> pg_sys::Datum {
             return call.table_result(&[]);
         }
         let record = call.record(1);
-        let (cells, grouped, group_text) = s.row_cells(call, &record);
-        s.hashed.clear();
-        let prep = s
-            .model
-            .prep()
-            .expect("slots hold models with a preparation");
-        if !prep.encode(&cells, &mut s.dense, &mut s.hashed) {
+        let Some((grouped, group_text)) = s.prepare_record(call, &record) else {
             return call.table_result(&[]);
-        }
-        let group = grouped.then_some(group_text.as_deref());
-        class_rows(s, call, group)
+        };
+        class_rows(s, call, grouped.then_some(group_text.as_deref()))
     })
 }
 
@@ -440,17 +453,10 @@ pub fn row(call: &Call, by: By, want: Want) -> pg_sys::Datum {
             return call.null();
         }
         let record = call.record(1);
-        let (cells, grouped, group_text) = s.row_cells(call, &record);
-        s.hashed.clear();
-        let prep = s
-            .model
-            .prep()
-            .expect("slots hold models with a preparation");
-        if !prep.encode(&cells, &mut s.dense, &mut s.hashed) {
+        let Some((grouped, group_text)) = s.prepare_record(call, &record) else {
             return call.null();
-        }
-        let group = grouped.then_some(group_text.as_deref());
-        s.answer(call, group, want)
+        };
+        s.answer(call, grouped.then_some(group_text.as_deref()), want)
     })
 }
 
