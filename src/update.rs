@@ -16,9 +16,11 @@ use shopml_core::data::prep::Impute;
 use shopml_core::data::prep::{ColumnKind, Encoding};
 use shopml_core::linear::logistic::{self, LogisticModel};
 use shopml_core::linear::regression::{FitOptions, LinearBundle, LinearStats};
+use shopml_core::model::Task;
 use shopml_core::options::{pipeline, Pipeline};
 use shopml_core::segments::kmeans::KMeansModel;
-use shopml_core::trees::model::ForestModel;
+use shopml_core::trees::forest::ForestParams;
+use shopml_core::trees::model::{ForestModel, Targets, TrainedForest};
 use shopml_core::{Error, ErrorKind, Result};
 
 use crate::catalog::{self, cache, Outcome};
@@ -517,7 +519,9 @@ fn update_forest(
     let (model_name, rel) = (req.model_name, &req.rel);
     let t = rel.column(target)?.clone();
     let numeric = matches!(t.kind(), Some(ColumnKind::Numeric));
+    let regression = fm.forest.is_regression();
     if numeric != fm.numeric_labels
+        || (regression && t.conv == crate::pg::datum::Conv::Bool)
         || !matches!(
             t.kind(),
             Some(ColumnKind::Numeric | ColumnKind::Categorical)
@@ -577,6 +581,37 @@ fn update_forest(
             "A forest's classes are fixed when it is trained: retrain it with shopml.train_forest.",
         )
     };
+    if regression {
+        let rows = read(&spec, &budget, &mut progress, |c: &Datum| {
+            Ok(c.number().filter(|v| v.is_finite()))
+        })?;
+        rows.require_training_rows(model_name, rel, fm.prep.impute.name())?;
+        let (ytr, yte) = (rows.y_train, rows.y_test);
+        let (n_new, n_test) = (ytr.len() as i64, yte.len() as i64);
+        let pool = pool::get()?;
+        progress.stage("growing trees", None);
+        let trained = fm
+            .update(
+                rows.raw,
+                Targets::Values(ytr),
+                Targets::Values(yte),
+                &forest_params,
+                &pool,
+                &mut progress,
+            )
+            .map_err(train::about(model_name, rel))?;
+        return save_forest(
+            req,
+            &trained,
+            parent,
+            params,
+            opts,
+            &forest_params,
+            (n_new, n_test, rows.skipped as i64),
+            target,
+            feats.names(),
+        );
+    }
     let rows = read(&spec, &budget, &mut progress, |c: &Datum| {
         labels.code(c).map_err(|_| unseen())
     })?;
@@ -602,27 +637,66 @@ fn update_forest(
     let pool = pool::get()?;
     progress.stage("growing trees", None);
     let trained = fm
-        .update(rows.raw, ytr, yte, &forest_params, &pool, &mut progress)
+        .update(
+            rows.raw,
+            Targets::Classes(ytr),
+            Targets::Classes(yte),
+            &forest_params,
+            &pool,
+            &mut progress,
+        )
         .map_err(train::about(model_name, rel))?;
+    save_forest(
+        req,
+        &trained,
+        parent,
+        params,
+        opts,
+        &forest_params,
+        (n_new, n_test, rows.skipped as i64),
+        target,
+        feats.names(),
+    )
+}
+
+/// Saves an updated forest with its metrics and what the update added.
+#[allow(clippy::too_many_arguments)]
+fn save_forest(
+    req: &Request,
+    trained: &TrainedForest,
+    parent: i64,
+    params: Value,
+    opts: &UpdateOptions,
+    forest_params: &ForestParams,
+    (n_new, n_test, skipped): (i64, i64, i64),
+    target: &str,
+    features: Vec<String>,
+) -> Result<TrainerRow> {
+    let rel = &req.rel;
     let model = &trained.model;
-    let metrics = train::split_metrics(
-        &trained.train,
-        trained.test.as_ref(),
-        json!({
-            "parent_version": parent,
-            "rows_added": n_new + n_test,
-            "trees_added": forest_params.n_trees,
-            "trees": model.forest.trees.len(),
-            "classes": model.labels.len(),
-            "skipped_rows": rows.skipped,
-        }),
-    );
+    let mut extra = json!({
+        "parent_version": parent,
+        "rows_added": n_new + n_test,
+        "trees_added": forest_params.n_trees,
+        "trees": model.forest.trees.len(),
+        "skipped_rows": skipped,
+    });
+    if !model.forest.is_regression() {
+        extra["classes"] = json!(model.labels.len());
+    }
+    let metrics = train::split_metrics(&trained.train, trained.test.as_ref(), extra);
     let params = train::with(
         params,
         json!({"updated_from": parent,
                "update": {"source": rel.sql_name, "trees_added": forest_params.n_trees,
                           "seed": forest_params.seed, "test_fraction": opts.pipeline.split.test_fraction}}),
     );
-    let outcome = Outcome::new(params, metrics, (n_new, n_test), opts.pipeline.deploy);
-    req.save(model, Some(target), feats.names(), outcome)
+    let task = if model.forest.is_regression() {
+        Task::Regression
+    } else {
+        Task::Classification
+    };
+    let outcome =
+        Outcome::new(params, metrics, (n_new, n_test), opts.pipeline.deploy).with_task(task);
+    req.save(model, Some(target), features, outcome)
 }

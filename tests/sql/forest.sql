@@ -50,11 +50,14 @@ RESET shopml.threads;
 -- Bad inputs; none of them writes a model.
 CREATE TABLE fo_one AS SELECT x1, 'a'::text AS zone FROM fo_zones;
 CREATE TABLE fo_dates AS SELECT x1, DATE '2025-01-01' + i AS d FROM fo_zones;
-CREATE TABLE fo_cont AS SELECT x1, x2 AS y FROM fo_zones;
+CREATE TABLE fo_cont AS SELECT x1, x2 * 1000 + random() AS y FROM fo_zones;
 CREATE TABLE fo_many AS SELECT x1, 'site' || i AS site, zone FROM fo_zones;
 SELECT regress.err($$SELECT * FROM shopml.train_forest('bad', 'fo_one', 'zone')$$) AS one_class;
 SELECT regress.err($$SELECT * FROM shopml.train_forest('bad', 'fo_dates', 'd')$$) AS date_target;
-SELECT regress.err($$SELECT * FROM shopml.train_forest('bad', 'fo_cont', 'y')$$) AS continuous_target;
+SELECT regress.err($$SELECT * FROM shopml.train_forest('bad', 'fo_zones', 'zone', options => '{"task": "regression"}')$$) AS regression_on_text;
+SELECT regress.err($$SELECT * FROM shopml.train_forest('bad', 'fo_disc', 'y', options => '{"task": "regression"}')$$) AS regression_on_boolean;
+SELECT regress.err($$SELECT * FROM shopml.train_forest('bad', 'fo_zones', 'zone', options => '{"task": "ranking"}')$$) AS unknown_task;
+SELECT regress.err($$SELECT * FROM shopml.train_forest('bad', 'fo_cont', 'y', options => '{"task": "classification"}')$$) AS many_classes_asked;
 SELECT regress.err($$SELECT * FROM shopml.train_forest('bad', 'fo_many', 'zone', ARRAY['x1', 'site'])$$) AS hashed_feature;
 SELECT regress.err($$SELECT * FROM shopml.train_forest('bad', 'fo_zones', 'nope')$$) AS unknown_target;
 SELECT regress.err($$SELECT * FROM shopml.train_forest('bad', 'fo_zones', 'zone', ARRAY['nope'])$$) AS unknown_feature;
@@ -63,3 +66,49 @@ SELECT regress.err($$SELECT * FROM shopml.train_forest('bad', 'fo_zones', 'zone'
 SELECT regress.err($$SELECT * FROM shopml.train_forest('bad', 'fo_zones', 'zone', options => '{"max_features": "half"}')$$) AS bad_max_features;
 SELECT regress.err($$SELECT * FROM shopml.train_forest('bad', 'fo_zones', 'zone', options => '{"min_sample_leaf": 3}')$$) AS misspelt;
 SELECT count(*) AS bad_models FROM shopml.models WHERE model_name = 'bad';
+
+-- Regression forests. A float target with fractions is a quantity, never classes: the task is
+-- chosen from it and said in the metrics; one fully grown tree on distinct inputs (no
+-- bootstrap) reproduces every training target, its leaves being single rows.
+SELECT setseed(0.625) \g /dev/null
+CREATE TABLE fo_price AS
+SELECT i, x1, x2, x3, CASE WHEN x1 < 0.5 THEN 'low' ELSE 'high' END AS band,
+       10 * sin(pi() * x1 * x2) + 20 * (x3 - 0.5) ^ 2 + CASE WHEN x1 < 0.5 THEN 0 ELSE 3 END AS signal,
+       10 * sin(pi() * x1 * x2) + 20 * (x3 - 0.5) ^ 2 + CASE WHEN x1 < 0.5 THEN 0 ELSE 3 END + (random() - 0.5) AS y
+FROM (SELECT i, random() x1, random() x2, random() x3 FROM generate_series(1, 6000) i) s;
+SELECT metrics->>'task' AS task, metrics ? 'classes' AS has_classes, (metrics->>'r2')::float8 > 0.9 AS r2_high
+FROM shopml.train_forest('fo_reg', 'fo_price', 'y', ARRAY['x1', 'x2', 'x3', 'band'], '{"n_trees": 40}');
+SELECT task AS catalog_task, params->>'max_features' AS max_features FROM shopml.models WHERE model_name = 'fo_reg';
+SELECT n_train FROM shopml.train_forest('fo_reg1', 'fo_price', 'y', ARRAY['x1', 'x2', 'x3'],
+                                        '{"n_trees": 1, "bootstrap": false, "test_fraction": 0}');
+SELECT max(abs(shopml.predict('fo_reg1', p) - y)) < 1e-5 * max(abs(y)) AS reproduces_targets FROM fo_price p;
+-- The forest's held-out rmse recomputed in SQL, and its error against the noiseless signal
+-- below the noise (uniform ±0.5 has sd 0.29).
+SELECT abs(sqrt(avg((shopml.predict('fo_reg', p) - y) ^ 2)) - (SELECT (metrics->>'rmse')::float8 FROM shopml.models WHERE model_name = 'fo_reg')) < 1
+       AS rmse_consistent,
+       sqrt(avg((shopml.predict('fo_reg', p) - signal) ^ 2)) < 0.6 AS close_to_signal
+FROM fo_price p;
+-- Every feature's importance, the noise-free band used; explanations add up to predictions;
+-- predict_table agrees with predict.
+SELECT feature, importance > 0.01 AS used FROM shopml.feature_importance('fo_reg') ORDER BY feature;
+SELECT bool_and(abs(e.total - shopml.predict('fo_reg', p)) < 1e-4) AS explanations_add_up
+FROM fo_price p, LATERAL (SELECT sum(contribution) AS total FROM shopml.explain('fo_reg', p)) e WHERE i <= 50;
+SELECT (SELECT contribution FROM shopml.explain('fo_reg', p) LIMIT 1) IS NOT NULL AS has_baseline FROM fo_price p WHERE i = 1;
+SELECT bool_and(abs(t.prediction - shopml.predict('fo_reg', p)) < 1e-12) AS table_equals_rows, count(*) AS rows
+FROM shopml.predict_table('fo_reg', 'fo_price', 'i') t JOIN fo_price p ON p.i::text = t.key;
+-- An integer target stays classes unless asked; task 'regression' makes it a regression.
+SELECT metrics->>'task' AS task FROM shopml.train_forest('fo_zone_reg', 'fo_zones', 'zone_no', ARRAY['x1', 'x2'], '{"n_trees": 5, "task": "regression"}');
+SELECT round(shopml.predict('fo_zone_reg', ARRAY[0.1, 0.5])::numeric, 1) AS zone_one;
+-- The same regression forest for one and two threads; an update adds trees on new rows.
+SET shopml.threads = 1;
+SELECT n_train FROM shopml.train_forest('fo_r1', 'fo_price', 'y', ARRAY['x1', 'x2'], '{"n_trees": 8, "test_fraction": 0}');
+SET shopml.threads = 2;
+SELECT n_train FROM shopml.train_forest('fo_r2', 'fo_price', 'y', ARRAY['x1', 'x2'], '{"n_trees": 8, "test_fraction": 0}');
+RESET shopml.threads;
+SELECT bool_and(shopml.predict('fo_r1', p) = shopml.predict('fo_r2', p)) AS same_with_any_thread_count FROM fo_price p;
+SELECT version, metrics->>'trees' AS trees, (metrics->>'r2')::float8 > 0.5 AS r2_ok
+FROM shopml.update('fo_r1', 'fo_price', '{"n_trees": 4}');
+-- What a regression forest cannot answer.
+SELECT regress.err($$SELECT shopml.predict_proba('fo_reg', p) FROM fo_price p LIMIT 1$$) AS no_probability;
+SELECT regress.err($$SELECT shopml.predict_label('fo_reg', p) FROM fo_price p LIMIT 1$$) AS no_label;
+SELECT regress.err($$SELECT c.* FROM fo_price p, shopml.predict_classes('fo_reg', p) c LIMIT 1$$) AS no_classes;

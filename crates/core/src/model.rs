@@ -96,7 +96,7 @@ use crate::trees::model::ForestModel;
 registry! {
     LINEAR: LinearBundle = "linear", Regression, format 3, "a linear model", "train_linear", "shopml.predict and shopml.coefficients", crate::linear::regression::decode_bundle;
     LOGISTIC: LogisticModel = "logistic", Classification, format 3, "a logistic model", "train_logistic", "shopml.predict_proba, shopml.predict_label and shopml.predict", crate::linear::logistic::decode_logistic;
-    FOREST: ForestModel = "random_forest", Classification, format 3, "a random forest", "train_forest", "shopml.predict_label, shopml.predict_proba and shopml.predict", crate::trees::model::decode_forest;
+    FOREST: ForestModel = "random_forest", Classification, format 4, "a random forest", "train_forest", "shopml.predict_label, shopml.predict_proba and shopml.predict", crate::trees::model::decode_forest;
     KMEANS: KMeansModel = "kmeans", Segmentation, format 2, "a k-means model", "train_kmeans", "shopml.predict, shopml.predict_label and shopml.segments", decode_boxed::<KMeansModel>;
     RECOMMENDER: Recommender = "recommender", Recommendation, format 3, "a recommender", "train_recommender", "shopml.recommend_for_user or shopml.similar_items", crate::recommend::model::decode_recommender;
     BOOSTED: BoostedModel = "boosted_trees", Regression, format 1, "a boosted-trees model", "train_boosted", "shopml.predict, shopml.predict_proba and shopml.predict_label", crate::trees::boosted_model::decode_boosted;

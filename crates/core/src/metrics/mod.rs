@@ -2,3 +2,4 @@
 
 pub mod classification;
 pub mod ranking;
+pub mod regression;

@@ -157,33 +157,23 @@ pub fn memory_per_row(n_inputs: usize) -> usize {
     (n_inputs + 1) * 17 + 48
 }
 
-/// Regression quality on one part.
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
-pub struct RegressionMetrics {
-    pub n: usize,
-    pub r2: f64,
-    pub rmse: f64,
-    pub mae: f64,
-    /// Mean Poisson deviance (poisson objective only).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub poisson_deviance: Option<f64>,
-}
+pub use crate::metrics::regression::RegressionMetrics;
 
-/// The metrics of one part, per objective.
+/// The metrics of one part of a tree model's rows, per objective.
 #[derive(Clone, Debug, PartialEq)]
-pub enum BoostedMetrics {
+pub enum TreeMetrics {
     Class(PartMetrics),
     Regression(RegressionMetrics),
     Rank(RankMetrics),
 }
 
-impl Serialize for BoostedMetrics {
+impl Serialize for TreeMetrics {
     fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
         match self {
-            BoostedMetrics::Class(PartMetrics::Binary(m)) => m.serialize(s),
-            BoostedMetrics::Class(PartMetrics::Multi(m)) => m.serialize(s),
-            BoostedMetrics::Regression(m) => m.serialize(s),
-            BoostedMetrics::Rank(m) => m.serialize(s),
+            TreeMetrics::Class(PartMetrics::Binary(m)) => m.serialize(s),
+            TreeMetrics::Class(PartMetrics::Multi(m)) => m.serialize(s),
+            TreeMetrics::Regression(m) => m.serialize(s),
+            TreeMetrics::Rank(m) => m.serialize(s),
         }
     }
 }
@@ -256,7 +246,7 @@ pub fn measure(
     y: &[f64],
     groups: Option<&[usize]>,
     pool: &ThreadPool,
-) -> BoostedMetrics {
+) -> TreeMetrics {
     let b = &model.booster;
     let pred = predictions(model, x, y.len(), pool);
     match b.objective {
@@ -264,38 +254,26 @@ pub fn measure(
             let offsets = groups.unwrap_or(&[]);
             let (ndcg, map) =
                 pool.install(|| crate::trees::boosted::rank_metrics(&pred, y, offsets, 10));
-            BoostedMetrics::Rank(RankMetrics {
+            TreeMetrics::Rank(RankMetrics {
                 n: y.len(),
                 groups: offsets.len().saturating_sub(1),
                 ndcg_at_10: ndcg,
                 map_at_10: map,
             })
         }
-        Objective::Binary => BoostedMetrics::Class(PartMetrics::Binary(
+        Objective::Binary => TreeMetrics::Class(PartMetrics::Binary(
             pool.install(|| class_metrics(&pred, y, 0.5)),
         )),
         Objective::Multiclass => {
             let yc: Vec<u32> = y.iter().map(|&v| v as u32).collect();
-            BoostedMetrics::Class(PartMetrics::Multi(multi_metrics(&pred, &yc, b.n_outputs)))
+            TreeMetrics::Class(PartMetrics::Multi(multi_metrics(&pred, &yc, b.n_outputs)))
         }
         Objective::Regression | Objective::Poisson => {
-            let n = y.len().max(1) as f64;
-            let mean = y.iter().sum::<f64>() / n;
-            let (mut sse, mut sst, mut sae, mut dev) = (0.0, 0.0, 0.0, 0.0);
-            for (&p, &t) in pred.iter().zip(y) {
-                sse += (p - t) * (p - t);
-                sst += (t - mean) * (t - mean);
-                sae += (p - t).abs();
-                let ylog = if t > 0.0 { t * (t / p).ln() } else { 0.0 };
-                dev += 2.0 * (ylog - (t - p));
-            }
-            BoostedMetrics::Regression(RegressionMetrics {
-                n: y.len(),
-                r2: if sst > 0.0 { 1.0 - sse / sst } else { f64::NAN },
-                rmse: (sse / n).sqrt(),
-                mae: sae / n,
-                poisson_deviance: (b.objective == Objective::Poisson).then_some(dev / n),
-            })
+            TreeMetrics::Regression(crate::metrics::regression::regression_metrics(
+                &pred,
+                y,
+                b.objective == Objective::Poisson,
+            ))
         }
     }
 }
@@ -303,8 +281,8 @@ pub fn measure(
 pub struct TrainedBooster {
     pub model: BoostedModel,
     pub curve: Curve,
-    pub train: BoostedMetrics,
-    pub test: Option<BoostedMetrics>,
+    pub train: TreeMetrics,
+    pub test: Option<TreeMetrics>,
 }
 
 /// Learns the preparation on the training part, boosts on it (the held-out part scored every

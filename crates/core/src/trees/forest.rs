@@ -519,7 +519,8 @@ impl Forest {
                 .map(|t| t.shape().depth)
                 .max()
                 .unwrap_or(0),
-            expected: (0..self.n_classes)
+            // A regression forest's value is read as "class 1" of a one-value-a-node tree.
+            expected: (0..self.n_classes.max(2))
                 .map(|c| {
                     self.trees
                         .iter()
@@ -630,6 +631,19 @@ impl Forest {
         }
     }
 
+    /// A regression forest's prediction: the average of the trees' leaf means.
+    pub fn predict_value(&self, row: &[f64]) -> f64 {
+        debug_assert_eq!(self.n_classes, 1, "not a regression forest");
+        let mut s = 0.0f64;
+        self.for_each_leaf(row, |t, leaf| s += t.value[leaf] as f64);
+        s / self.trees.len() as f64
+    }
+
+    /// Whether the forest predicts values (a regression forest) rather than classes.
+    pub fn is_regression(&self) -> bool {
+        self.n_classes == 1
+    }
+
     /// Size and depth of every tree.
     pub fn shapes(&self) -> Vec<TreeShape> {
         self.trees.iter().map(Tree::shape).collect()
@@ -641,7 +655,7 @@ impl Forest {
     pub fn validate(&self) -> Result<()> {
         let bad = |what: &str| Err(crate::model::damaged(&crate::trees::model::KIND, what));
         let k = self.n_classes;
-        if self.trees.is_empty() || k < 2 || self.importance.len() != self.n_features {
+        if self.trees.is_empty() || k < 1 || self.importance.len() != self.n_features {
             return bad("bad header");
         }
         let per_node = if k == 2 { 1 } else { k };
@@ -766,7 +780,11 @@ struct Ctx<'a> {
     codes: &'a [u8],
     n: usize,
     p: usize,
+    /// Histogram channels a bin: the class weights (classification) or the weight, weighted
+    /// sum and weighted sum of squares of the target (regression, `REGRESSION_CHANNELS`).
     k: usize,
+    /// Targets of a regression forest (empty for a classifier).
+    target: &'a [f64],
     bins: &'a [FeatureBins],
     y: &'a [u32],
     class_weight: &'a [f64],
@@ -782,12 +800,16 @@ struct Split {
     feature: usize,
     bin: u8,
     next_bin: u8,
-    /// Σ_c L_c²/W_L + Σ_c R_c²/W_R: larger is a lower weighted Gini impurity.
+    /// Σ_c L_c²/W_L + Σ_c R_c²/W_R: larger is a lower weighted Gini impurity; regression
+    /// (Σ_L wy)²/W_L + (Σ_R wy)²/W_R: larger is a lower weighted squared error.
     score: f64,
 }
 
-/// Per-tree working memory.
-struct Grower<'c, 'a> {
+/// A regression node's histogram channels: Σw, Σwy, Σwy².
+const REGRESSION_CHANNELS: usize = 3;
+
+/// Per-tree working memory; `REG` grows a regression tree.
+struct Grower<'c, 'a, const REG: bool> {
     ctx: &'c Ctx<'a>,
     rng: Rng,
     /// (bin, class) weights and per-bin row counts of the feature being scanned; all zero
@@ -803,7 +825,30 @@ struct Grower<'c, 'a> {
     importance: Vec<f64>,
 }
 
-impl<'c, 'a> Grower<'c, 'a> {
+impl<'c, 'a, const REG: bool> Grower<'c, 'a, REG> {
+    /// Adds sample `s` to the channels `h` of its bin (or side).
+    #[inline(always)]
+    fn add(target: &[f64], h: &mut [f64], s: &Sample) {
+        if REG {
+            let y = target[s.row as usize];
+            h[0] += s.w;
+            h[1] += s.w * y;
+            h[2] += s.w * y * y;
+        } else {
+            h[s.class as usize] += s.w;
+        }
+    }
+
+    /// The weight of a node or side from its channels.
+    #[inline(always)]
+    fn weight(h: &[f64]) -> f64 {
+        if REG {
+            h[0]
+        } else {
+            h.iter().sum()
+        }
+    }
+
     /// Accumulates the histogram of feature `f` over `samples` (with row counts per bin when
     /// `COUNT`, needed only for `min_samples_leaf` > 1) and lists the occupied bins.
     fn histogram<const COUNT: bool>(&mut self, f: usize, samples: &[Sample]) {
@@ -811,13 +856,14 @@ impl<'c, 'a> Grower<'c, 'a> {
         let n = self.ctx.n;
         let col = &self.ctx.codes[f * n..(f + 1) * n];
         let nb = self.ctx.bins[f].n_bins;
+        let target = self.ctx.target;
         let hist = &mut self.hist[..nb * k];
         let count = &mut self.count[..nb];
         self.touched.clear();
         if samples.len() >= nb {
             for s in samples {
                 let b = col[s.row as usize] as usize;
-                hist[b * k + s.class as usize] += s.w;
+                Self::add(target, &mut hist[b * k..(b + 1) * k], s);
                 if COUNT {
                     count[b] += 1;
                 }
@@ -832,7 +878,7 @@ impl<'c, 'a> Grower<'c, 'a> {
             let mut bits = [0u64; 4];
             for s in samples {
                 let b = col[s.row as usize] as usize;
-                hist[b * k + s.class as usize] += s.w;
+                Self::add(target, &mut hist[b * k..(b + 1) * k], s);
                 if COUNT {
                     count[b] += 1;
                 }
@@ -875,14 +921,13 @@ impl<'c, 'a> Grower<'c, 'a> {
         let k = self.ctx.k;
         let min_leaf = self.ctx.min_leaf;
         self.left.fill(0.0);
-        let mut w_left = 0.0;
         let mut m_left = 0usize;
         for pair in self.touched.windows(2) {
             let b = pair[0] as usize;
             for (l, &h) in self.left.iter_mut().zip(&self.hist[b * k..(b + 1) * k]) {
                 *l += h;
-                w_left += h;
             }
+            let w_left = Self::weight(&self.left);
             if COUNT {
                 m_left += self.count[b] as usize;
                 if m_left < min_leaf {
@@ -892,12 +937,18 @@ impl<'c, 'a> Grower<'c, 'a> {
                     break;
                 }
             }
-            let mut sl = 0.0;
-            let mut sr = 0.0;
-            for (&l, &t) in self.left.iter().zip(&self.total) {
-                sl += l * l;
-                sr += (t - l) * (t - l);
-            }
+            let (sl, sr) = if REG {
+                let (l, t) = (self.left[1], self.total[1]);
+                (l * l, (t - l) * (t - l))
+            } else {
+                let mut sl = 0.0;
+                let mut sr = 0.0;
+                for (&l, &t) in self.left.iter().zip(&self.total) {
+                    sl += l * l;
+                    sr += (t - l) * (t - l);
+                }
+                (sl, sr)
+            };
             let score = sl / w_left + sr / (w_total - w_left);
             if best.is_none_or(|s| score > s.score) {
                 *best = Some(Split {
@@ -948,7 +999,8 @@ impl<'c, 'a> Grower<'c, 'a> {
         let ctx = self.ctx;
         let n = ctx.n;
         let k = ctx.k;
-        let per_node = if k == 2 { 1 } else { k };
+        let per_node = if REG || k == 2 { 1 } else { k };
+        let target = ctx.target;
         let leaf = |i: usize| Node {
             threshold: f64::INFINITY,
             feature: 0,
@@ -961,15 +1013,15 @@ impl<'c, 'a> Grower<'c, 'a> {
         let mut stack: Vec<(usize, usize, usize, usize)> = vec![(0, samples.len(), 0, 0)];
         let mut totals = vec![0.0; k];
         for s in &samples {
-            totals[s.class as usize] += s.w;
+            Self::add(target, &mut totals, s);
         }
         while let Some((lo, hi, depth, id)) = stack.pop() {
             let node_samples = &samples[lo..hi];
             self.total.copy_from_slice(&totals[totals.len() - k..]);
             totals.truncate(totals.len() - k);
-            let w_total: f64 = self.total.iter().sum();
+            let w_total = Self::weight(&self.total);
             cover[id] = w_total as f32;
-            if k == 2 {
+            if REG || k == 2 {
                 value[id] = (self.total[1] / w_total) as f32;
             } else {
                 for (v, t) in value[id * k..(id + 1) * k].iter_mut().zip(&self.total) {
@@ -977,7 +1029,13 @@ impl<'c, 'a> Grower<'c, 'a> {
                 }
             }
             let m = hi - lo;
-            let pure = self.total.iter().filter(|&&t| t > 0.0).count() <= 1;
+            let pure = if REG {
+                // No spread of the target left (up to rounding of the sums).
+                let (mean, square) = (self.total[1] / w_total, self.total[2] / w_total);
+                square - mean * mean <= 1e-12 * square.max(f64::MIN_POSITIVE)
+            } else {
+                self.total.iter().filter(|&&t| t > 0.0).count() <= 1
+            };
             if pure || depth >= ctx.max_depth || m < 2 * ctx.min_leaf {
                 continue;
             }
@@ -985,7 +1043,11 @@ impl<'c, 'a> Grower<'c, 'a> {
                 continue;
             };
             let bins = &ctx.bins[s.feature];
-            let parent_score: f64 = self.total.iter().map(|t| t * t).sum::<f64>() / w_total;
+            let parent_score: f64 = if REG {
+                self.total[1] * self.total[1] / w_total
+            } else {
+                self.total.iter().map(|t| t * t).sum::<f64>() / w_total
+            };
             self.importance[s.feature] += (s.score - parent_score).max(0.0);
             let left = nodes.len();
             nodes[id] = Node {
@@ -1007,10 +1069,10 @@ impl<'c, 'a> Grower<'c, 'a> {
             while i < j {
                 let s0 = part[i];
                 if col[s0.row as usize] <= s.bin {
-                    left_w[s0.class as usize] += s0.w;
+                    Self::add(target, left_w, &s0);
                     i += 1;
                 } else {
-                    right_w[s0.class as usize] += s0.w;
+                    Self::add(target, right_w, &s0);
                     j -= 1;
                     part.swap(i, j);
                 }
@@ -1090,10 +1152,13 @@ fn relayout(nodes: &[Node], value: &[f32], per_node: usize) -> Tree {
 fn grow_tree(ctx: &Ctx, t: usize) -> (Tree, Vec<f64>) {
     let mut rng = Rng::new(ctx.seed ^ mix64((t as u64 + 1).wrapping_mul(0x9e37_79b9_7f4a_7c15)));
     let n = ctx.n;
-    let sample = |i: usize, c: u32| Sample {
-        row: i as u32,
-        class: ctx.y[i],
-        w: c as f64 * ctx.class_weight[ctx.y[i] as usize],
+    let sample = |i: usize, c: u32| {
+        let class = if ctx.target.is_empty() { ctx.y[i] } else { 0 };
+        Sample {
+            row: i as u32,
+            class,
+            w: c as f64 * ctx.class_weight[class as usize],
+        }
     };
     let samples: Vec<Sample> = if ctx.bootstrap {
         let mut counts = vec![0u32; n];
@@ -1109,8 +1174,16 @@ fn grow_tree(ctx: &Ctx, t: usize) -> (Tree, Vec<f64>) {
     } else {
         (0..n).map(|i| sample(i, 1)).collect()
     };
+    if ctx.target.is_empty() {
+        grower::<false>(ctx, rng).grow(samples)
+    } else {
+        grower::<true>(ctx, rng).grow(samples)
+    }
+}
+
+fn grower<'c, 'a, const REG: bool>(ctx: &'c Ctx<'a>, rng: Rng) -> Grower<'c, 'a, REG> {
     let max_bins = ctx.bins.iter().map(|b| b.n_bins).max().unwrap_or(1);
-    let grower = Grower {
+    Grower {
         ctx,
         rng,
         hist: vec![0.0; max_bins * ctx.k],
@@ -1120,8 +1193,14 @@ fn grow_tree(ctx: &Ctx, t: usize) -> (Tree, Vec<f64>) {
         total: vec![0.0; ctx.k],
         feats: (0..ctx.p as u32).collect(),
         importance: vec![0.0; ctx.p],
-    };
-    grower.grow(samples)
+    }
+}
+
+/// What a forest learns: classes `0..k` (a classifier) or values (a regression forest).
+#[derive(Clone, Copy)]
+enum Labels<'a> {
+    Classes(&'a [u32], usize),
+    Values(&'a [f64]),
 }
 
 /// Fits a forest on `x` (row-major, n rows × `p` values, all finite) with classes `y` in
@@ -1137,6 +1216,37 @@ pub fn fit(
     pool: &ThreadPool,
     monitor: &mut dyn Monitor,
 ) -> Result<Forest> {
+    fit_labels(x, p, Labels::Classes(y, n_classes), params, pool, monitor)
+}
+
+/// Fits a regression forest on `x` with finite targets `y`: mean-squared-error splits (the
+/// variance reduction of scikit-learn's `RandomForestRegressor`), leaves holding the mean of
+/// their in-bag rows, predictions the average over the trees. The forest has `n_classes` 1.
+pub fn fit_regression(
+    x: &[f64],
+    p: usize,
+    y: &[f64],
+    params: &ForestParams,
+    pool: &ThreadPool,
+    monitor: &mut dyn Monitor,
+) -> Result<Forest> {
+    fit_labels(x, p, Labels::Values(y), params, pool, monitor)
+}
+
+fn fit_labels(
+    x: &[f64],
+    p: usize,
+    labels: Labels,
+    params: &ForestParams,
+    pool: &ThreadPool,
+    monitor: &mut dyn Monitor,
+) -> Result<Forest> {
+    let (y, n_classes, target): (&[u32], usize, &[f64]) = match labels {
+        Labels::Classes(y, k) => (y, k, &[]),
+        Labels::Values(t) => (&[], 1, t),
+    };
+    let regression = matches!(labels, Labels::Values(_));
+    let n_labels = if regression { target.len() } else { y.len() };
     if p == 0 {
         return Err(Error::invalid("a random forest needs at least one feature"));
     }
@@ -1147,11 +1257,8 @@ pub fn fit(
         )));
     }
     let n = x.len() / p;
-    if y.len() != n {
-        return Err(Error::invalid(format!(
-            "{n} rows but {} class labels",
-            y.len()
-        )));
+    if n_labels != n {
+        return Err(Error::invalid(format!("{n} rows but {n_labels} targets")));
     }
     if n == 0 {
         return Err(Error::data("no training rows"));
@@ -1161,7 +1268,7 @@ pub fn fit(
             "too many rows for a random forest: {n}"
         )));
     }
-    if n_classes < 2 {
+    if !regression && n_classes < 2 {
         return Err(Error::invalid(format!(
             "a classifier needs at least 2 classes, got {n_classes}"
         )));
@@ -1190,12 +1297,15 @@ pub fn fit(
     if x.iter().any(|v| !v.is_finite()) {
         return Err(Error::invalid("features must be finite"));
     }
+    if target.iter().any(|v| !v.is_finite()) {
+        return Err(Error::invalid("targets must be finite"));
+    }
     let mut class_count = vec![0usize; n_classes];
     for &c in y {
         class_count[c as usize] += 1;
     }
     let present = class_count.iter().filter(|&&c| c > 0).count();
-    if present < 2 {
+    if !regression && present < 2 {
         return Err(Error::data(format!(
             "the target has only one class in the {n} training rows"
         )));
@@ -1203,7 +1313,7 @@ pub fn fit(
     let class_weight: Vec<f64> = class_count
         .iter()
         .map(|&c| {
-            if params.balanced && c > 0 {
+            if params.balanced && c > 0 && !regression {
                 n as f64 / (present as f64 * c as f64)
             } else {
                 1.0
@@ -1233,7 +1343,12 @@ pub fn fit(
         codes: &codes,
         n,
         p,
-        k: n_classes,
+        k: if regression {
+            REGRESSION_CHANNELS
+        } else {
+            n_classes
+        },
+        target,
         bins: &bins,
         y,
         class_weight: &class_weight,
@@ -1756,5 +1871,115 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// `n` rows of `p` uniform(0, 1) features and a target y = 10 sin(π x₀ x₁) + 20 (x₂ − ½)²
+    /// + 10 x₃ + 5 x₄ + noise (Friedman #1); returns (x, y, noiseless y).
+    fn friedman(n: usize, p: usize, noise: f64, seed: u64) -> (Vec<f64>, Vec<f64>, Vec<f64>) {
+        let mut rng = Rng::new(seed);
+        let (mut x, mut y, mut truth) = (Vec::new(), Vec::new(), Vec::new());
+        for _ in 0..n {
+            let r: Vec<f64> = (0..p).map(|_| rng.uniform(0.0, 1.0)).collect();
+            let t = 10.0 * (std::f64::consts::PI * r[0] * r[1]).sin()
+                + 20.0 * (r[2] - 0.5).powi(2)
+                + 10.0 * r[3]
+                + 5.0 * r[4];
+            truth.push(t);
+            y.push(t + noise * rng.normal());
+            x.extend(r);
+        }
+        (x, y, truth)
+    }
+
+    #[test]
+    fn regression_stump_is_the_least_squares_split() {
+        // One depth-1 tree on all rows: its split is the threshold of least squared error
+        // found by trying every one, and its leaves are the two sides' means.
+        let xs: Vec<f64> = (0..40).map(|i| (i * 7 % 40) as f64).collect();
+        let y: Vec<f64> = xs
+            .iter()
+            .map(|&v| {
+                if v < 13.0 {
+                    2.0 + 0.1 * v
+                } else {
+                    9.0 - 0.05 * v
+                }
+            })
+            .collect();
+        let params = ForestParams {
+            max_depth: Some(1),
+            ..single_tree()
+        };
+        let f = fit_regression(&xs, 1, &y, &params, &pool(1), &mut Quiet).unwrap();
+        assert!(f.is_regression());
+        let sse_at = |t: f64| -> (f64, f64, f64) {
+            let side = |left: bool| -> Vec<f64> {
+                xs.iter()
+                    .zip(&y)
+                    .filter(|(&v, _)| (v <= t) == left)
+                    .map(|(_, &v)| v)
+                    .collect()
+            };
+            let (l, r) = (side(true), side(false));
+            let (ml, mr) = (
+                l.iter().sum::<f64>() / l.len() as f64,
+                r.iter().sum::<f64>() / r.len() as f64,
+            );
+            let sse = l.iter().map(|v| (v - ml).powi(2)).sum::<f64>()
+                + r.iter().map(|v| (v - mr).powi(2)).sum::<f64>();
+            (sse, ml, mr)
+        };
+        let best = (0..39)
+            .map(|i| i as f64 + 0.5)
+            .min_by(|a, b| sse_at(*a).0.total_cmp(&sse_at(*b).0))
+            .unwrap();
+        let (_, ml, mr) = sse_at(best);
+        for &v in &xs {
+            let want = if v <= best { ml } else { mr };
+            assert!((f.predict_value(&[v]) - want).abs() < 1e-5, "{v}");
+        }
+        // A fully grown tree on distinct inputs reproduces the training targets.
+        let full = fit_regression(&xs, 1, &y, &single_tree(), &pool(1), &mut Quiet).unwrap();
+        for (&v, &t) in xs.iter().zip(&y) {
+            assert!((full.predict_value(&[v]) - t).abs() < 1e-5);
+        }
+    }
+
+    #[test]
+    fn regression_forest_learns_friedman_and_is_thread_independent() {
+        let p = 8;
+        let (x, y, _) = friedman(3000, p, 1.0, 5);
+        let (xt, _, truth) = friedman(1000, p, 0.0, 6);
+        let params = ForestParams {
+            n_trees: 60,
+            max_features: MaxFeatures::All,
+            seed: 9,
+            ..ForestParams::default()
+        };
+        let a = fit_regression(&x, p, &y, &params, &pool(1), &mut Quiet).unwrap();
+        let b = fit_regression(&x, p, &y, &params, &pool(2), &mut Quiet).unwrap();
+        assert_eq!(a.trees, b.trees);
+        let pred: Vec<f64> = xt.chunks_exact(p).map(|r| a.predict_value(r)).collect();
+        let mean = truth.iter().sum::<f64>() / truth.len() as f64;
+        let sst: f64 = truth.iter().map(|t| (t - mean).powi(2)).sum();
+        let sse: f64 = pred.iter().zip(&truth).map(|(p, t)| (p - t).powi(2)).sum();
+        // A forest explains most of the noiseless signal (scikit-learn's gets r² ≈ 0.87 here).
+        assert!(1.0 - sse / sst > 0.8, "r2 {}", 1.0 - sse / sst);
+        // The noise features 5..8 matter least.
+        let noise: f64 = a.importance[5..].iter().sum();
+        assert!(noise < 0.1, "{:?}", a.importance);
+        // TreeSHAP of a regression forest: expected value + contributions = prediction.
+        let covers = a.covers();
+        let cache = a.shap_cache(&covers);
+        for r in xt.chunks_exact(p).take(5) {
+            let (base, phi) = a.shap(&covers, &cache, 1, r);
+            let total = base + phi.iter().sum::<f64>();
+            assert!((total - a.predict_value(r)).abs() < 1e-4);
+        }
+        // Bad targets.
+        let mut bad = y.clone();
+        bad[3] = f64::NAN;
+        let err = fit_regression(&x, p, &bad, &params, &pool(1), &mut Quiet).unwrap_err();
+        assert_eq!(err.kind, crate::error::ErrorKind::InvalidParameter);
     }
 }

@@ -1,5 +1,6 @@
-//! A stored random-forest classifier: the feature preparation, the forest, the class labels,
-//! and its training with held-out metrics.
+//! A stored random forest — a classifier, or a regression forest (no labels, one value a
+//! node) — the feature preparation, the forest, the class labels, and its training with
+//! held-out metrics.
 
 use rayon::prelude::*;
 use rayon::ThreadPool;
@@ -8,13 +9,15 @@ use serde::{Deserialize, Serialize};
 use crate::data::prep::{Cell, Prep, PrepOptions, RawTable};
 use crate::error::{Error, Result};
 use crate::metrics::classification::{class_metrics, multi_metrics, PartMetrics};
-use crate::model::{self, ensure, Answer, Explanation, Model, Row, Want};
+use crate::model::{self, ensure, Answer, Explanation, Model, Row, Task, Want};
 use crate::monitor::Monitor;
 use crate::options::{pipeline, prep_options, Pipeline};
+use crate::trees::boosted_model::TreeMetrics;
 use crate::trees::forest::MaxFeatures;
-use crate::trees::forest::{fit, Forest, ForestParams};
+use crate::trees::forest::{fit, fit_regression, Forest, ForestParams};
 
-/// Random forests in the registry (format 1 and 2 bodies are the same; 3 adds `covers`).
+/// Random forests in the registry (format 1 and 2 bodies are the same; 3 adds `covers`; 4 is
+/// 3's layout and may hold a regression forest, which a format-3 reader would call damaged).
 pub use crate::model::FOREST as KIND;
 
 pub(crate) fn decode_forest(version: u16, body: &[u8]) -> Result<Box<dyn Model>> {
@@ -30,7 +33,8 @@ pub(crate) fn decode_forest(version: u16, body: &[u8]) -> Result<Box<dyn Model>>
 pub struct ForestModel {
     pub prep: Prep,
     pub forest: Forest,
-    /// Class labels as text, in class-index order (numbers ascending, text sorted).
+    /// Class labels as text, in class-index order (numbers ascending, text sorted); empty for
+    /// a regression forest.
     pub labels: Vec<String>,
     /// The labels are numbers (integer or boolean target), so `predict` can return them.
     pub numeric_labels: bool,
@@ -51,7 +55,8 @@ impl Model for ForestModel {
         ensure(
             &KIND,
             self.forest.n_features == self.prep.dense_width
-                && self.labels.len() == self.forest.n_classes
+                && (self.labels.len() == self.forest.n_classes
+                    || self.labels.is_empty() && self.forest.is_regression())
                 && self.importance.len() == self.prep.inputs.len(),
             "a forest that does not fit its preparation or labels",
         )?;
@@ -79,8 +84,9 @@ impl Model for ForestModel {
         if !self.prep.encode(cells, &mut x, &mut hashed) {
             return Ok(None);
         }
-        // Two classes: the positive class's probability; more: the predicted class's.
-        let class = if self.labels.len() == 2 {
+        // Two classes: the positive class's probability; more: the predicted class's. A
+        // regression forest's one value a node is read as class 1.
+        let class = if self.labels.len() == 2 || self.forest.is_regression() {
             1
         } else {
             self.class_of(&x)
@@ -93,10 +99,15 @@ impl Model for ForestModel {
         for (j, input) in self.prep.dense_sources().into_iter().enumerate() {
             contributions[input] += phi[j];
         }
+        let scale = if self.forest.is_regression() {
+            "prediction".to_string()
+        } else {
+            format!("probability of {}", self.labels[class])
+        };
         Ok(Some(Explanation {
             baseline,
             contributions,
-            scale: format!("probability of {}", self.labels[class]),
+            scale,
         }))
     }
 
@@ -104,7 +115,10 @@ impl Model for ForestModel {
         Some(&self.prep)
     }
 
-    fn class_probabilities(&self, _model_name: &str, row: &Row) -> Result<Vec<f64>> {
+    fn class_probabilities(&self, model_name: &str, row: &Row) -> Result<Vec<f64>> {
+        if self.forest.is_regression() {
+            return Err(no_classes(model_name));
+        }
         let mut p = vec![0.0; self.labels.len()];
         self.forest.predict_proba_into(row.dense, &mut p);
         Ok(p)
@@ -116,6 +130,13 @@ impl Model for ForestModel {
 
     fn predict(&self, model_name: &str, row: &Row, want: Want) -> Result<Answer<'_>> {
         let x = row.dense;
+        if self.forest.is_regression() {
+            return match want {
+                Want::Value => Ok(Answer::Number(self.forest.predict_value(x))),
+                Want::Label => Err(model::no_label(model_name, &KIND)),
+                Want::Probability => Err(no_classes(model_name)),
+            };
+        }
         match want {
             Want::Label => Ok(Answer::Text(self.labels[self.class_of(x)].as_str().into())),
             Want::Value => match self.numeric_label(self.class_of(x)) {
@@ -150,6 +171,14 @@ impl Model for ForestModel {
         let nodes: usize = self.forest.shapes().iter().map(|t| t.nodes).sum();
         self.prep.memory_bytes() + nodes * per_node + 256
     }
+}
+
+/// A regression forest asked for a class's probability.
+fn no_classes(model_name: &str) -> Error {
+    Error::invalid(format!(
+        "model \"{model_name}\" is a regression forest, which predicts values, not class probabilities"
+    ))
+    .with_hint("Use shopml.predict for its prediction.")
 }
 
 impl ForestModel {
@@ -192,8 +221,23 @@ pub fn memory_per_row(n_inputs: usize) -> usize {
 
 pub struct TrainedForest {
     pub model: ForestModel,
-    pub train: PartMetrics,
-    pub test: Option<PartMetrics>,
+    pub train: TreeMetrics,
+    pub test: Option<TreeMetrics>,
+}
+
+/// A forest's targets: class indices of the stored labels, or values (regression).
+pub enum Targets {
+    Classes(Vec<u32>),
+    Values(Vec<f64>),
+}
+
+impl Targets {
+    fn len(&self) -> usize {
+        match self {
+            Targets::Classes(y) => y.len(),
+            Targets::Values(y) => y.len(),
+        }
+    }
 }
 
 /// Per input column, the sum of its prepared features' importances.
@@ -206,9 +250,25 @@ fn input_importance(prep: &Prep, features: &[f64]) -> Vec<f64> {
     importance
 }
 
-/// The metrics of `model` on prepared rows `x` with classes `y`.
-fn measure(model: &ForestModel, x: &[f64], y: &[u32], pool: &ThreadPool) -> PartMetrics {
-    let (k, w) = (model.labels.len(), model.prep.dense_width);
+/// The metrics of `model` on prepared rows `x` with targets `y`.
+fn measure(model: &ForestModel, x: &[f64], y: &Targets, pool: &ThreadPool) -> TreeMetrics {
+    let w = model.prep.dense_width;
+    let y = match y {
+        Targets::Values(t) => {
+            let mut pred = vec![0.0; t.len()];
+            pool.install(|| {
+                pred.par_iter_mut()
+                    .enumerate()
+                    .with_min_len(256)
+                    .for_each(|(i, o)| *o = model.forest.predict_value(&x[i * w..(i + 1) * w]))
+            });
+            return TreeMetrics::Regression(crate::metrics::regression::regression_metrics(
+                &pred, t, false,
+            ));
+        }
+        Targets::Classes(y) => y,
+    };
+    let k = model.labels.len();
     let rows = y.len();
     let mut probs = vec![0.0; rows * k];
     pool.install(|| {
@@ -220,9 +280,11 @@ fn measure(model: &ForestModel, x: &[f64], y: &[u32], pool: &ThreadPool) -> Part
     if k == 2 {
         let p1: Vec<f64> = probs.chunks_exact(2).map(|r| r[1]).collect();
         let yf: Vec<f64> = y.iter().map(|&c| c as f64).collect();
-        PartMetrics::Binary(pool.install(|| class_metrics(&p1, &yf, 0.5)))
+        TreeMetrics::Class(PartMetrics::Binary(
+            pool.install(|| class_metrics(&p1, &yf, 0.5)),
+        ))
     } else {
-        PartMetrics::Multi(multi_metrics(&probs, y, k))
+        TreeMetrics::Class(PartMetrics::Multi(multi_metrics(&probs, y, k)))
     }
 }
 
@@ -233,8 +295,8 @@ impl ForestModel {
     pub fn update(
         &self,
         mut raw: RawTable,
-        ytr: Vec<u32>,
-        yte: Vec<u32>,
+        ytr: Targets,
+        yte: Targets,
         params: &ForestParams,
         pool: &ThreadPool,
         monitor: &mut dyn Monitor,
@@ -245,7 +307,13 @@ impl ForestModel {
         let (xtr, _) = self.prep.transform(&raw, train_part);
         let (xte, _) = self.prep.transform(&raw, test_part);
         drop(raw);
-        let grown = fit(&xtr, w, &ytr, k, params, pool, monitor)?;
+        let grown = match &ytr {
+            Targets::Classes(y) => fit(&xtr, w, y, k, params, pool, monitor)?,
+            Targets::Values(y) => fit_regression(&xtr, w, y, params, pool, monitor)?,
+        };
+        if grown.is_regression() != self.forest.is_regression() {
+            return Err(Error::invalid("new rows of another task than the forest's"));
+        }
         let (n_old, n_new) = (self.forest.trees.len() as f64, grown.trees.len() as f64);
         let mut model = self.clone();
         model.shap_cache = std::sync::OnceLock::new();
@@ -258,7 +326,7 @@ impl ForestModel {
         model.forest.trees.extend(grown.trees);
         model.importance = input_importance(&model.prep, &model.forest.importance);
         let train_m = measure(&model, &xtr, &ytr, pool);
-        let test_m = (!yte.is_empty()).then(|| measure(&model, &xte, &yte, pool));
+        let test_m = (yte.len() > 0).then(|| measure(&model, &xte, &yte, pool));
         Ok(TrainedForest {
             model,
             train: train_m,
@@ -271,8 +339,8 @@ impl ForestModel {
 #[allow(clippy::too_many_arguments)]
 pub fn train(
     mut raw: RawTable,
-    ytr: Vec<u32>,
-    yte: Vec<u32>,
+    ytr: Targets,
+    yte: Targets,
     labels: Vec<String>,
     numeric_labels: bool,
     prep_opts: &PrepOptions,
@@ -297,7 +365,10 @@ pub fn train(
     let (xte, _) = prep.transform(&raw, test_part);
     drop(raw);
     let w = prep.dense_width;
-    let forest = fit(&xtr, w, &ytr, k, params, pool, monitor)?;
+    let forest = match &ytr {
+        Targets::Classes(y) => fit(&xtr, w, y, k, params, pool, monitor)?,
+        Targets::Values(y) => fit_regression(&xtr, w, y, params, pool, monitor)?,
+    };
     let importance = input_importance(&prep, &forest.importance);
     let covers = forest.covers();
     let model = ForestModel {
@@ -310,7 +381,7 @@ pub fn train(
         shap_cache: std::sync::OnceLock::new(),
     };
     let train_m = measure(&model, &xtr, &ytr, pool);
-    let test_m = (!yte.is_empty()).then(|| measure(&model, &xte, &yte, pool));
+    let test_m = (yte.len() > 0).then(|| measure(&model, &xte, &yte, pool));
     Ok(TrainedForest {
         model,
         train: train_m,
@@ -323,6 +394,23 @@ pub struct ForestOptions {
     pub prep: PrepOptions,
     pub forest: ForestParams,
     pub pipeline: Pipeline,
+    /// `task`: classification or regression; `None` lets the target decide.
+    pub task: Option<Task>,
+    /// `max_features` was given (otherwise it is `sqrt` for a classifier and `all` for a
+    /// regression forest, scikit-learn's defaults).
+    pub max_features_set: bool,
+}
+
+impl ForestOptions {
+    /// The parameters for a regression forest: every feature a candidate unless
+    /// `max_features` says otherwise.
+    pub fn regression_params(&self) -> ForestParams {
+        let mut p = self.forest.clone();
+        if !self.max_features_set {
+            p.max_features = MaxFeatures::All;
+        }
+        p
+    }
 }
 
 impl ForestOptions {
@@ -345,7 +433,17 @@ impl ForestOptions {
                     }
                 },
             };
+            let task = match o
+                .choice("task", "auto", &["auto", "classification", "regression"])?
+                .as_str()
+            {
+                "classification" => Some(Task::Classification),
+                "regression" => Some(Task::Regression),
+                _ => None,
+            };
             Ok(ForestOptions {
+                task,
+                max_features_set: o.get("max_features").is_some(),
                 prep: prep_options(o, false)?,
                 forest: ForestParams {
                     n_trees: o.integer("n_trees", 100, 1, 10_000)? as usize,
