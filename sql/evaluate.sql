@@ -104,7 +104,9 @@ BEGIN
         CASE WHEN v.task = 'regression' THEN format('(t.%I)::float8', v.target) ELSE 'NULL::float8' END,
         CASE WHEN v.task = 'regression' THEN format('shopml.predict(%s::bigint, t)', v.model_id)
              WHEN v.classes = 2 THEN format('shopml.predict_proba(%s::bigint, t)', v.model_id)
-             ELSE 'NULL::float8' END,
+             -- More classes: the probability of the row's own label (for the log loss).
+             ELSE format('(SELECT k.probability FROM shopml.predict_classes(%s::bigint, t) k WHERE k.label = (t.%I)::text)',
+                         v.model_id, v.target) END,
         CASE WHEN v.task = 'regression' THEN 'NULL::text'
              ELSE format('shopml.predict_label(%s::bigint, t)', v.model_id) END,
         p_relation);
@@ -157,10 +159,20 @@ BEGIN
     END IF;
     IF coalesce((v_model.metrics->>'classes')::int, 2) <> 2 THEN
         RETURN QUERY
-        SELECT x.k, x.v
-          FROM (SELECT count(*)::float8 AS n, avg((s.y = s.l)::int) AS acc
-                  FROM shopml._scored(evaluate.model_name, evaluate.relation, evaluate.options) s) c,
-               LATERAL (VALUES ('n', c.n), ('accuracy', c.acc)) x(k, v);
+        WITH s AS MATERIALIZED (SELECT * FROM shopml._scored(evaluate.model_name, evaluate.relation, evaluate.options)),
+             c AS (SELECT count(*)::float8 AS n, avg((s.y = s.l)::int) AS acc,
+                          avg(-ln(greatest(coalesce(s.p, 0), 1e-15))) AS ll FROM s),
+             -- Per label that occurs (as the truth or as a prediction): its F1 = 2 tp / (predicted + actual).
+             per AS (SELECT sum((s.y = lab.l AND s.l = lab.l)::int)::float8 AS tp,
+                            sum((s.l = lab.l)::int)::float8 AS predicted, sum((s.y = lab.l)::int)::float8 AS actual
+                       FROM (SELECT s.y AS l FROM s UNION SELECT s.l FROM s WHERE s.l IS NOT NULL) lab, s
+                      GROUP BY lab.l),
+             f AS (SELECT avg(coalesce(per.tp / nullif(per.predicted, 0), 0)) AS mp,
+                          avg(coalesce(per.tp / nullif(per.actual, 0), 0)) AS mr,
+                          avg(coalesce(2 * per.tp / nullif(per.predicted + per.actual, 0), 0)) AS mf FROM per)
+        SELECT x.k, x.v FROM c, f, LATERAL (VALUES
+            ('n', c.n), ('accuracy', c.acc), ('log_loss', c.ll),
+            ('macro_precision', f.mp), ('macro_recall', f.mr), ('macro_f1', f.mf)) x(k, v);
         RETURN;
     END IF;
     RETURN QUERY
@@ -196,7 +208,7 @@ BEGIN
 END
 $fn$;
 COMMENT ON FUNCTION shopml.evaluate(text, regclass, jsonb) IS
-  'Metrics of a model (the deployed version, or options.version) on labelled rows of a table or view, columns matched by name and prepared as predict does: regression n, r2, rmse, mae, mape; demand models on later sales (product, price, units and controls columns as trained; products the model knows) n, poisson_deviance (mean), mae, mape, bias; two-class classification n, auc, log_loss, accuracy, precision, recall, f1 (at options.threshold, 0.5) and calibration_error (ten equal-count bins); more classes n and accuracy. Rows with a NULL target or prediction are left out. Without a relation: the metrics stored at training. Other kinds (k-means, recommenders): 0A000 in this version.';
+  'Metrics of a model (the deployed version, or options.version) on labelled rows of a table or view, columns matched by name and prepared as predict does: regression n, r2, rmse, mae, mape; demand models on later sales (product, price, units and controls columns as trained; products the model knows) n, poisson_deviance (mean), mae, mape, bias; two-class classification n, auc, log_loss, accuracy, precision, recall, f1 (at options.threshold, 0.5) and calibration_error (ten equal-count bins); more classes n, accuracy, log_loss (of the probability predict_classes gives the row''s label; 1e-15 at least) and macro_precision, macro_recall, macro_f1 (unweighted means over the labels that occur as the truth or as a prediction). Rows with a NULL target or prediction are left out. Without a relation: the metrics stored at training. Other kinds (k-means, recommenders): 0A000 in this version.';
 
 -- Rows for charts of a two-class classifier on labelled rows: ROC and precision-recall curves
 -- (one point per distinct probability, as thresholds from high to low), the calibration curve

@@ -410,7 +410,9 @@ BEGIN
         CASE WHEN v.task = 'regression' THEN format('(t.%I)::float8', v.target) ELSE 'NULL::float8' END,
         CASE WHEN v.task = 'regression' THEN format('shopml.predict(%s::bigint, t)', v.model_id)
              WHEN v.classes = 2 THEN format('shopml.predict_proba(%s::bigint, t)', v.model_id)
-             ELSE 'NULL::float8' END,
+             -- More classes: the probability of the row's own label (for the log loss).
+             ELSE format('(SELECT k.probability FROM shopml.predict_classes(%s::bigint, t) k WHERE k.label = (t.%I)::text)',
+                         v.model_id, v.target) END,
         CASE WHEN v.task = 'regression' THEN 'NULL::text'
              ELSE format('shopml.predict_label(%s::bigint, t)', v.model_id) END,
         p_relation);
@@ -463,10 +465,20 @@ BEGIN
     END IF;
     IF coalesce((v_model.metrics->>'classes')::int, 2) <> 2 THEN
         RETURN QUERY
-        SELECT x.k, x.v
-          FROM (SELECT count(*)::float8 AS n, avg((s.y = s.l)::int) AS acc
-                  FROM shopml._scored(evaluate.model_name, evaluate.relation, evaluate.options) s) c,
-               LATERAL (VALUES ('n', c.n), ('accuracy', c.acc)) x(k, v);
+        WITH s AS MATERIALIZED (SELECT * FROM shopml._scored(evaluate.model_name, evaluate.relation, evaluate.options)),
+             c AS (SELECT count(*)::float8 AS n, avg((s.y = s.l)::int) AS acc,
+                          avg(-ln(greatest(coalesce(s.p, 0), 1e-15))) AS ll FROM s),
+             -- Per label that occurs (as the truth or as a prediction): its F1 = 2 tp / (predicted + actual).
+             per AS (SELECT sum((s.y = lab.l AND s.l = lab.l)::int)::float8 AS tp,
+                            sum((s.l = lab.l)::int)::float8 AS predicted, sum((s.y = lab.l)::int)::float8 AS actual
+                       FROM (SELECT s.y AS l FROM s UNION SELECT s.l FROM s WHERE s.l IS NOT NULL) lab, s
+                      GROUP BY lab.l),
+             f AS (SELECT avg(coalesce(per.tp / nullif(per.predicted, 0), 0)) AS mp,
+                          avg(coalesce(per.tp / nullif(per.actual, 0), 0)) AS mr,
+                          avg(coalesce(2 * per.tp / nullif(per.predicted + per.actual, 0), 0)) AS mf FROM per)
+        SELECT x.k, x.v FROM c, f, LATERAL (VALUES
+            ('n', c.n), ('accuracy', c.acc), ('log_loss', c.ll),
+            ('macro_precision', f.mp), ('macro_recall', f.mr), ('macro_f1', f.mf)) x(k, v);
         RETURN;
     END IF;
     RETURN QUERY
@@ -502,7 +514,7 @@ BEGIN
 END
 $fn$;
 COMMENT ON FUNCTION shopml.evaluate(text, regclass, jsonb) IS
-  'Metrics of a model (the deployed version, or options.version) on labelled rows of a table or view, columns matched by name and prepared as predict does: regression n, r2, rmse, mae, mape; demand models on later sales (product, price, units and controls columns as trained; products the model knows) n, poisson_deviance (mean), mae, mape, bias; two-class classification n, auc, log_loss, accuracy, precision, recall, f1 (at options.threshold, 0.5) and calibration_error (ten equal-count bins); more classes n and accuracy. Rows with a NULL target or prediction are left out. Without a relation: the metrics stored at training. Other kinds (k-means, recommenders): 0A000 in this version.';
+  'Metrics of a model (the deployed version, or options.version) on labelled rows of a table or view, columns matched by name and prepared as predict does: regression n, r2, rmse, mae, mape; demand models on later sales (product, price, units and controls columns as trained; products the model knows) n, poisson_deviance (mean), mae, mape, bias; two-class classification n, auc, log_loss, accuracy, precision, recall, f1 (at options.threshold, 0.5) and calibration_error (ten equal-count bins); more classes n, accuracy, log_loss (of the probability predict_classes gives the row''s label; 1e-15 at least) and macro_precision, macro_recall, macro_f1 (unweighted means over the labels that occur as the truth or as a prediction). Rows with a NULL target or prediction are left out. Without a relation: the metrics stored at training. Other kinds (k-means, recommenders): 0A000 in this version.';
 
 -- Rows for charts of a two-class classifier on labelled rows: ROC and precision-recall curves
 -- (one point per distinct probability, as thresholds from high to low), the calibration curve
@@ -592,30 +604,6 @@ LANGUAGE sql STABLE AS $$
 $$;
 COMMENT ON FUNCTION shopml.confusion_matrix(text, regclass, jsonb) IS
   'Counts of (actual, predicted) labels of a classifier on labelled rows; for two classes the predicted label is the positive class at probability >= options.threshold (0.5). options: threshold, version.';
-
--- requires:
---   catalog
-
-
-CREATE OR REPLACE FUNCTION shopml._logistic_stats_trans(internal, bytea, VARIADIC "any") RETURNS internal
-    AS 'MODULE_PATHNAME', 'shopml_logistic_stats_trans' LANGUAGE C PARALLEL SAFE;
-CREATE OR REPLACE FUNCTION shopml._logistic_stats_combine(internal, internal) RETURNS internal
-    AS 'MODULE_PATHNAME', 'shopml_logistic_stats_combine' LANGUAGE C PARALLEL SAFE;
-CREATE OR REPLACE FUNCTION shopml._logistic_stats_serialize(internal) RETURNS bytea
-    AS 'MODULE_PATHNAME', 'shopml_logistic_stats_serialize' LANGUAGE C STRICT PARALLEL SAFE;
-CREATE OR REPLACE FUNCTION shopml._logistic_stats_deserialize(bytea, internal) RETURNS internal
-    AS 'MODULE_PATHNAME', 'shopml_logistic_stats_deserialize' LANGUAGE C STRICT PARALLEL SAFE;
-CREATE OR REPLACE FUNCTION shopml._logistic_stats_final(internal) RETURNS bytea
-    AS 'MODULE_PATHNAME', 'shopml_logistic_stats_final' LANGUAGE C PARALLEL SAFE;
-CREATE OR REPLACE AGGREGATE shopml._logistic_stats(bytea, VARIADIC "any") (
-    SFUNC = shopml._logistic_stats_trans, STYPE = internal,
-    COMBINEFUNC = shopml._logistic_stats_combine,
-    SERIALFUNC = shopml._logistic_stats_serialize, DESERIALFUNC = shopml._logistic_stats_deserialize,
-    FINALFUNC = shopml._logistic_stats_final,
-    PARALLEL = SAFE
-);
-COMMENT ON AGGREGATE shopml._logistic_stats(bytea, VARIADIC "any") IS
-  'Internal: what train_logistic needs from one shard of a sharded table for one pass (objective, gradient and Hessian at a point, or the sums behind the metrics), as a partial state.';
 
 -- requires:
 --   catalog
@@ -728,6 +716,30 @@ COMMENT ON FUNCTION shopml.explain(bigint, record, int) IS
   'shopml.explain of one specific model version (by model_id, deployed or not) for a table row.';
 COMMENT ON FUNCTION shopml.explain(bigint, float8[], int) IS
   'shopml.explain of one specific model version (by model_id) for one row of numeric features in model order.';
+
+-- requires:
+--   catalog
+
+
+CREATE OR REPLACE FUNCTION shopml._logistic_stats_trans(internal, bytea, VARIADIC "any") RETURNS internal
+    AS 'MODULE_PATHNAME', 'shopml_logistic_stats_trans' LANGUAGE C PARALLEL SAFE;
+CREATE OR REPLACE FUNCTION shopml._logistic_stats_combine(internal, internal) RETURNS internal
+    AS 'MODULE_PATHNAME', 'shopml_logistic_stats_combine' LANGUAGE C PARALLEL SAFE;
+CREATE OR REPLACE FUNCTION shopml._logistic_stats_serialize(internal) RETURNS bytea
+    AS 'MODULE_PATHNAME', 'shopml_logistic_stats_serialize' LANGUAGE C STRICT PARALLEL SAFE;
+CREATE OR REPLACE FUNCTION shopml._logistic_stats_deserialize(bytea, internal) RETURNS internal
+    AS 'MODULE_PATHNAME', 'shopml_logistic_stats_deserialize' LANGUAGE C STRICT PARALLEL SAFE;
+CREATE OR REPLACE FUNCTION shopml._logistic_stats_final(internal) RETURNS bytea
+    AS 'MODULE_PATHNAME', 'shopml_logistic_stats_final' LANGUAGE C PARALLEL SAFE;
+CREATE OR REPLACE AGGREGATE shopml._logistic_stats(bytea, VARIADIC "any") (
+    SFUNC = shopml._logistic_stats_trans, STYPE = internal,
+    COMBINEFUNC = shopml._logistic_stats_combine,
+    SERIALFUNC = shopml._logistic_stats_serialize, DESERIALFUNC = shopml._logistic_stats_deserialize,
+    FINALFUNC = shopml._logistic_stats_final,
+    PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE shopml._logistic_stats(bytea, VARIADIC "any") IS
+  'Internal: what train_logistic needs from one shard of a sharded table for one pass (objective, gradient and Hessian at a point, or the sums behind the metrics), as a partial state.';
 
 -- requires:
 --   catalog
@@ -1349,7 +1361,7 @@ AS 'MODULE_PATHNAME', 'update_wrapper';
 COMMENT ON FUNCTION shopml.train_linear(text, regclass, text, text[], jsonb) IS
   'Trains a linear regression (OLS, or ridge with "l2") of target on features over a table or view, in place and in one parallel scan; stores it as the next version of model_name. Text features are one-hot encoded (up to max_categories values); NULLs are skipped or imputed. options: l2, fit_intercept, test_fraction, split_column, group_by, standardize (false), impute (skip|mean|median|zero), max_categories, deploy.';
 COMMENT ON FUNCTION shopml.coefficients(text, int) IS
-  'Coefficients of a linear or logistic model (deployed version unless given). Linear: standard error, t statistic and two-sided p-value (NULL for aliased, constant or collinear, features). Logistic (log-odds per unit of the prepared input): standard error from the inverse of the penalised Fisher information at the fit, Wald z in t_stat, two-sided normal p-value, and odds_ratio = exp(coefficient); standard errors NULL for L1 or hashed (OWL-QN) fits. odds_ratio is NULL for linear models.';
+  'Coefficients of a linear or logistic model (deployed version unless given). Linear: standard error, t statistic and two-sided p-value (NULL for aliased, constant or collinear, features). Logistic (log-odds per unit of the prepared input): standard error from the inverse of the penalised Fisher information at the fit, Wald z in t_stat, two-sided normal p-value, and odds_ratio = exp(coefficient); standard errors NULL for L1 or hashed (OWL-QN) fits. Multinomial logistic: one group per class (group_key the label) of the symmetric softmax coefficients, which sum to 0 over the classes (the difference of two classes'' coefficients is the log odds ratio between them), without standard errors. odds_ratio is NULL for linear and multinomial models.';
 COMMENT ON FUNCTION shopml.load_sample_shop(text, bigint) IS
   'Creates the bundled, deterministic sample shop (categories, products, customers, orders, order_items, weekly_sales) in a schema; the same seed gives the same data.';
 COMMENT ON FUNCTION shopml.train_recommender(text, regclass, text, text, text, jsonb) IS
@@ -1383,9 +1395,9 @@ COMMENT ON FUNCTION shopml.train_kmeans(text, regclass, text[], int, jsonb) IS
 COMMENT ON FUNCTION shopml.segments(text) IS
   'One row per segment and feature of a k-means model: the segment''s size and its centroid in the original units, for charts.';
 COMMENT ON FUNCTION shopml.train_logistic(text, regclass, text, text[], jsonb) IS
-  'Trains a binary logistic regression (target boolean or 0/1) with an L2 penalty (l2 = 1/C, default 1) and optional L1; numbers standardised, text one-hot up to max_categories values and hashed into hash_buckets (2^18) sparse features beyond; Newton''s method when dense, OWL-QN when sparse or L1. Held-out AUC, log-loss, accuracy, precision, recall, F1 and calibration error. predict gives the label (0/1), predict_proba the probability. options: l1, l2, class_weight (none|balanced), standardize, impute, max_categories, hash_buckets, test_fraction, max_iter, deploy.';
+  'Trains a logistic regression of a boolean, number or text target. Two classes: binary, with an L2 penalty (l2 = 1/C, default 1) and optional L1; numbers standardised, text one-hot up to max_categories values and hashed into hash_buckets (2^18) sparse features beyond; Newton''s method when dense, OWL-QN when sparse or L1; held-out AUC, log-loss, accuracy, precision, recall, F1 and calibration error; predict gives the label (a number, or 0/1 for booleans and text: 1 the last label), predict_proba the probability of the last label. More classes (up to 200): multinomial (softmax) with an L2 penalty, as scikit-learn''s multinomial LogisticRegression, by Newton''s method (dense inputs, at most 1200 coefficients); held-out accuracy, log-loss and macro precision/recall/F1; predict_classes gives every class''s probability, predict_label the most probable, predict a numeric label. options: l1, l2, class_weight (none|balanced), standardize, impute, max_categories, hash_buckets, test_fraction, max_iter, deploy.';
 COMMENT ON FUNCTION shopml.train_forest(text, regclass, text, text[], jsonb) IS
-  'Trains a random-forest classifier (CART trees with Gini splits on bootstrap samples, grown in parallel on the shopml.threads pool) of an integer, boolean or text target (two or more classes); text features one-hot encoded up to max_categories. n_trees 1 with bootstrap false and max_features all is one decision tree. Held-out metrics: AUC, log-loss, accuracy, precision, recall, F1, calibration for two classes; accuracy, log-loss and macro precision/recall/F1 otherwise. options: n_trees (100), max_depth (unlimited), min_samples_leaf (1), max_features (sqrt|log2|all|count|fraction), bootstrap (true), seed, class_weight, max_bins (255), impute, max_categories, test_fraction, deploy.';
+  'Trains a random forest (CART trees on bootstrap samples, grown in parallel on the shopml.threads pool): a classifier (Gini splits) of an integer, boolean or text target with two or more classes, or a regression forest (squared-error splits, leaves the mean target) of a number; task auto chooses regression for a number with fractional values, a float or numeric column of more than 20 distinct values, or more than 1000 distinct values (said in metrics.task). Text features one-hot encoded up to max_categories. n_trees 1 with bootstrap false and max_features all is one decision tree. Held-out metrics: AUC, log-loss, accuracy, precision, recall, F1, calibration for two classes; accuracy, log-loss and macro precision/recall/F1 for more; rmse, mae, r2 for regression. options: task (auto|classification|regression), n_trees (100), max_depth (unlimited), min_samples_leaf (1), max_features (sqrt|log2|all|count|fraction; sqrt for classes, all for regression), bootstrap (true), seed, class_weight, max_bins (255), impute, max_categories, test_fraction, deploy.';
 COMMENT ON FUNCTION shopml.train_boosted(text, regclass, text, text[], jsonb) IS
   'Trains gradient-boosted trees (histogram-based, leaf-wise, second-order like LightGBM; grown on the shopml.threads pool, the same model for any thread count). objective: binary (boolean, 0/1 or two-valued text), regression (squared error), poisson (counts), multiclass (softmax; text or integer labels), lambdarank (ranking within group_column, e.g. the products shown for one search query; target = relevance 0..30, gain 2^rel - 1; predict is the ranking score; held-out split by group; metrics ndcg@10 and map@10); by default binary for boolean/0-1/two-valued targets, multiclass for other text, regression for numbers (said in metrics.objective). NULL or NaN numbers are kept as missing and go down the side each split learnt; text one-hot up to max_categories. Held-out metrics per objective, best_iteration and the per-iteration train/test loss (metrics.curve). options: objective, n_trees (100), learning_rate (0.1), num_leaves (31), max_depth, min_data_in_leaf (20), min_sum_hessian (1e-3), l2, l1, min_gain, subsample + subsample_freq, colsample (per tree), max_bins (255), early_stopping_rounds (on the held-out rows; the best iteration kept), monotone ({"price": -1}), group_column, class_weight, scale_pos_weight, seed, impute (keep), max_categories, test_fraction, split_column, split_seed, deploy.';
 COMMENT ON FUNCTION shopml.predict_table(text, regclass, text, jsonb) IS

@@ -20,6 +20,7 @@ use shopml_core::data::cell::Cell;
 use shopml_core::data::prep::{ColumnKind, Encoding, Impute, Prep, PrepLearner, PrepOptions};
 use shopml_core::data::split::{position_key, tid_key, Split};
 use shopml_core::linear::logistic::LogisticModel;
+use shopml_core::linear::multinomial::MultinomialModel;
 use shopml_core::linear::regression::{
     evaluate, fit, flat, FitOptions, LinearBundle, LinearModel, LinearOptions, LinearStats,
     SplitAccumulator, SplitMetrics,
@@ -1209,6 +1210,9 @@ fn coefficient_rows(model_name: Option<&str>, version: Option<i32>) -> Result<Ve
     if let Some(l) = m.as_any().downcast_ref::<LogisticModel>() {
         return Ok(logistic_coefficient_rows(l));
     }
+    if let Some(l) = m.as_any().downcast_ref::<MultinomialModel>() {
+        return Ok(multinomial_coefficient_rows(l));
+    }
     let b = shopml_core::model::downcast::<LinearBundle>(m.as_ref(), model_name).map_err(|e| {
         e.with_hint("shopml.coefficients serves linear and logistic models; shopml.feature_importance serves every kind.")
     })?;
@@ -1260,6 +1264,23 @@ fn logistic_coefficient_rows(m: &LogisticModel) -> Vec<CoefficientRow> {
             (None, name, Some(c), se, z, p, Some(c.exp()))
         })
         .collect()
+}
+
+/// A multinomial model's coefficients, one group per class (`group_key` the label): the
+/// symmetric softmax's, summing to 0 over the classes, so the difference of two classes'
+/// coefficients is the log odds ratio between them (no standard errors or odds ratios).
+fn multinomial_coefficient_rows(m: &MultinomialModel) -> Vec<CoefficientRow> {
+    let names = m.prep.dense_names();
+    let mut rows = Vec::new();
+    for (c, label) in m.labels.iter().enumerate() {
+        let row =
+            |name: String, v: f64| (Some(label.clone()), name, Some(v), None, None, None, None);
+        rows.push(row("(intercept)".to_string(), m.intercepts[c]));
+        for (name, v) in names.iter().zip(m.class_coefficients(c)) {
+            rows.push(row(name.clone(), *v));
+        }
+    }
+    rows
 }
 
 table_function! {

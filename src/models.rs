@@ -20,11 +20,12 @@ fn feature_importance(
     let name = required(model_name, "model_name").or_raise();
     let m = cache::deployed_in_statement(name).or_raise();
     let rows = m.importance().ok_or_else(|| {
-        let kinds: Vec<&str> = REGISTRY
+        let mut kinds: Vec<&str> = REGISTRY
             .iter()
             .filter(|k| k.trainer == "train_logistic" || k.trainer == "train_forest")
             .map(|k| k.trainer)
             .collect();
+        kinds.dedup();
         Error::invalid(format!(
             "model \"{name}\" is a {} model, not a classifier",
             m.kind().algorithm
@@ -42,7 +43,7 @@ fn kind_rows() -> Result<Vec<KindRow>> {
         .map(|k| {
             (
                 k.algorithm.to_string(),
-                k.task.name().to_string(),
+                k.task_names(),
                 i32::from(k.format_version),
                 i32::from(k.oldest_format),
                 format!("shopml.{}", k.trainer),

@@ -203,7 +203,7 @@ INSERT INTO sweep.cases (fn, expected, q) VALUES
 ('train_logistic', '22023', $$SELECT n_train FROM shopml.train_logistic('m', 'sweep.t', NULL)$$),
 ('train_logistic', '22023', $$SELECT n_train FROM shopml.train_logistic('m', 'sweep.t', 'b', ARRAY[]::text[])$$),
 ('train_logistic', '22023', $$SELECT n_train FROM shopml.train_logistic('m', 'sweep.t', 'y', ARRAY['x'])$$),
-('train_logistic', '42804', $$SELECT n_train FROM shopml.train_logistic('m', 'sweep.t', 'g', ARRAY['x'])$$),
+('train_logistic', '42804', $$SELECT n_train FROM shopml.train_logistic('m', 'sweep.t', 'd', ARRAY['x'])$$),
 ('train_logistic', '22000', $$SELECT n_train FROM shopml.train_logistic('m', 'sweep.nan', 'x')$$),
 ('train_logistic', '22023', $$SELECT n_train FROM shopml.train_logistic('m', 'sweep.t', 'b', options => '{"l2": "Infinity"}')$$),
 ('predict_proba', 'ok', $$SELECT shopml.predict_proba('sw_log', ARRAY[1.0])$$),

@@ -57,6 +57,8 @@ pub struct Kind {
     /// The oldest body format this build still reads.
     pub oldest_format: u16,
     pub task: Task,
+    /// The other task its trainer learns (forests and boosted trees: classes or values).
+    pub also: Option<Task>,
     /// How errors name the kind: "a recommender", "a k-means model".
     pub noun: &'static str,
     /// The SQL function that trains it.
@@ -69,10 +71,11 @@ pub struct Kind {
 
 /// Declares the kinds: for each a static [`Kind`] and its [`Stored`] impl, and [`REGISTRY`].
 macro_rules! registry {
-    ($($name:ident: $t:ty = $alg:literal, $task:ident, format $v:literal, $noun:literal,
+    ($($name:ident: $t:ty = $alg:literal, $task:ident $(or $also:ident)?, format $v:literal, $noun:literal,
        $trainer:literal, $serving:literal, $decode:expr;)*) => {
         $(
-            pub static $name: Kind = Kind::new($alg, Task::$task, $v, $noun, $trainer, $serving, $decode);
+            pub static $name: Kind = Kind::new($alg, Task::$task, $v, $noun, $trainer, $serving, $decode)
+                $(.also(Task::$also))?;
             impl Stored for $t {
                 const KIND: &'static Kind = &$name;
             }
@@ -83,6 +86,7 @@ macro_rules! registry {
 }
 
 use crate::linear::logistic::LogisticModel;
+use crate::linear::multinomial::MultinomialModel;
 use crate::linear::regression::LinearBundle;
 use crate::pricing::demand::DemandModel;
 use crate::recommend::model::Recommender;
@@ -96,10 +100,11 @@ use crate::trees::model::ForestModel;
 registry! {
     LINEAR: LinearBundle = "linear", Regression, format 3, "a linear model", "train_linear", "shopml.predict and shopml.coefficients", crate::linear::regression::decode_bundle;
     LOGISTIC: LogisticModel = "logistic", Classification, format 3, "a logistic model", "train_logistic", "shopml.predict_proba, shopml.predict_label and shopml.predict", crate::linear::logistic::decode_logistic;
-    FOREST: ForestModel = "random_forest", Classification, format 4, "a random forest", "train_forest", "shopml.predict_label, shopml.predict_proba and shopml.predict", crate::trees::model::decode_forest;
+    MULTINOMIAL: MultinomialModel = "multinomial_logistic", Classification, format 1, "a multinomial logistic model", "train_logistic", "shopml.predict_classes, shopml.predict_label and shopml.predict", decode_boxed::<MultinomialModel>;
+    FOREST: ForestModel = "random_forest", Classification or Regression, format 4, "a random forest", "train_forest", "shopml.predict_label, shopml.predict_proba and shopml.predict", crate::trees::model::decode_forest;
     KMEANS: KMeansModel = "kmeans", Segmentation, format 2, "a k-means model", "train_kmeans", "shopml.predict, shopml.predict_label and shopml.segments", decode_boxed::<KMeansModel>;
     RECOMMENDER: Recommender = "recommender", Recommendation, format 3, "a recommender", "train_recommender", "shopml.recommend_for_user or shopml.similar_items", crate::recommend::model::decode_recommender;
-    BOOSTED: BoostedModel = "boosted_trees", Regression, format 1, "a boosted-trees model", "train_boosted", "shopml.predict, shopml.predict_proba and shopml.predict_label", crate::trees::boosted_model::decode_boosted;
+    BOOSTED: BoostedModel = "boosted_trees", Regression or Classification, format 1, "a boosted-trees model", "train_boosted", "shopml.predict, shopml.predict_proba and shopml.predict_label", crate::trees::boosted_model::decode_boosted;
     DEMAND: DemandModel = "demand", Demand, format 2, "a demand model", "train_demand", "shopml.optimal_price, shopml.price_curve or shopml.demand_elasticities", decode_boxed::<DemandModel>;
 }
 
@@ -307,10 +312,25 @@ impl Kind {
             format_version,
             oldest_format: 1,
             task,
+            also: None,
             noun,
             trainer,
             serving,
             decode,
+        }
+    }
+
+    /// The kind, whose trainer learns `task` as well.
+    pub const fn also(mut self, task: Task) -> Kind {
+        self.also = Some(task);
+        self
+    }
+
+    /// Its tasks as `shopml.model_kinds` lists them ("classification or regression").
+    pub fn task_names(&self) -> String {
+        match self.also {
+            Some(t) => format!("{} or {}", self.task.name(), t.name()),
+            None => self.task.name().to_string(),
         }
     }
 }

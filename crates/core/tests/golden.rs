@@ -117,6 +117,14 @@ fn check_rows(name: &str, m: &dyn Model, cases: &[Value]) {
             hashed: &hashed,
             group,
         };
+        if let Some(want) = c.get("class_probabilities") {
+            let got = m.class_probabilities("golden", &row).unwrap();
+            let want = want.as_array().unwrap();
+            assert_eq!(got.len(), want.len(), "{what} classes");
+            for (g, w) in got.iter().zip(want) {
+                close(*g, w.as_f64().unwrap(), &format!("{what} class probability"));
+            }
+        }
         for (key, want) in [
             ("predict", Want::Value),
             ("predict_proba", Want::Probability),

@@ -80,7 +80,15 @@ impl Model for LogisticModel {
         let class = usize::from(p >= self.threshold);
         Ok(match want {
             Want::Probability => Answer::Number(p),
-            Want::Value => Answer::Number(class as f64),
+            // A numeric label is its number (0/1, or e.g. 1/2); others (booleans, text) the
+            // class: 1 for the last label.
+            Want::Value => Answer::Number(
+                self.labels[class]
+                    .parse::<f64>()
+                    .ok()
+                    .filter(|v| v.is_finite())
+                    .unwrap_or(class as f64),
+            ),
             Want::Label => Answer::Text(self.labels[class].as_str().into()),
         })
     }
