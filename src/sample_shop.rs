@@ -8,8 +8,8 @@
 use pgrx::datum::DatumWithOid;
 use pgrx::prelude::*;
 use pgrx::spi::quote_identifier;
-use shopml_core::samples::ads;
 use shopml_core::samples::shop::{generate, SampleShopConfig};
+use shopml_core::samples::{ads, search};
 
 use crate::pg::error::OrRaise;
 
@@ -61,6 +61,7 @@ fn tables(seed: i64) -> Vec<Table<'static>> {
         ..SampleShopConfig::default()
     });
     let (ad_rows, imps) = ads::generate(&shop, seed as u64);
+    let (sessions, results) = search::generate(&shop, seed as u64);
     let day = "DATE '2000-01-01' + $";
     let money = "$::numeric(10,2)";
     let cats = &shop.categories;
@@ -164,6 +165,29 @@ fn tables(seed: i64) -> Vec<Table<'static>> {
             ],
             key: "impression_id",
             comment: Some("shopml sample shop: ads shown to customers; clicked ~ Bernoulli(sigmoid(-3 + 4*affinity - 0.4*(position-1) + 0.3*is_mobile + quality)), affinity = the customer''s share of order lines in the ad''s category"),
+        },
+        Table {
+            name: "search_sessions",
+            columns: vec![
+                col("session_id", "int8", sessions.iter().map(|s| s.session_id).collect()),
+                col("customer_id", "int8", sessions.iter().map(|s| s.customer_id).collect()),
+                col("category_id", "int8", sessions.iter().map(|s| s.category_id).collect()),
+                col_as("searched_on", day, "int4", sessions.iter().map(|s| s.searched_on).collect()),
+            ],
+            key: "session_id",
+            comment: Some("shopml sample shop: product searches in the last year; the query is the category searched"),
+        },
+        Table {
+            name: "search_results",
+            columns: vec![
+                col("session_id", "int8", results.iter().map(|r| r.session_id).collect()),
+                col("product_id", "int8", results.iter().map(|r| r.product_id).collect()),
+                col_as("shown_position", "$::smallint", "int4", results.iter().map(|r| r.shown_position).collect()),
+                col("clicked", "bool", results.iter().map(|r| r.clicked).collect()),
+                col("purchased", "bool", results.iter().map(|r| r.purchased).collect()),
+            ],
+            key: "session_id, product_id",
+            comment: Some("shopml sample shop: the products shown for each search, in random order; clicked when 2*[same category] + 3*affinity + 0.5*popularity - 1.2*ln(price / session median) + [bought before] - 3 + logistic noise > 0, then bought with probability sigmoid(utility - 1.5 - 0.8*ln(price / median))"),
         },
     ]
 }

@@ -67,3 +67,64 @@ def test_quality_matches_lightgbm(db, loaded, name):
               for metric, s, r, limit, sense, ok in bd.checks(ds.objective, shop, ref)
               if not ok and not ((name, metric) in LOOSER and s <= r * LOOSER[(name, metric)])]
     assert not missed, f"{ds.name}: " + "; ".join(missed)
+
+
+# The sample shop's search sessions (load_sample_shop: 3,000 searches, ~54k shown products) with
+# the ranking features the demo computes in SQL (scripts/demo.sql section 10).
+SHOP_SEARCH = """
+WITH shares AS (
+    SELECT o.customer_id, p.category_id,
+           count(*)::float8 / sum(count(*)) OVER (PARTITION BY o.customer_id) AS share
+    FROM shop.order_items i JOIN shop.orders o USING (order_id) JOIN shop.products p USING (product_id)
+    GROUP BY 1, 2),
+sold AS (SELECT product_id, sum(units) AS units FROM shop.weekly_sales GROUP BY 1),
+pages AS (SELECT r.session_id, percentile_cont(0.5) WITHIN GROUP (ORDER BY p.list_price::float8) AS median_price
+          FROM shop.search_results r JOIN shop.products p USING (product_id) GROUP BY 1),
+bought AS (SELECT DISTINCT o.customer_id, i.product_id FROM shop.order_items i JOIN shop.orders o USING (order_id))
+SELECT r.session_id, r.product_id, s.searched_on >= DATE '2025-10-01' AS later,
+       r.clicked::int + r.purchased::int AS relevance,
+       (p.category_id = s.category_id)::int::float8 AS same_category,
+       coalesce(sh.share, 0) AS affinity,
+       ln(1 + coalesce(sold.units, 0)::float8) AS log_units_sold,
+       ln(p.list_price::float8 / pg.median_price) AS log_relative_price,
+       (b.product_id IS NOT NULL)::int::float8 AS bought_before
+FROM shop.search_results r
+JOIN shop.search_sessions s USING (session_id)
+JOIN shop.products p USING (product_id)
+JOIN pages pg USING (session_id)
+LEFT JOIN shares sh ON sh.customer_id = s.customer_id AND sh.category_id = p.category_id
+LEFT JOIN sold USING (product_id)
+LEFT JOIN bought b ON b.customer_id = s.customer_id AND b.product_id = r.product_id"""
+SHOP_FEATURES = ["same_category", "affinity", "log_units_sold", "log_relative_price", "bought_before"]
+
+
+def test_sample_shop_search_ranking_matches_lightgbm(db):
+    """lambdarank on the sample shop: both train on the searches before October 2025 and rank the
+    pages of the later ones; mean ndcg@10 over those sessions >= LightGBM's - 0.005."""
+    with connect(db) as c:
+        c.execute(f"CREATE OR REPLACE VIEW bst_shop_search AS {SHOP_SEARCH}")
+        c.execute("CREATE OR REPLACE VIEW bst_shop_search_train AS SELECT * FROM bst_shop_search WHERE NOT later")
+        c.execute(f"SET shopml.threads = {bd.THREADS}")
+        n_train = c.execute(
+            "SELECT n_train FROM shopml.train_boosted('bst_shop_search', 'bst_shop_search_train', 'relevance', %s::text[], %s::jsonb)",
+            (SHOP_FEATURES, bd.shopml_options("lambdarank", group_column="session_id"))).fetchone()[0]
+        rows = c.execute(
+            "SELECT session_id, later, relevance, " + ", ".join(SHOP_FEATURES) +
+            ", CASE WHEN later THEN shopml.predict('bst_shop_search', t) END FROM bst_shop_search t"
+            " ORDER BY session_id, product_id").fetchall()
+    data = np.array([[float(v) if v is not None else np.nan for v in r[2:]] for r in rows])
+    session = np.array([r[0] for r in rows])
+    later = np.array([r[1] for r in rows])
+    y, x, ours = data[:, 0], data[:, 1:-1], data[:, -1]
+    assert n_train == int((~later).sum())
+    sizes = np.diff(np.flatnonzero(np.r_[True, session[1:] != session[:-1], True]))
+    train_sizes = [s for s, first in zip(sizes, np.r_[0, np.cumsum(sizes)[:-1]]) if not later[first]]
+    ref_model = bd.lightgbm_model("lambdarank").fit(x[~later], y[~later], group=train_sizes)
+    ref = ref_model.predict(x[later])
+    shop_ndcg, _ = bd.ndcg_map_at(y[later], ours[later], session[later])
+    ref_ndcg, _ = bd.ndcg_map_at(y[later], ref, session[later])
+    random_ndcg, _ = bd.ndcg_map_at(y[later], np.zeros(int(later.sum())), session[later])
+    print(f"sample shop search: {len(np.unique(session[later]))} later sessions, ndcg@10 shopml {shop_ndcg:.4f}, "
+          f"LightGBM {ref_ndcg:.4f}, unranked (product_id order) {random_ndcg:.4f}")
+    assert shop_ndcg >= ref_ndcg - bd.NDCG_SLACK
+    assert shop_ndcg > random_ndcg + 0.1

@@ -35,3 +35,13 @@ SELECT p.oid::regprocedure AS undocumented
 FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
 WHERE n.nspname = 'shopml' AND p.proname NOT LIKE '\_%' AND obj_description(p.oid, 'pg_proc') IS NULL
 ORDER BY 1::text;
+-- The search sessions: 12..24 distinct products a page, positions 1..n, a purchase only after a
+-- click, and the queried category's products clicked far more often than the others.
+SELECT min(n) AS min_shown, max(n) AS max_shown, bool_and(positions_ok) AS positions_ok FROM (
+  SELECT session_id, count(*) AS n, count(DISTINCT product_id) = count(*)
+         AND min(shown_position) = 1 AND max(shown_position) = count(*) AS positions_ok
+  FROM shop.search_results GROUP BY 1) s;
+SELECT count(*) FILTER (WHERE purchased AND NOT clicked) AS bought_unclicked,
+       (SELECT count(*) FROM shop.search_results r WHERE NOT EXISTS (SELECT 1 FROM shop.search_sessions s WHERE s.session_id = r.session_id)) AS orphans,
+       avg(clicked::int) FILTER (WHERE p.category_id = s.category_id) > 2 * avg(clicked::int) FILTER (WHERE p.category_id <> s.category_id) AS query_matters
+FROM shop.search_results r JOIN shop.search_sessions s USING (session_id) JOIN shop.products p USING (product_id);

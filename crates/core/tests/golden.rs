@@ -122,7 +122,11 @@ fn check_rows(name: &str, m: &dyn Model, cases: &[Value]) {
             let want = want.as_array().unwrap();
             assert_eq!(got.len(), want.len(), "{what} classes");
             for (g, w) in got.iter().zip(want) {
-                close(*g, w.as_f64().unwrap(), &format!("{what} class probability"));
+                close(
+                    *g,
+                    w.as_f64().unwrap(),
+                    &format!("{what} class probability"),
+                );
             }
         }
         for (key, want) in [
