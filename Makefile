@@ -72,6 +72,7 @@ bench: bootstrap
 	benches/classify.sh $(PORT)
 	benches/experiment.sh $(PORT)
 	python3 benches/boosted.py $(PORT) --small
+	python3 benches/scoring.py $(PORT) --small
 	python3 benches/cpu_ratios.py $(PORT)
 	cargo bench -p shopml-core --bench core
 

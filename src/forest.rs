@@ -177,6 +177,7 @@ fn train_inner(req: Request, target: Option<&str>, features: FeatureList) -> Res
         "task": task.name(),
         "skipped_rows": skipped,
         "trees": params.n_trees,
+        "nodes": model.forest.shapes().iter().map(|s| s.nodes).sum::<usize>(),
     });
     if task == Task::Classification {
         extra["classes"] = json!(model.labels.len());

@@ -6,7 +6,8 @@
 
 use pgrx::prelude::*;
 use pgrx::PgRelation;
-use rayon::prelude::*;
+use std::sync::{Condvar, Mutex};
+
 use shopml_core::model::{Answer, Model, Row, Want};
 use shopml_core::{Error, ErrorKind, Result};
 
@@ -15,13 +16,15 @@ use crate::pg::error::{required, OrRaise};
 use crate::pg::spi::{scan, Plan};
 use crate::train::relation::{relation_oid, Relation};
 
-/// Rows prepared before a block is scored.
-const BLOCK: usize = 16_384;
+/// Rows prepared before a block is handed to the pool to be scored.
+const BLOCK: usize = 4_096;
 
-/// A block of prepared rows and their keys.
+/// Blocks handed to the pool and not yet scored, at most (then the scan waits).
+const IN_FLIGHT: usize = 8;
+
+/// A block of prepared rows.
 #[derive(Default)]
 struct Block {
-    keys: Vec<Option<String>>,
     groups: Vec<Option<String>>,
     dense: Vec<f64>,
     hashed: Vec<u32>,
@@ -31,6 +34,7 @@ struct Block {
     ok: Vec<bool>,
 }
 
+/// Scores a block of prepared rows (on the thread it runs on): one answer per row.
 fn score_block(
     model: &dyn Model,
     model_name: &str,
@@ -38,38 +42,44 @@ fn score_block(
     width: usize,
     grouped: bool,
     want: Want,
-    out: &mut Vec<(Option<String>, Option<f64>)>,
-) -> Result<()> {
-    let pool = crate::train::pool::get()?;
-    let n = b.keys.len();
-    let answers: Vec<Result<Option<f64>>> = pool.install(|| {
-        (0..n)
-            .into_par_iter()
-            .with_min_len(512)
-            .map(|i| {
-                if !b.ok[i] {
-                    return Ok(None);
-                }
-                let start = if i == 0 { 0 } else { b.hashed_end[i - 1] };
-                let row = Row {
-                    dense: &b.dense[i * width..(i + 1) * width],
-                    hashed: &b.hashed[start..b.hashed_end[i]],
-                    group: grouped.then(|| b.groups[i].as_deref()),
-                };
-                match model.predict(model_name, &row, want)? {
-                    Answer::Number(v) => Ok(Some(v)),
-                    Answer::Null => Ok(None),
-                    Answer::Text(_) => Err(Error::invalid(format!(
-                        "model \"{model_name}\" answers with text labels"
-                    ))),
-                }
-            })
-            .collect()
-    });
-    for (key, a) in b.keys.iter().zip(answers) {
-        out.push((key.clone(), a?));
+) -> Result<Vec<Option<f64>>> {
+    if b.hashed.is_empty() && !grouped {
+        if let Some(v) = model.predict_block(&b.dense, want) {
+            return Ok(v
+                .into_iter()
+                .zip(&b.ok)
+                .map(|(v, &ok)| ok.then_some(v))
+                .collect());
+        }
     }
-    Ok(())
+    (0..b.ok.len())
+        .map(|i| {
+            if !b.ok[i] {
+                return Ok(None);
+            }
+            let start = if i == 0 { 0 } else { b.hashed_end[i - 1] };
+            let row = Row {
+                dense: &b.dense[i * width..(i + 1) * width],
+                hashed: &b.hashed[start..b.hashed_end[i]],
+                group: grouped.then(|| b.groups[i].as_deref()),
+            };
+            match model.predict(model_name, &row, want)? {
+                Answer::Number(v) => Ok(Some(v)),
+                Answer::Null => Ok(None),
+                Answer::Text(_) => Err(Error::invalid(format!(
+                    "model \"{model_name}\" answers with text labels"
+                ))),
+            }
+        })
+        .collect()
+}
+
+/// The blocks scored so far (by block number) and how many are still being scored, shared by
+/// the scanning thread and the pool's.
+#[derive(Default)]
+struct Scored {
+    done: Vec<(usize, Result<Vec<Option<f64>>>)>,
+    in_flight: usize,
 }
 
 fn rows(
@@ -126,49 +136,73 @@ fn rows(
     let query = format!("SELECT {} FROM {}", select.join(", "), rel.sql_name);
     let width = prep.dense_width;
     let n_inputs = prep.inputs.len();
-    let mut out = Vec::new();
+    let mut keys: Vec<Option<String>> = Vec::new();
     let mut block = Block::default();
     let mut dense = vec![0.0; width];
     let mut hashed = Vec::new();
-    scan(&query, &[], Plan::Serial, 0, |cells| {
-        let key = cells[0].category().map(|c| c.into_owned());
-        let inputs = &cells[1..1 + n_inputs];
-        hashed.clear();
-        let ok = prep.encode(inputs, &mut dense, &mut hashed);
-        block.keys.push(key);
-        if group.is_some() {
-            block
-                .groups
-                .push(cells[1 + n_inputs].category().map(|c| c.into_owned()));
-        }
-        block.dense.extend_from_slice(&dense);
-        block.hashed.extend_from_slice(&hashed);
-        block.hashed_end.push(block.hashed.len());
-        block.ok.push(ok);
-        if block.keys.len() == BLOCK {
-            pgrx::check_for_interrupts!();
-            score_block(
-                &*model,
-                model_name,
-                &block,
-                width,
-                group.is_some(),
-                want,
-                &mut out,
-            )?;
-            block = Block::default();
+    let pool = crate::train::pool::get()?;
+    let state = (Mutex::new(Scored::default()), Condvar::new());
+    let grouped = group.is_some();
+    let model: &dyn Model = &*model;
+    let mut n_blocks = 0usize;
+    // The main thread scans and prepares; each full block is scored by a job on the pool
+    // meanwhile (at most IN_FLIGHT blocks waiting), so reading and scoring overlap. Postgres is
+    // touched by the main thread only; the jobs see plain Rust data.
+    let scanned = pool.in_place_scope(|scope| -> Result<()> {
+        let submit = |b: Block, n: usize| {
+            let state = &state;
+            {
+                let mut st = state.0.lock().unwrap_or_else(|e| e.into_inner());
+                while st.in_flight >= IN_FLIGHT {
+                    st = state.1.wait(st).unwrap_or_else(|e| e.into_inner());
+                }
+                st.in_flight += 1;
+            }
+            scope.spawn(move |_| {
+                let r = score_block(model, model_name, &b, width, grouped, want);
+                let mut st = state.0.lock().unwrap_or_else(|e| e.into_inner());
+                st.done.push((n, r));
+                st.in_flight -= 1;
+                state.1.notify_all();
+            });
+        };
+        scan(&query, &[], Plan::Serial, 0, |cells| {
+            keys.push(cells[0].category().map(|c| c.into_owned()));
+            let inputs = &cells[1..1 + n_inputs];
+            hashed.clear();
+            let ok = prep.encode(inputs, &mut dense, &mut hashed);
+            if grouped {
+                block
+                    .groups
+                    .push(cells[1 + n_inputs].category().map(|c| c.into_owned()));
+            }
+            block.dense.extend_from_slice(&dense);
+            block.hashed.extend_from_slice(&hashed);
+            block.hashed_end.push(block.hashed.len());
+            block.ok.push(ok);
+            if block.ok.len() == BLOCK {
+                pgrx::check_for_interrupts!();
+                submit(std::mem::take(&mut block), n_blocks);
+                n_blocks += 1;
+            }
+            Ok(())
+        })?;
+        if !block.ok.is_empty() {
+            submit(std::mem::take(&mut block), n_blocks);
+            n_blocks += 1;
         }
         Ok(())
-    })?;
-    score_block(
-        &*model,
-        model_name,
-        &block,
-        width,
-        group.is_some(),
-        want,
-        &mut out,
-    )?;
+    });
+    scanned?;
+    let mut done = std::mem::take(&mut state.0.lock().unwrap_or_else(|e| e.into_inner()).done);
+    done.sort_by_key(|d| d.0);
+    let mut out = Vec::with_capacity(keys.len());
+    let mut keys = keys.into_iter();
+    for (_, answers) in done {
+        for a in answers? {
+            out.push((keys.next().flatten(), a));
+        }
+    }
     Ok(out)
 }
 

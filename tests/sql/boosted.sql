@@ -205,3 +205,10 @@ SELECT regress.err($$SELECT * FROM shopml.train_boosted('bad', 'bo_demand', 'nop
 CREATE TABLE bo_neg_rank AS SELECT i % 10 AS q, x2 AS f, x1 - 0.5 AS rel FROM bo_zones;
 SELECT regress.err($$SELECT * FROM shopml.train_boosted('bad', 'bo_neg_rank', 'rel', options => '{"objective": "lambdarank", "group_column": "q"}')$$) AS negative_relevance;
 SELECT count(*) AS bad_models FROM shopml.models WHERE model_name = 'bad';
+-- predict_table scores boosters tree by tree over groups of rows: the same sums, in the same
+-- order, as the row form, for a Poisson booster (its exp link) and a ranker too.
+SELECT bool_and(t.prediction = shopml.predict('bo_units', u)) AS poisson_table_equals_rows, count(*) AS rows
+FROM shopml.predict_table('bo_units', 'bo_units', 'i') t JOIN bo_units u ON u.i::text = t.key;
+SELECT bool_and(abs(t.total - r.total) < 1e-9) AS ranking_table_equals_rows, count(*) AS queries
+FROM (SELECT key, sum(prediction) AS total FROM shopml.predict_table('bo_rank', 'bo_search', 'query_id') GROUP BY key) t
+JOIN (SELECT query_id::text AS key, sum(shopml.predict('bo_rank', s)) AS total FROM bo_search s GROUP BY 1) r USING (key);

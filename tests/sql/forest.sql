@@ -112,3 +112,9 @@ FROM shopml.update('fo_r1', 'fo_price', '{"n_trees": 4}');
 SELECT regress.err($$SELECT shopml.predict_proba('fo_reg', p) FROM fo_price p LIMIT 1$$) AS no_probability;
 SELECT regress.err($$SELECT shopml.predict_label('fo_reg', p) FROM fo_price p LIMIT 1$$) AS no_label;
 SELECT regress.err($$SELECT c.* FROM fo_price p, shopml.predict_classes('fo_reg', p) c LIMIT 1$$) AS no_classes;
+-- predict_table scores a two-class forest tree by tree over groups of rows: the probabilities
+-- are those of predict_proba, bit for bit; labels go row by row and agree with predict.
+SELECT bool_and(t.prediction = shopml.predict_proba('fo_disc', d)) AS probability_table_equals_rows, count(*) AS rows
+FROM shopml.predict_table('fo_disc', 'fo_disc', 'i', '{"output": "probability"}') t JOIN fo_disc d ON d.i::text = t.key;
+SELECT bool_and(t.prediction = shopml.predict('fo_disc', d)) AS label_table_equals_rows
+FROM shopml.predict_table('fo_disc', 'fo_disc', 'i') t JOIN fo_disc d ON d.i::text = t.key;

@@ -184,6 +184,14 @@ pub trait Model: Described {
         Err(not_predictable(model_name, self.kind()))
     }
 
+    /// The answers for many prepared rows at once (`shopml.predict_table`): `dense` holds whole
+    /// rows of the preparation's dense outputs (a preparation without hashed inputs, no group).
+    /// None when the kind or this `want` has no block form (callers then go row by row); when
+    /// Some, each value equals [`Model::predict`]'s number for its row.
+    fn predict_block(&self, _dense: &[f64], _want: Want) -> Option<Vec<f64>> {
+        None
+    }
+
     /// Per input column, how much it matters (summing to 1), when the kind can say.
     fn importance(&self) -> Option<Vec<(String, f64)>> {
         None

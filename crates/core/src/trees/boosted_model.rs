@@ -105,6 +105,22 @@ impl Model for BoostedModel {
         }
     }
 
+    /// Tree by tree over groups of rows ([`Booster::raw_block`]): the same sums in the same
+    /// order as row by row, ~2.5× faster.
+    fn predict_block(&self, dense: &[f64], want: Want) -> Option<Vec<f64>> {
+        let b = &self.booster;
+        let link: fn(f64) -> f64 = match (want, b.objective) {
+            (Want::Value, Objective::Regression | Objective::Lambdarank) => |v| v,
+            (Want::Value, Objective::Poisson) => f64::exp,
+            (Want::Probability, Objective::Binary) => crate::math::sigmoid,
+            _ => return None,
+        };
+        let mut out = vec![0.0; dense.len() / b.n_features.max(1)];
+        b.raw_block(dense, &mut out);
+        out.iter_mut().for_each(|v| *v = link(*v));
+        Some(out)
+    }
+
     fn importance(&self) -> Option<Vec<(String, f64)>> {
         Some(model::per_input(&self.prep, &self.importance))
     }

@@ -157,6 +157,23 @@ impl Model for ForestModel {
         }
     }
 
+    /// A regression forest's values and a two-class forest's probabilities tree by tree over
+    /// groups of rows ([`Forest::mean_leaf_values`]), equal to the row-by-row answers.
+    fn predict_block(&self, dense: &[f64], want: Want) -> Option<Vec<f64>> {
+        let f = &self.forest;
+        let ok = match want {
+            Want::Value => f.is_regression(),
+            Want::Probability => f.n_classes == 2 && self.labels.len() == 2,
+            Want::Label => false,
+        };
+        if !ok {
+            return None;
+        }
+        let mut out = vec![0.0; dense.len() / f.n_features.max(1)];
+        f.mean_leaf_values(dense, 1, 0, &mut out);
+        Some(out)
+    }
+
     fn importance(&self) -> Option<Vec<(String, f64)>> {
         Some(model::per_input(&self.prep, &self.importance))
     }
