@@ -17,10 +17,10 @@ use crate::pg::spi::{scan, Plan};
 use crate::train::relation::{relation_oid, Relation};
 
 /// Rows prepared before a block is handed to the pool to be scored.
-const BLOCK: usize = 4_096;
+const BLOCK: usize = 16_384;
 
 /// Blocks handed to the pool and not yet scored, at most (then the scan waits).
-const IN_FLIGHT: usize = 8;
+const IN_FLIGHT: usize = 4;
 
 /// A block of prepared rows.
 #[derive(Default)]

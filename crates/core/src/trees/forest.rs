@@ -634,11 +634,13 @@ impl Forest {
     /// For every row of `x` (row-major, `n_features` values each) the mean over the trees of
     /// the leaf's value at `offset` of its `stride` values (a two-class forest's probability of
     /// class 1: stride 1, offset 0; a regression forest's value), into `out`. Tree by tree over
-    /// groups of 256 rows, so a tree's nodes stay in cache while the group walks it, 8 rows
-    /// stepping in lock step; the same sums in the same order as row by row.
+    /// groups of 16,384 rows, so a deep tree's nodes are fetched into cache once for the whole
+    /// group rather than once per row (on 100k rows of a fully grown forest, 104 ns per tree
+    /// per row against 256-row groups' 370 and 700 row by row), 8 rows stepping in lock step;
+    /// the same sums in the same order as row by row.
     pub fn mean_leaf_values(&self, x: &[f64], stride: usize, offset: usize, out: &mut [f64]) {
         const R: usize = 8;
-        const GROUP: usize = 256;
+        const GROUP: usize = 16_384;
         let p = self.n_features.max(1);
         let n = out.len();
         out.fill(0.0);
