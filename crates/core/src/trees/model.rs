@@ -267,20 +267,35 @@ fn input_importance(prep: &Prep, features: &[f64]) -> Vec<f64> {
     importance
 }
 
-/// The metrics of `model` on prepared rows `x` with targets `y`.
-fn measure(model: &ForestModel, x: &[f64], y: &Targets, pool: &ThreadPool) -> TreeMetrics {
+/// The metrics of `model` on prepared rows `x` with targets `y`, scored in chunks of rows
+/// with a monitor tick between them (a forest of many trees takes a while over many rows).
+fn measure(
+    model: &ForestModel,
+    x: &[f64],
+    y: &Targets,
+    pool: &ThreadPool,
+    monitor: &mut dyn Monitor,
+) -> Result<TreeMetrics> {
     let w = model.prep.dense_width;
+    // About 2^22 tree walks between ticks.
+    let chunk = ((1usize << 22) / model.forest.trees.len().max(1)).clamp(256, 1 << 16);
     let y = match y {
         Targets::Values(t) => {
             let mut pred = vec![0.0; t.len()];
-            pool.install(|| {
-                pred.par_iter_mut()
-                    .enumerate()
-                    .with_min_len(256)
-                    .for_each(|(i, o)| *o = model.forest.predict_value(&x[i * w..(i + 1) * w]))
-            });
-            return TreeMetrics::Regression(crate::metrics::regression::regression_metrics(
-                &pred, t, false,
+            for (c, part) in pred.chunks_mut(chunk).enumerate() {
+                pool.install(|| {
+                    part.par_iter_mut()
+                        .enumerate()
+                        .with_min_len(256)
+                        .for_each(|(i, o)| {
+                            let r = c * chunk + i;
+                            *o = model.forest.predict_value(&x[r * w..(r + 1) * w])
+                        })
+                });
+                monitor.tick()?;
+            }
+            return Ok(TreeMetrics::Regression(
+                crate::metrics::regression::regression_metrics(&pred, t, false),
             ));
         }
         Targets::Classes(y) => y,
@@ -288,13 +303,16 @@ fn measure(model: &ForestModel, x: &[f64], y: &Targets, pool: &ThreadPool) -> Tr
     let k = model.labels.len();
     let rows = y.len();
     let mut probs = vec![0.0; rows * k];
-    pool.install(|| {
-        probs
-            .par_chunks_mut(k)
-            .enumerate()
-            .for_each(|(i, out)| model.forest.predict_proba_into(&x[i * w..(i + 1) * w], out))
-    });
-    if k == 2 {
+    for (c, part) in probs.chunks_mut(chunk * k).enumerate() {
+        pool.install(|| {
+            part.par_chunks_mut(k).enumerate().for_each(|(i, out)| {
+                let r = c * chunk + i;
+                model.forest.predict_proba_into(&x[r * w..(r + 1) * w], out)
+            })
+        });
+        monitor.tick()?;
+    }
+    Ok(if k == 2 {
         let p1: Vec<f64> = probs.chunks_exact(2).map(|r| r[1]).collect();
         let yf: Vec<f64> = y.iter().map(|&c| c as f64).collect();
         TreeMetrics::Class(PartMetrics::Binary(
@@ -302,7 +320,7 @@ fn measure(model: &ForestModel, x: &[f64], y: &Targets, pool: &ThreadPool) -> Tr
         ))
     } else {
         TreeMetrics::Class(PartMetrics::Multi(multi_metrics(&probs, y, k)))
-    }
+    })
 }
 
 impl ForestModel {
@@ -342,8 +360,12 @@ impl ForestModel {
         }
         model.forest.trees.extend(grown.trees);
         model.importance = input_importance(&model.prep, &model.forest.importance);
-        let train_m = measure(&model, &xtr, &ytr, pool);
-        let test_m = (yte.len() > 0).then(|| measure(&model, &xte, &yte, pool));
+        let train_m = measure(&model, &xtr, &ytr, pool, monitor)?;
+        let test_m = if yte.len() > 0 {
+            Some(measure(&model, &xte, &yte, pool, monitor)?)
+        } else {
+            None
+        };
         Ok(TrainedForest {
             model,
             train: train_m,
@@ -397,8 +419,12 @@ pub fn train(
         covers,
         shap_cache: std::sync::OnceLock::new(),
     };
-    let train_m = measure(&model, &xtr, &ytr, pool);
-    let test_m = (yte.len() > 0).then(|| measure(&model, &xte, &yte, pool));
+    let train_m = measure(&model, &xtr, &ytr, pool, monitor)?;
+    let test_m = if yte.len() > 0 {
+        Some(measure(&model, &xte, &yte, pool, monitor)?)
+    } else {
+        None
+    };
     Ok(TrainedForest {
         model,
         train: train_m,
