@@ -609,6 +609,30 @@ COMMENT ON FUNCTION shopml.confusion_matrix(text, regclass, jsonb) IS
 --   catalog
 
 
+CREATE OR REPLACE FUNCTION shopml._logistic_stats_trans(internal, bytea, VARIADIC "any") RETURNS internal
+    AS 'MODULE_PATHNAME', 'shopml_logistic_stats_trans' LANGUAGE C PARALLEL SAFE;
+CREATE OR REPLACE FUNCTION shopml._logistic_stats_combine(internal, internal) RETURNS internal
+    AS 'MODULE_PATHNAME', 'shopml_logistic_stats_combine' LANGUAGE C PARALLEL SAFE;
+CREATE OR REPLACE FUNCTION shopml._logistic_stats_serialize(internal) RETURNS bytea
+    AS 'MODULE_PATHNAME', 'shopml_logistic_stats_serialize' LANGUAGE C STRICT PARALLEL SAFE;
+CREATE OR REPLACE FUNCTION shopml._logistic_stats_deserialize(bytea, internal) RETURNS internal
+    AS 'MODULE_PATHNAME', 'shopml_logistic_stats_deserialize' LANGUAGE C STRICT PARALLEL SAFE;
+CREATE OR REPLACE FUNCTION shopml._logistic_stats_final(internal) RETURNS bytea
+    AS 'MODULE_PATHNAME', 'shopml_logistic_stats_final' LANGUAGE C PARALLEL SAFE;
+CREATE OR REPLACE AGGREGATE shopml._logistic_stats(bytea, VARIADIC "any") (
+    SFUNC = shopml._logistic_stats_trans, STYPE = internal,
+    COMBINEFUNC = shopml._logistic_stats_combine,
+    SERIALFUNC = shopml._logistic_stats_serialize, DESERIALFUNC = shopml._logistic_stats_deserialize,
+    FINALFUNC = shopml._logistic_stats_final,
+    PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE shopml._logistic_stats(bytea, VARIADIC "any") IS
+  'Internal: what train_logistic needs from one shard of a sharded table for one pass (objective, gradient and Hessian at a point, or the sums behind the metrics), as a partial state.';
+
+-- requires:
+--   catalog
+
+
 CREATE OR REPLACE FUNCTION shopml.predict_classes(model_name text, "row" record)
     RETURNS TABLE(label text, probability float8)
     AS 'MODULE_PATHNAME', 'shopml_predict_classes_name_row' LANGUAGE C STABLE PARALLEL SAFE ROWS 3;
@@ -716,30 +740,6 @@ COMMENT ON FUNCTION shopml.explain(bigint, record, int) IS
   'shopml.explain of one specific model version (by model_id, deployed or not) for a table row.';
 COMMENT ON FUNCTION shopml.explain(bigint, float8[], int) IS
   'shopml.explain of one specific model version (by model_id) for one row of numeric features in model order.';
-
--- requires:
---   catalog
-
-
-CREATE OR REPLACE FUNCTION shopml._logistic_stats_trans(internal, bytea, VARIADIC "any") RETURNS internal
-    AS 'MODULE_PATHNAME', 'shopml_logistic_stats_trans' LANGUAGE C PARALLEL SAFE;
-CREATE OR REPLACE FUNCTION shopml._logistic_stats_combine(internal, internal) RETURNS internal
-    AS 'MODULE_PATHNAME', 'shopml_logistic_stats_combine' LANGUAGE C PARALLEL SAFE;
-CREATE OR REPLACE FUNCTION shopml._logistic_stats_serialize(internal) RETURNS bytea
-    AS 'MODULE_PATHNAME', 'shopml_logistic_stats_serialize' LANGUAGE C STRICT PARALLEL SAFE;
-CREATE OR REPLACE FUNCTION shopml._logistic_stats_deserialize(bytea, internal) RETURNS internal
-    AS 'MODULE_PATHNAME', 'shopml_logistic_stats_deserialize' LANGUAGE C STRICT PARALLEL SAFE;
-CREATE OR REPLACE FUNCTION shopml._logistic_stats_final(internal) RETURNS bytea
-    AS 'MODULE_PATHNAME', 'shopml_logistic_stats_final' LANGUAGE C PARALLEL SAFE;
-CREATE OR REPLACE AGGREGATE shopml._logistic_stats(bytea, VARIADIC "any") (
-    SFUNC = shopml._logistic_stats_trans, STYPE = internal,
-    COMBINEFUNC = shopml._logistic_stats_combine,
-    SERIALFUNC = shopml._logistic_stats_serialize, DESERIALFUNC = shopml._logistic_stats_deserialize,
-    FINALFUNC = shopml._logistic_stats_final,
-    PARALLEL = SAFE
-);
-COMMENT ON AGGREGATE shopml._logistic_stats(bytea, VARIADIC "any") IS
-  'Internal: what train_logistic needs from one shard of a sharded table for one pass (objective, gradient and Hessian at a point, or the sums behind the metrics), as a partial state.';
 
 -- requires:
 --   catalog
@@ -953,6 +953,21 @@ CREATE OR REPLACE FUNCTION "feature_importance"(
 STABLE PARALLEL SAFE
 LANGUAGE c /* Rust */
 AS 'MODULE_PATHNAME', 'feature_importance_wrapper';
+
+-- shopml::split::folds
+CREATE OR REPLACE FUNCTION "folds"(
+	"relation" regclass, /* Option < PgRelation > */
+	"folds" INT DEFAULT 5, /* i32 */
+	"group_column" TEXT DEFAULT NULL, /* Option < & str > */
+	"seed" bigint DEFAULT 0 /* i64 */
+) RETURNS TABLE (
+	"row_number" bigint,  /* i64 */
+	"row_ctid" TEXT,  /* Option < String > */
+	"fold" INT  /* i32 */
+)
+STABLE PARALLEL SAFE
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'folds_wrapper';
 
 -- shopml::recommend::item_factors
 CREATE OR REPLACE FUNCTION "item_factors"(
@@ -1339,6 +1354,43 @@ VOLATILE PARALLEL UNSAFE
 LANGUAGE c /* Rust */
 AS 'MODULE_PATHNAME', 'train_recommender_wrapper';
 
+-- shopml::tune::trials
+CREATE OR REPLACE FUNCTION "trials"(
+	"model_name" TEXT, /* Option < & str > */
+	"version" INT DEFAULT NULL /* Option < i32 > */
+) RETURNS TABLE (
+	"trial" INT,  /* i32 */
+	"options" jsonb,  /* JsonB */
+	"mean" double precision,  /* Option < f64 > */
+	"std" double precision,  /* Option < f64 > */
+	"per_fold" double precision[],  /* Vec < Option < f64 > > */
+	"seconds" double precision,  /* Option < f64 > */
+	"chosen" bool  /* bool */
+)
+STABLE PARALLEL SAFE
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'trials_wrapper';
+
+-- shopml::tune::tune
+CREATE OR REPLACE FUNCTION "tune"(
+	"model_name" TEXT, /* Option < & str > */
+	"trainer" TEXT, /* Option < & str > */
+	"relation" regclass, /* Option < PgRelation > */
+	"arguments" jsonb DEFAULT '{}', /* Option < JsonB > */
+	"search" jsonb DEFAULT '{}', /* Option < JsonB > */
+	"options" jsonb DEFAULT '{}' /* Option < JsonB > */
+) RETURNS TABLE (
+	"model_id" bigint,  /* i64 */
+	"model_name" TEXT,  /* String */
+	"version" INT,  /* i32 */
+	"n_train" bigint,  /* i64 */
+	"n_test" bigint,  /* i64 */
+	"metrics" jsonb  /* JsonB */
+)
+VOLATILE PARALLEL UNSAFE
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'tune_wrapper';
+
 -- shopml::update::update
 CREATE OR REPLACE FUNCTION "update"(
 	"model_name" TEXT, /* Option < & str > */
@@ -1444,3 +1496,9 @@ COMMENT ON FUNCTION shopml.explain_recommendation(text, bigint, bigint, int) IS
   'The user''s items behind the score of item_id for user_id (item_id, contribution, rank; largest |contribution| first, top k): ALS by Hu, Koren and Volinsky''s decomposition of the user step (contributions sum to the score of the user''s history folded in, as recommend_for_items gives it), item-kNN each of the user''s items'' similarity to the item (summing to the kNN score). No rows for an unknown user or item.';
 COMMENT ON FUNCTION shopml.explain_recommendation(text, text, text, int) IS
   'explain_recommendation for a text- or uuid-keyed recommender (see the bigint form).';
+COMMENT ON FUNCTION shopml.tune(text, text, regclass, jsonb, jsonb, jsonb) IS
+  'Searches a trainer''s options by k-fold cross-validation and saves the winner, refitted on all rows, as the next version of model_name (deployed unless options.deploy is false); returns the trainer''s row. trainer: linear, logistic, forest or boosted (train_ prefix optional). arguments: {"target": ..., "features": [...], "options": {the trainer''s fixed options}}. search: {"option": [values]} for a grid (scikit-learn''s ParameterGrid order), or ranges {"min", "max", "log", "integer"} drawn n_iter times (seed). options: folds (5), group_column (one group''s rows in one fold), time_column (folds + 1 blocks of time; fold i trains on the earlier blocks and is scored on block i, as scikit-learn''s TimeSeriesSplit), metric (the held-out metric to select by; default r2 for regression, auc for two classes, ndcg@10 for ranking, log_loss for more classes), n_iter (10), seed (0: the folds'' and the draws''), deploy. The winner has the best mean over the folds (the first in search order on a tie). Each trial trains the trainer itself on every fold (nothing stored); a train_linear search of l2 alone (no standardize or mean imputation) reads the relation once and fits every candidate and fold from the folds'' statistics. Every trial is kept in metrics.tuning (see shopml.trials).';
+COMMENT ON FUNCTION shopml.trials(text, int) IS
+  'The trials of a model''s tuning (the latest version made by shopml.tune, or version): trial number, the options tried, the mean and (population) standard deviation of the metric over the folds, each fold''s value, seconds, and whether it was chosen.';
+COMMENT ON FUNCTION shopml.folds(regclass, int, text, bigint) IS
+  'The cross-validation fold (0 .. folds - 1) of each row of a relation, as shopml.tune and the trainers'' folds + fold options make them: row_number in the scan, row_ctid (for tables; join on ctid::text), fold. Keyed like shopml.split: the ctid for tables, the position for views, or the group_column value (one group''s rows share a fold).';

@@ -32,7 +32,11 @@ const FLOAT_CLASSES: usize = 20;
 /// past `MAX_CLASSES` distinct values).
 type Target = (f64, u32);
 
-fn train_inner(req: Request, target: Option<&str>, features: FeatureList) -> Result<TrainerRow> {
+pub(crate) fn train_inner(
+    req: Request,
+    target: Option<&str>,
+    features: FeatureList,
+) -> Result<TrainerRow> {
     let (model_name, rel, target) = (req.model_name, &req.rel, required(target, "target")?);
     let opts = ForestOptions::parse(req.options.as_ref())?;
     let t = rel.column(target)?.clone();

@@ -32,6 +32,7 @@ mod serve;
 mod split;
 mod tests;
 mod train;
+mod tune;
 mod update;
 
 // A Rust panic must become a Postgres ERROR, never an abort of the backend.

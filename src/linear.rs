@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 use shopml_core::data::cell::Cell;
 use shopml_core::data::prep::{ColumnKind, Encoding, Impute, Prep, PrepLearner, PrepOptions};
-use shopml_core::data::split::{position_key, tid_key, Split};
+use shopml_core::data::split::{hashed_fold, position_key, tid_key, Split};
 use shopml_core::linear::logistic::LogisticModel;
 use shopml_core::linear::multinomial::MultinomialModel;
 use shopml_core::linear::regression::{
@@ -74,6 +74,9 @@ pub(crate) struct ScanConfig {
     pub(crate) mae_sample: bool,
     /// For `_logistic_stats` (a logistic regression over shards): the point of the pass.
     pub(crate) logistic: Option<crate::logistic_shards::LogisticPass>,
+    /// `_linear_stats` also keeps the statistics of each of this many hashed folds of the
+    /// rows (by their split keys; 0: none), for `tune`'s one-scan cross-validation of ridge.
+    pub(crate) cv_folds: u32,
 }
 
 /// Which training a scan is part of, for its progress NOTICEs.
@@ -234,7 +237,7 @@ impl Reader {
                 let (block, offset) = tid_parts(*t);
                 tid_key(block, offset)
             }
-            (KeyMode::Column, v) => v.value_hash(),
+            (KeyMode::Column, v) => self.config().split.column_key(v),
             _ => position_key(position),
         }
     }
@@ -330,6 +333,8 @@ pub fn prep_trans(call: &Call) -> pg_sys::Datum {
 #[derive(Clone, Serialize, Deserialize)]
 pub(crate) struct StatsState {
     pub(crate) acc: SplitAccumulator,
+    /// The statistics of each cross-validation fold ([`ScanConfig::cv_folds`]; empty without).
+    pub(crate) folds: Vec<LinearStats>,
     position: u64,
     #[serde(skip)]
     reader: Reader,
@@ -349,6 +354,26 @@ pub(crate) struct StatsState {
 impl AggState for StatsState {
     fn merge(&mut self, other: &Self) {
         self.acc.merge(&other.acc);
+        for (a, b) in self.folds.iter_mut().zip(&other.folds) {
+            a.merge(b);
+        }
+    }
+}
+
+/// Adds a usable row to the scan's statistics: to its fold's when the scan keeps folds, else
+/// to the training or held-out side.
+#[inline]
+fn add_usable(
+    acc: &mut SplitAccumulator,
+    folds: &mut [LinearStats],
+    seed: u64,
+    (test, key, y): (bool, u64, f64),
+    x: &[f64],
+) {
+    if folds.is_empty() {
+        acc.add(test, key, y, x);
+    } else {
+        folds[hashed_fold(seed, key, folds.len() as u32) as usize].add(y, x);
     }
 }
 
@@ -366,6 +391,7 @@ pub fn stats_trans(call: &Call) -> pg_sys::Datum {
             } else {
                 SplitAccumulator::without_samples(prep.dense_width)
             },
+            folds: vec![LinearStats::new(prep.dense_width); reader.config().cv_folds as usize],
             position: 0,
             direct: reader.floats && prep.is_identity(),
             reader,
@@ -382,6 +408,7 @@ pub fn stats_trans(call: &Call) -> pg_sys::Datum {
     }
     let StatsState {
         acc,
+        folds,
         reader,
         prep,
         x,
@@ -394,6 +421,7 @@ pub fn stats_trans(call: &Call) -> pg_sys::Datum {
         ));
     };
     let identity = prep.is_identity();
+    let seed = reader.config().split.split_seed;
     with_row(call, reader, position, |row| {
         let Some(y) = row.y else {
             acc.skipped += 1;
@@ -415,7 +443,7 @@ pub fn stats_trans(call: &Call) -> pg_sys::Datum {
             prep.encode(row.inputs, x, hashed) && x.iter().all(|v| v.is_finite())
         };
         if ok {
-            acc.add(row.test, row.key, y, x);
+            add_usable(acc, folds, seed, (row.test, row.key, y), x);
         } else {
             acc.skipped += 1;
         }
@@ -427,7 +455,10 @@ pub fn stats_trans(call: &Call) -> pg_sys::Datum {
 /// the same split key, skips and sums as through the cells, without making them.
 fn read_floats(call: &Call, st: &mut StatsState, position: u64) {
     match float_row(call, &st.reader, position, &mut st.x) {
-        Some((test, key, y)) => st.acc.add(test, key, y, &st.x),
+        Some(row) => {
+            let seed = st.reader.config().split.split_seed;
+            add_usable(&mut st.acc, &mut st.folds, seed, row, &st.x)
+        }
         None => st.acc.skipped += 1,
     }
 }
@@ -514,6 +545,7 @@ fn _linear_scan_config(
             test_fraction,
             split_column: None,
             split_seed: 0,
+            folds: None,
         },
         keys: KeyMode::Tid,
         skip_missing: true,
@@ -523,6 +555,7 @@ fn _linear_scan_config(
         training: None,
         mae_sample,
         logistic: None,
+        cv_folds: 0,
     })
 }
 
@@ -867,6 +900,7 @@ pub(crate) fn learn_prep(
         training: Some(training.clone()),
         mae_sample: false,
         logistic: None,
+        cv_folds: 0,
     };
     let query = |from: &str, label: &str| {
         format!(
@@ -922,53 +956,116 @@ pub(crate) fn refuse_hashed(
     Ok(())
 }
 
-fn train_linear_inner(
+pub(crate) fn train_linear_inner(
     req: Request,
     target: Option<&str>,
     features: FeatureList,
 ) -> Result<TrainerRow> {
-    let (model_name, rel, target) = (req.model_name, &req.rel, required(target, "target")?);
     let opts = LinearOptions::parse(req.options.as_ref())?;
-    let mut progress = Progress::new(model_name);
-    let y = rel.numeric_column(target, "target")?.clone();
-    let group = match &opts.group_by {
-        Some(g) => Some(rel.column(g)?.clone()),
-        None => None,
-    };
-    let split = &opts.pipeline.split;
-    let group_column: Vec<&str> = opts.group_by.as_deref().into_iter().collect();
-    let feats = rel.target_features(features, target, &group_column, &opts.pipeline)?;
-    feats.notice_keys(model_name);
-    let args = scan_args(rel, split, &feats.columns)?;
-    let training = ScanTraining {
-        model_name: model_name.to_string(),
-        started_ms: progress.started_ms(),
-        serial: args.plan == Plan::Serial,
-    };
-    let shards = rel.shards(model_name)?;
-    let prep = learn_prep(
-        rel,
-        &y.ident(),
-        &feats.columns,
-        &opts.prep,
-        split,
-        &args,
-        &training,
-        &shards,
-    )?;
-    refuse_hashed(&prep, rel, opts.prep.max_categories, "Raise max_categories to one-hot encode more values, group rare values in a view, or use train_logistic, whose hashing trick handles any number of values.")?;
+    let mut progress = Progress::new(req.model_name);
+    let setup = LinearSetup::new(&req, target, features, &opts, &progress)?;
     progress.stage("accumulating statistics", None);
-    let scan = GroupScan {
-        y: &y,
-        group: group.as_ref(),
-        feats: &feats.columns,
-        args: &args,
-        training,
-        shards: &shards,
-        filter: None,
-    };
-    let accs = scan_groups(model_name, rel, &prep, split, &scan)?;
+    let accs = setup.scan(&req, &opts, 0)?;
+    let accs: Vec<(Option<String>, SplitAccumulator)> =
+        accs.into_iter().map(|(k, a, _)| (k, a)).collect();
     progress.stage("fitting", None);
+    save_linear(&req, &setup, &opts, &accs, Map::new())
+}
+
+/// What a linear training reads, learnt before its statistics: the target, the group column,
+/// the features and the preparation.
+pub(crate) struct LinearSetup {
+    pub(crate) target: String,
+    y: Column,
+    group: Option<Column>,
+    feats: crate::train::relation::Features,
+    args: ScanArgs,
+    training: ScanTraining,
+    shards: Vec<Shard>,
+    pub(crate) prep: Prep,
+}
+
+impl LinearSetup {
+    /// Opens the columns and learns the preparation (a scan unless it has nothing to learn).
+    pub(crate) fn new(
+        req: &Request,
+        target: Option<&str>,
+        features: FeatureList,
+        opts: &LinearOptions,
+        progress: &Progress,
+    ) -> Result<LinearSetup> {
+        let (model_name, rel, target) = (req.model_name, &req.rel, required(target, "target")?);
+        let y = rel.numeric_column(target, "target")?.clone();
+        let group = match &opts.group_by {
+            Some(g) => Some(rel.column(g)?.clone()),
+            None => None,
+        };
+        let split = &opts.pipeline.split;
+        let group_column: Vec<&str> = opts.group_by.as_deref().into_iter().collect();
+        let feats = rel.target_features(features, target, &group_column, &opts.pipeline)?;
+        feats.notice_keys(model_name);
+        let args = scan_args(rel, split, &feats.columns)?;
+        let training = ScanTraining {
+            model_name: model_name.to_string(),
+            started_ms: progress.started_ms(),
+            serial: args.plan == Plan::Serial,
+        };
+        let shards = rel.shards(model_name)?;
+        let prep = learn_prep(
+            rel,
+            &y.ident(),
+            &feats.columns,
+            &opts.prep,
+            split,
+            &args,
+            &training,
+            &shards,
+        )?;
+        refuse_hashed(&prep, rel, opts.prep.max_categories, "Raise max_categories to one-hot encode more values, group rare values in a view, or use train_logistic, whose hashing trick handles any number of values.")?;
+        Ok(LinearSetup {
+            target: target.to_string(),
+            y,
+            group,
+            feats,
+            args,
+            training,
+            shards,
+            prep,
+        })
+    }
+
+    /// The statistics per group (and per fold with `cv_folds` > 0) in one scan.
+    pub(crate) fn scan(
+        &self,
+        req: &Request,
+        opts: &LinearOptions,
+        cv_folds: u32,
+    ) -> Result<Vec<GroupStats>> {
+        let scan = GroupScan {
+            y: &self.y,
+            group: self.group.as_ref(),
+            feats: &self.feats.columns,
+            args: &self.args,
+            training: self.training.clone(),
+            shards: &self.shards,
+            filter: None,
+        };
+        let split = &opts.pipeline.split;
+        scan_groups_folds(req.model_name, &req.rel, &self.prep, split, &scan, cv_folds)
+    }
+}
+
+/// Fits and stores the linear model of the statistics `accs` (per group), its metrics
+/// extended by `extra`.
+pub(crate) fn save_linear(
+    req: &Request,
+    setup: &LinearSetup,
+    opts: &LinearOptions,
+    accs: &[(Option<String>, SplitAccumulator)],
+    extra: Map<String, Value>,
+) -> Result<TrainerRow> {
+    let (model_name, rel) = (req.model_name, &req.rel);
+    let split = &opts.pipeline.split;
     let fit_opts = FitOptions {
         l2: opts.l2,
         fit_intercept: opts.fit_intercept,
@@ -986,10 +1083,11 @@ fn train_linear_inner(
         &fit_opts,
         skipped,
     )?;
+    let prep = setup.prep.clone();
     let (metrics, (n_train, n_test)) =
-        group_metrics(&groups, &accs, &prep, opts.group_by.is_some(), Map::new());
+        group_metrics(&groups, accs, &prep, opts.group_by.is_some(), extra);
     let bundle = LinearBundle {
-        target: target.to_string(),
+        target: setup.target.clone(),
         features: prep.dense_names(),
         group_by: opts.group_by.clone(),
         groups,
@@ -1007,7 +1105,7 @@ fn train_linear_inner(
     });
     let deploy = opts.pipeline.deploy;
     let outcome = Outcome::new(params, metrics, (n_train, n_test), deploy);
-    req.save(&bundle, Some(target), feats.names(), outcome)
+    req.save(&bundle, Some(&setup.target), setup.feats.names(), outcome)
 }
 
 /// What one `_linear_stats` scan of a relation reads: the target, the group column, the
@@ -1032,6 +1130,23 @@ pub(crate) fn scan_groups(
     split: &Split,
     scan: &GroupScan,
 ) -> Result<Vec<(Option<String>, SplitAccumulator)>> {
+    let accs = scan_groups_folds(model_name, rel, prep, split, scan, 0)?;
+    Ok(accs.into_iter().map(|(k, a, _)| (k, a)).collect())
+}
+
+/// A group's statistics: its training and held-out rows', and each fold's (with folds).
+pub(crate) type GroupStats = (Option<String>, SplitAccumulator, Vec<LinearStats>);
+
+/// [`scan_groups`], also keeping the statistics of `cv_folds` hashed folds of the rows by
+/// their split keys (0: none; the rows then all go to the folds, none to the two sides).
+pub(crate) fn scan_groups_folds(
+    model_name: &str,
+    rel: &Relation,
+    prep: &Prep,
+    split: &Split,
+    scan: &GroupScan,
+    cv_folds: u32,
+) -> Result<Vec<GroupStats>> {
     let GroupScan {
         y,
         group,
@@ -1053,8 +1168,9 @@ pub(crate) fn scan_groups(
         n_inputs: feats.len(),
         training: Some(scan.training.clone()),
         // A sharded scan ships statistics only: the MAE's row sample stays behind.
-        mae_sample: shards.is_empty(),
+        mae_sample: shards.is_empty() && cv_folds == 0,
         logistic: None,
+        cv_folds,
     };
     let query = |from: &str, label: &str| {
         format!(
@@ -1066,7 +1182,7 @@ pub(crate) fn scan_groups(
         )
     };
     let cfg = aggregate::encode(&config);
-    let mut accs: Vec<(Option<String>, SplitAccumulator)> = Vec::new();
+    let mut accs: Vec<GroupStats> = Vec::new();
     scan_parts_where(
         shards,
         rel,
@@ -1077,11 +1193,16 @@ pub(crate) fn scan_groups(
         |cells| {
             if let Cell::Bytes(b) = cells[1] {
                 let key = cells[0].category().map(|k| k.into_owned());
-                let part = aggregate::decode_partial::<StatsState>(b)?.acc;
+                let part = aggregate::decode_partial::<StatsState>(b)?;
                 // A group's partial states from several shards are summed.
-                match accs.iter_mut().find(|(k, _)| *k == key) {
-                    Some((_, acc)) => acc.merge(&part),
-                    None => accs.push((key, part)),
+                match accs.iter_mut().find(|(k, _, _)| *k == key) {
+                    Some((_, acc, folds)) => {
+                        acc.merge(&part.acc);
+                        for (a, b) in folds.iter_mut().zip(&part.folds) {
+                            a.merge(b);
+                        }
+                    }
+                    None => accs.push((key, part.acc, part.folds)),
                 }
             }
             Ok(())
@@ -1089,8 +1210,11 @@ pub(crate) fn scan_groups(
     )?;
     // Groups in byte order (the model looks them up so), whatever the database's collation.
     accs.sort_by(|a, b| a.0.cmp(&b.0));
-    let skipped: u64 = accs.iter().map(|(_, a)| a.skipped).sum();
-    let total_train: u64 = accs.iter().map(|(_, a)| a.train.n()).sum();
+    let skipped: u64 = accs.iter().map(|(_, a, _)| a.skipped).sum();
+    let total_train: u64 = accs
+        .iter()
+        .map(|(_, a, f)| a.train.n() + f.iter().map(LinearStats::n).sum::<u64>())
+        .sum();
     if accs.is_empty() || total_train == 0 {
         return Err(Error::data(format!(
             "no usable rows to train \"{model_name}\" on {}",

@@ -93,7 +93,11 @@ const MAX_CLASSES: usize = 200;
 /// Most distinct values a float or numeric target is taken as classes (as train_forest).
 const FLOAT_CLASSES: usize = 20;
 
-fn train_inner(req: Request, target: Option<&str>, features: FeatureList) -> Result<TrainerRow> {
+pub(crate) fn train_inner(
+    req: Request,
+    target: Option<&str>,
+    features: FeatureList,
+) -> Result<TrainerRow> {
     let (model_name, rel, target) = (req.model_name, &req.rel, required(target, "target")?);
     let opts = LogisticOptions::parse(req.options.as_ref())?;
     let t = rel.column(target)?;

@@ -443,6 +443,7 @@ pub fn train_sharded(
         training: Some(training),
         mae_sample: false,
         logistic: None,
+        cv_folds: 0,
     };
     let inputs = Inputs {
         key_expr: args.key_expr.clone(),

@@ -457,6 +457,7 @@ fn update_kmeans(
         test_fraction: 0.0,
         split_column: None,
         split_seed: 0,
+        folds: None,
     };
     let spec = Spec {
         rel,

@@ -73,6 +73,11 @@ pub struct Request<'a> {
     pub model_name: &'a str,
     pub rel: Relation,
     pub options: Option<serde_json::Value>,
+    /// A trial of `tune`: trained and evaluated, not stored ([`Request::save`] returns the
+    /// row with model_id 0).
+    pub dry_run: bool,
+    /// Fields added to the stored metrics (`tune`'s search).
+    pub extra_metrics: Option<serde_json::Value>,
 }
 
 impl Request<'_> {
@@ -83,8 +88,19 @@ impl Request<'_> {
         model: &T,
         target: Option<&str>,
         features: Vec<String>,
-        o: Outcome,
+        mut o: Outcome,
     ) -> Result<TrainerRow> {
+        if let Some(extra) = &self.extra_metrics {
+            o.metrics = with(std::mem::take(&mut o.metrics), extra.clone());
+        }
+        if self.dry_run {
+            return Ok(TrainerRow {
+                model_id: 0,
+                version: 0,
+                counts: vec![("n_train", o.n_train), ("n_test", o.n_test)],
+                metrics: o.metrics,
+            });
+        }
         let record = Record {
             model_name: self.model_name.to_string(),
             source: self.rel.sql_name.clone(),
@@ -173,7 +189,7 @@ macro_rules! trainer {
             let oid = $crate::train::relation::relation_oid(relation);
             let t = $crate::train::begin(model_name, oid).and_then(|(model_name, rel)| {
                 let options = options.map(|j| j.0);
-                $inner($crate::train::Request { model_name, rel, options }, $($pass),*)
+                $inner($crate::train::Request { model_name, rel, options, dry_run: false, extra_metrics: None }, $($pass),*)
             });
             let t = t.or_raise();
             let name = model_name.unwrap_or_default().to_string();

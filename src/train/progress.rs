@@ -1,12 +1,96 @@
 //! What a long training tells its caller: a NOTICE at most once a second (stage, rows read
 //! or iteration, elapsed time), and cancellation between blocks of work.
 
+use std::cell::RefCell;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use shopml_core::monitor::Monitor;
 use shopml_core::Result;
 
 use crate::pg::interrupts::Interrupts;
+
+/// The search (`tune`) this thread's trainings run in.
+struct SearchState {
+    model_name: String,
+    start: Instant,
+    last: Option<Instant>,
+    /// Where the search is: "trial 2/4, fold 3/5".
+    step: String,
+}
+
+thread_local! {
+    static SEARCH: RefCell<Option<SearchState>> = const { RefCell::new(None) };
+}
+
+/// Whether trainings run inside a search (`tune`): they say nothing of their own (no notes
+/// about the columns chosen) and report their progress as the search's. Cancellation is
+/// still checked.
+pub fn quiet() -> bool {
+    SEARCH.with(|s| s.borrow().is_some())
+}
+
+/// Whether a search's progress NOTICE is due (None outside a search): once a second at most,
+/// from its first second on.
+fn search_due() -> Option<bool> {
+    SEARCH.with(|s| {
+        s.borrow().as_ref().map(|s| {
+            s.start.elapsed().as_secs_f64() >= 1.0
+                && s.last.is_none_or(|t| t.elapsed().as_secs_f64() >= 1.0)
+        })
+    })
+}
+
+/// Sends the search's progress NOTICE with what its current training is doing.
+fn search_notice(detail: &str) {
+    SEARCH.with(|s| {
+        if let Some(s) = s.borrow_mut().as_mut() {
+            s.last = Some(Instant::now());
+            pgrx::notice!(
+                "shopml: tuning \"{}\": {}{detail}, {:.1} s elapsed",
+                s.model_name,
+                s.step,
+                s.start.elapsed().as_secs_f64()
+            );
+        }
+    })
+}
+
+/// A search in progress on this thread while it lives (see [`quiet`]); its trainings and its
+/// own steps share one NOTICE a second.
+pub struct Search(());
+
+impl Search {
+    pub fn new(model_name: &str) -> Search {
+        SEARCH.with(|s| {
+            *s.borrow_mut() = Some(SearchState {
+                model_name: model_name.to_string(),
+                start: Instant::now(),
+                last: None,
+                step: String::new(),
+            })
+        });
+        Search(())
+    }
+
+    /// The search moves to `step`; checks for cancellation and reports when due.
+    pub fn step(&mut self, step: String) {
+        pgrx::check_for_interrupts!();
+        SEARCH.with(|s| {
+            if let Some(s) = s.borrow_mut().as_mut() {
+                s.step = step;
+            }
+        });
+        if search_due() == Some(true) {
+            search_notice("");
+        }
+    }
+}
+
+impl Drop for Search {
+    fn drop(&mut self) {
+        SEARCH.with(|s| *s.borrow_mut() = None);
+    }
+}
 
 /// Reports progress of one training and lets Postgres cancel it. Lives on the main thread.
 pub struct Progress {
@@ -71,6 +155,9 @@ impl Progress {
     }
 
     fn due(&self) -> bool {
+        if let Some(due) = search_due() {
+            return due;
+        }
         self.start.elapsed().as_secs_f64() >= 1.0
             && self
                 .last_notice
@@ -79,6 +166,9 @@ impl Progress {
 
     fn notice(&mut self, what: &str) {
         self.last_notice = Some(Instant::now());
+        if quiet() {
+            return search_notice(&format!(": {}{what}", self.stage));
+        }
         pgrx::notice!(
             "shopml: training \"{}\": {}{what}, {:.1} s elapsed",
             self.model_name,

@@ -8,7 +8,7 @@
 
 use shopml_core::data::cell::Cell;
 use shopml_core::data::prep::RawTable;
-use shopml_core::data::split::{position_key, tid_key, Split};
+use shopml_core::data::split::{fold_number_key, position_key, tid_key, Split};
 use shopml_core::{Error, Result};
 
 use crate::pg::datum::tid_parts;
@@ -22,6 +22,8 @@ pub struct SplitKeys {
     /// Select-list expressions of the key (none: the scan position).
     pub exprs: Vec<String>,
     pub plan: Plan,
+    /// The split column holds fold numbers (the key is the value, not its hash).
+    values: bool,
 }
 
 impl SplitKeys {
@@ -31,14 +33,17 @@ impl SplitKeys {
             Some(c) => SplitKeys {
                 exprs: vec![rel.column(c)?.ident()],
                 plan: Plan::Serial,
+                values: split.keys_are_values(),
             },
             None if rel.is_table => SplitKeys {
                 exprs: vec!["ctid".into()],
                 plan: Plan::Serial,
+                values: false,
             },
             None => SplitKeys {
                 exprs: Vec::new(),
                 plan: Plan::Serial,
+                values: false,
             },
         })
     }
@@ -51,6 +56,7 @@ impl SplitKeys {
                 let (block, offset) = tid_parts(*tid);
                 tid_key(block, offset)
             }
+            [value, ..] if self.values => fold_number_key(value),
             [value, ..] => value.value_hash(),
         }
     }

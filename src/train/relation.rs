@@ -172,13 +172,19 @@ pub fn relation_oid(relation: Option<PgRelation>) -> pg_sys::Oid {
 
 impl Relation {
     pub fn open(oid: pg_sys::Oid) -> Result<Relation> {
+        Relation::open_in(oid, Plan::Serial)
+    }
+
+    /// [`Relation::open`], reading the catalog as `plan` says ([`Plan::Latest`] sees a
+    /// relation this statement created, e.g. `tune`'s views of time-ordered folds).
+    pub fn open_in(oid: pg_sys::Oid, plan: Plan) -> Result<Relation> {
         let oid_arg = i64::from(u32::from(oid));
         let mut head: Option<(String, bool)> = None;
         scan(
             "SELECT c.oid::regclass::text, c.relkind IN ('r', 'p', 'm') \
              FROM pg_catalog.pg_class c WHERE c.oid = $1::oid",
             &[Param::Int8(oid_arg)],
-            Plan::Serial,
+            plan,
             1,
             |cells| {
                 let name = cells[0].category().unwrap_or_default().into_owned();
@@ -195,7 +201,7 @@ impl Relation {
              WHERE a.attrelid = $1::oid AND a.attnum > 0 AND NOT a.attisdropped \
              ORDER BY a.attnum",
             &[Param::Int8(oid_arg)],
-            Plan::Serial,
+            plan,
             0,
             |cells| {
                 let type_oid = pg_sys::Oid::from(cells[2].number().unwrap_or(0.0) as u32);
@@ -215,7 +221,7 @@ impl Relation {
              WHERE i.indrelid = $1::oid AND (i.indisprimary OR i.indisunique) AND i.indnkeyatts = 1 \
              AND i.indexprs IS NULL AND i.indpred IS NULL ORDER BY a.attnum",
             &[Param::Int8(oid_arg)],
-            Plan::Serial,
+            plan,
             0,
             |cells| {
                 let k = cells[0].category().unwrap_or_default().into_owned();
@@ -265,7 +271,9 @@ impl Relation {
             return Ok(Vec::new());
         }
         for l in &leaves {
-            if let (Some(server), false) = (&l.server, l.pushed_down) {
+            if let (Some(server), false, false) =
+                (&l.server, l.pushed_down, crate::train::progress::quiet())
+            {
                 pgrx::notice!(
                     "shopml: training \"{model_name}\": the rows of partition {} travel from server \"{server}\" (ALTER SERVER {server} OPTIONS (ADD extensions 'shopml') computes its statistics there)",
                     l.sql_name
@@ -292,7 +300,7 @@ impl Relation {
                 Ok(())
             },
         )?;
-        if let Some(servers) = servers {
+        if let (Some(servers), false) = (servers, crate::train::progress::quiet()) {
             pgrx::notice!(
                 "shopml: training \"{model_name}\": {} is sharded (servers {servers}); this trainer reads its rows through the partitioned table, so they travel to this server (train_linear and train_logistic compute on the shards)",
                 self.sql_name
@@ -451,7 +459,7 @@ impl Features {
 
     /// Says which key columns were left out (a NOTICE), so nobody wonders where the id went.
     pub fn notice_keys(&self, model_name: &str) {
-        if !self.left_out_keys.is_empty() {
+        if !self.left_out_keys.is_empty() && !crate::train::progress::quiet() {
             pgrx::notice!(
                 "shopml: training \"{model_name}\": key columns left out of the features: {} (list them in features to use them)",
                 self.left_out_keys.join(", ")

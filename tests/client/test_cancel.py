@@ -151,3 +151,66 @@ def test_memory_limit_stops_training_early(db, kind):
         except Exception as e:  # noqa: BLE001
             assert getattr(e, "sqlstate", None) == "42501", repr(e)
         c.execute("RESET ROLE")
+
+
+# tune and update: (setup, statement, model whose rows must stay as they were).
+LOOPS = {
+    # The one-scan ridge search reads the 400M-row view once for every fold's statistics.
+    "tune_ridge": (TRAININGS["linear"][0],
+                   "SELECT * FROM shopml.tune('cancel_tune_ridge', 'linear', 'huge_linear', '{\"target\": \"y\"}', "
+                   "'{\"l2\": [0.1, 1, 10]}')"),
+    # Each trial grows 10,000 trees on a fold's rows.
+    "tune_forest": (TRAININGS["forest"][0],
+                    "SELECT * FROM shopml.tune('cancel_tune_forest', 'forest', 'cancel_forest', "
+                    "'{\"target\": \"y\", \"options\": {\"n_trees\": 10000}}', '{\"max_depth\": [4, 8]}')"),
+    # A linear model of a few rows updated from the 400M-row view.
+    "update": (TRAININGS["linear"][0] + "; CREATE TABLE IF NOT EXISTS cancel_update_rows AS "
+               "SELECT i::float8 AS x, 2.0 * i AS y FROM generate_series(1, 100) i; "
+               "SELECT shopml.drop_model(model_name) FROM shopml.models WHERE model_name = 'cancel_update' AND version = 1; "
+               "SELECT version FROM shopml.train_linear('cancel_update', 'cancel_update_rows', 'y')",
+               "SELECT * FROM shopml.update('cancel_update', 'huge_linear')"),
+}
+
+
+def versions(c, kind):
+    name = "cancel_update" if kind == "update" else f"cancel_{kind}"
+    return c.execute("SELECT count(*) FROM shopml.models WHERE model_name = %s", (name,)).fetchone()[0]
+
+
+@pytest.mark.parametrize("kind", sorted(LOOPS))
+def test_cancel_and_timeout_stop_tune_and_update(db, kind):
+    statement = prepared(db, LOOPS, kind)
+    with connect(db) as c:
+        before = versions(c, kind)
+    # pg_cancel_backend: 57014 within a second, the session usable, nothing written.
+    worker = connect(db)
+    pid, result = worker.info.backend_pid, {}
+
+    def run():
+        result["state"] = sqlstate(lambda: worker.execute(statement))
+        result["end"] = time.monotonic()
+
+    t = threading.Thread(target=run)
+    t.start()
+    time.sleep(2.0)
+    assert t.is_alive(), f"{kind} finished before it could be cancelled"
+    with connect(db) as c:
+        cancelled_at = time.monotonic()
+        assert c.execute("SELECT pg_cancel_backend(%s)", (pid,)).fetchone()[0]
+    t.join(timeout=10)
+    assert not t.is_alive() and result["state"] == "57014"
+    assert result["end"] - cancelled_at < 1.0, f"{kind}: stopped {result['end'] - cancelled_at:.2f} s after the cancel"
+    assert worker.execute("SELECT 1").fetchone()[0] == 1
+    worker.close()
+    # statement_timeout: the same, with progress NOTICEs about once a second meanwhile.
+    with connect(db) as c:
+        notices = []
+        c.add_notice_handler(lambda d: notices.append(d.message_primary))
+        c.execute("SET statement_timeout = '2500ms'")
+        t0 = time.monotonic()
+        assert sqlstate(lambda: c.execute(statement)) == "57014"
+        assert time.monotonic() - t0 < 3.5
+        c.execute("RESET statement_timeout")
+        assert 1 <= sum(m.startswith("shopml: t") for m in notices) <= 3, notices
+        assert versions(c, kind) == before
+        assert c.execute("SELECT count(*) FROM pg_class WHERE relname LIKE 'shopml_tune_%'").fetchone()[0] == 0

@@ -340,6 +340,24 @@ INSERT INTO sweep.cases (fn, expected, q) VALUES
 ('explain_recommendation', 'ok', $$SELECT count(*) FROM shopml.explain_recommendation('sw_text_recs', 'x', NULL)$$),
 ('explain_recommendation', '22023', $$SELECT * FROM shopml.explain_recommendation('sw_recs', 1, 2, -1)$$),
 ('explain_recommendation', '22023', $$SELECT * FROM shopml.explain_recommendation('sw_lin', 1, 2)$$),
+('tune', 'ok', $$SELECT version FROM shopml.tune('sw_tune', 'linear', 'sweep.t', '{"target": "y", "features": ["x"]}', '{"l2": [0, 1]}', '{"folds": 3, "deploy": false}')$$),
+('tune', '22023', $$SELECT * FROM shopml.tune(NULL, 'linear', 'sweep.t', '{"target": "y"}')$$),
+('tune', '22023', $$SELECT * FROM shopml.tune('m', NULL, 'sweep.t', '{"target": "y"}')$$),
+('tune', '22023', $$SELECT * FROM shopml.tune('m', 'linear', 'sweep.t', NULL, '{"l2": [1]}')$$),
+('tune', '22023', $$SELECT * FROM shopml.tune('m', 'linear', 'sweep.t', '[]', '{"l2": [1]}')$$),
+('tune', '22023', $$SELECT * FROM shopml.tune('m', 'linear', 'sweep.t', '{"target": "y"}', '{"l2": ["NaN"]}')$$),
+('tune', '22023', $$SELECT * FROM shopml.tune('m', 'linear', 'sweep.t', '{"target": "y"}', '{"l2": {"min": 0, "max": 1, "log": true}}')$$),
+('tune', '22023', $$SELECT * FROM shopml.tune('m', 'linear', 'sweep.t', '{"target": "y"}', '{"l2": [1]}', '{"folds": 2147483647}')$$),
+('tune', '22023', $$SELECT * FROM shopml.tune('m', 'linear', 'sweep.t', '{"target": "y"}', '{"l2": [1]}', '{"n_iter": -1}')$$),
+('tune', '22000', $$SELECT * FROM shopml.tune('m', 'forest', 'sweep.nan', '{"target": "y"}', '{"max_depth": [1]}')$$),
+('tune', '42P01', $$SELECT * FROM shopml.tune('m', 'linear', 'sweep.nope', '{"target": "y"}')$$),
+('trials', 'ok', $$SELECT count(*) FROM shopml.trials('sw_tune')$$),
+('trials', '22023', $$SELECT * FROM shopml.trials(NULL)$$),
+('trials', '42704', $$SELECT * FROM shopml.trials('sw_lin', -1)$$),
+('folds', 'ok', $$SELECT count(*) FROM shopml.folds('sweep.t', 100)$$),
+('folds', '22023', $$SELECT * FROM shopml.folds(NULL)$$),
+('folds', '22023', $$SELECT * FROM shopml.folds('sweep.t', 5, NULL, -1)$$),
+('folds', '22023', $$SELECT * FROM shopml.folds('sweep.t', 2147483647)$$),
 ('load_sample_shop', 'ok', $$SELECT * FROM shopml.load_sample_shop(NULL)$$),
 ('load_sample_shop', '22023', $$SELECT * FROM shopml.load_sample_shop('')$$);
 -- Run every case in its own subtransaction.
@@ -356,4 +374,4 @@ SELECT p.proname AS never_called
 FROM pg_proc p WHERE p.pronamespace = 'shopml'::regnamespace AND p.proname NOT LIKE '\_%'
   AND p.proname NOT IN (SELECT fn FROM sweep.cases) ORDER BY 1;
 DROP SCHEMA sweep CASCADE;
-SELECT shopml.drop_model(m) FROM unnest(ARRAY['sw_lin', 'sw_recs', 'sw_text_recs', 'sw_demand', 'sw_demand2', 'sw_km', 'sw_log', 'sw_forest', 'sw_boost', 'sw_boost_y']) m;
+SELECT shopml.drop_model(m) FROM unnest(ARRAY['sw_lin', 'sw_recs', 'sw_text_recs', 'sw_demand', 'sw_demand2', 'sw_km', 'sw_log', 'sw_forest', 'sw_boost', 'sw_boost_y', 'sw_tune']) m;

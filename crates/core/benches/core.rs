@@ -38,6 +38,7 @@ fn linear(c: &mut Criterion) {
         test_fraction: 0.2,
         split_column: None,
         split_seed: 0,
+        folds: None,
     };
     g.bench_function("split_accumulator_100k_x8", |b| {
         b.iter(|| {

@@ -6,7 +6,7 @@
 use serde_json::{Map, Value};
 
 use crate::data::prep::{Impute, PrepOptions};
-use crate::data::split::Split;
+use crate::data::split::{Folds, Split};
 use crate::error::{Error, Result};
 
 /// Reads the options object of `function` with `read` (every key with its default) and
@@ -104,6 +104,20 @@ impl<'a> Options<'a> {
             return Err(self.bad(key, &want, &v));
         }
         Ok(x)
+    }
+
+    /// Whether the options give `key` (a value other than null).
+    pub fn has(&self, key: &str) -> bool {
+        !matches!(self.map.get(key), None | Some(Value::Null))
+    }
+
+    /// An integer within [lo, hi], or None when absent.
+    pub fn optional_integer(&mut self, key: &'static str, lo: i64, hi: i64) -> Result<Option<i64>> {
+        if !self.has(key) {
+            self.known.push(key);
+            return Ok(None);
+        }
+        self.integer(key, lo, lo, hi).map(Some)
     }
 
     pub fn boolean(&mut self, key: &'static str, default: bool) -> Result<bool> {
@@ -237,8 +251,9 @@ pub fn prep_options(o: &mut Options, standardize: bool) -> Result<PrepOptions> {
 }
 
 /// The options of the training pipeline that every trainer of rows shares: the held-out split
-/// (`test_fraction`, `split_column`, `split_seed`), `exclude` (columns left out of
-/// `features => NULL`) and `deploy`.
+/// (`test_fraction`, `split_column`, `split_seed`, or one cross-validation fold: `folds` +
+/// `fold`, or `fold_column` + `fold`), `exclude` (columns left out of `features => NULL`) and
+/// `deploy`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Pipeline {
     pub split: Split,
@@ -250,22 +265,70 @@ pub struct Pipeline {
 /// trainers without a held-out evaluation, which then do not take the split options).
 pub fn pipeline(o: &mut Options, default_test_fraction: Option<f64>) -> Result<Pipeline> {
     let split = match default_test_fraction {
-        Some(d) => Split {
-            test_fraction: o.number("test_fraction", d, (0.0, true), (1.0, false))?,
-            split_column: o.string("split_column")?,
-            split_seed: o.integer("split_seed", 0, 0, i64::MAX)? as u64,
-        },
-        None => Split {
-            test_fraction: 0.0,
-            split_column: None,
-            split_seed: 0,
-        },
+        Some(d) => {
+            let mut split = Split {
+                test_fraction: o.number("test_fraction", d, (0.0, true), (1.0, false))?,
+                split_column: o.string("split_column")?,
+                split_seed: o.integer("split_seed", 0, 0, i64::MAX)? as u64,
+                folds: None,
+            };
+            split.folds = fold_options(o, &mut split)?;
+            split
+        }
+        None => Split::none(),
     };
     Ok(Pipeline {
         split,
         exclude: o.strings("exclude")?,
         deploy: o.boolean("deploy", true)?,
     })
+}
+
+/// `folds` + `fold` (hold out fold `fold` of `folds` hashed folds, grouped by `split_column`
+/// when given) or `fold_column` + `fold` (the column holds each row's fold number): one
+/// cross-validation fold in place of `test_fraction` (which must then not be given).
+fn fold_options(o: &mut Options, split: &mut Split) -> Result<Option<Folds>> {
+    let given_fraction = o.has("test_fraction");
+    let k = o.optional_integer("folds", 2, 1000)?;
+    let column = o.string("fold_column")?;
+    let fold = o.optional_integer("fold", 0, 999)?;
+    let folds = match (k, column, fold) {
+        (None, None, None) => return Ok(None),
+        (Some(_), Some(_), _) => return Err(Error::invalid("give folds or fold_column, not both")),
+        (_, _, None) => {
+            return Err(Error::invalid(
+                "fold (the fold to hold out, from 0) is needed with folds or fold_column",
+            ))
+        }
+        (Some(k), None, Some(fold)) if fold >= k => {
+            return Err(Error::invalid(format!(
+                "fold must be below folds ({k}), got {fold}"
+            )))
+        }
+        (Some(k), None, Some(fold)) => Folds::Hashed {
+            k: k as u32,
+            fold: fold as u32,
+        },
+        (None, Some(c), Some(fold)) => {
+            if split.split_column.is_some() {
+                return Err(Error::invalid("give split_column or fold_column, not both"));
+            }
+            split.split_column = Some(c);
+            Folds::Given { fold: fold as u32 }
+        }
+        (None, None, Some(_)) => return Err(Error::invalid("fold needs folds or fold_column")),
+    };
+    if given_fraction {
+        return Err(Error::invalid(
+            "give test_fraction or a cross-validation fold (folds / fold_column), not both",
+        ));
+    }
+    // The nominal share held out (nonzero: trainers evaluate on the fold).
+    split.test_fraction = match folds {
+        Folds::Hashed { k, .. } => 1.0 / f64::from(k),
+        Folds::Given { .. } => 0.5,
+    };
+    Ok(Some(folds))
 }
 
 #[cfg(test)]

@@ -800,6 +800,7 @@ mod tests {
             test_fraction: 0.3,
             split_column: None,
             split_seed: 0,
+            folds: None,
         };
         let key = crate::data::split::position_key;
         let mut raw = Vec::new();
